@@ -1,0 +1,62 @@
+# Two commands on a fresh machine: `make run` and `make test`.
+SHELL := /bin/bash
+HOST ?= 127.0.0.1
+PORT ?= 8000
+VENV := .venv
+BIN := $(VENV)/bin
+# The first Python >= 3.12 found; override with `make PYTHON=/path/to/python3.13 run`.
+PYTHON ?= $(shell for p in python3 python3.13 python3.12; do \
+	command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null \
+	&& { command -v $$p; break; }; done)
+
+.PHONY: run test test-fast test-browser lint format migrate demo clean check-python
+
+check-python:
+	@if [ -z "$(PYTHON)" ]; then \
+		echo "Python 3.12 or newer is needed (Django 6 requires it); none was found on PATH." >&2; \
+		echo "Install one (e.g. 'pyenv install 3.12', or your OS package), or run 'make PYTHON=/path/to/python3.12 ...'." >&2; \
+		exit 1; fi
+
+$(BIN)/.runtime: requirements.txt | check-python
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	@touch $@
+
+$(BIN)/.dev: requirements.txt requirements-dev.txt $(BIN)/.runtime
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	@touch $@
+
+migrate: $(BIN)/.runtime
+	DEBUG=1 $(BIN)/python manage.py migrate --noinput
+
+demo: migrate
+	DEBUG=1 $(BIN)/python manage.py load_demo_data
+
+# The embedded default: SQLite, the in-memory channel layer, one process.
+run: demo
+	@echo "Serving on http://$(HOST):$(PORT)/ — sign in as ada, grace or linus (password relay-demo-pass)."
+	DEBUG=1 $(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+lint: $(BIN)/.dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy .
+	$(BIN)/check-jsonschema --builtin-schema vendor.compose-spec docker-compose.yml
+
+format: $(BIN)/.dev
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+# Unit, consumer and integration tests (pytest-asyncio) in one process ...
+test-fast: $(BIN)/.dev
+	$(BIN)/pytest -m "not browser"
+
+# ... and browser tests (sync Playwright) in another: the two cannot share a process.
+test-browser: $(BIN)/.dev
+	$(BIN)/pytest -m browser
+
+test: lint test-fast test-browser
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache staticfiles

@@ -1,0 +1,72 @@
+"""The chat parts of the page socket (see realtime.sockets)."""
+
+from collections.abc import Iterable, Mapping
+
+from channels.db import database_sync_to_async
+from django.conf import settings
+from django.template.loader import render_to_string
+
+from chat import actions, logic, queries
+from chat.models import Room
+from realtime.sockets import CLOSE_NOT_FOUND, Action, Connection, Frame, Refused
+
+
+class LobbyPart:
+    """Every chat page hears about new rooms, to keep its sidebar current."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+    async def join(self) -> Iterable[str]:
+        return [logic.LOBBY_GROUP]
+
+    def actions(self) -> Mapping[str, Action]:
+        return {}
+
+
+class RoomPart:
+    """On a room page: receive the room's messages, and post to it."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self.room: Room | None = None
+
+    async def join(self) -> Iterable[str]:
+        slug = self.connection.params.get("room")
+        if slug is None:
+            return []
+        self.room = await database_sync_to_async(queries.room_get)(slug=slug)
+        if self.room is None:
+            raise Refused(CLOSE_NOT_FOUND, "No such room.")
+        return [logic.room_group_name(self.room.id)]
+
+    def actions(self) -> Mapping[str, Action]:
+        return {"chat.send": self.send} if self.room else {}
+
+    async def send(self, frame: Frame) -> None:
+        assert self.room is not None
+        try:
+            body = logic.clean_body(frame.get("body"), max_length=settings.CHAT_MESSAGE_MAX_LENGTH)
+            client_id = logic.parse_client_id(frame.get("client_id"))
+        except logic.Invalid as error:
+            await self.connection.reply(
+                composer_rejected_html(self.room, frame.get("body"), str(error))
+            )
+            return
+        await database_sync_to_async(actions.message_post)(
+            room=self.room, author=self.connection.user, body=body, client_id=client_id
+        )
+        await self.connection.reply(render_to_string("chat/room.html#composer-error", {}))
+
+
+def composer_rejected_html(room: Room, body: object, error: str) -> str:
+    """The composer's error, and the refused text put back so that nothing typed is lost."""
+    context = {
+        "room": room,
+        "composer_error": error,
+        "composer_body": body if isinstance(body, str) else "",
+        "max_length": settings.CHAT_MESSAGE_MAX_LENGTH,
+    }
+    return render_to_string("chat/room.html#composer-error", context) + render_to_string(
+        "chat/room.html#composer-body", {**context, "oob": True}
+    )

@@ -1,0 +1,119 @@
+// The little the page needs beyond htmx: keyboard sending, the connection badge,
+// local times, and keeping the conversation scrolled to the newest message.
+(function () {
+  "use strict";
+
+  var STATES = {
+    connecting: "Connecting…",
+    open: "Connected",
+    reconnecting: "Reconnecting…",
+    closed: "Disconnected — reload the page",
+  };
+  // Close codes after which htmx's ws extension reconnects by itself.
+  var RETRIED = [1006, 1011, 1012, 1013];
+
+  function setConnection(state) {
+    var badge = document.getElementById("connection-status");
+    if (!badge) return;
+    badge.dataset.state = state;
+    badge.textContent = STATES[state];
+  }
+
+  function localizeTimes(root) {
+    root.querySelectorAll("time[datetime]").forEach(function (el) {
+      var when = new Date(el.getAttribute("datetime"));
+      if (isNaN(when)) return;
+      el.textContent = when.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+      el.title = when.toLocaleString();
+    });
+  }
+
+  function newClientId() {
+    if (crypto.randomUUID) return crypto.randomUUID();
+    // Outside secure contexts randomUUID is missing; build a version-4 UUID by hand.
+    var b = crypto.getRandomValues(new Uint8Array(16));
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    var h = Array.from(b, function (x) { return x.toString(16).padStart(2, "0"); }).join("");
+    return [h.slice(0, 8), h.slice(8, 12), h.slice(12, 16), h.slice(16, 20), h.slice(20)].join("-");
+  }
+
+  function scroller() {
+    return document.getElementById("scroller");
+  }
+
+  function nearBottom(el) {
+    return el.scrollHeight - el.scrollTop - el.clientHeight < 120;
+  }
+
+  function scrollToEnd() {
+    var el = scroller();
+    if (el) el.scrollTop = el.scrollHeight;
+  }
+
+  var hadOpened = false;
+  document.addEventListener("htmx:wsConnecting", function () {
+    setConnection(hadOpened ? "reconnecting" : "connecting");
+  });
+  document.addEventListener("htmx:wsOpen", function () {
+    hadOpened = true;
+    setConnection("open");
+  });
+  document.addEventListener("htmx:wsClose", function (event) {
+    var code = event.detail.event.code;
+    setConnection(RETRIED.indexOf(code) >= 0 ? "reconnecting" : "closed");
+  });
+
+  // A fragment pushed twice (a retried send, a replay after reconnecting) is swapped once.
+  var stickToBottom = false;
+  document.addEventListener("htmx:oobBeforeSwap", function (event) {
+    var incoming = event.detail.fragment && event.detail.fragment.firstElementChild;
+    if (event.detail.target.id === "messages" && incoming) {
+      if (incoming.id && document.getElementById(incoming.id)) {
+        event.detail.shouldSwap = false;
+        return;
+      }
+      var el = scroller();
+      stickToBottom = !!el && nearBottom(el);
+    }
+  });
+  document.addEventListener("htmx:oobAfterSwap", function (event) {
+    var target = event.detail.target;
+    if (target.id === "messages") {
+      localizeTimes(target);
+      var mine = target.lastElementChild &&
+        target.lastElementChild.dataset.author === document.body.dataset.viewer;
+      if (stickToBottom || mine) scrollToEnd();
+    }
+    if (target.id === "composer-body") {
+      // A refused message was put back: return the cursor to it.
+      var box = document.getElementById("composer-body");
+      box.focus();
+      box.setSelectionRange(box.value.length, box.value.length);
+    }
+  });
+
+  // After a send leaves, clear the box and take a fresh id for the next message.
+  document.addEventListener("htmx:wsAfterSend", function (event) {
+    var form = event.target;
+    if (form.id !== "composer") return;
+    form.querySelector("#composer-body").value = "";
+    form.elements.client_id.value = newClientId();
+  });
+
+  document.addEventListener("keydown", function (event) {
+    var box = event.target;
+    if (box.id !== "composer-body" || event.key !== "Enter") return;
+    if (event.shiftKey || event.isComposing) return;
+    event.preventDefault();
+    box.form.requestSubmit();
+  });
+
+  document.addEventListener("htmx:load", function (event) {
+    localizeTimes(event.detail.elt);
+  });
+  document.addEventListener("DOMContentLoaded", function () {
+    localizeTimes(document);
+    scrollToEnd();
+  });
+})();

@@ -1,0 +1,3 @@
+def user_group_name(user_id: int) -> str:
+    """The personal group: every open tab of one user."""
+    return f"user.{user_id}"
