@@ -1,0 +1,54 @@
+from collections.abc import Callable
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser
+
+from chat.models import Room
+
+User = get_user_model()
+
+
+@pytest.fixture
+def make_user(db: None) -> Callable[[str], AbstractBaseUser]:
+    def make(username: str) -> AbstractBaseUser:
+        return User.objects.create_user(username=username, password="pw-for-tests-only")
+
+    return make
+
+
+@pytest.fixture
+def ada(make_user: Callable[[str], AbstractBaseUser]) -> AbstractBaseUser:
+    return make_user("ada")
+
+
+@pytest.fixture
+def grace(make_user: Callable[[str], AbstractBaseUser]) -> AbstractBaseUser:
+    return make_user("grace")
+
+
+@pytest.fixture
+def room(db: None) -> Room:
+    return Room.objects.create(name="General", slug="general")
+
+
+@pytest.fixture
+def other_room(db: None) -> Room:
+    return Room.objects.create(name="Random", slug="random")
+
+
+class PushLog:
+    """Every push an action scheduled, as (group, html), in order."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str]] = []
+
+    def __call__(self, group: str, html: str) -> None:
+        self.sent.append((group, html))
+
+
+@pytest.fixture
+def pushes(monkeypatch: pytest.MonkeyPatch) -> PushLog:
+    log = PushLog()
+    monkeypatch.setattr("chat.events.push_html", log)
+    return log

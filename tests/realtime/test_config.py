@@ -1,0 +1,71 @@
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from realtime import config
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [("1", True), ("true", True), ("Yes", True), ("on", True), ("0", False), ("off", False), ("", False)],
+)
+def test_env_bool(raw, expected):
+    assert config.env_bool({"X": raw}, "X", default=not expected) is expected
+
+
+def test_env_bool_default_and_garbage():
+    assert config.env_bool({}, "X", default=True) is True
+    with pytest.raises(ImproperlyConfigured, match="X must be one of"):
+        config.env_bool({"X": "maybe"}, "X", default=False)
+
+
+def test_env_list():
+    assert config.env_list({"H": "a.com, b.com,,"}, "H", default=[]) == ["a.com", "b.com"]
+    assert config.env_list({}, "H", default=["x"]) == ["x"]
+
+
+def test_env_int():
+    assert config.env_int({"N": "12"}, "N", default=1) == 12
+    assert config.env_int({"N": " "}, "N", default=1) == 1
+    with pytest.raises(ImproperlyConfigured, match="N must be an integer"):
+        config.env_int({"N": "twelve"}, "N", default=1)
+
+
+def test_secret_key_required_in_production():
+    with pytest.raises(ImproperlyConfigured, match="refuses to start"):
+        config.secret_key({}, debug=False)
+
+
+@pytest.mark.parametrize("weak", ["short", "django-insecure-" + "x" * 40])
+def test_secret_key_weak_refused_in_production(weak):
+    with pytest.raises(ImproperlyConfigured, match="too weak"):
+        config.secret_key({"SECRET_KEY": weak}, debug=False)
+
+
+def test_secret_key_strong_and_debug():
+    strong = "k" * 50
+    assert config.secret_key({"SECRET_KEY": strong}, debug=False) == strong
+    assert config.secret_key({}, debug=True).startswith("django-insecure")
+
+
+def test_channel_layer_defaults_to_memory():
+    layer = config.channel_layer({})
+    assert layer["BACKEND"] == "channels.layers.InMemoryChannelLayer"
+
+
+def test_channel_layer_redis_shards_with_safe_timeouts():
+    layer = config.channel_layer(
+        {"REDIS_URL": "redis://r1:6379/0, redis://r2:6379/0", "REDIS_MAX_CONNECTIONS": "500"}
+    )
+    assert layer["BACKEND"] == "channels_redis.core.RedisChannelLayer"
+    hosts = layer["CONFIG"]["hosts"]
+    assert [h["address"] for h in hosts] == ["redis://r1:6379/0", "redis://r2:6379/0"]
+    # Longer than channels-redis' 5 s blocking reads, or idle sockets get killed.
+    assert all(h["socket_timeout"] > 5 for h in hosts)
+    assert all(h["max_connections"] == 500 for h in hosts)
+    assert layer["CONFIG"]["capacity"] == 1000
+
+
+@pytest.mark.parametrize("bad", ["http://r1", " , "])
+def test_redis_hosts_refuses_bad_urls(bad):
+    with pytest.raises(ImproperlyConfigured):
+        config.redis_hosts(bad, max_connections=10)
