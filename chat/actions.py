@@ -3,7 +3,7 @@
 import uuid
 from functools import partial
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 
 from chat import events
@@ -12,7 +12,7 @@ from chat.models import Message, Room
 from chat.queries import room_name_taken
 
 
-def room_create(*, name: str, slug: str, created_by: AbstractBaseUser) -> Room:
+def room_create(*, name: str, slug: str, created_by: User) -> Room:
     with transaction.atomic():
         if room_name_taken(name=name, slug=slug):
             raise Invalid(f"A room called “{name}” already exists.")
@@ -21,9 +21,7 @@ def room_create(*, name: str, slug: str, created_by: AbstractBaseUser) -> Room:
     return room
 
 
-def message_post(
-    *, room: Room, author: AbstractBaseUser, body: str, client_id: uuid.UUID | None
-) -> Message:
+def message_post(*, room: Room, author: User, body: str, client_id: uuid.UUID | None) -> Message:
     """Save a message and push it to the room on commit.
 
     A send retried with the same client id returns the message saved the first time and

@@ -3,13 +3,14 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
 from chat import actions, logic, queries
 from chat.models import Room
+from realtime.http import AuthedHttpRequest
 from realtime.sockets import socket_url
 
 
@@ -26,13 +27,13 @@ def _layout_context(current_room: Room | None = None) -> dict[str, Any]:
 
 @login_required
 @require_GET
-def index(request: HttpRequest) -> HttpResponse:
+def index(request: AuthedHttpRequest) -> HttpResponse:
     return render(request, "chat/index.html", {**_layout_context(), "socket_url": socket_url()})
 
 
 @login_required
 @require_GET
-def room(request: HttpRequest, slug: str) -> HttpResponse:
+def room(request: AuthedHttpRequest, slug: str) -> HttpResponse:
     current = _room_or_404(slug)
     history, has_older = queries.room_messages_before(
         room_id=current.id, before_id=None, limit=settings.CHAT_PAGE_SIZE
@@ -51,7 +52,7 @@ def room(request: HttpRequest, slug: str) -> HttpResponse:
 
 @login_required
 @require_GET
-def older(request: HttpRequest, slug: str) -> HttpResponse:
+def older(request: AuthedHttpRequest, slug: str) -> HttpResponse:
     current = _room_or_404(slug)
     try:
         before_id = int(request.GET["before"])
@@ -69,7 +70,7 @@ def older(request: HttpRequest, slug: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def room_create(request: HttpRequest) -> HttpResponse:
+def room_create(request: AuthedHttpRequest) -> HttpResponse:
     raw_name = request.POST.get("name", "")
     try:
         name, slug = logic.clean_room_name(raw_name)

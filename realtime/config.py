@@ -25,7 +25,9 @@ def env_bool(env: Mapping[str, str], name: str, *, default: bool) -> bool:
         return True
     if word in FALSE_WORDS:
         return False
-    raise ImproperlyConfigured(f"{name} must be one of 1/0, true/false, yes/no, on/off; got {raw!r}")
+    raise ImproperlyConfigured(
+        f"{name} must be one of 1/0, true/false, yes/no, on/off; got {raw!r}"
+    )
 
 
 def env_list(env: Mapping[str, str], name: str, *, default: list[str]) -> list[str]:

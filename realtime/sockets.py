@@ -14,7 +14,7 @@ from typing import Any, Protocol
 from urllib.parse import parse_qsl, urlencode
 
 from channels.generic.websocket import AsyncWebsocketConsumer
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.template.loader import render_to_string
 
 logger = logging.getLogger(__name__)
@@ -42,7 +42,7 @@ class Refused(Exception):
 class Connection:
     """What a part may know about, and do with, the socket it belongs to."""
 
-    user: AbstractBaseUser
+    user: User
     params: Mapping[str, str]
     reply: Callable[[str], Awaitable[None]]
 
@@ -94,7 +94,7 @@ class PageConsumer(AsyncWebsocketConsumer):
 
     async def connect(self) -> None:
         self.handlers: Mapping[str, Action] = {}
-        user = self.scope.get("user") or AnonymousUser()
+        user: User | AnonymousUser = self.scope.get("user") or AnonymousUser()
         if not user.is_authenticated:
             await self.accept()
             await self.close(code=CLOSE_UNAUTHENTICATED, reason="Sign in to connect.")

@@ -4,7 +4,7 @@ import os
 
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-that-is-long-enough-0123456789")
 
-from realtime.settings import *  # noqa: E402, F403
+from realtime.settings import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
@@ -14,3 +14,4 @@ SECURE_SSL_REDIRECT = False
 # Serve static files from the apps, as in development; nothing is collected for tests.
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
+ALLOWED_HOSTS = ["localhost", "127.0.0.1", "testserver"]

@@ -4,7 +4,11 @@ from django.contrib.auth import get_user_model
 def test_sign_up_signs_in_and_lands_in_chat(client, db):
     response = client.post(
         "/accounts/signup/",
-        {"username": "hedy", "password1": "frequency-hopping-42", "password2": "frequency-hopping-42"},
+        {
+            "username": "hedy",
+            "password1": "frequency-hopping-42",
+            "password2": "frequency-hopping-42",
+        },
     )
     assert response.status_code == 302
     assert response["Location"] == "/"

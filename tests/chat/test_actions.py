@@ -27,7 +27,10 @@ def test_message_post_saves_then_pushes_once_on_commit(
 def test_message_post_escapes_and_links(ada, room, pushes, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         actions.message_post(
-            room=room, author=ada, body="<script>x()</script> see https://example.com", client_id=None
+            room=room,
+            author=ada,
+            body="<script>x()</script> see https://example.com",
+            client_id=None,
         )
     [(_, html)] = pushes.sent
     assert "<script>" not in html
@@ -57,9 +60,13 @@ def test_same_client_id_from_two_authors_is_two_messages(ada, grace, room, pushe
 def test_nothing_is_pushed_when_the_transaction_rolls_back(ada, room, pushes):
     from django.db import transaction
 
-    with pytest.raises(RuntimeError), transaction.atomic():
-        actions.message_post(room=room, author=ada, body="lost", client_id=None)
-        raise RuntimeError("the surrounding work failed")
+    def post_then_fail() -> None:
+        with transaction.atomic():
+            actions.message_post(room=room, author=ada, body="lost", client_id=None)
+            raise RuntimeError("the surrounding work failed")
+
+    with pytest.raises(RuntimeError):
+        post_then_fail()
     assert Message.objects.count() == 0
     assert pushes.sent == []
 

@@ -39,7 +39,9 @@ def test_room_page_renders_history_composer_and_socket(signed_in, ada, room, oth
 def test_room_page_is_protected_by_csp_with_nonce(signed_in, room):
     response = signed_in.get("/rooms/general/")
     policy = response["Content-Security-Policy"]
-    nonce = re.search(r"'nonce-([^']+)'", policy).group(1)
+    match = re.search(r"'nonce-([^']+)'", policy)
+    assert match, policy
+    nonce = match.group(1)
     assert f'nonce="{nonce}"' in response.content.decode()
     assert "'unsafe-inline'" not in policy
 
@@ -55,7 +57,9 @@ def test_older_messages_partial(signed_in, ada, room, settings):
     assert f"?before={messages[3].id}" in page
     assert f'id="message-{messages[2].id}"' not in page
 
-    response = signed_in.get(f"/rooms/general/older/?before={messages[3].id}", HTTP_HX_REQUEST="true")
+    response = signed_in.get(
+        f"/rooms/general/older/?before={messages[3].id}", HTTP_HX_REQUEST="true"
+    )
     html = response.content.decode()
     assert "<html" not in html  # just the fragment
     assert f'id="message-{messages[1].id}"' in html

@@ -6,7 +6,15 @@ from realtime import config
 
 @pytest.mark.parametrize(
     ("raw", "expected"),
-    [("1", True), ("true", True), ("Yes", True), ("on", True), ("0", False), ("off", False), ("", False)],
+    [
+        ("1", True),
+        ("true", True),
+        ("Yes", True),
+        ("on", True),
+        ("0", False),
+        ("off", False),
+        ("", False),
+    ],
 )
 def test_env_bool(raw, expected):
     assert config.env_bool({"X": raw}, "X", default=not expected) is expected

@@ -13,7 +13,10 @@ DEMO_ROOMS = {
     "General": (
         "Say hello",
         [
-            ("ada", "Welcome to Relay! Messages here appear for everyone the moment they are sent."),
+            (
+                "ada",
+                "Welcome to Relay! Messages here appear for everyone the moment they are sent.",
+            ),
             ("grace", "Open this room in two browsers, sign in as two people, and try it."),
             ("linus", "Links become clickable: https://docs.djangoproject.com/"),
         ],
@@ -51,7 +54,9 @@ class Command(BaseCommand):
                 start = now - timedelta(minutes=len(lines))
                 Message.objects.bulk_create(
                     Message(
-                        room=room, author=users[author], body=body,
+                        room=room,
+                        author=users[author],
+                        body=body,
                         created_at=start + timedelta(minutes=i),
                     )
                     for i, (author, body) in enumerate(lines)

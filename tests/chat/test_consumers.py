@@ -1,0 +1,185 @@
+import json
+import uuid
+
+import pytest
+from channels.db import database_sync_to_async
+from channels.routing import URLRouter
+from channels.testing import WebsocketCommunicator
+from django.db import connections
+
+from chat.models import Message
+from realtime.routing import websocket_urlpatterns
+from realtime.sockets import CLOSE_NOT_FOUND, CLOSE_UNAUTHENTICATED
+
+pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
+
+router = URLRouter(websocket_urlpatterns)
+
+
+@pytest.fixture(autouse=True)
+def _close_db_connections():
+    yield
+    connections.close_all()
+
+
+async def connect(user, path="/ws/?room=general"):
+    communicator = WebsocketCommunicator(router, path)
+    communicator.scope["user"] = user
+    connected, _ = await communicator.connect()
+    assert connected
+    return communicator
+
+
+def send_frame(body, client_id=None, action="chat.send"):
+    frame = {"action": action, "body": body, "HEADERS": {"HX-Request": "true"}}
+    if client_id is not None:
+        frame["client_id"] = str(client_id)
+    return json.dumps(frame)
+
+
+async def test_a_message_reaches_the_other_member_and_the_sender(ada, grace, room):
+    sender = await connect(ada)
+    listener = await connect(grace)
+
+    await sender.send_to(text_data=send_frame("hello <there>", uuid.uuid4()))
+
+    pushed = await listener.receive_from()
+    message = await database_sync_to_async(Message.objects.get)()
+    assert f'<article id="message-{message.id}"' in pushed
+    assert "hello &lt;there&gt;" in pushed
+    assert 'hx-swap-oob="beforeend:#messages"' in pushed
+    # The sender gets the message too, and its composer error is cleared.
+    replies = {await sender.receive_from(), await sender.receive_from()}
+    assert pushed in replies
+    assert any('id="composer-error"' in reply for reply in replies)
+
+    await sender.disconnect()
+    await listener.disconnect()
+
+
+async def test_another_room_hears_nothing(ada, grace, room, other_room):
+    sender = await connect(ada)
+    elsewhere = await connect(grace, "/ws/?room=random")
+
+    await sender.send_to(text_data=send_frame("only for general"))
+    await sender.receive_from()
+    assert await elsewhere.receive_nothing(timeout=0.3)
+
+    await sender.disconnect()
+    await elsewhere.disconnect()
+
+
+async def test_pages_without_a_room_do_not_get_room_messages(ada, grace, room):
+    sender = await connect(ada)
+    lobby = await connect(grace, "/ws/")
+
+    await sender.send_to(text_data=send_frame("hi"))
+    await sender.receive_from()
+    assert await lobby.receive_nothing(timeout=0.3)
+    # ... and cannot post, since the page has no room.
+    await lobby.send_to(text_data=send_frame("sneaky"))
+    assert "Unknown action" in await lobby.receive_from()
+    assert await database_sync_to_async(Message.objects.count)() == 1
+
+    await sender.disconnect()
+    await lobby.disconnect()
+
+
+async def test_anonymous_socket_is_refused(room):
+    from django.contrib.auth.models import AnonymousUser
+
+    communicator = WebsocketCommunicator(router, "/ws/?room=general")
+    communicator.scope["user"] = AnonymousUser()
+    connected, _ = await communicator.connect()
+    assert connected  # accepted only to tell the page why it is closed
+    closed = await communicator.receive_output()
+    assert closed == {
+        "type": "websocket.close",
+        "code": CLOSE_UNAUTHENTICATED,
+        "reason": "Sign in to connect.",
+    }
+
+
+async def test_unknown_room_is_refused(ada):
+    communicator = WebsocketCommunicator(router, "/ws/?room=nowhere")
+    communicator.scope["user"] = ada
+    await communicator.connect()
+    closed = await communicator.receive_output()
+    assert closed["type"] == "websocket.close"
+    assert closed["code"] == CLOSE_NOT_FOUND
+
+
+@pytest.mark.parametrize(
+    ("body", "error"),
+    [("   ", "Type a message first."), ("x" * 4001, "the limit is 4,000")],
+)
+async def test_refused_messages_come_back_to_the_composer(ada, grace, room, body, error):
+    sender = await connect(ada)
+    listener = await connect(grace)
+
+    await sender.send_to(text_data=send_frame(body))
+    reply = await sender.receive_from()
+    assert error in reply
+    assert 'id="composer-error"' in reply
+    # The text is put back in the box so nothing typed is lost.
+    assert '<textarea id="composer-body"' in reply
+    assert body.strip() in reply
+    assert await listener.receive_nothing(timeout=0.2)
+    assert await database_sync_to_async(Message.objects.count)() == 0
+
+    await sender.disconnect()
+    await listener.disconnect()
+
+
+@pytest.mark.parametrize(
+    ("frame", "error"),
+    [
+        ("{broken", "not valid JSON"),
+        ("[]", "must be a JSON object"),
+        ('{"body": "x"}', "needs an “action” field"),
+        ('{"action": "chat.explode"}', "Unknown action"),
+    ],
+)
+async def test_malformed_frames_get_an_error_and_the_socket_stays_up(ada, room, frame, error):
+    sender = await connect(ada)
+    await sender.send_to(text_data=frame)
+    assert error in await sender.receive_from()
+    # Still usable afterwards.
+    await sender.send_to(text_data=send_frame("still here"))
+    replies = [await sender.receive_from(), await sender.receive_from()]
+    assert any("still here" in reply for reply in replies)
+    await sender.disconnect()
+
+
+async def test_binary_frames_get_an_error(ada, room):
+    sender = await connect(ada)
+    await sender.send_to(bytes_data=b"\x00\x01")
+    assert "Binary frames are not supported." in await sender.receive_from()
+    await sender.disconnect()
+
+
+async def test_a_retried_send_is_saved_and_pushed_once(ada, grace, room):
+    sender = await connect(ada)
+    listener = await connect(grace)
+    client_id = uuid.uuid4()
+
+    await sender.send_to(text_data=send_frame("once", client_id))
+    await sender.send_to(text_data=send_frame("once", client_id))
+
+    assert "once" in await listener.receive_from()
+    assert await listener.receive_nothing(timeout=0.3)
+    assert await database_sync_to_async(Message.objects.count)() == 1
+
+    await sender.disconnect()
+    await listener.disconnect()
+
+
+async def test_new_rooms_appear_on_every_chat_page(ada, grace, room):
+    from chat import actions
+
+    lobby = await connect(grace, "/ws/")
+    await database_sync_to_async(actions.room_create)(name="Design", slug="design", created_by=ada)
+    pushed = await lobby.receive_from()
+    assert 'hx-swap-oob="beforeend:#room-list"' in pushed
+    assert "Design" in pushed
+    await lobby.disconnect()

@@ -1,0 +1,50 @@
+"""The whole WebSocket stack as deployed: origin check, session auth, routing."""
+
+import pytest
+from channels.testing import WebsocketCommunicator
+from django.conf import settings
+from django.db import connections
+
+from realtime.asgi import application
+
+pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture(autouse=True)
+def _close_db_connections():
+    yield
+    connections.close_all()
+
+
+@pytest.fixture
+def session_cookie(client, ada):
+    client.force_login(ada)
+    return client.cookies[settings.SESSION_COOKIE_NAME].value
+
+
+def communicator(*, cookie=None, origin="http://localhost"):
+    headers = [(b"origin", origin.encode()), (b"host", b"localhost")]
+    if cookie:
+        headers.append((b"cookie", f"{settings.SESSION_COOKIE_NAME}={cookie}".encode()))
+    return WebsocketCommunicator(application, "/ws/?room=general", headers=headers)
+
+
+async def test_signed_in_socket_is_accepted(session_cookie, room):
+    socket = communicator(cookie=session_cookie)
+    connected, _ = await socket.connect()
+    assert connected
+    assert await socket.receive_nothing(timeout=0.1)
+    await socket.disconnect()
+
+
+async def test_socket_without_a_session_is_closed_with_4401(room):
+    socket = communicator()
+    await socket.connect()
+    closed = await socket.receive_output()
+    assert closed["code"] == 4401
+
+
+async def test_socket_from_a_foreign_origin_is_refused(session_cookie, room):
+    socket = communicator(cookie=session_cookie, origin="https://evil.example")
+    connected, _ = await socket.connect()
+    assert not connected
