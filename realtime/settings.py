@@ -149,6 +149,10 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.get("LOG_LEVEL", "INFO")},
+    "loggers": {
+        # runserver's request log: once, not again through the root logger.
+        "django.channels.server": {"handlers": ["console"], "propagate": False},
+    },
 }
 
 CHAT_MESSAGE_MAX_LENGTH = env_int(env, "CHAT_MESSAGE_MAX_LENGTH", default=4000)
