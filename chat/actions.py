@@ -10,6 +10,10 @@ from chat import events
 from chat.logic import Invalid
 from chat.models import Message, Room
 from chat.queries import room_name_taken
+from notifications.actions import notify
+from notifications.logic import excerpt, mentioned_names
+from notifications.models import Notification
+from notifications.queries import users_named
 
 
 def room_create(*, name: str, slug: str, created_by: User) -> Room:
@@ -22,7 +26,7 @@ def room_create(*, name: str, slug: str, created_by: User) -> Room:
 
 
 def message_post(*, room: Room, author: User, body: str, client_id: uuid.UUID | None) -> Message:
-    """Save a message and push it to the room on commit.
+    """Save a message and push it to the room on commit; notify the people it mentions.
 
     A send retried with the same client id returns the message saved the first time and
     pushes nothing again.
@@ -31,12 +35,25 @@ def message_post(*, room: Room, author: User, body: str, client_id: uuid.UUID | 
         existing = Message.objects.filter(author=author, client_id=client_id).first()
         if existing is not None:
             return existing
+    mentioned = users_named(mentioned_names(body))
     try:
         with transaction.atomic():
             message = Message.objects.create(
-                room=room, author=author, body=body, client_id=client_id
+                room=room,
+                author=author,
+                body=body,
+                client_id=client_id,
+                mentions=[user.username for user in mentioned],
             )
             transaction.on_commit(partial(events.message_posted, message), robust=True)
+            notify(
+                recipients=mentioned,
+                actor=author,
+                verb=Notification.Verb.MENTION,
+                target_label=f"#{room.name}",
+                target_url=message.get_absolute_url(),
+                excerpt=excerpt(body),
+            )
     except IntegrityError:
         # Two sockets raced with the same client id; the other one saved it.
         return Message.objects.get(author=author, client_id=client_id)

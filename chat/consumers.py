@@ -23,6 +23,9 @@ class LobbyPart:
     def actions(self) -> Mapping[str, Action]:
         return {}
 
+    async def ready(self) -> None:
+        pass
+
 
 class RoomPart:
     """On a room page: receive the room's messages, and post to it."""
@@ -42,6 +45,9 @@ class RoomPart:
 
     def actions(self) -> Mapping[str, Action]:
         return {"chat.send": self.send} if self.room else {}
+
+    async def ready(self) -> None:
+        pass
 
     async def send(self, frame: Frame) -> None:
         assert self.room is not None

@@ -28,7 +28,7 @@ def _layout_context(current_room: Room | None = None) -> dict[str, Any]:
 @login_required
 @require_GET
 def index(request: AuthedHttpRequest) -> HttpResponse:
-    return render(request, "chat/index.html", {**_layout_context(), "socket_url": socket_url()})
+    return render(request, "chat/index.html", _layout_context())
 
 
 @login_required

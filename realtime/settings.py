@@ -71,6 +71,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.csp",
+                "notifications.context_processors.bell",
             ],
         },
     },
@@ -157,3 +158,4 @@ LOGGING = {
 
 CHAT_MESSAGE_MAX_LENGTH = env_int(env, "CHAT_MESSAGE_MAX_LENGTH", default=4000)
 CHAT_PAGE_SIZE = 50
+NOTIFICATIONS_PAGE_SIZE = 20

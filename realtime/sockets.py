@@ -56,6 +56,10 @@ class Part(Protocol):
         """Frame handlers by the frame's `action` field."""
         ...
 
+    async def ready(self) -> None:
+        """Called once the socket is open: send what the page may have missed."""
+        ...
+
 
 PartFactory = Callable[[Connection], Part]
 
@@ -104,11 +108,11 @@ class PageConsumer(AsyncWebsocketConsumer):
             params=socket_params(self.scope.get("query_string", b"")),
             reply=self.send_html,
         )
+        parts = [make_part(connection) for make_part in self.parts]
         joined: list[str] = []
         handlers: dict[str, Action] = {}
         try:
-            for make_part in self.parts:
-                part = make_part(connection)
+            for part in parts:
                 joined.extend(await part.join())
                 handlers.update(part.actions())
         except Refused as refusal:
@@ -120,6 +124,8 @@ class PageConsumer(AsyncWebsocketConsumer):
         self.groups = joined
         self.handlers = handlers
         await self.accept()
+        for part in parts:
+            await part.ready()
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         frame = decode_frame(text_data)

@@ -1,8 +1,12 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from accounts.views import profile
+
 urlpatterns = [
     path("", include("chat.urls")),
     path("accounts/", include("accounts.urls")),
+    path("people/<str:username>/", profile, name="profile"),
+    path("notifications/", include("notifications.urls")),
     path("admin/", admin.site.urls),
 ]

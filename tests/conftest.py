@@ -46,9 +46,13 @@ class PushLog:
     def __call__(self, group: str, html: str) -> None:
         self.sent.append((group, html))
 
+    def to(self, group: str) -> list[str]:
+        return [html for sent_to, html in self.sent if sent_to == group]
+
 
 @pytest.fixture
 def pushes(monkeypatch: pytest.MonkeyPatch) -> PushLog:
     log = PushLog()
     monkeypatch.setattr("chat.events.push_html", log)
+    monkeypatch.setattr("notifications.events.push_html", log)
     return log

@@ -27,6 +27,8 @@ async def connect(user, path="/ws/?room=general"):
     communicator.scope["user"] = user
     connected, _ = await communicator.connect()
     assert connected
+    # Every socket starts with the current notification badge (catch-up after a reconnect).
+    assert 'id="bell"' in await communicator.receive_from()
     return communicator
 
 

@@ -38,6 +38,21 @@
     return [h.slice(0, 8), h.slice(8, 12), h.slice(12, 16), h.slice(16, 20), h.slice(20)].join("-");
   }
 
+  var TOAST_MS = 6000;
+
+  // An announcement is one push for the whole site, so it cannot carry each viewer's count:
+  // the badge counts one more here, and the server's count replaces it on the next update.
+  function bumpBell() {
+    var bell = document.getElementById("bell");
+    if (!bell) return;
+    var count = parseInt(bell.dataset.count || "0", 10) + 1;
+    bell.dataset.count = String(count);
+    bell.setAttribute("aria-label", "Notifications, " + count + " unread");
+    var badge = bell.querySelector(".badge");
+    badge.textContent = String(count);
+    badge.hidden = false;
+  }
+
   function scroller() {
     return document.getElementById("scroller");
   }
@@ -65,9 +80,16 @@
   });
 
   // A fragment pushed twice (a retried send, a replay after reconnecting) is swapped once.
+  // Fragments sent to everyone but marked data-not-for="<user id>" skip that user's tabs
+  // (an announcement's author has no notification of their own).
   var stickToBottom = false;
   document.addEventListener("htmx:oobBeforeSwap", function (event) {
     var incoming = event.detail.fragment && event.detail.fragment.firstElementChild;
+    var notFor = incoming && incoming.getAttribute("data-not-for");
+    if (notFor && notFor === document.body.dataset.viewer) {
+      event.detail.shouldSwap = false;
+      return;
+    }
     if (event.detail.target.id === "messages" && incoming) {
       if (incoming.id && document.getElementById(incoming.id)) {
         event.detail.shouldSwap = false;
@@ -84,6 +106,15 @@
       var mine = target.lastElementChild &&
         target.lastElementChild.dataset.author === document.body.dataset.viewer;
       if (stickToBottom || mine) scrollToEnd();
+    }
+    // For outerHTML swaps the event fires on the new element; detail.target is the old one.
+    var swapped = event.target;
+    if (swapped.id === "announcement-banner" && swapped.hasAttribute("data-bump-bell")) {
+      bumpBell();
+    }
+    if (target.id === "toasts") {
+      var toast = target.firstElementChild;
+      setTimeout(function () { toast.remove(); }, TOAST_MS);
     }
     if (target.id === "composer-body") {
       // A refused message was put back: return the cursor to it.

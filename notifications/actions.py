@@ -1,0 +1,99 @@
+"""Writes. Each action changes state atomically and schedules its pushes on commit."""
+
+from collections.abc import Iterable
+from functools import partial
+
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.utils import timezone
+
+from notifications import events
+from notifications.models import Announcement, Notification
+
+BATCH_SIZE = 1000
+
+
+def notify(
+    *,
+    recipients: Iterable[User],
+    actor: User | None,
+    verb: Notification.Verb,
+    target_label: str,
+    target_url: str,
+    excerpt: str = "",
+) -> list[Notification]:
+    """One notification per recipient, never to the actor; each pushed to its recipient."""
+    rows = [
+        Notification(
+            recipient=recipient,
+            actor=actor,
+            verb=verb,
+            target_label=target_label,
+            target_url=target_url,
+            excerpt=excerpt,
+        )
+        for recipient in recipients
+        if actor is None or recipient.pk != actor.pk
+    ]
+    with transaction.atomic():
+        Notification.objects.bulk_create(rows)
+        for row in rows:
+            transaction.on_commit(partial(events.notification_created, row), robust=True)
+    return rows
+
+
+def notification_mark_read(*, user: User, notification_id: int) -> bool:
+    with transaction.atomic():
+        changed = Notification.objects.filter(
+            id=notification_id, recipient=user, read_at__isnull=True
+        ).update(read_at=timezone.now())
+        if changed:
+            transaction.on_commit(partial(events.read_state_changed, user.pk), robust=True)
+    return bool(changed)
+
+
+def notifications_mark_all_read(*, user: User) -> int:
+    with transaction.atomic():
+        changed = Notification.objects.filter(recipient=user, read_at__isnull=True).update(
+            read_at=timezone.now()
+        )
+        if changed:
+            transaction.on_commit(partial(events.read_state_changed, user.pk), robust=True)
+    return changed
+
+
+def announcement_dismiss(*, user: User, announcement_id: int) -> bool:
+    with transaction.atomic():
+        changed = Notification.objects.filter(
+            announcement_id=announcement_id, recipient=user, read_at__isnull=True
+        ).update(read_at=timezone.now())
+        if changed:
+            transaction.on_commit(partial(events.read_state_changed, user.pk), robust=True)
+    return bool(changed)
+
+
+def announcement_publish(*, author: User, body: str) -> Announcement:
+    """Store the announcement for every active user but its author, and show it live on every
+    connected tab with one push to the whole site."""
+    with transaction.atomic():
+        announcement = Announcement.objects.create(author=author, body=body)
+        recipient_ids = (
+            User.objects.filter(is_active=True).exclude(pk=author.pk).values_list("id", flat=True)
+        )
+        Notification.objects.bulk_create(
+            (
+                Notification(
+                    recipient_id=recipient_id,
+                    actor=author,
+                    verb=Notification.Verb.ANNOUNCEMENT,
+                    target_label="Announcement",
+                    target_url="",
+                    excerpt=body[:300],
+                    announcement=announcement,
+                )
+                for recipient_id in recipient_ids.iterator()
+            ),
+            batch_size=BATCH_SIZE,
+        )
+        transaction.on_commit(partial(events.announcement_published, announcement), robust=True)
+    return announcement

@@ -1,0 +1,50 @@
+from collections.abc import Iterable
+from functools import reduce
+from operator import or_
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.db.models import Q
+
+from notifications.models import Announcement, Notification
+
+
+def unread_count_for(*, user_id: int) -> int:
+    return Notification.objects.filter(recipient_id=user_id, read_at__isnull=True).count()
+
+
+def inbox_page(*, user_id: int, before_id: int | None, limit: int) -> dict[str, Any]:
+    """A page of the inbox, newest first: the notifications, whether older ones exist, and
+    the cursor for the next page."""
+    rows = Notification.objects.filter(recipient_id=user_id).select_related("actor")
+    if before_id is not None:
+        rows = rows.filter(id__lt=before_id)
+    page = list(rows.order_by("-id")[: limit + 1])
+    return {
+        "notifications": page[:limit],
+        "has_older": len(page) > limit,
+        "last_id": page[limit - 1].id if len(page) > limit else None,
+    }
+
+
+def users_named(names: Iterable[str]) -> list[User]:
+    """Active users whose username matches one of `names`, ignoring case."""
+    matches = [Q(username__iexact=name) for name in names]
+    if not matches:
+        return []
+    return list(User.objects.filter(reduce(or_, matches), is_active=True).order_by("id"))
+
+
+def unread_announcement_for(*, user_id: int) -> Announcement | None:
+    """The newest announcement the user has not dismissed, for the banner."""
+    notification = (
+        Notification.objects.filter(
+            recipient_id=user_id,
+            verb=Notification.Verb.ANNOUNCEMENT,
+            read_at__isnull=True,
+        )
+        .select_related("announcement")
+        .order_by("-id")
+        .first()
+    )
+    return notification.announcement if notification else None

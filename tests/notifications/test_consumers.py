@@ -1,0 +1,93 @@
+import pytest
+from channels.db import database_sync_to_async
+from channels.routing import URLRouter
+from channels.testing import WebsocketCommunicator
+from django.db import connections
+
+from chat import actions as chat_actions
+from notifications import actions
+from notifications.models import Notification
+from realtime.routing import websocket_urlpatterns
+
+pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
+
+router = URLRouter(websocket_urlpatterns)
+
+
+@pytest.fixture(autouse=True)
+def _close_db_connections():
+    yield
+    connections.close_all()
+
+
+async def open_tab(user, path="/ws/"):
+    tab = WebsocketCommunicator(router, path)
+    tab.scope["user"] = user
+    connected, _ = await tab.connect()
+    assert connected
+    return tab, await tab.receive_from()
+
+
+async def test_a_mention_reaches_every_tab_of_the_mentioned_and_nobody_else(ada, grace, room):
+    tab1, _ = await open_tab(grace)
+    tab2, _ = await open_tab(grace, "/ws/?page=inbox")
+    bystander, _ = await open_tab(ada)
+
+    await database_sync_to_async(chat_actions.message_post)(
+        room=room, author=ada, body="ping @grace", client_id=None
+    )
+
+    for tab in (tab1, tab2):
+        pushed = await tab.receive_from()
+        assert 'data-count="1"' in pushed
+        assert "mentioned you" in pushed
+    notification = await database_sync_to_async(Notification.objects.get)()
+    assert f'id="notification-{notification.id}"' in await tab2.receive_from()
+    assert await tab1.receive_nothing(timeout=0.2)
+    assert await bystander.receive_nothing(timeout=0.2)
+    for tab in (tab1, tab2, bystander):
+        await tab.disconnect()
+
+
+async def test_a_tab_that_reconnects_gets_the_current_badge_and_list(ada, grace):
+    await database_sync_to_async(actions.notify)(
+        recipients=[grace, grace],
+        actor=ada,
+        verb=Notification.Verb.MENTION,
+        target_label="#general",
+        target_url="/rooms/general/",
+    )
+    tab, listing = await open_tab(grace, "/ws/?page=inbox")
+    assert 'data-count="2"' in listing
+    assert 'id="notification-list" hx-swap-oob="true"' in listing
+    assert listing.count('class="notification is-unread"') == 2
+    await tab.disconnect()
+
+
+async def test_marking_read_in_one_tab_clears_the_badge_in_the_others(ada, grace):
+    [notification] = await database_sync_to_async(actions.notify)(
+        recipients=[grace],
+        actor=ada,
+        verb=Notification.Verb.MENTION,
+        target_label="#general",
+        target_url="/rooms/general/",
+    )
+    other_tab, bell = await open_tab(grace)
+    assert 'data-count="1"' in bell
+    await database_sync_to_async(actions.notification_mark_read)(
+        user=grace, notification_id=notification.id
+    )
+    assert 'data-count="0"' in await other_tab.receive_from()
+    await other_tab.disconnect()
+
+
+async def test_an_announcement_reaches_every_connected_tab(ada, grace):
+    graces_tab, _ = await open_tab(grace)
+    adas_tab, _ = await open_tab(ada)
+    await database_sync_to_async(actions.announcement_publish)(author=ada, body="Hello, site")
+    for tab in (graces_tab, adas_tab):
+        banner = await tab.receive_from()
+        assert "Hello, site" in banner
+        # The author's own tab skips it in the browser: marked not for them.
+        assert f'data-not-for="{ada.id}"' in banner
+        await tab.disconnect()
