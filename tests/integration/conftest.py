@@ -1,0 +1,184 @@
+"""The production topology for integration tests: PostgreSQL, Redis and two Daphne processes.
+
+Each run gets a fresh PostgreSQL database (dropped at the end) and a Redis database of its own
+(flushed at the start and the end), and configures the servers only through environment
+variables, as a deployment would. Without PostgreSQL or Redis the tests are skipped; with CI or
+REQUIRE_SERVICES=1 set, a missing service is an error instead.
+"""
+
+import os
+import secrets
+from collections.abc import Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from typing import NoReturn
+
+import psycopg
+import pytest
+import redis
+from psycopg import sql
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+from tests.servers import LOCALHOST, daphne, manage, sign_in
+
+POSTGRES_PORT = 5432
+POSTGRES_USER = "postgres"
+REDIS_PORT = 6379
+# A database number of its own, so that flushing it touches nobody else's data.
+# Two runs at the same time on one machine must each choose another: INTEGRATION_REDIS_DB=10.
+REDIS_DB = int(os.environ.get("INTEGRATION_REDIS_DB", "9"))
+# channels-redis' default key prefix: the only keys a run expects to find in its database.
+CHANNEL_LAYER_KEY_PREFIX = b"asgi"
+
+DEMO_PASSWORD = "relay-demo-pass"
+DEMO_USERS = ("ada", "grace", "linus")
+
+
+@dataclass(frozen=True)
+class Server:
+    port: int
+    log: Path
+
+    @property
+    def origin(self) -> str:
+        return f"http://{LOCALHOST}:{self.port}"
+
+    @property
+    def socket_base(self) -> str:
+        return f"ws://{LOCALHOST}:{self.port}"
+
+
+@dataclass(frozen=True)
+class Topology:
+    """Two Daphne processes sharing one PostgreSQL database and one Redis channel layer."""
+
+    a: Server
+    b: Server
+    sessions: dict[str, str]  # username -> session id, valid on both servers
+
+
+def services_required() -> bool:
+    ci = os.environ.get("CI", "").strip().lower()
+    return os.environ.get("REQUIRE_SERVICES") == "1" or ci not in ("", "0", "false", "no")
+
+
+def service_unavailable(service: str, error: Exception) -> NoReturn:
+    detail = str(error).strip().partition("\n")[0] or type(error).__name__
+    reason = f"{service} is unreachable ({detail})"
+    if services_required():
+        pytest.fail(f"{reason}; CI or REQUIRE_SERVICES=1 is set, so this fails", pytrace=False)
+    pytest.skip(f"{reason}; start it, or set REQUIRE_SERVICES=1 to make this an error")
+
+
+def postgres_admin() -> psycopg.Connection[tuple[object, ...]]:
+    try:
+        return psycopg.connect(
+            host=LOCALHOST,
+            port=POSTGRES_PORT,
+            user=POSTGRES_USER,
+            dbname="postgres",
+            connect_timeout=3,
+            autocommit=True,
+        )
+    except psycopg.OperationalError as error:
+        service_unavailable(f"PostgreSQL on {LOCALHOST}:{POSTGRES_PORT}", error)
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    name = f"realtime_it_{secrets.token_hex(6)}"
+    with postgres_admin() as admin:
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        yield f"postgres://{POSTGRES_USER}@{LOCALHOST}:{POSTGRES_PORT}/{name}"
+    finally:
+        with postgres_admin() as admin:
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = %s AND pid <> pg_backend_pid()",
+                [name],
+            )
+            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    client = redis.Redis(
+        host=LOCALHOST,
+        port=REDIS_PORT,
+        db=REDIS_DB,
+        socket_connect_timeout=3,
+        socket_timeout=10,
+        # Retrying a refused connection only delays the skip by seconds.
+        retry=Retry(NoBackoff(), retries=0),
+    )
+    with client:
+        try:
+            client.ping()
+        except redis.RedisError as error:
+            service_unavailable(f"Redis on {LOCALHOST}:{REDIS_PORT}", error)
+        foreign = [
+            key
+            for key in client.scan_iter(count=1000)
+            if not key.startswith(CHANNEL_LAYER_KEY_PREFIX)
+        ]
+        if foreign:
+            pytest.fail(
+                f"Redis database {REDIS_DB} holds keys this suite did not write (e.g. "
+                f"{foreign[0]!r}); refusing to flush it. Choose a free one with "
+                "INTEGRATION_REDIS_DB=<n>.",
+                pytrace=False,
+            )
+        client.flushdb()
+        try:
+            yield f"redis://{LOCALHOST}:{REDIS_PORT}/{REDIS_DB}"
+        finally:
+            client.flushdb()
+
+
+@pytest.fixture(scope="session")
+def production_env(
+    redis_url: str, postgres_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, str]:
+    """The environment of a production deployment, with the database migrated and seeded."""
+    env = {
+        # pytest-django exported the test settings; the servers must use the real ones.
+        "DJANGO_SETTINGS_MODULE": "realtime.settings",
+        "DEBUG": "0",
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "DATABASE_URL": postgres_url,
+        "REDIS_URL": redis_url,
+        "ALLOWED_HOSTS": f"{LOCALHOST},localhost",
+        "CSRF_TRUSTED_ORIGINS": "",
+        # Plain HTTP on localhost stands in for the TLS-terminating proxy.
+        "SECURE_SSL_REDIRECT": "0",
+        "SECURE_COOKIES": "0",
+        "STATIC_ROOT": str(tmp_path_factory.mktemp("static")),
+        "PYTHONUNBUFFERED": "1",
+    }
+    manage(env, "migrate", "--noinput")
+    manage(env, "load_demo_data")
+    manage(env, "collectstatic", "--noinput")
+    return env
+
+
+@pytest.fixture(scope="session")
+def topology(
+    production_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Topology]:
+    logs = tmp_path_factory.mktemp("daphne")
+    with ExitStack() as stack:
+        servers = [start_server(stack, production_env, logs / f"{name}.log") for name in "ab"]
+        sessions = {user: sign_in(servers[0].origin, user, DEMO_PASSWORD) for user in DEMO_USERS}
+        yield Topology(a=servers[0], b=servers[1], sessions=sessions)
+
+
+def start_server(stack: ExitStack, env: dict[str, str], log: Path) -> Server:
+    try:
+        port = stack.enter_context(daphne(env, log=log))
+    except (RuntimeError, TimeoutError) as error:
+        tail = log.read_text(errors="replace")[-4000:] if log.exists() else ""
+        raise RuntimeError(f"Daphne did not start ({error}); its log ends:\n{tail}") from error
+    return Server(port=port, log=log)
