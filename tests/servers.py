@@ -29,7 +29,9 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_for_port(port: int, *, timeout: float = 20.0, process: subprocess.Popen[bytes] | None = None) -> None:
+def wait_for_port(
+    port: int, *, timeout: float = 20.0, process: subprocess.Popen[bytes] | None = None
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process is not None and process.poll() is not None:
@@ -43,7 +45,12 @@ def wait_for_port(port: int, *, timeout: float = 20.0, process: subprocess.Popen
 def manage(env: Mapping[str, str], *args: str) -> str:
     result = subprocess.run(
         [PYTHON, "manage.py", *args],
-        cwd=ROOT, env={**os.environ, **env}, capture_output=True, text=True, timeout=120, check=False,
+        cwd=ROOT,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     if result.returncode != 0:
         raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
@@ -51,13 +58,18 @@ def manage(env: Mapping[str, str], *args: str) -> str:
 
 
 @contextlib.contextmanager
-def daphne(env: Mapping[str, str], *, port: int | None = None, log: Path | None = None) -> Iterator[int]:
+def daphne(
+    env: Mapping[str, str], *, port: int | None = None, log: Path | None = None
+) -> Iterator[int]:
     """A Daphne process serving the project on 127.0.0.1; yields its port."""
     port = port or free_port()
     out = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115 - closed below
     process = subprocess.Popen(
         [PYTHON, "-m", "daphne", "-b", LOCALHOST, "-p", str(port), "realtime.asgi:application"],
-        cwd=ROOT, env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT,
+        cwd=ROOT,
+        env={**os.environ, **env},
+        stdout=out,
+        stderr=subprocess.STDOUT,
     )
     try:
         wait_for_port(port, process=process)
