@@ -1,0 +1,109 @@
+"""Take the README screenshots: a lively #General as ada sees it, in light and dark.
+
+Starts the embedded topology (SQLite in a temporary directory, the in-memory channel layer)
+with the demo data, has grace and ada talk for a moment, and writes docs/screenshot.png and
+docs/screenshot-dark.png at 1280x800.
+
+    .venv/bin/python scripts/screenshot.py
+"""
+
+import sys
+import tempfile
+from pathlib import Path
+from typing import Literal
+
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.servers import daphne, manage  # noqa: E402
+
+# Generous: the machine may be busy, and a slow screenshot is better than none.
+expect.set_options(timeout=15_000)
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+PASSWORD = "relay-demo-pass"  # noqa: S105 - the documented demo password
+CONVERSATION = [
+    ("grace", "Morning! I just opened this room in two browsers — it's instant."),
+    ("ada", "Every message is saved first, then pushed to the room on commit."),
+    ("grace", "Nice. And Shift+Enter gives me a second line,\nlike this one."),
+    ("ada", "Exactly. The notes are at https://channels.readthedocs.io/"),
+]
+
+
+def open_general(
+    browser: Browser,
+    base_url: str,
+    username: str,
+    color_scheme: Literal["light", "dark"] = "light",
+) -> Page:
+    context = browser.new_context(
+        base_url=base_url,
+        viewport={"width": 1280, "height": 800},
+        locale="en-GB",
+        timezone_id="UTC",
+        color_scheme=color_scheme,
+    )
+    page = context.new_page()
+    page.goto("/accounts/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{base_url}/")
+    page.goto("/rooms/general/")
+    expect(page.locator("#connection-status")).to_have_text("Connected")
+    return page
+
+
+def take_screenshots(env: dict[str, str], log: Path) -> None:
+    with daphne(env, log=log) as port, sync_playwright() as playwright:
+        base_url = f"http://127.0.0.1:{port}"
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        pages = {name: open_general(browser, base_url, name) for name in ("ada", "grace")}
+        for author, text in CONVERSATION:
+            box = pages[author].get_by_label("Message", exact=True)
+            box.fill(text)
+            box.press("Enter")
+            first_line = text.splitlines()[0]
+            expect(pages["ada"].locator("#messages").get_by_text(first_line)).to_be_visible()
+        light = pages["ada"]
+        light.get_by_label("Message", exact=True).blur()
+        light.mouse.move(0, 0)
+        light.screenshot(path=ROOT / "docs" / "screenshot.png")
+        dark = open_general(browser, base_url, "ada", color_scheme="dark")
+        dark.screenshot(path=ROOT / "docs" / "screenshot-dark.png")
+        browser.close()
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as workdir:
+        env = {
+            "DEBUG": "1",
+            "DATABASE_URL": f"sqlite:///{workdir}/db.sqlite3",
+            "REDIS_URL": "",
+            "DJANGO_SETTINGS_MODULE": "realtime.settings",
+        }
+        manage(env, "migrate", "--noinput")
+        manage(env, "load_demo_data")
+        log = Path(workdir) / "daphne.log"
+        try:
+            take_screenshots(env, log)
+        except Exception:
+            print(f"The server said:\n{log.read_text()}", file=sys.stderr)
+            raise
+    print("Wrote docs/screenshot.png and docs/screenshot-dark.png")
+
+
+if __name__ == "__main__":
+    main()
