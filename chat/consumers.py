@@ -8,7 +8,14 @@ from django.template.loader import render_to_string
 
 from chat import actions, logic, queries
 from chat.models import Room
-from realtime.sockets import CLOSE_NOT_FOUND, Action, Connection, Frame, Refused
+from realtime.sockets import (
+    CLOSE_NOT_FOUND,
+    Action,
+    Connection,
+    Frame,
+    Refused,
+    socket_error_html,
+)
 
 
 class LobbyPart:
@@ -44,7 +51,7 @@ class RoomPart:
         return [logic.room_group_name(self.room.id)]
 
     def actions(self) -> Mapping[str, Action]:
-        return {"chat.send": self.send} if self.room else {}
+        return {"chat.send": self.send, "chat.resume": self.resume} if self.room else {}
 
     async def ready(self) -> None:
         pass
@@ -55,20 +62,52 @@ class RoomPart:
             body = logic.clean_body(frame.get("body"), max_length=settings.CHAT_MESSAGE_MAX_LENGTH)
             client_id = logic.parse_client_id(frame.get("client_id"))
         except logic.Invalid as error:
-            await self.connection.reply(
-                composer_rejected_html(self.room, frame.get("body"), str(error))
-            )
+            await self.connection.reply(composer_rejected_html(self.room, frame, str(error)))
             return
         await database_sync_to_async(actions.message_post)(
             room=self.room, author=self.connection.user, body=body, client_id=client_id
         )
-        await self.connection.reply(render_to_string("chat/room.html#composer-error", {}))
+        # The acknowledgement: the page stops holding this send for a retry.
+        await self.connection.reply(
+            render_to_string("chat/room.html#composer-error", {"answered": client_id or ""})
+        )
+
+    async def resume(self, frame: Frame) -> None:
+        """Send what the page missed since the newest message it shows (after opening or
+        reopening the socket). A gap too large to replay refreshes the conversation."""
+        assert self.room is not None
+        try:
+            after_id = logic.parse_cursor(frame.get("after"))
+        except logic.Invalid as error:
+            await self.connection.reply(socket_error_html(str(error)))
+            return
+        html = await database_sync_to_async(missed_html)(self.room, after_id)
+        if html:
+            await self.connection.reply(html)
 
 
-def composer_rejected_html(room: Room, body: object, error: str) -> str:
+def missed_html(room: Room, after_id: int) -> str:
+    missed, more = queries.room_messages_after(
+        room_id=room.id, after_id=after_id, limit=settings.CHAT_RESUME_LIMIT
+    )
+    if more:
+        history, has_older = queries.room_messages_before(
+            room_id=room.id, before_id=None, limit=settings.CHAT_PAGE_SIZE
+        )
+        context = {"room": room, "history": history, "has_older": has_older}
+        return render_to_string("chat/room.html#refreshed", context)
+    if not missed:
+        return ""
+    return render_to_string("chat/room.html#missed", {"missed": missed})
+
+
+def composer_rejected_html(room: Room, frame: Frame, error: str) -> str:
     """The composer's error, and the refused text put back so that nothing typed is lost."""
+    body = frame.get("body")
+    client_id = frame.get("client_id")
     context = {
         "room": room,
+        "answered": client_id if isinstance(client_id, str) else "",
         "composer_error": error,
         "composer_body": body if isinstance(body, str) else "",
         "max_length": settings.CHAT_MESSAGE_MAX_LENGTH,

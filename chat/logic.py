@@ -40,6 +40,19 @@ def parse_client_id(raw: object) -> uuid.UUID | None:
         raise Invalid("That send had a malformed client id; reload the page.") from None
 
 
+def parse_cursor(raw: object) -> int:
+    """A message id the page has seen (0 for none)."""
+    if isinstance(raw, bool) or not isinstance(raw, int | str):
+        raise Invalid("“after” must be a message id.")
+    try:
+        cursor = int(raw)
+    except ValueError:
+        raise Invalid("“after” must be a message id.") from None
+    if cursor < 0:
+        raise Invalid("“after” must be a message id.")
+    return cursor
+
+
 def clean_room_name(raw: object) -> tuple[str, str]:
     """The room's display name and its URL slug."""
     if not isinstance(raw, str) or not raw.strip():

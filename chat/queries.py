@@ -15,6 +15,16 @@ def room_name_taken(*, name: str, slug: str) -> bool:
     return Room.objects.filter(Q(name__iexact=name) | Q(slug=slug)).exists()
 
 
+def room_messages_after(*, room_id: int, after_id: int, limit: int) -> tuple[list[Message], bool]:
+    """Up to `limit` messages newer than `after_id`, oldest first, and whether there are more."""
+    page = list(
+        Message.objects.filter(room_id=room_id, id__gt=after_id)
+        .select_related("author")
+        .order_by("id")[: limit + 1]
+    )
+    return page[:limit], len(page) > limit
+
+
 def room_messages_before(
     *, room_id: int, before_id: int | None, limit: int
 ) -> tuple[list[Message], bool]:

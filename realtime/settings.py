@@ -158,4 +158,6 @@ LOGGING = {
 
 CHAT_MESSAGE_MAX_LENGTH = env_int(env, "CHAT_MESSAGE_MAX_LENGTH", default=4000)
 CHAT_PAGE_SIZE = 50
+# A page that missed more messages than this reloads its conversation instead of replaying.
+CHAT_RESUME_LIMIT = 200
 NOTIFICATIONS_PAGE_SIZE = 20

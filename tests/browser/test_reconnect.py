@@ -70,13 +70,6 @@ def test_a_dropped_socket_reconnects_and_sends_what_was_typed_meanwhile(
 
 
 @pytest.mark.browser
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "Chat has no resume cursor yet: messages posted while a tab's socket is down are "
-        "never sent to it after it reconnects (DESIGN.md, 'Durable first, then live')."
-    ),
-)
 def test_a_reconnected_tab_receives_the_messages_it_missed(
     person: Callable[..., Person],
 ) -> None:
@@ -91,4 +84,38 @@ def test_a_reconnected_tab_receives_the_messages_it_missed(
 
     expect(grace.page.locator("#connection-status")).to_have_text("Connected")
     expect(grace.page.locator("#messages")).to_contain_text("Posted while Grace was offline.")
+    # Exactly once, and the conversation stays in order when she talks again.
+    expect(grace.page.get_by_text("Posted while Grace was offline.")).to_have_count(1)
+    grace.send("Back now.")
+    expect(grace.page.locator("#messages .message").last).to_contain_text("Back now.")
     assert grace.page.evaluate("window.__sameDocument === true")
+
+
+# The frame leaves the page but never reaches the server, as when a socket dies mid-send.
+LOSE_NEXT_FRAME = """
+() => {
+  const socket = window.__sockets.at(-1);
+  const send = socket.send.bind(socket);
+  socket.send = (data) => { socket.send = send; };
+}
+"""
+
+
+@pytest.mark.browser
+def test_a_send_lost_with_its_socket_is_sent_again_after_reconnecting(
+    person: Callable[..., Person],
+) -> None:
+    ada, grace = person("ada"), person("grace")
+    ada.open_room("general")
+    open_room_recording_sockets(grace, "general")
+
+    grace.page.evaluate(LOSE_NEXT_FRAME)
+    grace.send("This one must not be lost.")
+    expect(grace.composer()).to_have_value("")
+    grace.page.evaluate(GO_OFFLINE)
+    grace.page.evaluate(REPORT_DROP)
+
+    expect(grace.page.locator("#connection-status")).to_have_text("Connected")
+    expect(ada.page.locator("#messages")).to_contain_text("This one must not be lost.")
+    expect(ada.page.get_by_text("This one must not be lost.")).to_have_count(1)
+    expect(grace.page.get_by_text("This one must not be lost.")).to_have_count(1)

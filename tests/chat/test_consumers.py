@@ -185,3 +185,58 @@ async def test_new_rooms_appear_on_every_chat_page(ada, grace, room):
     assert 'hx-swap-oob="beforeend:#room-list"' in pushed
     assert "Design" in pushed
     await lobby.disconnect()
+
+
+def resume_frame(after):
+    return json.dumps({"action": "chat.resume", "after": after})
+
+
+async def test_resume_replays_what_the_page_missed_in_order(ada, grace, room, settings):
+    def post(body):
+        return Message.objects.create(room=room, author=ada, body=body)
+
+    seen = await database_sync_to_async(post)("seen")
+    missed = [await database_sync_to_async(post)(f"missed {i}") for i in range(3)]
+    tab = await connect(grace)
+
+    await tab.send_to(text_data=resume_frame(seen.id))
+    replay = await tab.receive_from()
+    assert f'id="message-{seen.id}"' not in replay
+    positions = [replay.index(f'id="message-{message.id}"') for message in missed]
+    assert positions == sorted(positions)
+    assert replay.count('hx-swap-oob="beforeend:#messages"') == 3
+
+    # Nothing missed: nothing sent.
+    await tab.send_to(text_data=resume_frame(missed[-1].id))
+    assert await tab.receive_nothing(timeout=0.2)
+    await tab.disconnect()
+
+
+async def test_a_gap_too_large_refreshes_the_conversation(ada, grace, room, settings):
+    settings.CHAT_RESUME_LIMIT = 2
+    for i in range(3):
+        await database_sync_to_async(Message.objects.create)(room=room, author=ada, body=f"m{i}")
+    tab = await connect(grace)
+    await tab.send_to(text_data=resume_frame(0))
+    refreshed = await tab.receive_from()
+    assert '<div id="history" class="history" hx-swap-oob="true">' in refreshed
+    assert '<div id="messages"' in refreshed
+    assert refreshed.count("<article") == 3
+    await tab.disconnect()
+
+
+@pytest.mark.parametrize("after", ["abc", -1, None, True, [1]])
+async def test_resume_needs_a_message_id(grace, room, after):
+    tab = await connect(grace)
+    await tab.send_to(text_data=resume_frame(after))
+    assert "“after” must be a message id." in await tab.receive_from()
+    await tab.disconnect()
+
+
+async def test_the_acknowledgement_names_the_send(ada, room):
+    tab = await connect(ada)
+    client_id = uuid.uuid4()
+    await tab.send_to(text_data=send_frame("hello", client_id))
+    replies = [await tab.receive_from(), await tab.receive_from()]
+    assert any(f'data-answered="{client_id}"' in reply for reply in replies)
+    await tab.disconnect()

@@ -23,7 +23,7 @@
     root.querySelectorAll("time[datetime]").forEach(function (el) {
       var when = new Date(el.getAttribute("datetime"));
       if (isNaN(when)) return;
-      el.textContent = when.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+      el.textContent = when.toLocaleTimeString([], { hour: "numeric", minute: "2-digit" });
       el.title = when.toLocaleString();
     });
   }
@@ -66,13 +66,46 @@
     if (el) el.scrollTop = el.scrollHeight;
   }
 
+  function messageNumber(el) {
+    return parseInt(el.id.slice("message-".length), 10);
+  }
+
+  // The newest message the page shows: the cursor it resumes from.
+  function lastMessageId() {
+    var last = 0;
+    document.querySelectorAll("#history > .message, #messages > .message").forEach(function (el) {
+      last = Math.max(last, messageNumber(el));
+    });
+    return last;
+  }
+
+  // Replayed and live messages can interleave; keep the log in id order.
+  function placeInOrder(article) {
+    var before = article.previousElementSibling;
+    while (before && before.classList.contains("message") &&
+           messageNumber(before) > messageNumber(article)) {
+      before = before.previousElementSibling;
+    }
+    var after = before ? before.nextElementSibling : article.parentNode.firstElementChild;
+    if (after !== article) article.parentNode.insertBefore(article, after);
+  }
+
+  // Sends that left but were not yet acknowledged, by client id. If the socket drops first
+  // they are sent again once it reopens; the server saves each client id only once.
+  var unacknowledged = new Map();
+
   var hadOpened = false;
   document.addEventListener("htmx:wsConnecting", function () {
     setConnection(hadOpened ? "reconnecting" : "connecting");
   });
-  document.addEventListener("htmx:wsOpen", function () {
+  document.addEventListener("htmx:wsOpen", function (event) {
     hadOpened = true;
     setConnection("open");
+    var socket = event.detail.socketWrapper;
+    if (document.getElementById("composer")) {
+      socket.send(JSON.stringify({ action: "chat.resume", after: lastMessageId() }));
+    }
+    unacknowledged.forEach(function (frame) { socket.send(frame); });
   });
   document.addEventListener("htmx:wsClose", function (event) {
     var code = event.detail.event.code;
@@ -83,6 +116,7 @@
   // Fragments sent to everyone but marked data-not-for="<user id>" skip that user's tabs
   // (an announcement's author has no notification of their own).
   var stickToBottom = false;
+  var arriving = null;  // the message being swapped in (the after-swap event fires elsewhere)
   document.addEventListener("htmx:oobBeforeSwap", function (event) {
     var incoming = event.detail.fragment && event.detail.fragment.firstElementChild;
     var notFor = incoming && incoming.getAttribute("data-not-for");
@@ -97,11 +131,14 @@
       }
       var el = scroller();
       stickToBottom = !!el && nearBottom(el);
+      arriving = incoming;
     }
   });
+  // htmx fires this once per element settled so far in the frame, so handlers are idempotent.
   document.addEventListener("htmx:oobAfterSwap", function (event) {
     var target = event.detail.target;
     if (target.id === "messages") {
+      if (arriving && arriving.isConnected) placeInOrder(arriving);
       localizeTimes(target);
       var mine = target.lastElementChild &&
         target.lastElementChild.dataset.author === document.body.dataset.viewer;
@@ -111,6 +148,12 @@
     var swapped = event.target;
     if (swapped.id === "announcement-banner" && swapped.hasAttribute("data-bump-bell")) {
       bumpBell();
+    }
+    if (swapped.id === "composer-error" && swapped.dataset.answered) {
+      unacknowledged.delete(swapped.dataset.answered);
+    }
+    if (target.id === "room-list") {
+      sortRoomList(target);
     }
     if (target.id === "toasts") {
       var toast = target.firstElementChild;
@@ -124,10 +167,17 @@
     }
   });
 
+  function sortRoomList(list) {
+    Array.from(list.children)
+      .sort(function (a, b) { return a.textContent.localeCompare(b.textContent); })
+      .forEach(function (item) { list.appendChild(item); });
+  }
+
   // After a send leaves, clear the box and take a fresh id for the next message.
   document.addEventListener("htmx:wsAfterSend", function (event) {
     var form = event.target;
     if (form.id !== "composer") return;
+    unacknowledged.set(form.elements.client_id.value, event.detail.message);
     form.querySelector("#composer-body").value = "";
     form.elements.client_id.value = newClientId();
   });
