@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "accounts",
     "chat",
     "notifications",
+    "loadtest",
 ]
 
 MIDDLEWARE = [
