@@ -157,8 +157,13 @@ LOGGING = {
     },
 }
 
+# /metrics (Prometheus) outside DEBUG needs `Authorization: Bearer <METRICS_TOKEN>`.
+METRICS_TOKEN = env.get("METRICS_TOKEN", "")
+
 CHAT_MESSAGE_MAX_LENGTH = env_int(env, "CHAT_MESSAGE_MAX_LENGTH", default=4000)
 CHAT_PAGE_SIZE = 50
 # A page that missed more messages than this reloads its conversation instead of replaying.
 CHAT_RESUME_LIMIT = 200
 NOTIFICATIONS_PAGE_SIZE = 20
+# Messages a socket may have waiting to be written before it is closed as too slow (1013).
+SOCKET_BACKLOG_LIMIT = env_int(env, "SOCKET_BACKLOG_LIMIT", default=500)

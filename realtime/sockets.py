@@ -6,16 +6,24 @@ frame actions it handles: the viewer's personal group, the room's group, and so 
 consumer itself only authenticates, joins, routes frames to parts, and relays pushed HTML.
 """
 
+import asyncio
 import json
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections import deque
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import parse_qsl, urlencode
 
+from channels.consumer import get_handler_name
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
 from django.template.loader import render_to_string
+
+from realtime import metrics
+from realtime.hub import get_hub
 
 logger = logging.getLogger(__name__)
 
@@ -24,10 +32,15 @@ logger = logging.getLogger(__name__)
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
 CLOSE_NOT_FOUND = 4404
+CLOSE_SERVICE_RESTART = 1012  # the page reconnects and resumes
+CLOSE_TRY_AGAIN_LATER = 1013  # likewise, after falling too far behind
 
 SOCKET_PATH = "/ws/"
 
 Frame = Mapping[str, Any]
+ASGIMessage = dict[str, Any]
+Receive = Callable[[], Awaitable[ASGIMessage]]
+Send = Callable[[ASGIMessage], Awaitable[None]]
 Action = Callable[[Frame], Awaitable[None]]
 
 
@@ -87,45 +100,99 @@ def decode_frame(text: str | None) -> Frame | str:
     return frame
 
 
+def eager_task(coroutine: Coroutine[Any, Any, None]) -> "asyncio.Task[None]":
+    """A task that runs at once, up to its first real wait; often it finishes right there."""
+    return asyncio.Task(coroutine, loop=asyncio.get_running_loop(), eager_start=True)
+
+
 def socket_error_html(message: str) -> str:
     return render_to_string("frontend/base.html#socket-error", {"socket_error": message})
 
 
 class PageConsumer(AsyncWebsocketConsumer):
+    """One tab's socket. It has no channel of its own on the layer: the process's hub
+    (realtime.hub) receives each group message once and calls `deliver` on every member."""
+
     def __init__(self, parts: Sequence[PartFactory] = ()) -> None:
         super().__init__()
         self.parts = parts
+        self.handlers: Mapping[str, Action] = {}
+        self.joined: list[str] = []
+        # Messages waiting while a send is in flight; None while nothing is in flight.
+        self.backlog: deque[str] | None = None
+        self.backlog_limit: int = settings.SOCKET_BACKLOG_LIMIT
+        self.closing = False
+
+    async def __call__(self, scope: ASGIMessage, receive: Receive, send: Send) -> None:
+        # Channels' AsyncConsumer.__call__ would open a layer channel and a receive loop for
+        # this socket alone; only the client's frames are read here.
+        self.scope = scope
+        self.channel_layer = None
+        self.base_send = send
+        try:
+            while True:
+                await self.dispatch(await receive())
+        except StopConsumer:
+            pass
+
+    async def dispatch(self, message: Mapping[str, Any]) -> None:
+        # Unlike AsyncConsumer.dispatch, no hop to a thread to close old database
+        # connections before every message: handlers that use the database do their work in
+        # database_sync_to_async, which does that itself.
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
 
     async def connect(self) -> None:
-        self.handlers: Mapping[str, Action] = {}
         user: User | AnonymousUser = self.scope.get("user") or AnonymousUser()
         if not user.is_authenticated:
-            await self.accept()
-            await self.close(code=CLOSE_UNAUTHENTICATED, reason="Sign in to connect.")
+            await self.refuse(CLOSE_UNAUTHENTICATED, "Sign in to connect.")
             return
         connection = Connection(
             user=user,
-            params=socket_params(self.scope.get("query_string", b"")),
+            params=socket_params(self.scope["query_string"]),
             reply=self.send_html,
         )
         parts = [make_part(connection) for make_part in self.parts]
-        joined: list[str] = []
+        groups: list[str] = []
         handlers: dict[str, Action] = {}
         try:
             for part in parts:
-                joined.extend(await part.join())
+                groups.extend(await part.join())
                 handlers.update(part.actions())
         except Refused as refusal:
-            await self.accept()
-            await self.close(code=refusal.code, reason=refusal.reason)
+            await self.refuse(refusal.code, refusal.reason)
             return
-        for group in joined:
-            await self.channel_layer.group_add(group, self.channel_name)
-        self.groups = joined
+        hub = get_hub()
+        self.joined = groups
+        try:
+            await asyncio.gather(*(hub.join(group, self) for group in groups))
+        except BaseException:
+            await self.leave_groups()
+            raise
         self.handlers = handlers
+        metrics.SOCKETS.inc()
         await self.accept()
         for part in parts:
             await part.ready()
+
+    async def refuse(self, code: int, reason: str) -> None:
+        # Accepted first so the page learns why: a refused handshake looks like a network
+        # error (1006) to the browser, and htmx would retry it forever.
+        await self.accept()
+        await self.close(code=code, reason=reason)
+
+    async def disconnect(self, code: int) -> None:
+        if self.handlers or self.joined:
+            metrics.SOCKETS.dec()
+        self.closing = True
+        await self.leave_groups()
+
+    async def leave_groups(self) -> None:
+        hub = get_hub()
+        groups, self.joined = self.joined, []
+        await asyncio.gather(*(hub.leave(group, self) for group in groups))
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         frame = decode_frame(text_data)
@@ -138,8 +205,62 @@ class PageConsumer(AsyncWebsocketConsumer):
             return
         await handler(frame)
 
-    async def html_push(self, event: dict[str, str]) -> None:
-        await self.send(text_data=event["html"])
-
     async def send_html(self, html: str) -> None:
-        await self.send(text_data=html)
+        """Replies share the outgoing queue with pushes, so the page sees them in order."""
+        self.deliver(html)
+
+    def deliver(self, html: str) -> None:
+        if self.closing:
+            return
+        if self.backlog is not None:
+            if len(self.backlog) >= self.backlog_limit:
+                self.overflowed()
+                return
+            self.backlog.append(html)
+            return
+        self.start_send(html)
+
+    def start_send(self, html: str) -> None:
+        # Eager: on Daphne the send completes at once, without scheduling anything.
+        sending = eager_task(self.send(text_data=html))
+        if sending.done():
+            self.settle(sending)
+            return
+        self.backlog = deque()
+        sending.add_done_callback(self.sent)
+
+    def sent(self, sending: "asyncio.Task[None]") -> None:
+        self.settle(sending)
+        backlog, self.backlog = self.backlog, None
+        if backlog and not self.closing:
+            first = backlog.popleft()
+            self.start_send(first)
+            if self.backlog is None:
+                for html in backlog:
+                    self.deliver(html)
+            else:
+                self.backlog.extend(backlog)
+
+    def settle(self, sending: "asyncio.Task[None]") -> None:
+        if not sending.cancelled() and sending.exception() is not None:
+            logger.debug("Send to a socket failed", exc_info=sending.exception())
+
+    def overflowed(self) -> None:
+        """The client reads slower than messages arrive: let it go rather than buffer without
+        bound. It reconnects later and resumes from its cursor."""
+        metrics.DROPS.inc()
+        self.close_soon(CLOSE_TRY_AGAIN_LATER)
+
+    def interrupted(self) -> None:
+        self.close_soon(CLOSE_SERVICE_RESTART)
+
+    def close_soon(self, code: int) -> None:
+        if self.closing:
+            return
+        self.closing = True
+        self.backlog = None
+        closing = eager_task(self.close(code=code))
+        if closing.done():
+            self.settle(closing)
+        else:
+            closing.add_done_callback(self.settle)

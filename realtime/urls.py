@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from accounts.views import profile
+from realtime.views import metrics
 
 urlpatterns = [
     path("", include("chat.urls")),
@@ -9,4 +10,5 @@ urlpatterns = [
     path("people/<str:username>/", profile, name="profile"),
     path("notifications/", include("notifications.urls")),
     path("admin/", admin.site.urls),
+    path("metrics", metrics, name="metrics"),
 ]

@@ -1,6 +1,16 @@
+import asyncio
+
 import pytest
 
-from realtime.sockets import decode_frame, socket_params, socket_url
+from realtime import metrics
+from realtime.sockets import (
+    CLOSE_SERVICE_RESTART,
+    CLOSE_TRY_AGAIN_LATER,
+    PageConsumer,
+    decode_frame,
+    socket_params,
+    socket_url,
+)
 
 
 def test_socket_url_round_trip():
@@ -30,3 +40,60 @@ def test_decode_frame_accepts_an_action():
 )
 def test_decode_frame_errors(text, error):
     assert decode_frame(text) == error
+
+
+class SlowClient:
+    """An ASGI send that never finishes writing a message until released."""
+
+    def __init__(self) -> None:
+        self.sent: list[dict[str, object]] = []
+        self.release = asyncio.Event()
+
+    async def __call__(self, message):
+        self.sent.append(message)
+        if message["type"] == "websocket.send":
+            await self.release.wait()
+
+
+@pytest.mark.asyncio
+async def test_a_socket_that_falls_behind_is_closed_with_1013(settings):
+    settings.SOCKET_BACKLOG_LIMIT = 3
+    socket = PageConsumer()
+    client = SlowClient()
+    socket.base_send = client
+    drops_before = metrics.DROPS._value.get()
+
+    for i in range(5):  # one in flight, three waiting, the fifth is one too many
+        socket.deliver(f"m{i}")
+
+    assert client.sent[-1] == {"type": "websocket.close", "code": CLOSE_TRY_AGAIN_LATER}
+    assert [m["text"] for m in client.sent if m["type"] == "websocket.send"] == ["m0"]
+    assert metrics.DROPS._value.get() == drops_before + 1
+    socket.deliver("after closing")  # ignored
+    client.release.set()
+    await asyncio.sleep(0)
+    assert len(client.sent) == 2
+
+
+@pytest.mark.asyncio
+async def test_backlogged_messages_are_sent_in_order_once_the_client_reads():
+    socket = PageConsumer()
+    client = SlowClient()
+    socket.base_send = client
+    for i in range(4):
+        socket.deliver(f"m{i}")
+    client.release.set()
+    for _ in range(10):
+        await asyncio.sleep(0)
+    assert [m["text"] for m in client.sent] == ["m0", "m1", "m2", "m3"]
+    assert socket.backlog is None
+
+
+@pytest.mark.asyncio
+async def test_an_interrupted_socket_closes_so_the_page_resumes():
+    socket = PageConsumer()
+    client = SlowClient()
+    socket.base_send = client
+    socket.interrupted()
+    socket.interrupted()
+    assert client.sent == [{"type": "websocket.close", "code": CLOSE_SERVICE_RESTART}]

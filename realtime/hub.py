@@ -1,0 +1,212 @@
+"""Group delivery once per process.
+
+Channels' usual shape gives every socket its own channel on the layer: a group message is
+copied into each member's channel, and each socket runs its own receive loop and dispatch.
+With a 1000-member room that is 1000 layer messages, 1000 receives and 1000 dispatches per
+chat message, and the layer's per-channel capacity silently drops the overflow.
+
+The hub gives the *process* one channel instead. The first local member of a group adds that
+channel to the group; later members only join a set in memory. A group message then arrives
+once per process and is written straight to each local member's socket. The last member to
+leave discards the channel from the group.
+
+- Joins and leaves of one group are serialised, so a join racing the last leave never ends up
+  unsubscribed.
+- Memberships are re-added periodically, before the layer's group expiry forgets them.
+- If receiving from the layer fails (Redis restarted), the hub re-adds every group and tells
+  each member that it may have missed messages; sockets then close with 1012 and the page
+  reconnects and resumes from its cursor.
+"""
+
+import asyncio
+import logging
+import time
+import weakref
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from channels.layers import BaseChannelLayer, get_channel_layer
+from django.conf import settings
+
+from realtime import metrics
+
+logger = logging.getLogger(__name__)
+
+PUSH = "html.push"
+RETRY_FIRST_DELAY = 0.5
+RETRY_MAX_DELAY = 10.0
+
+
+def push_event(group: str, html: str) -> dict[str, Any]:
+    return {"type": PUSH, "group": group, "html": html, "sent_at": time.time()}
+
+
+class Member(Protocol):
+    def deliver(self, html: str) -> None:
+        """Queue `html` for this socket without waiting."""
+        ...
+
+    def interrupted(self) -> None:
+        """Group messages may have been lost: the page should resume from its cursor."""
+        ...
+
+
+@dataclass(eq=False)
+class GroupState:
+    members: set[Member] = field(default_factory=set)
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    subscribed: bool = False
+    # Coroutines inside join() or leave() for this group; the state is forgotten only at 0.
+    busy: int = 0
+
+
+class Hub:
+    def __init__(self, layer: BaseChannelLayer, *, refresh_every: float) -> None:
+        self.layer = layer
+        self.refresh_every = refresh_every
+        self.channel = ""
+        self.groups: dict[str, GroupState] = {}
+        self.reader: asyncio.Task[None] | None = None
+        self.refresher: asyncio.Task[None] | None = None
+
+    async def join(self, group: str, member: Member) -> None:
+        state = self.groups.setdefault(group, GroupState())
+        state.busy += 1
+        try:
+            async with state.lock:
+                if not state.subscribed:
+                    await self.layer.group_add(group, await self._channel())
+                    state.subscribed = True
+                    metrics.GROUPS.inc()
+                state.members.add(member)
+        finally:
+            state.busy -= 1
+            self._forget_if_unused(group, state)
+        metrics.MEMBERSHIPS.inc()
+        self._start()
+
+    async def leave(self, group: str, member: Member) -> None:
+        state = self.groups.get(group)
+        if state is None or member not in state.members:
+            return
+        state.members.discard(member)
+        metrics.MEMBERSHIPS.dec()
+        state.busy += 1
+        try:
+            async with state.lock:
+                if state.subscribed and not state.members:
+                    state.subscribed = False
+                    metrics.GROUPS.dec()
+                    try:
+                        await self.layer.group_discard(group, self.channel)
+                    except Exception:
+                        # The layer's group expiry removes it eventually; until then the
+                        # hub drops what arrives for a group without members.
+                        logger.warning("Could not leave group %s", group, exc_info=True)
+        finally:
+            state.busy -= 1
+            self._forget_if_unused(group, state)
+        if not self.groups:
+            self._stop()
+
+    def deliver(self, message: dict[str, Any]) -> None:
+        if message.get("type") != PUSH:
+            logger.warning("Hub ignored a message of type %r", message.get("type"))
+            return
+        state = self.groups.get(message["group"])
+        if state is None:
+            return
+        html = message["html"]
+        for member in tuple(state.members):
+            member.deliver(html)
+        metrics.DELIVERIES.inc(len(state.members))
+        sent_at = message.get("sent_at")
+        if isinstance(sent_at, float):
+            metrics.PUSH_LATENCY.observe(max(0.0, time.time() - sent_at))
+
+    def group_size(self, group: str) -> int:
+        state = self.groups.get(group)
+        return len(state.members) if state else 0
+
+    async def _channel(self) -> str:
+        if not self.channel:
+            self.channel = await self.layer.new_channel("hub")
+        return self.channel
+
+    def _forget_if_unused(self, group: str, state: GroupState) -> None:
+        unused = not state.members and not state.busy and not state.subscribed
+        if unused and self.groups.get(group) is state:
+            del self.groups[group]
+
+    def _start(self) -> None:
+        if self.reader is None or self.reader.done():
+            self.reader = asyncio.create_task(self._read(), name="hub-reader")
+        if self.refresher is None or self.refresher.done():
+            self.refresher = asyncio.create_task(self._refresh(), name="hub-refresher")
+
+    def _stop(self) -> None:
+        for task in (self.reader, self.refresher):
+            if task is not None:
+                task.cancel()
+        self.reader = self.refresher = None
+
+    async def _read(self) -> None:
+        delay = RETRY_FIRST_DELAY
+        while True:
+            try:
+                message = await self.layer.receive(self.channel)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("Receiving from the channel layer failed; retrying")
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, RETRY_MAX_DELAY)
+                await self._recover()
+                continue
+            delay = RETRY_FIRST_DELAY
+            self.deliver(message)
+
+    async def _recover(self) -> None:
+        """After a layer failure: subscribe again, then let every member resume."""
+        try:
+            await self._subscribe_all()
+        except Exception:
+            logger.warning("Channel layer still unavailable", exc_info=True)
+            return
+        members = {member for state in self.groups.values() for member in state.members}
+        logger.warning("Channel layer back; asking %d sockets to resume", len(members))
+        for member in members:
+            member.interrupted()
+
+    async def _refresh(self) -> None:
+        while True:
+            await asyncio.sleep(self.refresh_every)
+            try:
+                await self._subscribe_all()
+            except Exception:
+                logger.warning("Refreshing group memberships failed", exc_info=True)
+
+    async def _subscribe_all(self) -> None:
+        for group in subscribed_groups(self.groups.items()):
+            await self.layer.group_add(group, self.channel)
+
+
+def subscribed_groups(groups: Iterable[tuple[str, GroupState]]) -> list[str]:
+    return [name for name, state in groups if state.subscribed]
+
+
+_hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Hub] = weakref.WeakKeyDictionary()
+
+
+def get_hub() -> Hub:
+    """The hub of the running event loop (one per server process)."""
+    loop = asyncio.get_running_loop()
+    hub = _hubs.get(loop)
+    if hub is None:
+        layer = get_channel_layer()
+        expiry = getattr(layer, "group_expiry", 86400)
+        hub = _hubs[loop] = Hub(
+            layer, refresh_every=getattr(settings, "HUB_REFRESH_SECONDS", expiry / 4)
+        )
+    return hub

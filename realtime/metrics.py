@@ -1,0 +1,16 @@
+"""Prometheus metrics of this server process, served at /metrics."""
+
+from prometheus_client import Counter, Gauge, Histogram
+
+SOCKETS = Gauge("relay_open_sockets", "WebSocket connections open in this process")
+GROUPS = Gauge("relay_subscribed_groups", "Groups this process receives (one subscription each)")
+MEMBERSHIPS = Gauge("relay_group_memberships", "Socket memberships in groups, in this process")
+DELIVERIES = Counter("relay_deliveries", "Group messages written to local sockets")
+DROPS = Counter(
+    "relay_slow_socket_drops", "Sockets closed because their outgoing backlog overflowed"
+)
+PUSH_LATENCY = Histogram(
+    "relay_push_latency_seconds",
+    "From group_send to arrival at this process's hub",
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
+)

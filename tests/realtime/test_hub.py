@@ -1,0 +1,131 @@
+import asyncio
+
+import pytest
+import pytest_asyncio
+from channels.layers import InMemoryChannelLayer
+
+from realtime.hub import Hub, push_event
+
+pytestmark = pytest.mark.asyncio
+
+
+class CountingLayer(InMemoryChannelLayer):
+    def __init__(self) -> None:
+        super().__init__()
+        self.adds: list[str] = []
+        self.discards: list[str] = []
+        self.receive_failures = 0
+
+    async def group_add(self, group, channel):
+        self.adds.append(group)
+        await asyncio.sleep(0.01)  # a round trip, so that joins can race
+        await super().group_add(group, channel)
+
+    async def group_discard(self, group, channel):
+        self.discards.append(group)
+        await asyncio.sleep(0.01)
+        await super().group_discard(group, channel)
+
+    async def receive(self, channel):
+        if self.receive_failures:
+            self.receive_failures -= 1
+            raise ConnectionError("redis went away")
+        return await super().receive(channel)
+
+
+class Socket:
+    def __init__(self) -> None:
+        self.received: list[str] = []
+        self.interruptions = 0
+
+    def deliver(self, html: str) -> None:
+        self.received.append(html)
+
+    def interrupted(self) -> None:
+        self.interruptions += 1
+
+
+@pytest_asyncio.fixture
+async def hub():
+    hub = Hub(CountingLayer(), refresh_every=3600)
+    yield hub
+    hub._stop()
+
+
+async def until(condition):
+    async with asyncio.timeout(2):
+        while not condition():  # noqa: ASYNC110 - polls state the hub changes in its own tasks
+            await asyncio.sleep(0.005)
+
+
+async def test_a_group_message_reaches_each_local_member_once(hub):
+    a, b, elsewhere = Socket(), Socket(), Socket()
+    await hub.join("room", a)
+    await hub.join("room", b)
+    await hub.join("other", elsewhere)
+
+    await hub.layer.group_send("room", push_event("room", "<p>hi</p>"))
+    await until(lambda: a.received and b.received)
+    assert a.received == b.received == ["<p>hi</p>"]
+    assert elsewhere.received == []
+    # One subscription per group for the whole process, however many members.
+    assert hub.layer.adds == ["room", "other"]
+    assert hub.group_size("room") == 2
+
+
+async def test_concurrent_first_joins_subscribe_once(hub):
+    sockets = [Socket() for _ in range(20)]
+    await asyncio.gather(*(hub.join("room", s) for s in sockets))
+    assert hub.layer.adds == ["room"]
+    assert hub.group_size("room") == 20
+
+
+async def test_the_last_leave_unsubscribes_and_a_racing_join_resubscribes(hub):
+    first, second = Socket(), Socket()
+    await hub.join("room", first)
+    await asyncio.gather(hub.leave("room", first), hub.join("room", second))
+    assert hub.layer.discards == ["room"]
+    assert hub.layer.adds == ["room", "room"]
+    # Still subscribed, in the layer too: the newcomer hears the room.
+    await hub.layer.group_send("room", push_event("room", "still here"))
+    await until(lambda: second.received)
+    assert second.received == ["still here"]
+
+
+async def test_leaving_everything_forgets_the_group_and_stops_reading(hub):
+    socket = Socket()
+    await hub.join("room", socket)
+    assert hub.reader is not None
+    await hub.leave("room", socket)
+    await hub.leave("room", socket)  # twice is harmless
+    assert hub.groups == {}
+    assert hub.reader is None
+    assert hub.layer.discards == ["room"]
+
+
+async def test_messages_for_groups_without_members_are_dropped(hub):
+    socket = Socket()
+    await hub.join("room", socket)
+    hub.deliver(push_event("gone", "nobody"))
+    hub.deliver({"type": "something.else"})
+    assert socket.received == []
+
+
+async def test_after_a_layer_failure_groups_are_readded_and_members_resume(hub, monkeypatch):
+    monkeypatch.setattr("realtime.hub.RETRY_FIRST_DELAY", 0.01)
+    socket = Socket()
+    hub.layer.receive_failures = 1
+    await hub.join("room", socket)
+    await until(lambda: socket.interruptions == 1)
+    assert hub.layer.adds == ["room", "room"]
+    await hub.layer.group_send("room", push_event("room", "after"))
+    await until(lambda: socket.received)
+
+
+async def test_memberships_are_refreshed_before_they_expire(monkeypatch):
+    hub = Hub(CountingLayer(), refresh_every=0.02)
+    socket = Socket()
+    await hub.join("room", socket)
+    await until(lambda: len(hub.layer.adds) >= 3)
+    assert set(hub.layer.adds) == {"room"}
+    hub._stop()
