@@ -9,6 +9,7 @@ from chat.models import Message, Room
 
 DEMO_PASSWORD = "relay-demo-pass"  # noqa: S105 - documented in the README and on the sign-in page
 DEMO_USERS = ["ada", "grace", "linus"]
+STAFF_USER = "ada"
 DEMO_ROOMS = {
     "General": (
         "Say hello",
@@ -43,6 +44,8 @@ class Command(BaseCommand):
             user, created = user_model.objects.get_or_create(username=username)
             if created:
                 user.set_password(DEMO_PASSWORD)
+                # ada is staff, so the demo can show announcements (not the admin: no superuser).
+                user.is_staff = username == STAFF_USER
                 user.save()
             users[username] = user
         now = timezone.now()
