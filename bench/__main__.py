@@ -1,0 +1,110 @@
+"""python -m bench run | report — see docs/benchmarks.md."""
+
+import argparse
+import dataclasses
+import json
+import sys
+from pathlib import Path
+
+from bench import report, runner
+from bench.scenarios import FULL, QUICK, SCENARIOS
+from bench.targets import TARGETS
+
+
+def names(raw: str, known: dict[str, object], what: str) -> list[str]:
+    chosen = list(known) if raw == "all" else [n.strip() for n in raw.split(",") if n.strip()]
+    unknown = [n for n in chosen if n not in known]
+    if unknown or not chosen:
+        raise argparse.ArgumentTypeError(
+            f"unknown {what}: {', '.join(unknown) or raw!r}; choose from {', '.join(known)} or all"
+        )
+    return chosen
+
+
+def env_pair(raw: str) -> tuple[str, str]:
+    key, sep, value = raw.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {raw!r}")
+    return key, value
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    commands = top.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="run the benchmark, write results and the docs")
+    run.add_argument("--targets", default="all", help=f"comma-separated: {', '.join(TARGETS)}")
+    run.add_argument("--scenarios", default="all", help=f"comma-separated: {', '.join(SCENARIOS)}")
+    run.add_argument("--quick", action="store_true", help="small sizes: a smoke test")
+    run.add_argument("--clients", type=int, default=None, help="client processes (default 2)")
+    run.add_argument(
+        "--wait-for-quiet",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="before each scenario, wait at most this long for other processes to calm down "
+        "(default 60, quick 5; 0 to not measure)",
+    )
+    run.add_argument("--redis-db", type=int, default=12, help="Redis database to use and flush")
+    run.add_argument("--results-dir", type=Path, default=None)
+    run.add_argument(
+        "--docs",
+        type=Path,
+        default=None,
+        help="markdown file to update (default docs/benchmarks.md; quick runs print instead)",
+    )
+    run.add_argument(
+        "--env",
+        type=env_pair,
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="extra environment for the servers, e.g. CONN_MAX_AGE=60 (repeatable)",
+    )
+    again = commands.add_parser("report", help="rewrite the docs from stored results")
+    again.add_argument("--results-dir", type=Path, default=runner.RESULTS_DIR)
+    again.add_argument("--docs", type=Path, default=runner.DOCS)
+    return top
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    if args.command == "report":
+        report.update_docs(args.docs, report.tables(report.latest(args.results_dir)))
+        return 0
+    try:
+        targets = names(args.targets, dict(TARGETS), "target")
+        scenarios = names(args.scenarios, dict(SCENARIOS), "scenario")
+    except argparse.ArgumentTypeError as error:
+        print(error, file=sys.stderr)
+        return 2
+    sizes = QUICK if args.quick else FULL
+    if args.clients:
+        sizes = dataclasses.replace(sizes, clients=args.clients)
+    if args.wait_for_quiet is not None:
+        sizes = dataclasses.replace(sizes, wait_for_quiet_s=args.wait_for_quiet)
+    default_dir = runner.QUICK_RESULTS_DIR if args.quick else runner.RESULTS_DIR
+    results_dir = args.results_dir or default_dir
+    docs = args.docs or (None if args.quick else runner.DOCS)
+    written = runner.run(
+        targets=targets,
+        scenarios=scenarios,
+        sizes=sizes,
+        quick=args.quick,
+        redis_db=args.redis_db,
+        results_dir=results_dir,
+        docs=docs,
+        extra_env=dict(args.env),
+    )
+    failed = [
+        f"{path.stem}: {name}"
+        for path in written
+        for name, result in json.loads(path.read_text())["scenarios"].items()
+        if not result.get("ok")
+    ]
+    for line in failed:
+        print(f"failed scenario {line}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
