@@ -1,0 +1,42 @@
+from bench import report
+
+
+def test_update_docs_replaces_only_the_generated_block(tmp_path):
+    docs = tmp_path / "benchmarks.md"
+    docs.write_text(f"# Title\n\nbefore\n\n{report.BEGIN}\nold\n{report.END}\n\nafter\n")
+    report.update_docs(docs, "new tables")
+    text = docs.read_text()
+    assert "old" not in text
+    assert text.index("before") < text.index("new tables") < text.index("after")
+
+
+def test_update_docs_appends_the_block_when_absent(tmp_path):
+    docs = tmp_path / "benchmarks.md"
+    docs.write_text("# Title\n")
+    report.update_docs(docs, "tables")
+    assert docs.read_text().endswith(f"{report.BEGIN}\n\ntables\n\n{report.END}\n")
+
+
+def result(target, **scenarios):
+    return {"target": target, "scenarios": {k: {"ok": True, **v} for k, v in scenarios.items()}}
+
+
+def test_checks_compare_the_project_with_its_peers():
+    rows = report.checks(
+        [
+            result(
+                "app",
+                room={"ratio": 1.0},
+                **{"room-max": {"deliveries_per_second": 400.0}},
+                handshakes={"connections": {"per_second": 50.0, "http_500": 3, "attempted": 1000}},
+            ),
+            result("bare", **{"room-max": {"deliveries_per_second": 1000.0}}),
+            result("tutorial", handshakes={"connections": {"per_second": 100.0}}),
+        ]
+    )
+    verdicts = {goal: verdict for goal, _, verdict in rows}
+    assert verdicts["Big room: every delivery arrives (ratio 1.0)"] == "**met**"
+    assert verdicts["Big room: deliveries/s ≥ 0.5x bare Daphne (room-max)"] == "**missed**"
+    assert verdicts["Handshakes: ≥ 2x the tutorial's connections/s"] == "**missed**"
+    assert verdicts["Handshakes: no 500s at 1,000 concurrent"] == "**missed**"
+    assert verdicts["Idle: ≤ 25 KB per connection"] == "not measured"
