@@ -1,0 +1,395 @@
+"""Delivery completeness: what each socket received against what it should have received.
+
+Every socket hears two streams: its room's messages and the site-wide announcements. A socket
+is owed every message sent to one of its streams while it was open, give or take two margins:
+
+- `grace` after opening (clock skew between load-generating machines; 0 on one machine:
+  the server joins the socket to its groups before the handshake completes, so anything sent
+  after the client saw the handshake reaches it), and
+- `settle` before closing (a message sent just before a socket closes may still be on its
+  way; the last `settle` seconds are left out on both sides of the count).
+
+Each load-generating process keeps a `Ledger` of what its users sent and, per connection,
+how much of each stream arrived inside that window. The run ends in two steps: `quiesce()`
+(no more sends; sockets keep receiving for `settle` seconds, so the last messages have time
+to arrive) and `snapshot()`, which every process hands to one place (the Locust master, or
+the process itself when it runs alone). There `summarise()` lines the sends of all
+processes up against the windows of all connections: expected = sends to the stream with
+`start <= sent_at <= end`.
+
+Plain Python, no Locust: the tests use it directly.
+"""
+
+import bisect
+import math
+from collections import Counter, deque
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+ANNOUNCEMENTS = "*"  # the stream every socket hears, whatever its room
+
+
+class Seen(Enum):
+    NEW = "new"
+    LATE = "late"  # new, but after a later one from the same sender (fills a gap)
+    DUPLICATE = "duplicate"
+
+
+class SenderSequence:
+    """Which of one sender's sequence numbers a user has seen. Keeps only the gaps, so it
+    stays small while delivery is complete."""
+
+    __slots__ = ("missing", "next")
+
+    def __init__(self) -> None:
+        self.next: int | None = None
+        self.missing: set[int] = set()
+
+    def see(self, seq: int) -> Seen:
+        if self.next is None or seq == self.next:
+            self.next = seq + 1
+            return Seen.NEW
+        if seq > self.next:
+            self.missing.update(range(self.next, seq))
+            self.next = seq + 1
+            return Seen.NEW
+        if seq in self.missing:
+            self.missing.discard(seq)
+            return Seen.LATE
+        return Seen.DUPLICATE
+
+
+class Inbox:
+    """Everything one load-test user has seen, across its reconnections."""
+
+    def __init__(self) -> None:
+        self.senders: dict[str, SenderSequence] = {}
+
+    def see(self, sender: str, seq: int) -> Seen:
+        sequence = self.senders.get(sender)
+        if sequence is None:
+            sequence = self.senders[sender] = SenderSequence()
+        return sequence.see(seq)
+
+
+@dataclass(frozen=True)
+class ConnectionRecord:
+    room: str
+    opened_at: float
+    closed_at: float
+    start: float  # the counting window: sends in [start, end] are owed to this socket
+    end: float
+    received: Mapping[str, int]  # in-window deliveries per stream, duplicates excluded
+    duplicates: int = 0
+    out_of_order: int = 0
+    before_open: int = 0  # sent before this socket opened: replayed on resume, or raced it
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "room": self.room,
+            "opened_at": self.opened_at,
+            "closed_at": self.closed_at,
+            "start": self.start,
+            "end": self.end,
+            "received": dict(self.received),
+            "duplicates": self.duplicates,
+            "out_of_order": self.out_of_order,
+            "before_open": self.before_open,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "ConnectionRecord":
+        return cls(
+            room=str(data["room"]),
+            opened_at=float(data["opened_at"]),
+            closed_at=float(data["closed_at"]),
+            start=float(data["start"]),
+            end=float(data["end"]),
+            received={str(k): int(v) for k, v in data["received"].items()},
+            duplicates=int(data.get("duplicates", 0)),
+            out_of_order=int(data.get("out_of_order", 0)),
+            before_open=int(data.get("before_open", 0)),
+        )
+
+
+class Connection:
+    """Counts what one open socket receives inside its window."""
+
+    def __init__(self, room: str, opened_at: float, *, grace: float, settle: float) -> None:
+        self.room = room
+        self.opened_at = opened_at
+        self.start = opened_at + grace
+        self.settle = settle
+        self.counts: Counter[str] = Counter()
+        # In-window deliveries of the last `settle` seconds: (received_at, stream, sent_at).
+        # At close, the ones sent in the final `settle` seconds are taken back out.
+        self.recent: deque[tuple[float, str, float]] = deque()
+        self.highest_message_id = 0
+        self.duplicates = 0
+        self.out_of_order = 0
+        self.before_open = 0
+        self.resumed = False  # the user asked for what it missed on this socket
+
+    def deliver(
+        self,
+        stream: str,
+        sent_at: float,
+        received_at: float,
+        seen: Seen,
+        message_id: int | None = None,
+    ) -> None:
+        if seen is Seen.DUPLICATE:
+            self.duplicates += 1
+            return
+        if sent_at < self.start:
+            self.before_open += 1
+            return
+        if message_id is not None:  # live pushes should arrive in the room's order
+            if message_id < self.highest_message_id:
+                self.out_of_order += 1
+            self.highest_message_id = max(self.highest_message_id, message_id)
+        self.counts[stream] += 1
+        self.recent.append((received_at, stream, sent_at))
+        while self.recent and self.recent[0][0] < received_at - self.settle:
+            self.recent.popleft()
+
+    def close(self, closed_at: float, end: float | None = None) -> ConnectionRecord:
+        """The record of this socket; its window ends `settle` before `closed_at`, or at `end`
+        if that is earlier (when sending stopped)."""
+        end = closed_at - self.settle if end is None else min(end, closed_at - self.settle)
+        received = Counter(self.counts)
+        for _, stream, sent_at in self.recent:
+            if sent_at > end:
+                received[stream] -= 1
+        return ConnectionRecord(
+            room=self.room,
+            opened_at=self.opened_at,
+            closed_at=closed_at,
+            start=self.start,
+            end=end,
+            received={stream: count for stream, count in received.items() if count > 0},
+            duplicates=self.duplicates,
+            out_of_order=self.out_of_order,
+            before_open=self.before_open,
+        )
+
+
+@dataclass
+class Ledger:
+    """One process's record of a run: sends, connections, failures. `snapshot()` freezes it
+    and returns what `summarise()` needs, as plain JSON-able data."""
+
+    grace: float = 0.0
+    settle: float = 3.0
+    sends: dict[str, list[float]] = field(default_factory=dict)
+    records: list[ConnectionRecord] = field(default_factory=list)
+    open: dict[int, Connection] = field(default_factory=dict)
+    connect_failures: Counter[str] = field(default_factory=Counter)
+    drops: Counter[str] = field(default_factory=Counter)
+    deliveries_per_second: Counter[int] = field(default_factory=Counter)
+    acks: int = 0
+    rejected: int = 0
+    unacked: int = 0  # sent, but the socket closed before the acknowledgement came
+    quiesced_at: float | None = None  # when sending stopped for the end of the run
+    frozen: bool = False
+
+    @property
+    def quiesced(self) -> bool:
+        return self.quiesced_at is not None
+
+    def quiesce(self, now: float) -> None:
+        """Sending stops here; receiving goes on until the snapshot."""
+        if self.quiesced_at is None:
+            self.quiesced_at = now
+
+    def record_send(self, stream: str, sent_at: float) -> None:
+        if not self.frozen and not self.quiesced:
+            self.sends.setdefault(stream, []).append(sent_at)
+
+    def record_ack(self, *, rejected: bool = False) -> None:
+        if not self.frozen:
+            if rejected:
+                self.rejected += 1
+            else:
+                self.acks += 1
+
+    def unacknowledged(self, count: int) -> None:
+        if not self.frozen:
+            self.unacked += count
+
+    def record_delivery(self, received_at: float) -> None:
+        if not self.frozen:
+            self.deliveries_per_second[math.floor(received_at)] += 1
+
+    def connection_failed(self, reason: str) -> None:
+        if not self.frozen:
+            self.connect_failures[reason] += 1
+
+    def dropped(self, reason: str) -> None:
+        """The server (or the network) closed a socket the user meant to keep."""
+        if not self.frozen:
+            self.drops[reason] += 1
+
+    def opened(self, room: str, opened_at: float) -> Connection:
+        connection = Connection(room, opened_at, grace=self.grace, settle=self.settle)
+        if not self.frozen:
+            self.open[id(connection)] = connection
+        return connection
+
+    def closed(self, connection: Connection, closed_at: float) -> None:
+        if self.open.pop(id(connection), None) is not None:
+            self.records.append(connection.close(closed_at))
+
+    def snapshot(self, now: float) -> dict[str, Any]:
+        """Close the books at `now`: open connections end here (their windows at the
+        quiesce, if there was one), later events are ignored."""
+        for key, connection in list(self.open.items()):
+            del self.open[key]
+            self.records.append(connection.close(now, end=self.quiesced_at))
+        self.frozen = True
+        return {
+            "sends": {stream: sorted(times) for stream, times in self.sends.items()},
+            "connections": [record.as_dict() for record in self.records],
+            "connect_failures": dict(self.connect_failures),
+            "drops": dict(self.drops),
+            "deliveries_per_second": [
+                [s, n] for s, n in sorted(self.deliveries_per_second.items())
+            ],
+            "acks": self.acks,
+            "rejected": self.rejected,
+            "unacked": self.unacked,
+        }
+
+
+def _count_between(times: Sequence[float], start: float, end: float) -> int:
+    if end < start:
+        return 0
+    return bisect.bisect_right(times, end) - bisect.bisect_left(times, start)
+
+
+def _ratio(received: int, expected: int) -> float | None:
+    return round(received / expected, 6) if expected else None
+
+
+def summarise(snapshots: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """Combine the snapshots of every process of a run into one completeness summary."""
+    snapshots = list(snapshots)
+    sends: dict[str, list[float]] = {}
+    for snapshot in snapshots:
+        for stream, times in snapshot.get("sends", {}).items():
+            sends.setdefault(stream, []).extend(float(t) for t in times)
+    for times in sends.values():
+        times.sort()
+    records = [
+        ConnectionRecord.from_dict(data)
+        for snapshot in snapshots
+        for data in snapshot.get("connections", [])
+    ]
+
+    expected: Counter[str] = Counter()
+    received: Counter[str] = Counter()
+    for record in records:
+        for stream in (record.room, ANNOUNCEMENTS):
+            kind = "announcements" if stream == ANNOUNCEMENTS else "chat"
+            expected[kind] += _count_between(sends.get(stream, ()), record.start, record.end)
+            received[kind] += record.received.get(stream, 0)
+
+    connect_failures: Counter[str] = Counter()
+    drops: Counter[str] = Counter()
+    deliveries: Counter[int] = Counter()
+    for snapshot in snapshots:
+        connect_failures.update(snapshot.get("connect_failures", {}))
+        drops.update(snapshot.get("drops", {}))
+        deliveries.update(
+            {int(second): int(n) for second, n in snapshot.get("deliveries_per_second", [])}
+        )
+
+    total_expected = sum(expected.values())
+    total_received = sum(received.values())
+    chat_sends = sum(len(times) for stream, times in sends.items() if stream != ANNOUNCEMENTS)
+    return {
+        "processes": len(snapshots),
+        "connections": len(records),
+        "rooms": len({record.room for record in records}),
+        "connect_failures": sum(connect_failures.values()),
+        "connect_failures_by_reason": dict(connect_failures),
+        "drops": sum(drops.values()),
+        "drops_by_reason": dict(drops),
+        "sent": {"chat": chat_sends, "announcements": len(sends.get(ANNOUNCEMENTS, ()))},
+        "acks": sum(int(s.get("acks", 0)) for s in snapshots),
+        "rejected": sum(int(s.get("rejected", 0)) for s in snapshots),
+        "unacked": sum(int(s.get("unacked", 0)) for s in snapshots),
+        "expected": total_expected,
+        "received": total_received,
+        "missing": max(0, total_expected - total_received),
+        "extra": max(0, total_received - total_expected),
+        "ratio": _ratio(total_received, total_expected),
+        "streams": {
+            kind: {
+                "expected": expected[kind],
+                "received": received[kind],
+                "ratio": _ratio(received[kind], expected[kind]),
+            }
+            for kind in ("chat", "announcements")
+        },
+        "duplicates": sum(record.duplicates for record in records),
+        "out_of_order": sum(record.out_of_order for record in records),
+        "before_open": sum(record.before_open for record in records),
+        "timeline": timeline(records, deliveries),
+    }
+
+
+def timeline(records: Sequence[ConnectionRecord], deliveries: Mapping[int, int]) -> dict[str, Any]:
+    """Open sockets and deliveries for each whole second of the run."""
+    if not records and not deliveries:
+        return {"start": None, "open": [], "deliveries": []}
+    starts = [math.floor(r.opened_at) for r in records] + list(deliveries)
+    ends = [math.ceil(r.closed_at) for r in records] + list(deliveries)
+    first, last = min(starts), max(ends)
+    change: Counter[int] = Counter()
+    for record in records:
+        # A socket counts as open at second s if it was open at the instant s.
+        change[math.ceil(record.opened_at)] += 1
+        change[math.ceil(record.closed_at)] -= 1
+    open_now = 0
+    open_series = []
+    for second in range(first, last + 1):
+        open_now += change.get(second, 0)
+        open_series.append(open_now)
+    return {
+        "start": first,
+        "open": open_series,
+        "deliveries": [deliveries.get(second, 0) for second in range(first, last + 1)],
+    }
+
+
+def format_summary(summary: Mapping[str, Any]) -> str:
+    """The summary as a few lines for the console."""
+
+    def ratio(value: float | None) -> str:
+        return "n/a" if value is None else f"{value:.4f}"
+
+    streams = summary["streams"]
+    lines = [
+        f"Delivery completeness: {summary['received']:,} of {summary['expected']:,} expected "
+        f"deliveries (ratio {ratio(summary['ratio'])}), {summary['missing']:,} missing, "
+        f"{summary['extra']:,} unexpected",
+        f"  chat: {streams['chat']['received']:,}/{streams['chat']['expected']:,} "
+        f"(ratio {ratio(streams['chat']['ratio'])}) from {summary['sent']['chat']:,} messages, "
+        f"{summary['acks']:,} acknowledged, {summary['rejected']:,} rejected, "
+        f"{summary['unacked']:,} unanswered when their socket closed",
+        f"  announcements: {streams['announcements']['received']:,}/"
+        f"{streams['announcements']['expected']:,} "
+        f"(ratio {ratio(streams['announcements']['ratio'])}) "
+        f"from {summary['sent']['announcements']:,} announcements",
+        f"  duplicates {summary['duplicates']:,}, out of order {summary['out_of_order']:,}; "
+        f"{summary['before_open']:,} arrived though sent before their socket opened "
+        f"(replayed on resume, or raced the handshake; not counted)",
+        f"  connections {summary['connections']:,} in {summary['rooms']:,} rooms "
+        f"from {summary['processes']} process(es); connect failures "
+        f"{summary['connect_failures']:,} {summary['connect_failures_by_reason'] or ''}; "
+        f"dropped by the server {summary['drops']:,} {summary['drops_by_reason'] or ''}",
+    ]
+    return "\n".join(line.rstrip() for line in lines)

@@ -1,0 +1,166 @@
+"""Scenario presets: what each load-test user does, decided once per run.
+
+Pick one with `--scenario NAME` (or LOADTEST_SCENARIO); any of its settings can be overridden
+by its own flag. The master (or the single process) turns the choice into a `Plan`, which
+every worker receives, so all processes of a run agree on it.
+"""
+
+import csv
+import math
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, fields, replace
+from enum import StrEnum
+from typing import Any
+
+
+class Scenario(StrEnum):
+    IDLE = "idle"
+    FANOUT = "fanout"
+    CHATTY = "chatty"
+    RECONNECT = "reconnect"
+    ANNOUNCE = "announce"
+
+
+DESCRIPTIONS = {
+    Scenario.IDLE: "hold N idle sockets open in one room; measures connect time and drops",
+    Scenario.FANOUT: "everyone in one room; a few senders at a steady rate; measures fan-out",
+    Scenario.CHATTY: "users spread over several rooms, everyone sends",
+    Scenario.RECONNECT: "one busy room; every socket drops and reconnects together, periodically",
+    Scenario.ANNOUNCE: "everyone connected; a staff session posts announcements over HTTP",
+}
+
+EVERYONE = -1  # `senders` value: every user sends
+
+
+@dataclass(frozen=True)
+class Plan:
+    scenario: Scenario
+    run: str = "local"  # short id written into every marker of this run
+    room: str = "load-test"  # the room, when there is one
+    rooms: int = 1  # chatty: this many rooms, ROOM_PREFIX-01 .. ROOM_PREFIX-NN
+    room_prefix: str = "load-room"
+    senders: int = 0  # how many users send (the first ones); EVERYONE for all
+    send_rate: float = 1.0  # messages per second, per sender
+    message_bytes: int = 0  # pad message bodies to this many characters
+    storm_every: float = 0.0  # reconnect: seconds between storms; 0 for none
+    storm_jitter: float = 1.0  # reconnect: spread of each storm, seconds
+    resume: bool = True  # after reconnecting, ask for missed messages like the page does
+    announce_every: float = 0.0  # seconds between announcements; 0 for none
+    settle: float = 3.0  # see delivery.py
+    grace: float = 0.0
+
+    def room_for(self, index: int) -> str:
+        if self.rooms > 1:
+            return room_slug(self.room_prefix, index % self.rooms + 1)
+        return self.room
+
+    def all_rooms(self) -> list[str]:
+        if self.rooms > 1:
+            return [room_slug(self.room_prefix, n) for n in range(1, self.rooms + 1)]
+        return [self.room]
+
+    def sends(self, index: int) -> bool:
+        return self.send_rate > 0 and (self.senders == EVERYONE or index < self.senders)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "scenario": str(self.scenario)}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "Plan":
+        known = {f.name for f in fields(cls)}
+        values = {key: value for key, value in data.items() if key in known}
+        values["scenario"] = Scenario(values["scenario"])
+        return cls(**values)
+
+    def describe(self) -> str:
+        what = f"scenario {self.scenario} (run {self.run}): {DESCRIPTIONS[self.scenario]}"
+        rooms = f"{self.rooms} rooms {self.room_prefix}-NN" if self.rooms > 1 else self.room
+        senders = "everyone" if self.senders == EVERYONE else str(self.senders)
+        details = [f"room {rooms}"]
+        if self.senders and self.send_rate > 0:
+            details.append(f"senders {senders} at {self.send_rate:g}/s each")
+        if self.storm_every:
+            details.append(f"reconnect every {self.storm_every:g} s (±{self.storm_jitter:g} s)")
+        if self.announce_every:
+            details.append(f"an announcement every {self.announce_every:g} s")
+        details.append(f"settle {self.settle:g} s")
+        return f"{what}; " + ", ".join(details)
+
+
+PRESETS: dict[Scenario, dict[str, Any]] = {
+    Scenario.IDLE: {},
+    Scenario.FANOUT: {"senders": 2, "send_rate": 1.0},
+    Scenario.CHATTY: {"rooms": 10, "senders": EVERYONE, "send_rate": 0.2},
+    Scenario.RECONNECT: {"senders": 2, "send_rate": 1.0, "storm_every": 15.0},
+    Scenario.ANNOUNCE: {"announce_every": 5.0},
+}
+
+
+def make_plan(scenario: str, overrides: Mapping[str, Any], run: str = "local") -> Plan:
+    """The preset for `scenario` with every override that is not None applied."""
+    try:
+        chosen = Scenario(scenario)
+    except ValueError:
+        names = ", ".join(s.value for s in Scenario)
+        raise ValueError(f"Unknown scenario {scenario!r}; choose one of {names}") from None
+    known = {f.name for f in fields(Plan)} - {"scenario", "run"}
+    values = {**PRESETS[chosen]}
+    values.update({k: v for k, v in overrides.items() if k in known and v is not None})
+    plan = replace(Plan(scenario=chosen, run=run), **values)
+    validate(plan)
+    return plan
+
+
+def validate(plan: Plan) -> None:
+    numbers = {
+        "rooms": plan.rooms,
+        "send_rate": plan.send_rate,
+        "message_bytes": plan.message_bytes,
+        "storm_every": plan.storm_every,
+        "storm_jitter": plan.storm_jitter,
+        "announce_every": plan.announce_every,
+        "settle": plan.settle,
+        "grace": plan.grace,
+    }
+    for name, value in numbers.items():
+        if not math.isfinite(value) or value < 0:
+            raise ValueError(f"{name} must be a number >= 0, not {value}")
+    if plan.rooms < 1:
+        raise ValueError("rooms must be at least 1")
+    if plan.senders < EVERYONE:
+        raise ValueError(f"senders must be >= 0, or {EVERYONE} for everyone")
+    if 0 < plan.storm_every < 2 * plan.settle:
+        raise ValueError(
+            f"storm_every ({plan.storm_every:g} s) must be at least twice settle "
+            f"({plan.settle:g} s), or no delivery would ever be counted"
+        )
+
+
+def room_slug(prefix: str, number: int) -> str:
+    return f"{prefix}-{number:02d}"
+
+
+def room_name(slug: str) -> str:
+    """A display name whose slug is `slug` (for slugs of letters, digits and hyphens)."""
+    return slug.replace("-", " ").capitalize()
+
+
+def read_users(path: str) -> list[tuple[str, str]]:
+    """The (username, session id) rows that `manage.py loadtest_users` wrote."""
+    with open(path, newline="") as file:
+        rows = [(row[0], row[1]) for row in csv.reader(file) if len(row) >= 2 and row[1]]
+    if not rows:
+        raise ValueError(f"{path} has no username,sessionid rows; see manage.py loadtest_users")
+    return rows
+
+
+def user_index(slot: int, slots: int, nth: int) -> int:
+    """The global index of the nth user started by the process in `slot` of `slots`: users
+    interleave across processes, so indexes 0..N-1 are used once each."""
+    return slot + nth * max(slots, 1)
+
+
+def next_storm(now: float, every: float, offset: float) -> float:
+    """The next storm at or after `now`: storms fall on multiples of `every` seconds of the
+    wall clock, so every process drops its sockets together; `offset` spreads one user."""
+    return (math.floor(now / every) + 1) * every + offset
