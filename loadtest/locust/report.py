@@ -1,0 +1,405 @@
+# mypy: disable-error-code="import-not-found"
+# (requirements-loadtest.txt is optional: where it is not installed, its modules are Any.)
+"""Turn a run's results into PNG plots and one HTML page.
+
+    python -m loadtest.locust.report results/ -o report/
+
+reads what a run left in `results/`: Locust's CSV files (`--csv results/run`, best with
+`--csv-full-history`, which gives each request name its own rows over time) and the kit's
+completeness summary (`run_delivery.json`), and writes `report/index.html` with
+`latency.png`, `connections.png` and `deliveries.png` beside it.
+
+Reading is plain Python; only drawing needs matplotlib.
+"""
+
+import argparse
+import csv
+import html
+import json
+import math
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+PERCENTILES = ("50%", "90%", "99%", "100%")
+LATENCY_NAMES = ("deliver", "announcement", "connect", "ack", "replay")
+TABLE_COLUMNS = (
+    ("Type", "Type"),
+    ("Name", "Name"),
+    ("Request Count", "Requests"),
+    ("Failure Count", "Failures"),
+    ("50%", "p50 ms"),
+    ("90%", "p90 ms"),
+    ("99%", "p99 ms"),
+    ("100%", "max ms"),
+    ("Requests/s", "per s"),
+)
+
+
+@dataclass
+class Series:
+    """One request name's rows of the stats history, in time order."""
+
+    times: list[float] = field(default_factory=list)  # epoch seconds
+    users: list[float] = field(default_factory=list)
+    rps: list[float] = field(default_factory=list)
+    percentiles: dict[str, list[float]] = field(default_factory=dict)  # NaN where no data
+
+
+@dataclass
+class Results:
+    prefix: Path
+    history: dict[str, Series]  # by request name; "Aggregated" too
+    stats: list[dict[str, str]]  # the final stats table
+    delivery: dict[str, Any] | None
+    failures: list[dict[str, str]]
+
+
+def _number(text: str | None) -> float:
+    try:
+        return float(text) if text not in (None, "", "N/A") else math.nan
+    except ValueError:
+        return math.nan
+
+
+def find_prefix(path: Path, prefix: str | None = None) -> Path:
+    """The CSV prefix of the run in `path` (a directory, or a prefix itself)."""
+    if prefix:
+        return path / prefix if path.is_dir() else Path(prefix)
+    if not path.is_dir():
+        return path
+    runs = sorted(p.name[: -len("_stats.csv")] for p in path.glob("*_stats.csv"))
+    if not runs:
+        raise FileNotFoundError(f"No Locust CSV files (*_stats.csv) in {path}; run with --csv")
+    if len(runs) > 1:
+        raise ValueError(f"Several runs in {path}: {', '.join(runs)}; pick one with --prefix")
+    return path / runs[0]
+
+
+def read_history(path: Path) -> dict[str, Series]:
+    history: dict[str, Series] = {}
+    if not path.exists():
+        return history
+    with path.open(newline="") as file:
+        for row in csv.DictReader(file):
+            series = history.setdefault(row["Name"], Series())
+            series.times.append(_number(row["Timestamp"]))
+            series.users.append(_number(row["User Count"]))
+            series.rps.append(_number(row["Requests/s"]))
+            for column in PERCENTILES:
+                series.percentiles.setdefault(column, []).append(_number(row.get(column)))
+    return history
+
+
+def read_rows(path: Path) -> list[dict[str, str]]:
+    if not path.exists():
+        return []
+    with path.open(newline="") as file:
+        return list(csv.DictReader(file))
+
+
+def read_results(path: Path, prefix: str | None = None) -> Results:
+    base = find_prefix(path, prefix)
+    stats_path = Path(f"{base}_stats.csv")
+    if not stats_path.exists():
+        raise FileNotFoundError(f"{stats_path} does not exist")
+    delivery_path = Path(f"{base}_delivery.json")
+    delivery = json.loads(delivery_path.read_text()) if delivery_path.exists() else None
+    return Results(
+        prefix=base,
+        history=read_history(Path(f"{base}_stats_history.csv")),
+        stats=read_rows(stats_path),
+        delivery=delivery,
+        failures=read_rows(Path(f"{base}_failures.csv")),
+    )
+
+
+def start_time(results: Results) -> float:
+    starts = [s.times[0] for s in results.history.values() if s.times]
+    if results.delivery and results.delivery["timeline"].get("start") is not None:
+        starts.append(float(results.delivery["timeline"]["start"]))
+    return min(starts) if starts else 0.0
+
+
+def latency_series(results: Results) -> dict[str, Series]:
+    """The request names worth a latency plot; the aggregate when there is no full history."""
+    found = {name: results.history[name] for name in LATENCY_NAMES if name in results.history}
+    if not found and "Aggregated" in results.history:
+        found = {
+            "all requests (run with --csv-full-history for each)": results.history["Aggregated"]
+        }
+    return found
+
+
+# -- drawing -------------------------------------------------------------------------------
+
+
+def _relative(times: Sequence[float], start: float) -> list[float]:
+    return [t - start for t in times]
+
+
+def plot_latency(results: Results, path: Path) -> bool:
+    from matplotlib.figure import Figure
+
+    series = latency_series(results)
+    if not series:
+        return False
+    start = start_time(results)
+    figure = Figure(figsize=(9, 2.6 * len(series)), layout="constrained")
+    axes = figure.subplots(len(series), 1, squeeze=False)[:, 0]
+    for ax, (name, data) in zip(axes, series.items(), strict=True):
+        times = _relative(data.times, start)
+        for column in PERCENTILES:
+            label = "max" if column == "100%" else f"p{column.rstrip('%')}"
+            ax.plot(times, data.percentiles[column], label=label, linewidth=1.2)
+        ax.set_title(f"{name}: latency (last 10 s window)", loc="left", fontsize=10)
+        ax.set_ylabel("ms")
+        ax.set_ylim(bottom=0)
+        ax.grid(alpha=0.3)
+        ax.legend(loc="upper left", fontsize=8, ncols=len(PERCENTILES))
+    axes[-1].set_xlabel("seconds since start")
+    figure.savefig(path, dpi=110)
+    return True
+
+
+def plot_connections(results: Results, path: Path) -> bool:
+    from matplotlib.figure import Figure
+
+    start = start_time(results)
+    figure = Figure(figsize=(9, 3.2), layout="constrained")
+    ax = figure.subplots()
+    drawn = False
+    timeline = results.delivery["timeline"] if results.delivery else None
+    if timeline and timeline.get("start") is not None:
+        first = float(timeline["start"]) - start
+        opened = timeline["open"]
+        ax.step([first + n for n in range(len(opened))], opened, where="post", label="open sockets")
+        drawn = True
+    aggregated = results.history.get("Aggregated")
+    if aggregated and aggregated.times:
+        times = _relative(aggregated.times, start)
+        ax.plot(times, aggregated.users, "--", label="Locust users", linewidth=1)
+        drawn = True
+    if "connect" in results.history:
+        connects = results.history["connect"]
+        twin = ax.twinx()
+        twin.plot(
+            _relative(connects.times, start),
+            connects.rps,
+            color="tab:green",
+            alpha=0.6,
+            label="connects/s",
+        )
+        twin.set_ylabel("connects per second")
+        twin.set_ylim(bottom=0)
+        twin.legend(loc="upper right", fontsize=8)
+    if not drawn:
+        return False
+    ax.set_title("Connections", loc="left", fontsize=10)
+    ax.set_xlabel("seconds since start")
+    ax.set_ylabel("sockets")
+    ax.set_ylim(bottom=0)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="upper left", fontsize=8)
+    figure.savefig(path, dpi=110)
+    return True
+
+
+def plot_deliveries(results: Results, path: Path) -> bool:
+    from matplotlib.figure import Figure
+
+    start = start_time(results)
+    figure = Figure(figsize=(9, 3.2), layout="constrained")
+    ax = figure.subplots()
+    timeline = results.delivery["timeline"] if results.delivery else None
+    if timeline and timeline.get("start") is not None and any(timeline["deliveries"]):
+        first = float(timeline["start"]) - start
+        counts = timeline["deliveries"]
+        ax.bar([first + n for n in range(len(counts))], counts, width=1.0, align="edge")
+        ax.set_title("Deliveries per second (counted by the receivers)", loc="left", fontsize=10)
+    else:
+        names = [n for n in ("deliver", "announcement") if n in results.history]
+        if not names:
+            return False
+        for name in names:
+            data = results.history[name]
+            ax.plot(_relative(data.times, start), data.rps, label=name)
+        ax.legend(loc="upper left", fontsize=8)
+        ax.set_title("Deliveries per second (Locust)", loc="left", fontsize=10)
+    ax.set_xlabel("seconds since start")
+    ax.set_ylabel("deliveries/s")
+    ax.grid(alpha=0.3)
+    figure.savefig(path, dpi=110)
+    return True
+
+
+# -- the page ------------------------------------------------------------------------------
+
+
+def _cell(value: object) -> str:
+    if isinstance(value, float):
+        value = f"{value:,.1f}"
+    return f"<td>{html.escape(str(value))}</td>"
+
+
+def _table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(_cell(v) for v in row) + "</tr>" for row in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _ratio(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.4f}"
+
+
+def delivery_html(delivery: Mapping[str, Any] | None) -> str:
+    if not delivery:
+        return "<p>No completeness summary (<code>*_delivery.json</code>) was found.</p>"
+    streams = delivery["streams"]
+    rows = [
+        [
+            "all",
+            delivery["expected"],
+            delivery["received"],
+            delivery["missing"],
+            _ratio(delivery["ratio"]),
+        ],
+        *(
+            [
+                kind,
+                streams[kind]["expected"],
+                streams[kind]["received"],
+                max(0, streams[kind]["expected"] - streams[kind]["received"]),
+                _ratio(streams[kind]["ratio"]),
+            ]
+            for kind in ("chat", "announcements")
+        ),
+    ]
+    verdict_ok = delivery["missing"] == 0 and delivery["expected"] > 0
+    verdict = (
+        "Every expected delivery arrived."
+        if verdict_ok
+        else "Nothing was expected (no messages sent)."
+        if delivery["expected"] == 0
+        else f"{delivery['missing']:,} expected deliveries did not arrive."
+    )
+    facts = [
+        ["messages sent", delivery["sent"]["chat"]],
+        ["announcements sent", delivery["sent"]["announcements"]],
+        [
+            "acknowledged / rejected / unanswered",
+            f"{delivery['acks']} / {delivery['rejected']} / {delivery['unacked']}",
+        ],
+        ["duplicate frames (the page drops these by message id)", delivery["duplicates"]],
+        ["out of order (by message id)", delivery["out_of_order"]],
+        ["arrived though sent before their socket opened (not counted)", delivery["before_open"]],
+        ["connections", delivery["connections"]],
+        [
+            "connect failures",
+            f"{delivery['connect_failures']} {delivery['connect_failures_by_reason'] or ''}",
+        ],
+        ["dropped by the server", f"{delivery['drops']} {delivery['drops_by_reason'] or ''}"],
+        ["load-generating processes", delivery["processes"]],
+    ]
+    plan = delivery.get("plan") or {}
+    plan_rows = [[key, value] for key, value in plan.items()]
+    return (
+        f'<p class="{"ok" if verdict_ok else "warn"}">{html.escape(verdict)}</p>'
+        + _table(["stream", "expected", "received", "missing", "ratio"], rows)
+        + _table(["", ""], facts)
+        + ("<h3>Plan</h3>" + _table(["setting", "value"], plan_rows) if plan_rows else "")
+    )
+
+
+def stats_html(stats: Sequence[Mapping[str, str]]) -> str:
+    rows = [[row.get(column, "") for column, _ in TABLE_COLUMNS] for row in stats]
+    for row in rows:
+        per_second = row[-1]
+        row[-1] = f"{_number(per_second):,.1f}" if per_second else ""
+    return _table([label for _, label in TABLE_COLUMNS], rows)
+
+
+STYLE = """
+body { font: 15px/1.5 system-ui, sans-serif; margin: 2rem auto; max-width: 62rem; padding: 0 1rem;
+       color: #1d2329; }
+h1 { font-size: 1.5rem; } h2 { font-size: 1.15rem; margin-top: 2rem; } h3 { font-size: 1rem; }
+table { border-collapse: collapse; margin: .75rem 0; font-size: 14px; }
+th, td { border-bottom: 1px solid #dde2e6; padding: .25rem .7rem; text-align: left; }
+td:not(:first-child) { font-variant-numeric: tabular-nums; }
+img { max-width: 100%; border: 1px solid #dde2e6; }
+.ok { color: #176b32; font-weight: 600; } .warn { color: #a3300b; font-weight: 600; }
+code { background: #f2f4f6; padding: 0 .25rem; }
+"""
+
+
+def write_report(results: Results, out: Path) -> Path:
+    out.mkdir(parents=True, exist_ok=True)
+    images = []
+    for name, plot, alt in (
+        ("latency.png", plot_latency, "Latency percentiles over time"),
+        ("connections.png", plot_connections, "Open sockets and Locust users over time"),
+        ("deliveries.png", plot_deliveries, "Deliveries per second"),
+    ):
+        if plot(results, out / name):
+            images.append(f'<p><img src="{name}" alt="{html.escape(alt)}"></p>')
+    delivery = results.delivery or {}
+    title = "Load test report"
+    subtitle = ""
+    if delivery.get("plan"):
+        plan = delivery["plan"]
+        subtitle = f"scenario {plan['scenario']}, run {plan['run']}, target {delivery.get('host')}"
+    failures = (
+        _table(
+            ["Method", "Name", "Error", "Occurrences"],
+            [[f["Method"], f["Name"], f["Error"], f["Occurrences"]] for f in results.failures],
+        )
+        if results.failures
+        else "<p>None.</p>"
+    )
+    page = f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>{STYLE}</style></head><body>
+<h1>{title}</h1>
+<p>{html.escape(subtitle)} &middot; from <code>{html.escape(str(results.prefix))}_*</code></p>
+<h2>Delivery completeness</h2>
+{delivery_html(results.delivery)}
+<h2>Over time</h2>
+{"".join(images) or "<p>No history to plot (run Locust with --csv).</p>"}
+<h2>Requests (Locust)</h2>
+<p>Request type WS: <code>connect</code> is the handshake to the first frame, <code>deliver</code>
+a chat message from its sender's send to its arrival, <code>announcement</code> likewise from
+the staff POST, <code>replay</code> a message caught up after reconnecting, <code>ack</code> a
+send to its acknowledgement.</p>
+{stats_html(results.stats)}
+<h2>Failures</h2>
+{failures}
+</body></html>
+"""
+    index = out / "index.html"
+    index.write_text(page)
+    return index
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m loadtest.locust.report", description=__doc__.split("\n\n")[0]
+    )
+    parser.add_argument("results", type=Path, help="directory (or CSV prefix) of the run")
+    parser.add_argument("-o", "--output", type=Path, default=Path("report"))
+    parser.add_argument("--prefix", help="the run's CSV prefix, if the directory has several")
+    args = parser.parse_args(argv)
+    try:
+        results = read_results(args.results, args.prefix)
+    except (OSError, ValueError) as error:
+        print(f"report: {error}", file=sys.stderr)
+        return 2
+    index = write_report(results, args.output)
+    print(f"Report written to {index}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
