@@ -1,0 +1,135 @@
+"""The report turns a run's CSV files and completeness summary into plots and a page."""
+
+import csv
+import json
+
+import pytest
+
+from loadtest.locust.delivery import Connection, Ledger, Seen, summarise
+from loadtest.locust.report import find_prefix, latency_series, main, read_results
+
+pytest.importorskip("matplotlib")
+
+T0 = 1_790_000_000
+HISTORY_COLUMNS = [
+    "Timestamp",
+    "User Count",
+    "Type",
+    "Name",
+    "Requests/s",
+    "Failures/s",
+    *["50%", "66%", "75%", "80%", "90%", "95%", "98%", "99%", "99.9%", "99.99%", "100%"],
+    "Total Request Count",
+    "Total Failure Count",
+]
+STATS_COLUMNS = [
+    "Type",
+    "Name",
+    "Request Count",
+    "Failure Count",
+    "Median Response Time",
+    "Requests/s",
+    *["50%", "90%", "99%", "100%"],
+]
+
+
+def write_csv(path, columns, rows):
+    with path.open("w", newline="") as file:
+        writer = csv.DictWriter(file, columns, restval="")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def history_row(second, name, users, rps, p50):
+    """One row of Locust's stats history; p50 None for "N/A" (no requests in the window)."""
+    factors = {"50%": 1, "90%": 2, "99%": 3, "100%": 4}
+    percentiles = {
+        column: "N/A" if p50 is None else p50 * factor for column, factor in factors.items()
+    }
+    return {
+        "Timestamp": T0 + second,
+        "User Count": users,
+        "Type": "WS",
+        "Name": name,
+        "Requests/s": rps,
+        "Failures/s": 0,
+        **percentiles,
+    }
+
+
+def synthetic_run(directory, *, full_history=True, delivery=True):
+    rows = []
+    for second in range(10):
+        users = min(100, 20 * second)
+        if full_history:
+            rows.append(history_row(second, "connect", users, 20, 50 if second else None))
+            rows.append(history_row(second, "deliver", users, 200, 10 + second))
+        rows.append({**history_row(second, "Aggregated", users, 220, 12), "Type": ""})
+    write_csv(directory / "run_stats_history.csv", HISTORY_COLUMNS, rows)
+    write_csv(
+        directory / "run_stats.csv",
+        STATS_COLUMNS,
+        [
+            {"Type": "WS", "Name": "connect", "Request Count": 100, "Requests/s": 10, "50%": 50},
+            {"Type": "WS", "Name": "deliver", "Request Count": 2000, "99%": 30, "100%": 40},
+            {"Type": "", "Name": "Aggregated", "Request Count": 2100},
+        ],
+    )
+    write_csv(
+        directory / "run_failures.csv",
+        ["Method", "Name", "Error", "Occurrences"],
+        [{"Method": "WS", "Name": "connect", "Error": "HTTP 500 <b>", "Occurrences": 2}],
+    )
+    if delivery:
+        ledger = Ledger(settle=1.0)
+        connection: Connection = ledger.opened("load-test", T0 + 0.5)
+        for n in range(5):
+            ledger.record_send("load-test", T0 + 1 + n)
+            connection.deliver("load-test", T0 + 1 + n, T0 + 1.1 + n, Seen.NEW, n + 1)
+            ledger.record_delivery(T0 + 1.1 + n)
+        summary = summarise([ledger.snapshot(T0 + 9)])
+        summary["plan"] = {"scenario": "fanout", "run": "abc123"}
+        summary["host"] = "http://127.0.0.1:8000"
+        (directory / "run_delivery.json").write_text(json.dumps(summary))
+
+
+def test_report_writes_plots_and_a_page(tmp_path):
+    results = tmp_path / "results"
+    results.mkdir()
+    synthetic_run(results)
+
+    assert main([str(results), "-o", str(tmp_path / "report")]) == 0
+
+    for name in ("latency.png", "connections.png", "deliveries.png"):
+        data = (tmp_path / "report" / name).read_bytes()
+        assert data.startswith(b"\x89PNG\r\n\x1a\n"), name
+        assert len(data) > 5000, name
+    page = (tmp_path / "report" / "index.html").read_text()
+    assert "Every expected delivery arrived." in page
+    assert "scenario fanout, run abc123" in page
+    assert '<img src="latency.png"' in page
+    assert "HTTP 500 &lt;b&gt;" in page  # escaped
+    assert "<td>deliver</td>" in page
+
+
+def test_without_full_history_or_summary_it_plots_what_there_is(tmp_path):
+    synthetic_run(tmp_path, full_history=False, delivery=False)
+    results = read_results(tmp_path)
+    assert list(latency_series(results)) == ["all requests (run with --csv-full-history for each)"]
+    assert main([str(tmp_path), "-o", str(tmp_path / "out")]) == 0
+    page = (tmp_path / "out" / "index.html").read_text()
+    assert "No completeness summary" in page
+    assert (tmp_path / "out" / "latency.png").exists()
+    assert not (tmp_path / "out" / "deliveries.png").exists()
+
+
+def test_finding_the_run(tmp_path, capsys):
+    assert main([str(tmp_path), "-o", str(tmp_path / "out")]) == 2
+    assert "No Locust CSV files" in capsys.readouterr().err
+
+    (tmp_path / "a_stats.csv").write_text("Type,Name\n")
+    (tmp_path / "b_stats.csv").write_text("Type,Name\n")
+    with pytest.raises(ValueError, match="--prefix"):
+        find_prefix(tmp_path)
+    assert find_prefix(tmp_path, "b") == tmp_path / "b"
+    assert find_prefix(tmp_path / "a") == tmp_path / "a"

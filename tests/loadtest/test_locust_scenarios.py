@@ -1,0 +1,100 @@
+"""Scenario presets become one plan that every process of a run follows."""
+
+import pytest
+
+from loadtest.locust.scenarios import (
+    EVERYONE,
+    Plan,
+    Scenario,
+    make_plan,
+    next_storm,
+    read_users,
+    room_name,
+    room_slug,
+    user_index,
+)
+
+
+def test_every_preset_makes_a_valid_plan():
+    for scenario in Scenario:
+        plan = make_plan(scenario.value, {})
+        assert plan.scenario is scenario
+        assert scenario.value in plan.describe()
+
+
+def test_presets_differ_where_they_should():
+    assert not make_plan("idle", {}).sends(0)
+    fanout = make_plan("fanout", {})
+    assert [fanout.sends(index) for index in range(3)] == [True, True, False]
+    assert fanout.all_rooms() == ["load-test"]
+    chatty = make_plan("chatty", {})
+    assert chatty.senders == EVERYONE
+    assert chatty.sends(999)
+    assert chatty.all_rooms() == [f"load-room-{n:02d}" for n in range(1, 11)]
+    assert make_plan("reconnect", {}).storm_every > 0
+    assert make_plan("announce", {}).announce_every > 0
+
+
+def test_overrides_win_and_none_means_the_preset():
+    plan = make_plan("chatty", {"rooms": 3, "send_rate": None, "unknown": 1}, run="r1")
+    assert plan.rooms == 3
+    assert plan.send_rate == 0.2
+    assert plan.run == "r1"
+
+
+def test_chatty_spreads_users_evenly_over_rooms():
+    plan = make_plan("chatty", {"rooms": 4})
+    rooms = [plan.room_for(index) for index in range(8)]
+    assert rooms == [room_slug("load-room", n) for n in (1, 2, 3, 4, 1, 2, 3, 4)]
+    assert make_plan("fanout", {"room": "lobby"}).room_for(5) == "lobby"
+
+
+@pytest.mark.parametrize(
+    ("scenario", "overrides", "complaint"),
+    [
+        ("nope", {}, "Unknown scenario"),
+        ("fanout", {"send_rate": -1.0}, "send_rate"),
+        ("fanout", {"settle": float("nan")}, "settle"),
+        ("chatty", {"rooms": 0}, "rooms"),
+        ("fanout", {"senders": -2}, "senders"),
+        ("reconnect", {"storm_every": 4.0, "settle": 3.0}, "twice settle"),
+    ],
+)
+def test_bad_settings_are_refused(scenario, overrides, complaint):
+    with pytest.raises(ValueError, match=complaint):
+        make_plan(scenario, overrides)
+
+
+def test_plan_travels_as_a_dict():
+    plan = make_plan("reconnect", {"no_such": 1, "resume": False}, run="abc")
+    assert Plan.from_dict(plan.as_dict()) == plan
+    assert Plan.from_dict({**plan.as_dict(), "added_later": 1}) == plan
+
+
+def test_users_interleave_across_processes_without_overlap():
+    slots = 3
+    taken = [user_index(slot, slots, nth) for slot in range(slots) for nth in range(5)]
+    assert sorted(taken) == list(range(15))
+    assert user_index(0, 0, 4) == 4  # a single process
+
+
+def test_storms_fall_on_the_same_wall_clock_seconds_everywhere():
+    assert next_storm(100.0, 15.0, 0.0) == 105.0
+    assert next_storm(105.0, 15.0, 0.4) == 120.4
+    assert next_storm(104.9, 15.0, 0.0) == next_storm(100.1, 15.0, 0.0)
+
+
+def test_room_names_slug_back_to_their_slug():
+    from django.utils.text import slugify
+
+    for slug in ("load-room-07", "load-test", "x-1"):
+        assert slugify(room_name(slug)) == slug
+
+
+def test_read_users(tmp_path):
+    path = tmp_path / "users.csv"
+    path.write_text("load-00000,abc\nload-00001,def\n\n")
+    assert read_users(str(path)) == [("load-00000", "abc"), ("load-00001", "def")]
+    path.write_text("")
+    with pytest.raises(ValueError, match="loadtest_users"):
+        read_users(str(path))
