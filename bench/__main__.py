@@ -1,6 +1,7 @@
 """python -m bench run | report — see docs/benchmarks.md."""
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import sys
@@ -8,7 +9,7 @@ from pathlib import Path
 
 from bench import report, runner
 from bench.scenarios import FULL, QUICK, SCENARIOS
-from bench.targets import TARGETS
+from bench.targets import TARGETS, app_at
 
 
 def names(raw: str, known: dict[str, object], what: str) -> list[str]:
@@ -34,6 +35,13 @@ def parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="run the benchmark, write results and the docs")
     run.add_argument("--targets", default="all", help=f"comma-separated: {', '.join(TARGETS)}")
     run.add_argument("--scenarios", default="all", help=f"comma-separated: {', '.join(SCENARIOS)}")
+    run.add_argument(
+        "--app-ref",
+        action="append",
+        default=[],
+        metavar="GIT_REF",
+        help="also measure the project as it was at this commit (e.g. before a change)",
+    )
     run.add_argument("--quick", action="store_true", help="small sizes: a smoke test")
     run.add_argument("--clients", type=int, default=None, help="client processes (default 2)")
     run.add_argument(
@@ -85,16 +93,21 @@ def main(argv: list[str] | None = None) -> int:
     default_dir = runner.QUICK_RESULTS_DIR if args.quick else runner.RESULTS_DIR
     results_dir = args.results_dir or default_dir
     docs = args.docs or (None if args.quick else runner.DOCS)
-    written = runner.run(
-        targets=targets,
-        scenarios=scenarios,
-        sizes=sizes,
-        quick=args.quick,
-        redis_db=args.redis_db,
-        results_dir=results_dir,
-        docs=docs,
-        extra_env=dict(args.env),
-    )
+    with contextlib.ExitStack() as stack:
+        chosen = [TARGETS[name] for name in targets]
+        for ref in args.app_ref:
+            earlier = stack.enter_context(app_at(ref))
+            chosen.insert(1 if "app" in targets else 0, earlier)
+        written = runner.run(
+            targets=chosen,
+            scenarios=scenarios,
+            sizes=sizes,
+            quick=args.quick,
+            redis_db=args.redis_db,
+            results_dir=results_dir,
+            docs=docs,
+            extra_env=dict(args.env),
+        )
     failed = [
         f"{path.stem}: {name}"
         for path in written

@@ -23,7 +23,12 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
+from websockets.exceptions import (
+    ConnectionClosed,
+    InvalidHandshake,
+    InvalidMessage,
+    InvalidStatus,
+)
 
 Dialect = Literal["app", "peer"]
 
@@ -52,6 +57,8 @@ def failure_reason(error: BaseException) -> str:
         return f"http {error.response.status_code}"
     if isinstance(error, TimeoutError):
         return "timeout"
+    if isinstance(error, InvalidMessage):
+        return "closed before the HTTP answer"  # e.g. Daphne's 5 s connect timeout
     return type(error).__name__
 
 

@@ -70,7 +70,9 @@ CHAT_ROWS: list[Row] = [
     ("latency ms p50 / p90 / p99 / max", lambda r: spread(r["latency_ms"])),
     ("server CPU %", lambda r: number(cpu(r, "server"))),
     ("Redis CPU %", lambda r: number(cpu(r, "redis"))),
+    ("PostgreSQL CPU % (all its processes)", lambda r: number(cpu(r, "postgres"))),
     ("client CPU % (all client processes)", lambda r: number(cpu(r, "clients"))),
+    ("other processes' CPU % (shared machine)", lambda r: number(cpu(r, "others"))),
     ("acks / rejected sends (app only)", lambda r: f"{r['acks']} / {r['rejections']}"),
     (
         "drops logged by channels-redis",
@@ -94,6 +96,7 @@ ROWS: dict[str, list[Row]] = {
         ("**server CPU % while held**", lambda r: f"**{number(cpu(r, 'server'))}**"),
         ("Redis CPU % while held", lambda r: number(cpu(r, "redis"))),
         ("client CPU % while held", lambda r: number(cpu(r, "clients"))),
+        ("other processes' CPU % (shared machine)", lambda r: number(cpu(r, "others"))),
         ("connections still open after the hold", lambda r: number(r["alive_after_hold"])),
     ],
     "room": CHAT_ROWS,
@@ -114,6 +117,7 @@ ROWS: dict[str, list[Row]] = {
         ("connect ms p50 / p90 / p99 / max", lambda r: spread(r["connections"]["connect_ms"])),
         ("server CPU %", lambda r: number(cpu(r, "server"))),
         ("client CPU %", lambda r: number(cpu(r, "clients"))),
+        ("other processes' CPU % (shared machine)", lambda r: number(cpu(r, "others"))),
         ("connections still open after", lambda r: number(r["alive_after"])),
     ],
     "storm": [
@@ -131,6 +135,7 @@ ROWS: dict[str, list[Row]] = {
         ("**time until all back (s)**", lambda r: f"**{number(r['reconnect']['seconds'])}**"),
         ("reconnect ms p50 / p90 / p99 / max", lambda r: spread(r["reconnect"]["connect_ms"])),
         ("server CPU %", lambda r: number(cpu(r, "server"))),
+        ("other processes' CPU % (shared machine)", lambda r: number(cpu(r, "others"))),
         ("connections still open after", lambda r: number(r["alive_after"])),
     ],
 }
@@ -175,8 +180,14 @@ def describe_scenario(name: str, sizes: Mapping[str, Any]) -> str:
 
 
 def ordered(documents: Sequence[Result]) -> list[Result]:
+    """The project first, then its earlier versions, then the peers."""
     rank = {name: n for n, name in enumerate(TARGET_ORDER)}
-    return sorted(documents, key=lambda d: rank.get(d["target"], len(rank)))
+
+    def key(document: Result) -> tuple[int, str]:
+        name = str(document["target"])
+        return rank.get(name.partition("@")[0], len(rank)), name
+
+    return sorted(documents, key=key)
 
 
 def cell(row: Row, result: Result | None) -> str:
@@ -228,7 +239,8 @@ def machine_lines(documents: Sequence[Result]) -> list[str]:
     for d in documents:
         extra = d.get("extra_env") or {}
         settings = f" with {', '.join(f'{k}={v}' for k, v in extra.items())}" if extra else ""
-        lines.append(f"- {d['title']}: `{' '.join(d['command'])}`{settings}")
+        origin = f", from the {d['root']}" if d.get("root", ".") != "." else ""
+        lines.append(f"- {d['title']}: `{' '.join(d['command'])}`{origin}{settings}")
     return lines
 
 

@@ -20,7 +20,7 @@ from bench.fleet import ClientError
 from bench.procstat import wait_for_quiet
 from bench.scenarios import SCENARIOS, Sizes, Stage, log_findings, warm_up
 from bench.targets import (
-    TARGETS,
+    ROOT,
     Deployment,
     Target,
     deploy,
@@ -112,7 +112,7 @@ async def run_target(
 
 def run(
     *,
-    targets: Sequence[str],
+    targets: Sequence[Target],
     scenarios: Sequence[str],
     sizes: Sizes,
     quick: bool,
@@ -128,8 +128,8 @@ def run(
     say(f"run {run_id}; server and client logs in {log_dir}")
     described = machine.describe()
     written: list[Path] = []
-    for name in targets:
-        target = TARGETS[name]
+    for target in targets:
+        name = target.name
         began = time.monotonic()
         results = asyncio.run(
             run_target(
@@ -147,6 +147,7 @@ def run(
             "target": name,
             "title": target.title,
             "command": target.command(0)[1:],
+            "root": "." if target.root == ROOT else f"exported commit {name.partition('@')[2]}",
             "extra_env": dict(extra_env),
             "machine": described,
             "sizes": asdict(sizes),

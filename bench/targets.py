@@ -8,6 +8,7 @@ database number of its own that is flushed before each scenario and at the end.
 
 import contextlib
 import csv
+import io
 import os
 import secrets
 import shutil
@@ -15,6 +16,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 from collections.abc import Iterator, Mapping
@@ -50,6 +52,7 @@ class Target:
     dialect: Dialect
     uses_redis: bool = False
     uses_postgres: bool = False
+    root: Path = ROOT  # where the server runs from: this checkout, or an exported commit
 
     def socket_path(self, room: str) -> str:
         if self.name == "tutorial":
@@ -60,7 +63,7 @@ class Target:
         if self.name == "websockets":
             return [PYTHON, "-m", "bench.peers.wsserver", "--port", str(port)]
         daphne = [PYTHON, "-m", "daphne", "-b", LOCALHOST, "-p", str(port)]
-        return [*daphne, APPLICATIONS[self.name]]
+        return [*daphne, APPLICATIONS[self.name.partition("@")[0]]]
 
 
 APPLICATIONS = {
@@ -153,7 +156,7 @@ def server(deployment: Deployment, name: str) -> Iterator[Server]:
     with open(log, "ab") as out:
         process = subprocess.Popen(  # noqa: S603 - our own command line
             deployment.target.command(port),
-            cwd=ROOT,
+            cwd=deployment.target.root,
             env=deployment.env,
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -227,10 +230,10 @@ def postgres_database() -> Iterator[str]:
             admin.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
 
 
-def manage(env: Mapping[str, str], *args: str, timeout: float = 300) -> str:
+def manage(env: Mapping[str, str], root: Path, *args: str, timeout: float = 300) -> str:
     result = subprocess.run(  # noqa: S603 - our own command line
         [PYTHON, "manage.py", *args],
-        cwd=ROOT,
+        cwd=root,
         env=dict(env),
         capture_output=True,
         text=True,
@@ -286,11 +289,11 @@ def deploy(
         if target.name == "tutorial":
             env["DJANGO_SETTINGS_MODULE"] = "bench.peers.tutorial.settings"
             env["REDIS_URL"] = f"redis://{LOCALHOST}:{REDIS_PORT}/{redis_db}"
-        if target.name == "app":
+        if target.dialect == "app":
             database_url = stack.enter_context(postgres_database())
             static_root = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="static-")))
             env.update(app_env(database_url, redis_db, static_root))
-            cookies = prepare_app(env, users=users, rooms=rooms, work_dir=log_dir)
+            cookies = prepare_app(env, target.root, users=users, rooms=rooms, work_dir=log_dir)
         env.update(extra_env)
         try:
             yield Deployment(
@@ -308,13 +311,16 @@ def deploy(
                 redis_flush(redis_db)
 
 
-def prepare_app(env: Mapping[str, str], *, users: int, rooms: int, work_dir: Path) -> list[str]:
+def prepare_app(
+    env: Mapping[str, str], root: Path, *, users: int, rooms: int, work_dir: Path
+) -> list[str]:
     """Migrate, collect static files, create the users (one session each) and the rooms."""
-    manage(env, "migrate", "--noinput")
-    manage(env, "collectstatic", "--noinput")
+    manage(env, root, "migrate", "--noinput")
+    manage(env, root, "collectstatic", "--noinput")
     users_csv = work_dir / "users.csv"
     manage(
         env,
+        root,
         "loadtest_users",
         f"--count={users}",
         f"--prefix={USER_PREFIX}",
@@ -323,7 +329,7 @@ def prepare_app(env: Mapping[str, str], *, users: int, rooms: int, work_dir: Pat
     )
     slugs = [room_slug(n) for n in range(1, rooms)]
     if slugs:
-        manage(env, "shell", "-c", create_rooms_code(slugs))
+        manage(env, root, "shell", "-c", create_rooms_code(slugs))
     with open(users_csv, newline="") as rows:
         cookies = [session for _, session in csv.reader(rows)]
     users_csv.unlink()
@@ -348,3 +354,33 @@ def tool_version(command: list[str]) -> str:
         [path, *command[1:]], capture_output=True, text=True, timeout=10, check=False
     )
     return result.stdout.strip() or result.stderr.strip()
+
+
+@contextlib.contextmanager
+def app_at(ref: str) -> Iterator[Target]:
+    """The project as it was at git `ref`, exported to a temporary directory (the repository
+    itself is only read), to measure an earlier delivery path beside the current one."""
+    commit = subprocess.run(  # noqa: S603 - a fixed command line
+        ["git", "-C", str(ROOT), "rev-parse", "--short", f"{ref}^{{commit}}"],  # noqa: S607
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    ).stdout.strip()
+    with tempfile.TemporaryDirectory(prefix=f"bench-app-{commit}-") as directory:
+        archive = subprocess.run(  # noqa: S603 - a fixed command line
+            ["git", "-C", str(ROOT), "archive", "--format=tar", commit],  # noqa: S607
+            capture_output=True,
+            timeout=120,
+            check=True,
+        ).stdout
+        with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+            tar.extractall(directory, filter="data")
+        yield Target(
+            f"app@{commit}",
+            f"this project at {commit} (Daphne)",
+            "app",
+            uses_redis=True,
+            uses_postgres=True,
+            root=Path(directory),
+        )

@@ -43,11 +43,14 @@ def chat_reply(**overrides):
 
 
 def test_delivered_expects_every_message_on_every_member_of_its_room():
+    second = 1_000_000_000
     replies = [
-        chat_reply(sent={"a": 3}, received=10, latencies_us=[1000] * 10, last_received_ns=2_000_000_000),
-        chat_reply(sent={"b": 1}, received=4, latencies_us=[3000] * 4, last_received_ns=3_000_000_000),
+        chat_reply(
+            sent={"a": 3}, received=10, latencies_us=[1000] * 10, last_received_ns=2 * second
+        ),
+        chat_reply(sent={"b": 1}, received=4, latencies_us=[3000] * 4, last_received_ns=3 * second),
     ]
-    result = metrics.delivered(replies, members={"a": 4, "b": 3}, start_ns=1_000_000_000, send_seconds=2)
+    result = metrics.delivered(replies, members={"a": 4, "b": 3}, start_ns=second, send_seconds=2)
     assert result["messages_sent"] == 4
     assert result["expected"] == 3 * 4 + 1 * 3
     assert result["received"] == 14
