@@ -342,13 +342,14 @@ def summarise(snapshots: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
 
 
 def timeline(records: Sequence[ConnectionRecord], deliveries: Mapping[int, int]) -> dict[str, Any]:
-    """Open sockets and deliveries for each whole second of the run."""
+    """Open sockets, sockets opened, and deliveries for each whole second of the run."""
     if not records and not deliveries:
-        return {"start": None, "open": [], "deliveries": []}
+        return {"start": None, "open": [], "connects": [], "deliveries": []}
     starts = [math.floor(r.opened_at) for r in records] + list(deliveries)
     ends = [math.ceil(r.closed_at) for r in records] + list(deliveries)
     first, last = min(starts), max(ends)
     change: Counter[int] = Counter()
+    connects = Counter(math.floor(record.opened_at) for record in records)
     for record in records:
         # A socket counts as open at second s if it was open at the instant s.
         change[math.ceil(record.opened_at)] += 1
@@ -361,6 +362,7 @@ def timeline(records: Sequence[ConnectionRecord], deliveries: Mapping[int, int])
     return {
         "start": first,
         "open": open_series,
+        "connects": [connects.get(second, 0) for second in range(first, last + 1)],
         "deliveries": [deliveries.get(second, 0) for second in range(first, last + 1)],
     }
 

@@ -182,17 +182,20 @@ def plot_connections(results: Results, path: Path) -> bool:
         times = _relative(aggregated.times, start)
         ax.plot(times, aggregated.users, "--", label="Locust users", linewidth=1)
         drawn = True
-    if "connect" in results.history:
-        connects = results.history["connect"]
+    if timeline and any(timeline.get("connects", ())):
+        first = float(timeline["start"]) - start
         twin = ax.twinx()
-        twin.plot(
-            _relative(connects.times, start),
-            connects.rps,
+        connects = timeline["connects"]
+        twin.bar(
+            [first + n for n in range(len(connects))],
+            connects,
+            width=1.0,
+            align="edge",
             color="tab:green",
-            alpha=0.6,
-            label="connects/s",
+            alpha=0.35,
+            label="sockets opened per second",
         )
-        twin.set_ylabel("connects per second")
+        twin.set_ylabel("opened per second")
         twin.set_ylim(bottom=0)
         twin.legend(loc="upper right", fontsize=8)
     if not drawn:

@@ -122,6 +122,7 @@ class ProcessState:
     slots: int = 1
     users_started: int = 0
     test_number: int = 0
+    stopping: int = -1  # the test_number whose end is being handled
     ledger: Ledger = field(default_factory=Ledger)
     users: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
     workers: list[str] = field(default_factory=list)  # master: the workers given the plan
@@ -285,8 +286,9 @@ def on_test_start(environment: Environment, **_kwargs: Any) -> None:
             runner.send_message(PLAN_MESSAGE, data, client_id=client_id)
     if plan.announce_every:
         runner.greenlet.spawn(announce, environment, plan, base_url, STATE.test_number)
-    if not getattr(options, "headless", False):
-        limit = bounded_run_time(getattr(options, "run_time", None))
+    if not getattr(options, "headless", False) and not getattr(options, "run_time", None):
+        # A web-UI run without a run time: Locust would run it until stopped.
+        limit = bounded_run_time(None)
         runner.greenlet.spawn(stop_after, runner, limit, STATE.test_number)
 
 
@@ -307,7 +309,8 @@ def prepare_rooms(base_url: str, plan: Plan, options: Namespace) -> None:
 def stop_after(runner: Runner, seconds: float, test_number: int) -> None:
     """Bound a web-UI run that was started without a run time."""
     time.sleep(seconds)
-    if STATE.test_number == test_number and runner.state in (STATE_SPAWNING, STATE_RUNNING):
+    running = runner.state in (STATE_SPAWNING, STATE_RUNNING)
+    if STATE.test_number == test_number and STATE.stopping != test_number and running:
         logger.warning("loadtest: stopping the run after %s s (set a run time to change)", seconds)
         runner.stop()
 
@@ -359,6 +362,9 @@ def on_test_stopping(environment: Environment, **_kwargs: Any) -> None:
     runner = environment.runner
     if runner is None or isinstance(runner, WorkerRunner) or STATE.plan is None:
         return
+    if STATE.stopping == STATE.test_number:
+        return  # already ending this run (stop and quit both fire this)
+    STATE.stopping = STATE.test_number
     plan = STATE.plan
     if isinstance(runner, MasterRunner):
         for client_id in STATE.workers:
