@@ -192,6 +192,7 @@ class Ledger:
     acks: int = 0
     rejected: int = 0
     unacked: int = 0  # sent, but the socket closed before the acknowledgement came
+    awaiting: int = 0  # sent and not yet acknowledged (unacked too if the run ends first)
     quiesced_at: float | None = None  # when sending stopped for the end of the run
     frozen: bool = False
 
@@ -204,9 +205,10 @@ class Ledger:
         if self.quiesced_at is None:
             self.quiesced_at = now
 
-    def record_send(self, stream: str, sent_at: float) -> None:
+    def record_send(self, stream: str, sent_at: float, *, awaits_ack: bool = False) -> None:
         if not self.frozen and not self.quiesced:
             self.sends.setdefault(stream, []).append(sent_at)
+            self.awaiting += awaits_ack
 
     def record_ack(self, *, rejected: bool = False) -> None:
         if not self.frozen:
@@ -214,10 +216,13 @@ class Ledger:
                 self.rejected += 1
             else:
                 self.acks += 1
+            self.awaiting = max(0, self.awaiting - 1)
 
     def unacknowledged(self, count: int) -> None:
+        """A socket closed with `count` sends still waiting for their acknowledgement."""
         if not self.frozen:
             self.unacked += count
+            self.awaiting = max(0, self.awaiting - count)
 
     def record_delivery(self, received_at: float) -> None:
         if not self.frozen:
@@ -259,7 +264,7 @@ class Ledger:
             ],
             "acks": self.acks,
             "rejected": self.rejected,
-            "unacked": self.unacked,
+            "unacked": self.unacked + self.awaiting,
         }
 
 
@@ -381,7 +386,7 @@ def format_summary(summary: Mapping[str, Any]) -> str:
         f"  chat: {streams['chat']['received']:,}/{streams['chat']['expected']:,} "
         f"(ratio {ratio(streams['chat']['ratio'])}) from {summary['sent']['chat']:,} messages, "
         f"{summary['acks']:,} acknowledged, {summary['rejected']:,} rejected, "
-        f"{summary['unacked']:,} unanswered when their socket closed",
+        f"{summary['unacked']:,} never acknowledged",
         f"  announcements: {streams['announcements']['received']:,}/"
         f"{streams['announcements']['expected']:,} "
         f"(ratio {ratio(streams['announcements']['ratio'])}) "

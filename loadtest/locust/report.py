@@ -292,7 +292,7 @@ def delivery_html(delivery: Mapping[str, Any] | None) -> str:
         ["messages sent", delivery["sent"]["chat"]],
         ["announcements sent", delivery["sent"]["announcements"]],
         [
-            "acknowledged / rejected / unanswered",
+            "acknowledged / rejected / never acknowledged",
             f"{delivery['acks']} / {delivery['rejected']} / {delivery['unacked']}",
         ],
         ["duplicate frames (the page drops these by message id)", delivery["duplicates"]],

@@ -640,7 +640,7 @@ class PageSocketUser(User):
             return False
         self.seq += 1
         self.pending[client_id] = sent_at
-        STATE.ledger.record_send(self.room, sent_at)
+        STATE.ledger.record_send(self.room, sent_at, awaits_ack=True)
         return True
 
     def receive(self, ws: websocket.WebSocket) -> bool:

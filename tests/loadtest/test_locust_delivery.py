@@ -119,6 +119,17 @@ def test_snapshots_are_plain_json_and_freeze_the_ledger():
     assert not ledger.connect_failures
 
 
+def test_sends_still_waiting_for_their_ack_count_as_unacknowledged():
+    ledger = Ledger()
+    for n in range(4):
+        ledger.record_send("general", T0 + n, awaits_ack=True)
+    ledger.record_ack()
+    ledger.record_ack(rejected=True)
+    ledger.unacknowledged(1)  # a socket closed with one waiting
+    snapshot = ledger.snapshot(T0 + 10)
+    assert (snapshot["acks"], snapshot["rejected"], snapshot["unacked"]) == (1, 1, 2)
+
+
 def test_nothing_is_sent_after_the_quiesce():
     ledger = Ledger()
     ledger.record_send("general", T0)
