@@ -9,7 +9,7 @@ PYTHON ?= $(shell for p in python3 python3.13 python3.12; do \
 	command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null \
 	&& { command -v $$p; break; }; done)
 
-.PHONY: run test test-fast test-browser lint format migrate demo clean check-python
+.PHONY: run test test-fast test-browser lint format migrate demo clean check-python loadtest
 
 check-python:
 	@if [ -z "$(PYTHON)" ]; then \
@@ -57,6 +57,20 @@ test-browser: $(BIN)/.dev
 	$(BIN)/pytest -m browser
 
 test: lint test-fast test-browser
+
+# A bounded load test of a running server (by default the one `make run` serves), then its
+# report in report/$(SCENARIO)/. See loadtest/README.md for the presets and a deployment.
+LOADTEST_HOST ?= http://127.0.0.1:8000
+USERS ?= 200
+SCENARIO ?= fanout
+RUN_TIME ?= 30s
+
+loadtest: $(BIN)/.dev
+	test -f users.csv || DEBUG=1 $(BIN)/python manage.py loadtest_users --count $(USERS) --staff 1 --output users.csv
+	$(BIN)/locust -f loadtest/locust/locustfile.py --host $(LOADTEST_HOST) --headless \
+		-u $(USERS) -r 50 -t $(RUN_TIME) --scenario $(SCENARIO) --users-csv users.csv \
+		--csv results/$(SCENARIO) --csv-full-history; status=$$?; \
+	$(BIN)/python -m loadtest.locust.report results --prefix $(SCENARIO) -o report/$(SCENARIO); exit $$status
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache staticfiles

@@ -1,5 +1,3 @@
-# mypy: disable-error-code="import-not-found"
-# (requirements-loadtest.txt is optional: where it is not installed, its modules are Any.)
 """Turn a run's results into PNG plots and one HTML page.
 
     python -m loadtest.locust.report results/ -o report/

@@ -1,5 +1,3 @@
-# mypy: disable-error-code="import-not-found"
-# (requirements-loadtest.txt is optional: where it is not installed, its modules are Any.)
 """The Locust side of the kit: one user per browser tab on a room page, and the bookkeeping
 that turns every process's view into one completeness summary.
 

@@ -2,7 +2,8 @@
 
     python manage.py loadtest_users --count 1000 --output users.csv
 
-Each line is `username,sessionid`. The users have no usable password, so the cookies are the
+Each line is `username,sessionid`; with `--staff N` the first N users are staff, so their
+cookies can post announcements (the kit's `--staff-session`). The users have no usable password, so the cookies are the
 only way in; `--delete` removes them (and their sessions and messages) again.
 """
 
@@ -36,6 +37,12 @@ class Command(BaseCommand):
         parser.add_argument("--room", default="load-test", help="room slug to create")
         parser.add_argument("--output", default="-", help="CSV file, or - for stdout")
         parser.add_argument("--days", type=int, default=2, help="session lifetime")
+        parser.add_argument(
+            "--staff",
+            type=int,
+            default=0,
+            help="make the first N users staff (their cookies can post announcements)",
+        )
         parser.add_argument("--delete", action="store_true", help="remove the users instead")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -46,6 +53,8 @@ class Command(BaseCommand):
             return
         count: int = options["count"]
         rows = self.create(prefix, count, timedelta(days=options["days"]))
+        staff = [name for name, _ in rows[: options["staff"]]]
+        User.objects.filter(username__in=staff).update(is_staff=True)
         Room.objects.get_or_create(
             slug=options["room"], defaults={"name": options["room"].replace("-", " ").title()}
         )
