@@ -3,8 +3,9 @@
     python manage.py loadtest_users --count 1000 --output users.csv
 
 Each line is `username,sessionid`; with `--staff N` the first N users are staff, so their
-cookies can post announcements (the kit's `--staff-session`). The users have no usable password, so the cookies are the
-only way in; `--delete` removes them (and their sessions and messages) again.
+cookies can post announcements (the kit's `--staff-session`). The users have no usable
+password, so the cookies are the only way in; `--delete` removes them (and their sessions and
+messages) again.
 """
 
 import csv
