@@ -34,7 +34,7 @@ class PersonalPart:
         await self.connection.reply(await database_sync_to_async(self.catch_up_html)())
 
     def catch_up_html(self) -> str:
-        html = events.bell_html(self.user_id)
+        html = events.bell_html(self.user_id) + events.banner_html(self.user_id)
         if self.on_inbox:
             html += events.inbox_html(self.user_id)
         return html

@@ -28,6 +28,11 @@ def inbox_html(user_id: int) -> str:
     return render("list", {**page, "oob": True})
 
 
+def banner_html(user_id: int) -> str:
+    announcement = queries.unread_announcement_for(user_id=user_id)
+    return render("banner", {"announcement": announcement, "oob": True})
+
+
 def notification_created(notification: Notification) -> None:
     user_id = notification.recipient_id
     push_html(
@@ -39,10 +44,7 @@ def notification_created(notification: Notification) -> None:
 
 def read_state_changed(user_id: int) -> None:
     """Every tab of the user: the badge and the banner; tabs showing the list: the list."""
-    banner = render(
-        "banner", {"announcement": queries.unread_announcement_for(user_id=user_id), "oob": True}
-    )
-    push_html(user_group_name(user_id), bell_html(user_id) + banner)
+    push_html(user_group_name(user_id), bell_html(user_id) + banner_html(user_id))
     push_html(inbox_group_name(user_id), inbox_html(user_id))
 
 

@@ -49,12 +49,10 @@ Notification.objects.filter(read_at__isnull=True).update(read_at=timezone.now())
 IS_UNREAD = re.compile(r"\bis-unread\b")
 IS_READ = re.compile(r"\bis-read\b")
 
+
 # A known bug (see test_a_response_that_arrives_after_the_push_swaps_cleanly): when "Mark read"
 # or "Dismiss" is answered after the push has replaced the button that was clicked, htmx finds
 # no target for the response's out-of-band fragments and logs this. The page ends up right.
-STALE_RESPONSE = re.compile(r": htmx:oobErrorNoTarget, #(bell|announcement-banner)$")
-
-
 @pytest.fixture(scope="module", autouse=True)
 def _leave_nothing_unread(server: Server) -> Iterator[None]:
     # Announcements reach everyone: later tests elsewhere must not find a banner on every page.
@@ -146,17 +144,11 @@ def assert_same_document(*tabs: Person) -> None:
         assert tab.page.evaluate(SAME_DOCUMENT), f"{tab.page.url} reloaded instead of updating"
 
 
-def assert_clean(*tabs: Person, stale_responses: bool = False) -> None:
-    """No CSP violations, console errors or dialogs; `stale_responses` tolerates the known bug
-    above, and nothing else."""
+def assert_clean(*tabs: Person) -> None:
+    """No CSP violations, console errors or dialogs."""
     for tab in tabs:
         assert tab.csp_violations() == [], tab.page.url
-        errors = [
-            error
-            for error in tab.console_errors
-            if not (stale_responses and STALE_RESPONSE.search(error))
-        ]
-        assert errors == []
+        assert tab.console_errors == []
         assert tab.dialogs == []
 
 
@@ -235,7 +227,7 @@ def test_marking_one_read_updates_it_and_the_badge_on_the_other_tab(
         expect_unread(tab, 1)
     expect(inbox_item(grace_inbox, token)).to_have_count(2)
     assert_same_document(grace_lobby, grace_inbox)
-    assert_clean(grace_lobby, grace_inbox, ada, stale_responses=True)
+    assert_clean(grace_lobby, grace_inbox, ada)
 
 
 @pytest.mark.browser
@@ -277,7 +269,7 @@ def test_an_announcement_shows_everywhere_but_to_its_author_and_dismissing_it_is
         expect_unread(tab, 0)
     expect(inbox_item(grace_inbox, token)).to_have_class(IS_READ)
     assert_same_document(grace_room, grace_inbox, author_inbox)
-    assert_clean(grace_room, grace_inbox, author_inbox, author_desk, stale_responses=True)
+    assert_clean(grace_room, grace_inbox, author_inbox, author_desk)
 
 
 @pytest.mark.browser
@@ -353,16 +345,6 @@ def test_html_in_an_announcement_and_in_a_mention_is_shown_as_text(
 
 
 @pytest.mark.browser
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason=(
-        "Marking read pushes the new state to every tab of the user, the clicking one included, "
-        "before the view answers. The push replaces the clicked button, and htmx resolves the "
-        "response's out-of-band fragments (#bell, #announcement-banner) against the detached "
-        "button, finds no target and logs htmx:oobErrorNoTarget (frontend/static/frontend/app.js)."
-    ),
-)
 @pytest.mark.parametrize("kind", ["mention", "announcement"])
 def test_a_response_that_arrives_after_the_push_swaps_cleanly(
     person: Callable[..., Person], staff: str, kind: str
@@ -401,15 +383,6 @@ def test_a_response_that_arrives_after_the_push_swaps_cleanly(
 
 
 @pytest.mark.browser
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason=(
-        "Toasts are fixed at the top right (frontend/static/frontend/app.css, .flash-region), "
-        "over the right end of the announcement banner, so for the toast's 6 s they cover "
-        "the lower half of its Dismiss button (and clicks there land on the toast)."
-    ),
-)
 def test_a_toast_leaves_the_banners_dismiss_button_uncovered(
     person: Callable[..., Person], staff: str
 ) -> None:
@@ -440,15 +413,6 @@ def test_a_toast_leaves_the_banners_dismiss_button_uncovered(
 
 
 @pytest.mark.browser
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason=(
-        "A socket's catch-up (notifications/consumers.py, PersonalPart.catch_up_html) sends the "
-        "bell, and the list on the inbox page, but not the announcement banner: a tab that was "
-        "offline keeps the banner it had, however the announcements changed meanwhile."
-    ),
-)
 @pytest.mark.parametrize("meanwhile", ["published", "dismissed elsewhere"])
 def test_a_tab_that_was_offline_catches_up_on_the_banner(
     person: Callable[..., Person], staff: str, meanwhile: str

@@ -91,3 +91,11 @@ async def test_an_announcement_reaches_every_connected_tab(ada, grace):
         # The author's own tab skips it in the browser: marked not for them.
         assert f'data-not-for="{ada.id}"' in banner
         await tab.disconnect()
+
+
+async def test_a_tab_that_reconnects_gets_the_current_banner(ada, grace):
+    await database_sync_to_async(actions.announcement_publish)(author=ada, body="While you slept")
+    tab, catch_up = await open_tab(grace)
+    assert 'id="announcement-banner"' in catch_up
+    assert "While you slept" in catch_up
+    await tab.disconnect()

@@ -116,6 +116,9 @@
   // Fragments sent to everyone but marked data-not-for="<user id>" skip that user's tabs
   // (an announcement's author has no notification of their own).
   var stickToBottom = false;
+  var pushing = 0;  // > 0 while a pushed frame is being swapped
+  document.addEventListener("htmx:wsBeforeMessage", function () { pushing += 1; });
+  document.addEventListener("htmx:wsAfterMessage", function () { pushing -= 1; });
   var arriving = null;  // the message being swapped in (the after-swap event fires elsewhere)
   document.addEventListener("htmx:oobBeforeSwap", function (event) {
     var incoming = event.detail.fragment && event.detail.fragment.firstElementChild;
@@ -124,11 +127,18 @@
       event.detail.shouldSwap = false;
       return;
     }
+    // A push must not replace an element whose own request is still in flight (the tab that
+    // clicked "Mark read"): the response brings the same state and needs its element.
+    if (pushing > 0 && event.detail.target.querySelector(".htmx-request")) {
+      event.detail.shouldSwap = false;
+      return;
+    }
+    var inserting = incoming && incoming.id && incoming.id !== event.detail.target.id;
+    if (inserting && document.getElementById(incoming.id)) {
+      event.detail.shouldSwap = false;
+      return;
+    }
     if (event.detail.target.id === "messages" && incoming) {
-      if (incoming.id && document.getElementById(incoming.id)) {
-        event.detail.shouldSwap = false;
-        return;
-      }
       var el = scroller();
       stickToBottom = !!el && nearBottom(el);
       arriving = incoming;
