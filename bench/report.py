@@ -66,6 +66,7 @@ CHAT_ROWS: list[Row] = [
     ("deliveries received", lambda r: number(r["received"])),
     ("**delivery ratio**", lambda r: f"**{r['ratio']:.3f}**"),
     ("duplicates / out of order", lambda r: f"{r['duplicates']} / {r['out_of_order']}"),
+    ("still arriving when the drain time ran out", lambda r: "yes" if r["cut_off"] else "no"),
     ("**deliveries/s**", lambda r: f"**{number(r['deliveries_per_second'])}**"),
     ("latency ms p50 / p90 / p99 / max", lambda r: spread(r["latency_ms"])),
     ("server CPU %", lambda r: number(cpu(r, "server"))),

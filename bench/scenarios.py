@@ -267,6 +267,8 @@ async def chat(
         rss = stage.rss_mb()
         still_open = await alive(fleet)
     result = metrics.delivered(replies, members=members, start_ns=start_ns, send_seconds=seconds)
+    # Deliveries still arriving when the drain time ran out were late, not necessarily lost.
+    result["cut_off"] = last_ns >= end_ns + int((sizes.drain_s - sizes.quiet_s) * NS_PER_S)
     return {
         "connections": opening,
         "members": sum(members.values()),
@@ -379,7 +381,8 @@ SCENARIOS: dict[str, Scenario] = {
     "storm": storm,
 }
 
-DROPPED = re.compile(r"(\d+) of \d+ channels over capacity")
+# Anchored: Daphne's own log handler may repeat the line with a timestamp in front.
+DROPPED = re.compile(r"^(\d+) of \d+ channels over capacity", re.MULTILINE)
 PROBLEM = re.compile(r"Traceback|ERROR|CRITICAL|Exception|Error:")
 
 

@@ -17,6 +17,7 @@ ASGI_APPLICATION = "bench.peers.tutorial.asgi.application"
 # The tutorial's auth middleware reads the session; with no cookie it never queries.
 DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
 USE_TZ = True
+TIME_ZONE = "UTC"
 
 CHANNEL_LAYERS = {
     "default": {
@@ -31,5 +32,7 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "loggers": {"channels_redis": {"handlers": ["console"], "level": "INFO"}},
+    "loggers": {
+        "channels_redis": {"handlers": ["console"], "level": "INFO", "propagate": False},
+    },
 }
