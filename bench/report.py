@@ -241,6 +241,8 @@ def machine_lines(documents: Sequence[Result]) -> list[str]:
         extra = d.get("extra_env") or {}
         settings = f" with {', '.join(f'{k}={v}' for k, v in extra.items())}" if extra else ""
         origin = f", from the {d['root']}" if d.get("root", ".") != "." else ""
+        if d.get("root", ".") == "." and d.get("commit"):
+            origin = f", at {d['commit']}"
         lines.append(f"- {d['title']}: `{' '.join(d['command'])}`{origin}{settings}")
     return lines
 

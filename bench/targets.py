@@ -384,3 +384,21 @@ def app_at(ref: str) -> Iterator[Target]:
             uses_postgres=True,
             root=Path(directory),
         )
+
+
+def checkout_state() -> str:
+    """The commit this checkout is at, and whether its files differ from it (others may be
+    editing while a run goes on: a server started later runs whatever is on disk then)."""
+
+    def git(*args: str) -> str:
+        return subprocess.run(  # noqa: S603 - a fixed command line
+            ["git", "-C", str(ROOT), *args],  # noqa: S607
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        ).stdout.strip()
+
+    commit = git("rev-parse", "--short", "HEAD") or "unknown"
+    changed = git("status", "--porcelain", "--untracked-files=no", "--", ".", ":!bench", ":!docs")
+    return f"{commit} with uncommitted changes" if changed else commit
