@@ -81,7 +81,9 @@ TEMPLATES = [
 DATABASES = {
     "default": dj_database_url.config(
         default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
-        conn_max_age=env_int(env, "CONN_MAX_AGE", default=0),
+        # Reuse database connections: sockets' writes run in one worker thread, and opening a
+        # PostgreSQL connection for each message would cost more than the message.
+        conn_max_age=env_int(env, "CONN_MAX_AGE", default=60),
         conn_health_checks=True,
     )
 }
