@@ -268,7 +268,8 @@ async def chat(
         still_open = await alive(fleet)
     result = metrics.delivered(replies, members=members, start_ns=start_ns, send_seconds=seconds)
     # Deliveries still arriving when the drain time ran out were late, not necessarily lost.
-    result["cut_off"] = last_ns >= end_ns + int((sizes.drain_s - sizes.quiet_s) * NS_PER_S)
+    late = last_ns >= end_ns + int((sizes.drain_s - sizes.quiet_s) * NS_PER_S)
+    result["cut_off"] = late and result["received"] < result["expected"]
     return {
         "connections": opening,
         "members": sum(members.values()),
