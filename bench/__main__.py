@@ -13,6 +13,8 @@ from bench.targets import TARGETS, app_at
 
 
 def names(raw: str, known: dict[str, object], what: str) -> list[str]:
+    if raw == "none" and what == "target":
+        return []  # only the --app-ref commits
     chosen = list(known) if raw == "all" else [n.strip() for n in raw.split(",") if n.strip()]
     unknown = [n for n in chosen if n not in known]
     if unknown or not chosen:
@@ -33,7 +35,11 @@ def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     commands = top.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="run the benchmark, write results and the docs")
-    run.add_argument("--targets", default="all", help=f"comma-separated: {', '.join(TARGETS)}")
+    run.add_argument(
+        "--targets",
+        default="all",
+        help=f"comma-separated: {', '.join(TARGETS)}; or all; or none (only --app-ref)",
+    )
     run.add_argument("--scenarios", default="all", help=f"comma-separated: {', '.join(SCENARIOS)}")
     run.add_argument(
         "--app-ref",
