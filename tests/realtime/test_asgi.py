@@ -48,3 +48,25 @@ async def test_socket_from_a_foreign_origin_is_refused(session_cookie, room):
     socket = communicator(cookie=session_cookie, origin="https://evil.example")
     connected, _ = await socket.connect()
     assert not connected
+
+
+async def test_a_stale_session_cookie_is_anonymous(room):
+    socket = communicator(cookie="not-a-real-session-key")
+    await socket.connect()
+    closed = await socket.receive_output()
+    assert closed["code"] == 4401
+
+
+@pytest.fixture
+def signed_out_cookie(client, ada):
+    client.force_login(ada)
+    cookie = client.cookies[settings.SESSION_COOKIE_NAME].value
+    client.logout()
+    return cookie
+
+
+async def test_a_signed_out_session_is_refused(signed_out_cookie, room):
+    socket = communicator(cookie=signed_out_cookie)
+    await socket.connect()
+    closed = await socket.receive_output()
+    assert closed["code"] == 4401
