@@ -243,7 +243,8 @@ def machine_lines(documents: Sequence[Result]) -> list[str]:
         origin = f", from the {d['root']}" if d.get("root", ".") != "." else ""
         if d.get("root", ".") == "." and d.get("commit"):
             origin = f", at {d['commit']}"
-        lines.append(f"- {d['title']}: `{' '.join(d['command'])}`{origin}{settings}")
+        command = " ".join("PORT" if part == "0" else part for part in d["command"])
+        lines.append(f"- {d['title']}: `python {command}`{origin}{settings}")
     return lines
 
 
