@@ -30,4 +30,6 @@ HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
     CMD ["python", "/app/docker/healthcheck.py"]
 
 ENTRYPOINT ["/app/docker/entrypoint.sh"]
-CMD ["daphne", "-b", "0.0.0.0", "-p", "8000", "--proxy-headers", "realtime.asgi:application"]
+# A listen backlog of 2048 instead of Daphne's 50: bursts of reconnecting sockets then wait in
+# the kernel's queue instead of being refused and retried.
+CMD ["daphne", "-e", "tcp:port=8000:interface=0.0.0.0:backlog=2048", "--proxy-headers", "realtime.asgi:application"]

@@ -62,9 +62,14 @@ class GroupState:
 
 
 class Hub:
-    def __init__(self, layer: BaseChannelLayer, *, refresh_every: float) -> None:
+    def __init__(
+        self, layer: BaseChannelLayer, *, refresh_every: float, concurrency: int = 100
+    ) -> None:
         self.layer = layer
         self.refresh_every = refresh_every
+        # Subscription changes waiting on the layer at once. Ten thousand sockets closing
+        # together must queue here, not exhaust the Redis connection pool.
+        self.layer_calls = asyncio.Semaphore(concurrency)
         self.channel = ""
         self.groups: dict[str, GroupState] = {}
         self.reader: asyncio.Task[None] | None = None
@@ -76,7 +81,9 @@ class Hub:
         try:
             async with state.lock:
                 if not state.subscribed:
-                    await self.layer.group_add(group, await self._channel())
+                    channel = await self._channel()
+                    async with self.layer_calls:
+                        await self.layer.group_add(group, channel)
                     state.subscribed = True
                     metrics.GROUPS.inc()
                 state.members.add(member)
@@ -99,7 +106,8 @@ class Hub:
                     state.subscribed = False
                     metrics.GROUPS.dec()
                     try:
-                        await self.layer.group_discard(group, self.channel)
+                        async with self.layer_calls:
+                            await self.layer.group_discard(group, self.channel)
                     except Exception:
                         # The layer's group expiry removes it eventually; until then the
                         # hub drops what arrives for a group without members.
@@ -189,7 +197,8 @@ class Hub:
 
     async def _subscribe_all(self) -> None:
         for group in subscribed_groups(self.groups.items()):
-            await self.layer.group_add(group, self.channel)
+            async with self.layer_calls:
+                await self.layer.group_add(group, self.channel)
 
 
 def subscribed_groups(groups: Iterable[tuple[str, GroupState]]) -> list[str]:
@@ -207,6 +216,8 @@ def get_hub() -> Hub:
         layer = get_channel_layer()
         expiry = getattr(layer, "group_expiry", 86400)
         hub = _hubs[loop] = Hub(
-            layer, refresh_every=getattr(settings, "HUB_REFRESH_SECONDS", expiry / 4)
+            layer,
+            refresh_every=getattr(settings, "HUB_REFRESH_SECONDS", expiry / 4),
+            concurrency=settings.HUB_LAYER_CONCURRENCY,
         )
     return hub

@@ -167,5 +167,8 @@ CHAT_PAGE_SIZE = 50
 # A page that missed more messages than this reloads its conversation instead of replaying.
 CHAT_RESUME_LIMIT = 200
 NOTIFICATIONS_PAGE_SIZE = 20
+# Group subscription changes a process sends to the channel layer at once (keep it well under
+# REDIS_MAX_CONNECTIONS).
+HUB_LAYER_CONCURRENCY = env_int(env, "HUB_LAYER_CONCURRENCY", default=100)
 # Messages a socket may have waiting to be written before it is closed as too slow (1013).
 SOCKET_BACKLOG_LIMIT = env_int(env, "SOCKET_BACKLOG_LIMIT", default=500)

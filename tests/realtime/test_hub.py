@@ -122,6 +122,27 @@ async def test_after_a_layer_failure_groups_are_readded_and_members_resume(hub, 
     await until(lambda: socket.received)
 
 
+async def test_layer_calls_are_bounded_when_many_sockets_leave_at_once():
+    class Gauge(CountingLayer):
+        def __init__(self) -> None:
+            super().__init__()
+            self.now = self.peak = 0
+
+        async def group_discard(self, group, channel):
+            self.now += 1
+            self.peak = max(self.peak, self.now)
+            await super().group_discard(group, channel)
+            self.now -= 1
+
+    hub = Hub(Gauge(), refresh_every=3600, concurrency=5)
+    sockets = [Socket() for _ in range(40)]
+    await asyncio.gather(*(hub.join(f"user.{i}", s) for i, s in enumerate(sockets)))
+    await asyncio.gather(*(hub.leave(f"user.{i}", s) for i, s in enumerate(sockets)))
+    assert hub.layer.peak == 5
+    assert len(hub.layer.discards) == 40
+    assert hub.groups == {}
+
+
 async def test_memberships_are_refreshed_before_they_expire(monkeypatch):
     hub = Hub(CountingLayer(), refresh_every=0.02)
     socket = Socket()
