@@ -43,33 +43,27 @@ def notify(
 
 
 def notification_mark_read(*, user: User, notification_id: int) -> bool:
-    with transaction.atomic():
-        changed = Notification.objects.filter(
-            id=notification_id, recipient=user, read_at__isnull=True
-        ).update(read_at=timezone.now())
-        if changed:
-            transaction.on_commit(partial(events.read_state_changed, user.pk), robust=True)
-    return bool(changed)
+    return bool(_mark_read(user, id=notification_id))
 
 
 def notifications_mark_all_read(*, user: User) -> int:
+    return _mark_read(user)
+
+
+def announcement_dismiss(*, user: User, announcement_id: int) -> bool:
+    return bool(_mark_read(user, announcement_id=announcement_id))
+
+
+def _mark_read(user: User, **which: int) -> int:
+    """Mark the user's unread notifications matching `which` read; push the new state to
+    every tab of theirs if anything changed."""
     with transaction.atomic():
-        changed = Notification.objects.filter(recipient=user, read_at__isnull=True).update(
+        changed = Notification.objects.filter(recipient=user, read_at__isnull=True, **which).update(
             read_at=timezone.now()
         )
         if changed:
             transaction.on_commit(partial(events.read_state_changed, user.pk), robust=True)
     return changed
-
-
-def announcement_dismiss(*, user: User, announcement_id: int) -> bool:
-    with transaction.atomic():
-        changed = Notification.objects.filter(
-            announcement_id=announcement_id, recipient=user, read_at__isnull=True
-        ).update(read_at=timezone.now())
-        if changed:
-            transaction.on_commit(partial(events.read_state_changed, user.pk), robust=True)
-    return bool(changed)
 
 
 def announcement_publish(*, author: User, body: str) -> Announcement:

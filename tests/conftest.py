@@ -1,8 +1,9 @@
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
+from django.db import connections
 
 from chat.models import Room
 
@@ -35,6 +36,14 @@ def room(db: None) -> Room:
 @pytest.fixture
 def other_room(db: None) -> Room:
     return Room.objects.create(name="Random", slug="random")
+
+
+@pytest.fixture
+def close_db_connections() -> Iterator[None]:
+    """For async tests: Channels' database threads keep connections the test database needs
+    closed before it can be dropped."""
+    yield
+    connections.close_all()
 
 
 class PushLog:

@@ -5,21 +5,18 @@ import pytest
 from channels.db import database_sync_to_async
 from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
-from django.db import connections
 
 from chat.models import Message
 from realtime.routing import websocket_urlpatterns
 from realtime.sockets import CLOSE_NOT_FOUND, CLOSE_UNAUTHENTICATED
 
-pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.asyncio,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("close_db_connections"),
+]
 
 router = URLRouter(websocket_urlpatterns)
-
-
-@pytest.fixture(autouse=True)
-def _close_db_connections():
-    yield
-    connections.close_all()
 
 
 async def connect(user, path="/ws/?room=general"):

@@ -2,22 +2,19 @@ import pytest
 from channels.db import database_sync_to_async
 from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
-from django.db import connections
 
 from chat import actions as chat_actions
 from notifications import actions
 from notifications.models import Notification
 from realtime.routing import websocket_urlpatterns
 
-pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.asyncio,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("close_db_connections"),
+]
 
 router = URLRouter(websocket_urlpatterns)
-
-
-@pytest.fixture(autouse=True)
-def _close_db_connections():
-    yield
-    connections.close_all()
 
 
 async def open_tab(user, path="/ws/"):

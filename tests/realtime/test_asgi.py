@@ -3,17 +3,14 @@
 import pytest
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
-from django.db import connections
 
 from realtime.asgi import application
 
-pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture(autouse=True)
-def _close_db_connections():
-    yield
-    connections.close_all()
+pytestmark = [
+    pytest.mark.asyncio,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("close_db_connections"),
+]
 
 
 @pytest.fixture
