@@ -1,5 +1,6 @@
 """The chat parts of the page socket (see realtime.sockets)."""
 
+import time
 from collections.abc import Iterable, Mapping
 
 from channels.db import database_sync_to_async
@@ -61,6 +62,8 @@ class RoomPart:
         try:
             body = logic.clean_body(frame.get("body"), max_length=settings.CHAT_MESSAGE_MAX_LENGTH)
             client_id = logic.parse_client_id(frame.get("client_id"))
+            if not send_allowed(self.connection.user.pk):
+                raise logic.Invalid(logic.SLOW_DOWN)
         except logic.Invalid as error:
             await self.connection.reply(composer_rejected_html(self.room, frame, str(error)))
             return
@@ -84,6 +87,24 @@ class RoomPart:
         html = await database_sync_to_async(missed_html)(self.room, after_id)
         if html:
             await self.connection.reply(html)
+
+
+# One bucket per user in this process, shared by all their tabs here.
+send_buckets: dict[int, logic.TokenBucket] = {}
+PRUNE_AT = 10_000
+
+
+def send_allowed(user_id: int) -> bool:
+    now = time.monotonic()
+    bucket = send_buckets.get(user_id)
+    if bucket is None:
+        if len(send_buckets) >= PRUNE_AT:
+            for idle in [uid for uid, b in send_buckets.items() if b.is_full(now)]:
+                del send_buckets[idle]
+        bucket = send_buckets[user_id] = logic.TokenBucket.full(
+            rate=settings.CHAT_SEND_RATE, burst=settings.CHAT_SEND_BURST, now=now
+        )
+    return bucket.take(now)
 
 
 def missed_html(room: Room, after_id: int) -> str:

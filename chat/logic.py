@@ -1,6 +1,7 @@
 """Chat rules as pure functions: values in, values out."""
 
 import uuid
+from dataclasses import dataclass
 
 from django.utils.text import slugify
 
@@ -16,6 +17,34 @@ def room_group_name(room_id: int) -> str:
 
 
 LOBBY_GROUP = "chat.lobby"
+
+
+@dataclass
+class TokenBucket:
+    """Allows `burst` sends at once, then `rate` per second."""
+
+    rate: float
+    burst: float
+    tokens: float
+    updated: float
+
+    @classmethod
+    def full(cls, *, rate: float, burst: float, now: float) -> "TokenBucket":
+        return cls(rate=rate, burst=burst, tokens=burst, updated=now)
+
+    def take(self, now: float) -> bool:
+        self.tokens = min(self.burst, self.tokens + max(0.0, now - self.updated) * self.rate)
+        self.updated = now
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        return True
+
+    def is_full(self, now: float) -> bool:
+        return self.tokens + max(0.0, now - self.updated) * self.rate >= self.burst
+
+
+SLOW_DOWN = "You are sending messages too fast. Wait a moment, then send again."
 
 
 def clean_body(raw: object, *, max_length: int) -> str:

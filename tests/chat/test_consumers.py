@@ -237,3 +237,29 @@ async def test_the_acknowledgement_names_the_send(ada, room):
     replies = [await tab.receive_from(), await tab.receive_from()]
     assert any(f'data-answered="{client_id}"' in reply for reply in replies)
     await tab.disconnect()
+
+
+async def test_a_flood_is_told_to_slow_down_and_loses_nothing(ada, grace, room, settings):
+    from chat.consumers import send_buckets
+
+    settings.CHAT_SEND_BURST = 2
+    settings.CHAT_SEND_RATE = 0.001
+    send_buckets.clear()
+    flooder = await connect(ada)
+    other = await connect(grace)
+
+    for i in range(3):
+        await flooder.send_to(text_data=send_frame(f"flood {i}", uuid.uuid4()))
+    replies = [await flooder.receive_from() for _ in range(5)]
+    refused = [r for r in replies if "too fast" in r]
+    assert len(refused) == 1
+    assert "flood 2</textarea>" in refused[0]  # the text goes back into the box
+    assert await database_sync_to_async(Message.objects.count)() == 2
+
+    # Someone else is not affected.
+    await other.send_to(text_data=send_frame("calm", uuid.uuid4()))
+    seen = [await other.receive_from() for _ in range(4)]
+    assert any("calm" in frame and "<article" in frame for frame in seen)
+    send_buckets.clear()
+    await flooder.disconnect()
+    await other.disconnect()

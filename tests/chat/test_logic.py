@@ -84,3 +84,20 @@ def test_clean_room_name_refuses(raw, error):
 
 def test_room_group_name_is_a_valid_group_name():
     assert logic.room_group_name(7) == "chat.room.7"
+
+
+def test_token_bucket_allows_a_burst_then_the_rate():
+    bucket = logic.TokenBucket.full(rate=2, burst=3, now=0.0)
+    assert [bucket.take(0.0) for _ in range(4)] == [True, True, True, False]
+    assert bucket.take(0.25) is False  # half a token back
+    assert bucket.take(0.5) is True  # one whole token
+    assert bucket.take(0.5) is False
+    assert bucket.is_full(10.0)
+    assert bucket.take(10.0) is True
+    assert bucket.tokens == 2  # refills to the burst, never beyond
+
+
+def test_token_bucket_ignores_a_clock_going_backwards():
+    bucket = logic.TokenBucket.full(rate=1, burst=1, now=5.0)
+    assert bucket.take(5.0)
+    assert not bucket.take(4.0)
