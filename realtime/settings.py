@@ -146,7 +146,8 @@ if not DEBUG:
     CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
     SECURE_HSTS_SECONDS = env_int(env, "SECURE_HSTS_SECONDS", default=31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
-    SECURE_HSTS_PRELOAD = False
+    # Ask for the browsers' preload list only once you mean it: it is hard to leave.
+    SECURE_HSTS_PRELOAD = env_bool(env, "SECURE_HSTS_PRELOAD", default=False)
 
 LOGGING = {
     "version": 1,

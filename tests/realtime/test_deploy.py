@@ -1,0 +1,27 @@
+"""Production settings pass Django's deployment checklist."""
+
+import secrets
+
+import pytest
+
+from tests.servers import manage
+
+
+def test_check_deploy_is_clean_in_production():
+    env = {
+        "DJANGO_SETTINGS_MODULE": "realtime.settings",
+        "DEBUG": "0",
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "ALLOWED_HOSTS": "chat.example.com",
+        "SECURE_HSTS_PRELOAD": "1",
+        "DATABASE_URL": "sqlite:///:memory:",
+        "REDIS_URL": "",
+    }
+    output = manage(env, "check", "--deploy", "--fail-level", "WARNING")
+    assert "System check identified no issues" in output
+
+
+def test_production_refuses_to_start_without_a_secret_key():
+    env = {"DJANGO_SETTINGS_MODULE": "realtime.settings", "DEBUG": "0", "SECRET_KEY": ""}
+    with pytest.raises(RuntimeError, match="SECRET_KEY is not set"):
+        manage(env, "check")
