@@ -17,22 +17,11 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.servers import daphne, manage  # noqa: E402
+from tests.servers import CHROMIUM, CHROMIUM_ARGS, daphne, manage  # noqa: E402
 
 # Generous: the machine may be busy, and a slow screenshot is better than none.
 expect.set_options(timeout=15_000)
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 PASSWORD = "relay-demo-pass"  # noqa: S105 - the documented demo password
 CONVERSATION = [
     ("grace", "Morning! I just opened this room in two browsers — it's instant."),

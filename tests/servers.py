@@ -22,6 +22,20 @@ ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 LOCALHOST = "127.0.0.1"
 
+# Debian's Chromium, headless. Without the background-networking flags it keeps trying to reach
+# hosts this machine cannot reach.
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
 
 def free_port() -> int:
     with socket.socket() as sock:

@@ -25,19 +25,8 @@ from playwright.sync_api import (
     sync_playwright,
 )
 
-from tests.servers import daphne, manage
+from tests.servers import CHROMIUM, CHROMIUM_ARGS, daphne, manage
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 DEMO_PASSWORD = "relay-demo-pass"
 TIMEOUT_MS = 5_000
 
