@@ -5,14 +5,10 @@ Every live update in the project is one rendered fragment sent to one group; eac
 in by id.
 """
 
-import logging
-
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
 from realtime.hub import push_event
-
-logger = logging.getLogger(__name__)
 
 
 def push_html(group: str, html: str) -> None:
