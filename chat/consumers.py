@@ -7,6 +7,7 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 from django.template.loader import render_to_string
 
+from accounts import queries as people
 from chat import actions, logic, queries
 from chat.models import Room
 from realtime.sockets import (
@@ -36,7 +37,11 @@ class LobbyPart:
 
 
 class RoomPart:
-    """On a room page: receive the room's messages, and post to it."""
+    """On a room page: receive the room's messages, and post to it.
+
+    Only a reader of the room joins its group. A private room the viewer may not read is
+    refused exactly like a missing one (4404), so the refusal tells nothing about it.
+    """
 
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
@@ -46,7 +51,9 @@ class RoomPart:
         slug = self.connection.params.get("room")
         if slug is None:
             return []
-        self.room = await database_sync_to_async(queries.room_get)(slug=slug)
+        self.room = await database_sync_to_async(queries.room_readable)(
+            user=self.connection.user, slug=slug
+        )
         if self.room is None:
             raise Refused(CLOSE_NOT_FOUND, "No such room.")
         return [logic.room_group_name(self.room.id)]
@@ -55,7 +62,26 @@ class RoomPart:
         return {"chat.send": self.send, "chat.resume": self.resume} if self.room else {}
 
     async def ready(self) -> None:
-        pass
+        # Access may have ended between the check in join() and joining the group, when the
+        # push that evicts this socket could not reach it yet.
+        if self.room is None or self.room.is_public:
+            return
+        if not await self.readable():
+            await self.lose_access()
+
+    async def readable(self) -> bool:
+        assert self.room is not None
+        readable: bool = await database_sync_to_async(queries.room_is_readable)(
+            user=self.connection.user, room_id=self.room.id
+        )
+        return readable
+
+    async def lose_access(self) -> None:
+        assert self.room is not None
+        await self.connection.leave(logic.room_group_name(self.room.id))
+        await self.connection.reply(
+            render_to_string("chat/room.html#access-ended", {"room": self.room})
+        )
 
     async def send(self, frame: Frame) -> None:
         assert self.room is not None
@@ -67,9 +93,13 @@ class RoomPart:
         except logic.Invalid as error:
             await self.connection.reply(composer_rejected_html(self.room, frame, str(error)))
             return
-        await database_sync_to_async(actions.message_post)(
-            room=self.room, author=self.connection.user, body=body, client_id=client_id
-        )
+        try:
+            await database_sync_to_async(actions.message_post)(
+                room=self.room, author=self.connection.user, body=body, client_id=client_id
+            )
+        except logic.Invalid as error:
+            await self.connection.reply(composer_rejected_html(self.room, frame, str(error)))
+            return
         # The acknowledgement: the page stops holding this send for a retry.
         await self.connection.reply(
             render_to_string("chat/room.html#composer-error", {"answered": client_id or ""})
@@ -81,10 +111,18 @@ class RoomPart:
         assert self.room is not None
         try:
             after_id = logic.parse_cursor(frame.get("after"))
+            changes_after = logic.parse_optional_cursor(
+                frame.get("changes_after"), name="changes_after"
+            )
         except logic.Invalid as error:
             await self.connection.reply(socket_error_html(str(error)))
             return
-        html = await database_sync_to_async(missed_html)(self.room, after_id)
+        if not self.room.is_public and not await self.readable():
+            await self.lose_access()
+            return
+        html = await database_sync_to_async(missed_html)(
+            self.room, after_id, changes_after, self.connection.user.pk
+        )
         if html:
             await self.connection.reply(html)
 
@@ -107,19 +145,43 @@ def send_allowed(user_id: int) -> bool:
     return bucket.take(now)
 
 
-def missed_html(room: Room, after_id: int) -> str:
+def missed_html(
+    room: Room, after_id: int, changes_after: int | None = None, reader_id: int | None = None
+) -> str:
+    """What a page missed since its cursors: new messages (`after_id`), then edits and
+    deletes of the messages it already had (`changes_after`), each once, in order. A gap too
+    large to replay refreshes the conversation instead."""
+    hidden = people.blocked_ids_for(user_id=reader_id) if reader_id is not None else []
+    limit = settings.CHAT_RESUME_LIMIT
     missed, more = queries.room_messages_after(
-        room_id=room.id, after_id=after_id, limit=settings.CHAT_RESUME_LIMIT
+        room_id=room.id, after_id=after_id, limit=limit, hidden_author_ids=hidden
     )
-    if more:
-        history, has_older = queries.room_messages_before(
-            room_id=room.id, before_id=None, limit=settings.CHAT_PAGE_SIZE
+    changes: list[tuple[int, int]] = []
+    if changes_after is not None and not more:
+        changes, more = queries.room_changes_after(
+            room_id=room.id, after_id=changes_after, limit=limit
         )
-        context = {"room": room, "history": history, "has_older": has_older}
+    if more:
+        change_cursor = queries.room_change_cursor(room_id=room.id)
+        history, has_older = queries.room_messages_before(
+            room_id=room.id, before_id=None, limit=settings.CHAT_PAGE_SIZE, hidden_author_ids=hidden
+        )
+        context = {
+            "room": room,
+            "history": history,
+            "has_older": has_older,
+            "change_cursor": change_cursor,
+        }
         return render_to_string("chat/room.html#refreshed", context)
-    if not missed:
-        return ""
-    return render_to_string("chat/room.html#missed", {"missed": missed})
+    html = render_to_string("chat/room.html#missed", {"missed": missed}) if missed else ""
+    if changes:
+        changed = queries.messages_by_id(
+            ids=logic.latest_changes(changes, skip_after=after_id), hidden_author_ids=hidden
+        )
+        html += render_to_string(
+            "chat/room.html#changed-push", {"changed": changed, "change_cursor": changes[-1][0]}
+        )
+    return html
 
 
 def composer_rejected_html(room: Room, frame: Frame, error: str) -> str:

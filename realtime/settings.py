@@ -73,6 +73,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.csp",
                 "notifications.context_processors.bell",
+                "accounts.context_processors.blocked_authors",
             ],
         },
     },

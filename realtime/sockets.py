@@ -11,7 +11,7 @@ import json
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import parse_qsl, urlencode
 
@@ -51,6 +51,10 @@ class Refused(Exception):
         self.reason = reason
 
 
+async def _leave_nothing(group: str) -> None:
+    pass
+
+
 @dataclass(frozen=True)
 class Connection:
     """What a part may know about, and do with, the socket it belongs to."""
@@ -58,6 +62,8 @@ class Connection:
     user: User
     params: Mapping[str, str]
     reply: Callable[[str], Awaitable[None]]
+    # Stops this socket receiving a group's messages (after access to it ended).
+    leave: Callable[[str], Awaitable[None]] = field(default=_leave_nothing)
 
 
 class Part(Protocol):
@@ -122,6 +128,7 @@ class PageConsumer(AsyncWebsocketConsumer):
         self.backlog: deque[str] | None = None
         self.backlog_limit: int = settings.SOCKET_BACKLOG_LIMIT
         self.closing = False
+        self.leaving: set[asyncio.Task[None]] = set()
 
     async def __call__(self, scope: ASGIMessage, receive: Receive, send: Send) -> None:
         # Channels' AsyncConsumer.__call__ would open a layer channel and a receive loop for
@@ -153,6 +160,7 @@ class PageConsumer(AsyncWebsocketConsumer):
             user=user,
             params=socket_params(self.scope["query_string"]),
             reply=self.send_html,
+            leave=self.leave_group,
         )
         parts = [make_part(connection) for make_part in self.parts]
         groups: list[str] = []
@@ -253,6 +261,22 @@ class PageConsumer(AsyncWebsocketConsumer):
 
     def interrupted(self) -> None:
         self.close_soon(CLOSE_SERVICE_RESTART)
+
+    def removed(self, group: str, html: str) -> None:
+        """Access to `group` ended (e.g. removed from a private room): nothing more of it
+        reaches this socket, and the page is told why."""
+        if group not in self.joined:
+            return
+        self.joined.remove(group)
+        self.deliver(html)
+        leaving = asyncio.get_running_loop().create_task(get_hub().leave(group, self))
+        self.leaving.add(leaving)
+        leaving.add_done_callback(self.leaving.discard)
+
+    async def leave_group(self, group: str) -> None:
+        if group in self.joined:
+            self.joined.remove(group)
+            await get_hub().leave(group, self)
 
     def close_soon(self, code: int) -> None:
         if self.closing:

@@ -47,13 +47,20 @@ def close_db_connections() -> Iterator[None]:
 
 
 class PushLog:
-    """Every push an action scheduled, as (group, html), in order."""
+    """Every push an action scheduled, as (group, html), in order; orders to leave a group
+    as (group, "leave <group>: <html>")."""
 
     def __init__(self) -> None:
         self.sent: list[tuple[str, str]] = []
 
     def __call__(self, group: str, html: str) -> None:
         self.sent.append((group, html))
+
+    def leave(self, group: str, *, leave: str, html: str) -> None:
+        self.sent.append((group, f"leave {leave}: {html}"))
+
+    def groups(self) -> list[str]:
+        return [group for group, _ in self.sent]
 
     def to(self, group: str) -> list[str]:
         return [html for sent_to, html in self.sent if sent_to == group]
@@ -64,4 +71,6 @@ def pushes(monkeypatch: pytest.MonkeyPatch) -> PushLog:
     log = PushLog()
     monkeypatch.setattr("chat.events.push_html", log)
     monkeypatch.setattr("notifications.events.push_html", log)
+    monkeypatch.setattr("accounts.events.push_html", log)
+    monkeypatch.setattr("chat.events.push_leave", log.leave)
     return log

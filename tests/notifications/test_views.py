@@ -110,6 +110,7 @@ def test_banner_shows_until_dismissed(as_grace, ada, room):
     assert "Welcome, everyone" not in as_grace.get("/rooms/general/").content.decode()
 
 
+@pytest.mark.django_db(transaction=True)  # the profile's reads run in threads of their own
 def test_profile_page(as_grace, ada, room):
     from chat.models import Message
 

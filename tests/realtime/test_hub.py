@@ -37,12 +37,16 @@ class Socket:
     def __init__(self) -> None:
         self.received: list[str] = []
         self.interruptions = 0
+        self.removals: list[tuple[str, str]] = []
 
     def deliver(self, html: str) -> None:
         self.received.append(html)
 
     def interrupted(self) -> None:
         self.interruptions += 1
+
+    def removed(self, group: str, html: str) -> None:
+        self.removals.append((group, html))
 
 
 @pytest_asyncio.fixture

@@ -70,7 +70,8 @@
     return parseInt(el.id.slice("message-".length), 10);
   }
 
-  // The newest message the page shows: the cursor it resumes from.
+  // The newest message the page shows: the cursor it resumes new messages from. Edits and
+  // deletes have a cursor of their own, #change-cursor, which each of them moves on.
   function lastMessageId() {
     var last = 0;
     document.querySelectorAll("#history > .message, #messages > .message").forEach(function (el) {
@@ -103,7 +104,12 @@
     setConnection("open");
     var socket = event.detail.socketWrapper;
     if (document.getElementById("composer")) {
-      socket.send(JSON.stringify({ action: "chat.resume", after: lastMessageId() }));
+      var changes = document.getElementById("change-cursor");
+      socket.send(JSON.stringify({
+        action: "chat.resume",
+        after: lastMessageId(),
+        changes_after: changes ? parseInt(changes.dataset.after, 10) : 0,
+      }));
     }
     unacknowledged.forEach(function (frame) { socket.send(frame); });
   });
