@@ -168,7 +168,7 @@
     if (swapped.id === "composer-error" && swapped.dataset.answered) {
       unacknowledged.delete(swapped.dataset.answered);
     }
-    if (target.id === "room-list") {
+    if (target.id === "room-list" || target.id === "direct-list") {
       sortRoomList(target);
     }
     if (target.id === "toasts") {
