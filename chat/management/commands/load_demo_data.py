@@ -34,7 +34,7 @@ DEMO_ROOMS = {
 }
 # A private room: only its members see it, in the sidebar or anywhere else.
 PRIVATE_ROOM = (
-    "Launch plans",
+    "Founders",
     "Private: ada and grace",
     ["ada", "grace"],
     [
