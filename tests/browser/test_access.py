@@ -6,7 +6,7 @@ from collections.abc import Callable
 import pytest
 from playwright.sync_api import Locator, expect
 
-from tests.browser.conftest import Person
+from tests.browser.conftest import Person, Server
 
 
 def token() -> str:
@@ -185,3 +185,82 @@ def test_a_dropped_socket_shows_reconnecting_and_retries_after_a_jittered_delay(
     grace.page.evaluate(REPORT_DROP)
     assert 750 in grace.page.evaluate("window.__timers")
     expect(grace.page.locator("#connection-status")).to_have_text("Connected")
+
+
+@pytest.mark.browser
+def test_a_removed_member_is_told_at_once_and_hears_no_more(
+    person: Callable[..., Person], server: Server
+) -> None:
+    name = f"Inner circle {token()}"
+    server.manage("shell", "-c", PRIVATE_ROOM_FOR_ADA_AND_GRACE.format(name=name))
+    slug = name.lower().replace(" ", "-")
+    ada, grace = person("ada"), person("grace")
+    ada.open_room(slug)
+    grace.open_room(slug)
+    expect(grace.page.locator("#room-list")).to_contain_text(name)
+
+    ada.page.get_by_text("Members (2)").click()
+    ada.page.locator(".member-list li").filter(has_text="grace").get_by_role(
+        "button", name="Remove"
+    ).click()
+
+    expect(grace.page.locator("#composer")).to_have_text(
+        f"You are no longer a member of #{name}. Back to the rooms"
+    )
+    expect(grace.page.locator("#room-list")).not_to_contain_text(name)
+    later = f"After grace left {token()}"
+    ada.page.goto(f"/rooms/{slug}/")
+    expect(ada.page.locator("#connection-status")).to_have_text("Connected")
+    ada.send(later)
+    expect(message(ada, later)).to_be_visible()
+    grace.page.wait_for_timeout(500)
+    expect(message(grace, later)).to_have_count(0)
+    assert grace.console_errors == []
+
+
+PRIVATE_ROOM_FOR_ADA_AND_GRACE = """
+from django.contrib.auth import get_user_model
+from django.utils.text import slugify
+from chat.models import Membership, Room
+
+people = get_user_model().objects
+ada, grace = people.get(username="ada"), people.get(username="grace")
+room = Room.objects.create(
+    name="{name}", slug=slugify("{name}"), kind=Room.Kind.PRIVATE, created_by=ada
+)
+Membership.objects.bulk_create([Membership(room=room, user=ada), Membership(room=room, user=grace)])
+"""
+
+
+@pytest.mark.browser
+def test_edits_and_deletes_made_while_offline_are_caught_up_after_reconnecting(
+    person: Callable[..., Person],
+) -> None:
+    from tests.browser.test_reconnect import GO_OFFLINE, RECORD_SOCKETS, REPORT_DROP
+
+    ada, grace = person("ada"), person("grace")
+    ada.open_room("general")
+    grace.page.add_init_script(RECORD_SOCKETS)
+    grace.open_room("general")
+    draft, final, doomed = (f"{word} {token()}" for word in ("Draft", "Final", "Doomed"))
+    ada.send(draft)
+    ada.send(doomed)
+    expect(message(grace, doomed)).to_be_visible()
+    doomed_id = f"#{message(ada, doomed).get_attribute('id')}"
+
+    grace.page.evaluate(GO_OFFLINE)
+    message(ada, draft).get_by_role("button", name="Edit").click()
+    ada.page.get_by_label("Edit message").fill(final)
+    ada.page.get_by_role("button", name="Save").click()
+    expect(message(ada, final)).to_be_visible()
+    message(ada, doomed).get_by_role("button", name="Delete").click()
+    expect(ada.page.locator(doomed_id)).to_contain_text("This message was deleted.")
+    expect(message(grace, draft)).to_be_visible()  # offline: still the old text
+    grace.page.evaluate(REPORT_DROP)
+
+    expect(grace.page.locator("#connection-status")).to_have_text("Connected")
+    expect(message(grace, final)).to_have_count(1)
+    expect(message(grace, final).locator(".edited")).to_have_text("(edited)")
+    expect(grace.page.get_by_text(draft)).to_have_count(0)
+    expect(grace.page.locator(doomed_id)).to_contain_text("This message was deleted.")
+    expect(grace.page.get_by_text(doomed)).to_have_count(0)
