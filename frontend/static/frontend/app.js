@@ -23,7 +23,9 @@
     root.querySelectorAll("time[datetime]").forEach(function (el) {
       var when = new Date(el.getAttribute("datetime"));
       if (isNaN(when)) return;
-      el.textContent = when.toLocaleTimeString([], { hour: "numeric", minute: "2-digit" });
+      el.textContent = el.dataset.format === "date"
+        ? when.toLocaleDateString([], { year: "numeric", month: "long", day: "numeric" })
+        : when.toLocaleTimeString([], { hour: "numeric", minute: "2-digit" });
       el.title = when.toLocaleString();
     });
   }
