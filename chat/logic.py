@@ -93,3 +93,13 @@ def clean_room_name(raw: object) -> tuple[str, str]:
     if not slug:
         raise Invalid("Room names need at least one letter or digit.")
     return name, slug
+
+
+def room_space(room_id: int) -> str:
+    """The presence space of the people with the room open."""
+    return f"room.{room_id}"
+
+
+def typing_due(*, last: float | None, now: float, every: float) -> bool:
+    """Whether a typing signal may reach the room again (at most one per `every` seconds)."""
+    return last is None or now - last >= every

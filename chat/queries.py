@@ -1,3 +1,6 @@
+from collections.abc import Iterable
+
+from django.contrib.auth.models import User
 from django.db.models import Q
 
 from chat.models import Message, Room
@@ -36,3 +39,8 @@ def room_messages_before(
     page = list(messages.order_by("-id")[: limit + 1])
     has_older = len(page) > limit
     return page[:limit][::-1], has_older
+
+
+def users_by_id(*, ids: Iterable[int]) -> list[User]:
+    """The people with these ids, by username."""
+    return list(User.objects.filter(pk__in=list(ids)).order_by("username"))

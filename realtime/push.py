@@ -15,3 +15,8 @@ def push_html(group: str, html: str) -> None:
     """Send `html` to every socket in `group`. Called from synchronous code, on commit."""
     layer = get_channel_layer()
     async_to_sync(layer.group_send)(group, push_event(group, html))
+
+
+async def apush_html(group: str, html: str) -> None:
+    """The same, from code already running on the event loop."""
+    await get_channel_layer().group_send(group, push_event(group, html))

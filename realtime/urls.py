@@ -9,6 +9,7 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("people/<str:username>/", profile, name="profile"),
     path("notifications/", include("notifications.urls")),
+    path("stats/", include("pageviews.urls")),
     path("admin/", admin.site.urls),
     path("metrics", metrics, name="metrics"),
 ]

@@ -94,6 +94,18 @@
   // they are sent again once it reopens; the server saves each client id only once.
   var unacknowledged = new Map();
 
+  // Typing signals: at most one per TYPING_EVERY_MS from this tab (the server throttles too).
+  var TYPING_EVERY_MS = 2000;
+  var openSocket = null;
+  var typingSentAt = 0;
+  document.addEventListener("input", function (event) {
+    if (event.target.id !== "composer-body" || !openSocket || !event.target.value.trim()) return;
+    var now = Date.now();
+    if (now - typingSentAt < TYPING_EVERY_MS) return;
+    typingSentAt = now;
+    openSocket.send(JSON.stringify({ action: "chat.typing" }));
+  });
+
   var hadOpened = false;
   document.addEventListener("htmx:wsConnecting", function () {
     setConnection(hadOpened ? "reconnecting" : "connecting");
@@ -102,12 +114,14 @@
     hadOpened = true;
     setConnection("open");
     var socket = event.detail.socketWrapper;
+    openSocket = socket;
     if (document.getElementById("composer")) {
       socket.send(JSON.stringify({ action: "chat.resume", after: lastMessageId() }));
     }
     unacknowledged.forEach(function (frame) { socket.send(frame); });
   });
   document.addEventListener("htmx:wsClose", function (event) {
+    openSocket = null;
     var code = event.detail.event.code;
     setConnection(RETRIED.indexOf(code) >= 0 ? "reconnecting" : "closed");
   });
@@ -134,6 +148,11 @@
       return;
     }
     var inserting = incoming && incoming.id && incoming.id !== event.detail.target.id;
+    // Fragments marked data-replaces take the place of their earlier copy (typing renewed).
+    if (inserting && incoming.hasAttribute("data-replaces")) {
+      var earlier = document.getElementById(incoming.id);
+      if (earlier) earlier.remove();
+    }
     if (inserting && document.getElementById(incoming.id)) {
       event.detail.shouldSwap = false;
       return;
@@ -153,9 +172,17 @@
       var mine = target.lastElementChild &&
         target.lastElementChild.dataset.author === document.body.dataset.viewer;
       if (stickToBottom || mine) scrollToEnd();
+      // Whoever sent a message has stopped typing it.
+      var author = target.lastElementChild && target.lastElementChild.dataset.author;
+      var typing = author && document.getElementById("typing-" + author);
+      if (typing) typing.remove();
     }
     // For outerHTML swaps the event fires on the new element; detail.target is the old one.
     var swapped = event.target;
+    // Short-lived fragments (typing) go away by themselves unless renewed.
+    if (swapped.dataset && swapped.dataset.expiresIn) {
+      setTimeout(function () { swapped.remove(); }, parseFloat(swapped.dataset.expiresIn) * 1000);
+    }
     if (swapped.id === "announcement-banner" && swapped.hasAttribute("data-bump-bell")) {
       bumpBell();
     }
