@@ -113,6 +113,13 @@ class PageviewWorker(AsyncConsumer):
         self.flusher: asyncio.Task[None] | None = None
         self.stats_pushed: float | None = None
 
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            if self.flusher is not None:
+                self.flusher.cancel()
+
     async def dispatch(self, message: Mapping[str, Any]) -> None:
         # No thread hop per message to close old database connections: the flush does its
         # database work in database_sync_to_async, which does that itself.
@@ -138,12 +145,12 @@ class PageviewWorker(AsyncConsumer):
 
     async def flush(self) -> None:
         batch = self.tally.drain()
-        try:
-            await database_sync_to_async(actions.pageviews_record)(batch=batch)
-        except Exception:
-            logger.exception(
-                "Saving %d pageviews failed; they are not counted", sum(batch.views.values())
-            )
+        if batch:
+            try:
+                await database_sync_to_async(actions.pageviews_record)(batch=batch)
+            except Exception:
+                lost = sum(batch.views.values())
+                logger.exception("Saving %d pageviews failed; they are not counted", lost)
         try:
             await self.push_stats_if_watched()
         except Exception:

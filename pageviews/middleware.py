@@ -5,12 +5,11 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 
-from asgiref.sync import async_to_sync, iscoroutinefunction
+from asgiref.sync import markcoroutinefunction
 from channels.exceptions import ChannelFull
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.http import HttpRequest, HttpResponseBase
-from django.utils.decorators import sync_and_async_middleware
 
 from pageviews import logic
 from pageviews.consumers import ensure_embedded_worker
@@ -47,38 +46,28 @@ async def send_hit(path: str) -> None:
 
 def send_hit_soon(path: str) -> None:
     ensure_embedded_worker()
-    task = asyncio.get_running_loop().create_task(send_hit(path))
-    _sending.add(task)
-    task.add_done_callback(_sending.discard)
+    # Eager: the send runs now up to its first real wait (with the in-memory layer it simply
+    # finishes), and the rest happens after the response has left.
+    task = asyncio.Task(send_hit(path), loop=asyncio.get_running_loop(), eager_start=True)
+    if not task.done():
+        _sending.add(task)
+        task.add_done_callback(_sending.discard)
 
 
-@sync_and_async_middleware
-def count_pageviews(
-    get_response: Callable[[HttpRequest], HttpResponseBase]
-    | Callable[[HttpRequest], Awaitable[HttpResponseBase]],
-) -> (
-    Callable[[HttpRequest], HttpResponseBase] | Callable[[HttpRequest], Awaitable[HttpResponseBase]]
-):
-    """Under ASGI (Daphne, runserver with daphne) the send is scheduled on the event loop and
-    the response leaves at once. Under WSGI, which Relay does not use but Django's test client
-    does, there is no loop to leave it on, so it is sent before returning."""
-    if iscoroutinefunction(get_response):
-        async_get_response: Callable[[HttpRequest], Awaitable[HttpResponseBase]] = get_response
+class CountPageviews:
+    """Async only, and first in MIDDLEWARE: Django then calls it on the event loop even when
+    middleware inside it is synchronous (which would otherwise make the whole chain
+    synchronous, and the send a wait). The inner chain runs in Django's usual thread."""
 
-        async def middleware(request: HttpRequest) -> HttpResponseBase:
-            response = await async_get_response(request)
-            if countable(request, response):
-                send_hit_soon(request.path)
-            return response
+    sync_capable = False
+    async_capable = True
 
-        return middleware
+    def __init__(self, get_response: Callable[[HttpRequest], Awaitable[HttpResponseBase]]) -> None:
+        self.get_response = get_response
+        markcoroutinefunction(self)
 
-    sync_get_response: Callable[[HttpRequest], HttpResponseBase] = get_response  # type: ignore[assignment]
-
-    def sync_middleware(request: HttpRequest) -> HttpResponseBase:
-        response = sync_get_response(request)
+    async def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        response = await self.get_response(request)
         if countable(request, response):
-            async_to_sync(send_hit)(request.path)
+            send_hit_soon(request.path)
         return response
-
-    return sync_middleware

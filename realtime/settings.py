@@ -55,8 +55,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # Outermost, so it runs on the event loop under ASGI whatever the middleware inside it.
-    "pageviews.middleware.count_pageviews",
+    # Outermost and async only, so it runs on the event loop whatever the middleware inside.
+    "pageviews.middleware.CountPageviews",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
