@@ -179,10 +179,12 @@
     }
     // For outerHTML swaps the event fires on the new element; detail.target is the old one.
     var swapped = event.target;
-    // Short-lived fragments (typing) go away by themselves unless renewed.
-    if (swapped.dataset && swapped.dataset.expiresIn) {
-      setTimeout(function () { swapped.remove(); }, parseFloat(swapped.dataset.expiresIn) * 1000);
-    }
+    // Short-lived fragments (typing) go away by themselves unless renewed (a renewal is a
+    // new element with a timer of its own).
+    document.querySelectorAll("[data-expires-in]:not([data-expiring])").forEach(function (el) {
+      el.setAttribute("data-expiring", "");
+      setTimeout(function () { el.remove(); }, parseFloat(el.dataset.expiresIn) * 1000);
+    });
     if (swapped.id === "announcement-banner" && swapped.hasAttribute("data-bump-bell")) {
       bumpBell();
     }
@@ -215,6 +217,7 @@
     var form = event.target;
     if (form.id !== "composer") return;
     unacknowledged.set(form.elements.client_id.value, event.detail.message);
+    typingSentAt = 0;  // the next message's typing shows at once
     form.querySelector("#composer-body").value = "";
     form.elements.client_id.value = newClientId();
   });
