@@ -181,14 +181,21 @@ class PageConsumer(AsyncWebsocketConsumer):
             return
         hub = get_hub()
         self.joined = groups
+        # Pushes that arrive before the handshake is complete wait for it: nothing may be sent
+        # on a socket that is not yet accepted.
+        self.backlog = deque()
         try:
             await asyncio.gather(*(hub.join(group, self) for group in groups))
         except BaseException:
+            self.backlog = None
             await self.leave_groups()
             raise
         self.handlers = handlers
         metrics.SOCKETS.inc()
         await self.accept()
+        waiting, self.backlog = self.backlog, None
+        for html in waiting:
+            self.deliver(html)
         for part in parts:
             await part.ready()
 
