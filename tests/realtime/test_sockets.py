@@ -117,7 +117,7 @@ class EarlyPushHub:
     """A hub through which a push reaches the socket the moment it joins."""
 
     def __init__(self) -> None:
-        self.members: set = set()
+        self.members: set[object] = set()
 
     async def join(self, group, member):
         self.members.add(member)
