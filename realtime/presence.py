@@ -23,6 +23,7 @@ from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from typing import Any, Protocol
 
 from django.conf import settings
+from redis.asyncio import BlockingConnectionPool, Redis
 
 from realtime import logic
 from realtime.config import REDIS_SOCKET_TIMEOUT
@@ -105,8 +106,6 @@ class RedisPresenceStore:
 
 
 def redis_store(url: str, *, ttl: float) -> RedisPresenceStore:
-    from redis.asyncio import BlockingConnectionPool, Redis
-
     # Blocking: when every connection is busy, a caller waits its turn instead of failing.
     pool = BlockingConnectionPool.from_url(
         url,
