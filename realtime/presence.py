@@ -219,9 +219,17 @@ class Presence:
             except Exception:
                 logger.warning("Refreshing presence failed; retrying next beat", exc_info=True)
                 continue
-            # Someone may have gone without a goodbye (their process died): look again.
-            for space in entries:
-                self.changed(space)
+            # Someone may have gone without a goodbye (their process died): look again, at every
+            # space in one round trip, and announce only where the people changed.
+            watched = [space for space in entries if space in self.announcers]
+            try:
+                current = await self.store.members(watched, now=self.clock())
+            except Exception:
+                logger.warning("Reading presence failed; retrying next beat", exc_info=True)
+                continue
+            for space, members in current.items():
+                if logic.people(members) != self.announced.get(space):
+                    self.changed(space)
 
 
 memory_store = MemoryPresenceStore()
