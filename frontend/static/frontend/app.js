@@ -173,7 +173,7 @@
         target.lastElementChild.dataset.author === document.body.dataset.viewer;
       if (stickToBottom || mine) scrollToEnd();
       // Whoever sent a message has stopped typing it.
-      var author = target.lastElementChild && target.lastElementChild.dataset.author;
+      var author = arriving && arriving.dataset.author;
       var typing = author && document.getElementById("typing-" + author);
       if (typing) typing.remove();
     }
