@@ -2,14 +2,18 @@
 
 import time
 from collections.abc import Iterable, Mapping
+from functools import partial
 
 from channels.db import database_sync_to_async
 from django.conf import settings
 from django.template.loader import render_to_string
 
 from accounts import queries as people
-from chat import actions, logic, queries
+from chat import actions, events, logic, queries
 from chat.models import Room
+from realtime.logic import people as people_in
+from realtime.logic import presence_member
+from realtime.presence import get_presence
 from realtime.sockets import (
     CLOSE_NOT_FOUND,
     Action,
@@ -198,3 +202,72 @@ def composer_rejected_html(room: Room, frame: Frame, error: str) -> str:
     return render_to_string("chat/room.html#composer-error", context) + render_to_string(
         "chat/room.html#composer-body", {**context, "oob": True}
     )
+
+
+class RoomPresencePart:
+    """On a room page: who has the room open, and who is typing.
+
+    Presence is kept for sockets that say which page they are on (`path`), as the browser's
+    pages do; a bare client of the socket protocol is not "in the room" for others to see.
+    """
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self.room: Room | None = None
+        self.member = presence_member(connection.user.pk, connection.socket_id)
+
+    async def join(self) -> Iterable[str]:
+        # The room's group is RoomPart's, which also refuses rooms the user may not read.
+        slug = self.connection.params.get("room")
+        if slug is not None:
+            self.room = await database_sync_to_async(queries.room_readable)(
+                user=self.connection.user, slug=slug
+            )
+        return []
+
+    def actions(self) -> Mapping[str, Action]:
+        return {"chat.typing": self.typing} if self.room else {}
+
+    async def ready(self) -> None:
+        if self.room is None or "path" not in self.connection.params:
+            return
+        space = logic.room_space(self.room.id)
+        presence = get_presence()
+        await presence.enter(
+            space, self.member, announce=partial(announce_room_presence, self.room.id)
+        )
+        self.connection.on_close(self.leave)
+        people_here = await presence.people(space)
+        html = await database_sync_to_async(events.room_presence_html)(self.room.id, people_here)
+        await self.connection.reply(html)
+
+    async def leave(self) -> None:
+        assert self.room is not None
+        await get_presence().leave(logic.room_space(self.room.id), self.member)
+
+    async def typing(self, frame: Frame) -> None:
+        """Dropped without a word when too soon: the page sends them freely while typing."""
+        assert self.room is not None
+        if typing_allowed(self.connection.user.pk, self.room.id):
+            await events.typing_started(self.room.id, self.connection.user)
+
+
+async def announce_room_presence(room_id: int, space: str, members: list[str]) -> None:
+    await events.room_presence_changed(room_id, people_in(members))
+
+
+# When each person last reached each room with a typing signal, in this process.
+typing_sent: dict[tuple[int, int], float] = {}
+
+
+def typing_allowed(user_id: int, room_id: int) -> bool:
+    now = time.monotonic()
+    every = settings.CHAT_TYPING_THROTTLE
+    key = (user_id, room_id)
+    if not logic.typing_due(last=typing_sent.get(key), now=now, every=every):
+        return False
+    if len(typing_sent) >= PRUNE_AT:
+        for stale in [k for k, sent in typing_sent.items() if now - sent >= every]:
+            del typing_sent[stale]
+    typing_sent[key] = now
+    return True

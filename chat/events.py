@@ -7,13 +7,16 @@ the personal groups of their members only; the lobby hears of public rooms alone
 
 from collections.abc import Iterable
 
+from channels.db import database_sync_to_async
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.template.loader import render_to_string
 
 from chat.logic import LOBBY_GROUP, room_group_name
 from chat.models import Message, Room
+from chat.queries import users_by_id
 from notifications.logic import user_group_name
-from realtime.push import push_html, push_leave
+from realtime.push import apush_html, push_html, push_leave
 
 
 def message_posted(message: Message) -> None:
@@ -52,3 +55,24 @@ def access_ended(room: Room, user_id: int) -> None:
     push_leave(user_group_name(user_id), leave=room_group_name(room.id), html=gone)
     unlisted = render_to_string("chat/layout.html#room-link-removed", {"room": room})
     push_html(user_group_name(user_id), unlisted)
+
+
+def room_presence_html(room_id: int, user_ids: list[int]) -> str:
+    people = users_by_id(ids=user_ids)
+    return render_to_string(
+        "chat/room.html#presence", {"people": people, "room_id": room_id, "oob": True}
+    )
+
+
+async def room_presence_changed(room_id: int, user_ids: list[int]) -> None:
+    html = await database_sync_to_async(room_presence_html)(room_id, user_ids)
+    await apush_html(room_group_name(room_id), html)
+
+
+async def typing_started(room_id: int, user: User) -> None:
+    """Never stored: the page shows it for CHAT_TYPING_SHOW seconds unless it comes again."""
+    html = render_to_string(
+        "chat/room.html#typing-push",
+        {"typist": user, "show_seconds": settings.CHAT_TYPING_SHOW},
+    )
+    await apush_html(room_group_name(room_id), html)

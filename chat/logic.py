@@ -156,3 +156,13 @@ def may_remove_member(
 ) -> bool:
     """Anyone may leave; the room's creator and staff may remove others."""
     return member_id == remover_id or remover_id == owner_id or remover_is_staff
+
+
+def room_space(room_id: int) -> str:
+    """The presence space of the people with the room open."""
+    return f"room.{room_id}"
+
+
+def typing_due(*, last: float | None, now: float, every: float) -> bool:
+    """Whether a typing signal may reach the room again (at most one per `every` seconds)."""
+    return last is None or now - last >= every

@@ -1,6 +1,6 @@
 """Reads. Every decision about who may read a room goes through `rooms_readable_by`."""
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 
 from django.contrib.auth.models import User
 from django.db.models import Prefetch, Q, QuerySet
@@ -152,3 +152,8 @@ def messages_by_id(
     )
     by_id = {message.id: message for message in found}
     return [by_id[message_id] for message_id in ids if message_id in by_id]
+
+
+def users_by_id(*, ids: Iterable[int]) -> list[User]:
+    """The people with these ids, by username."""
+    return list(User.objects.filter(pk__in=list(ids)).order_by("username"))

@@ -17,6 +17,11 @@ def push_html(group: str, html: str) -> None:
     async_to_sync(layer.group_send)(group, push_event(group, html))
 
 
+async def apush_html(group: str, html: str) -> None:
+    """The same, from code already running on the event loop."""
+    await get_channel_layer().group_send(group, push_event(group, html))
+
+
 def push_leave(group: str, *, leave: str, html: str) -> None:
     """Make every socket in `group` leave the group `leave`; those that were in it get `html`.
     Called on commit, when someone loses access to a room."""

@@ -9,9 +9,10 @@ consumer itself only authenticates, joins, routes frames to parts, and relays pu
 import asyncio
 import json
 import logging
+import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import parse_qsl, urlencode
 
@@ -29,6 +30,7 @@ logger = logging.getLogger(__name__)
 
 # Close codes (4000-4999 are for applications). htmx's ws extension reconnects only after
 # 1006/1011/1012/1013, so a refusal is final for that page and does not loop.
+CLOSE_BAD_REQUEST = 4400
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
 CLOSE_NOT_FOUND = 4404
@@ -42,6 +44,7 @@ ASGIMessage = dict[str, Any]
 Receive = Callable[[], Awaitable[ASGIMessage]]
 Send = Callable[[ASGIMessage], Awaitable[None]]
 Action = Callable[[Frame], Awaitable[None]]
+Cleanup = Callable[[], Awaitable[None]]
 
 
 class Refused(Exception):
@@ -51,10 +54,6 @@ class Refused(Exception):
         self.reason = reason
 
 
-async def _leave_nothing(group: str) -> None:
-    pass
-
-
 @dataclass(frozen=True)
 class Connection:
     """What a part may know about, and do with, the socket it belongs to."""
@@ -62,8 +61,12 @@ class Connection:
     user: User
     params: Mapping[str, str]
     reply: Callable[[str], Awaitable[None]]
+    # Unique per socket: what tells two tabs of one person apart (e.g. in presence).
+    socket_id: str
+    # Registers a coroutine function to run when the socket closes.
+    on_close: Callable[[Cleanup], None]
     # Stops this socket receiving a group's messages (after access to it ended).
-    leave: Callable[[str], Awaitable[None]] = field(default=_leave_nothing)
+    leave: Callable[[str], Awaitable[None]]
 
 
 class Part(Protocol):
@@ -85,6 +88,11 @@ PartFactory = Callable[[Connection], Part]
 
 def socket_url(**params: str) -> str:
     return f"{SOCKET_PATH}?{urlencode(params)}" if params else SOCKET_PATH
+
+
+def on_page(url: str, path: str) -> str:
+    """The socket URL with the page's own path added, for the parts that track pages."""
+    return f"{url}{'&' if '?' in url else '?'}{urlencode({'path': path})}"
 
 
 def socket_params(query_string: bytes) -> dict[str, str]:
@@ -129,6 +137,7 @@ class PageConsumer(AsyncWebsocketConsumer):
         self.backlog_limit: int = settings.SOCKET_BACKLOG_LIMIT
         self.closing = False
         self.leaving: set[asyncio.Task[None]] = set()
+        self.cleanups: list[Cleanup] = []
 
     async def __call__(self, scope: ASGIMessage, receive: Receive, send: Send) -> None:
         # Channels' AsyncConsumer.__call__ would open a layer channel and a receive loop for
@@ -161,6 +170,8 @@ class PageConsumer(AsyncWebsocketConsumer):
             params=socket_params(self.scope["query_string"]),
             reply=self.send_html,
             leave=self.leave_group,
+            socket_id=uuid.uuid4().hex,
+            on_close=self.cleanups.append,
         )
         parts = [make_part(connection) for make_part in self.parts]
         groups: list[str] = []
@@ -174,14 +185,21 @@ class PageConsumer(AsyncWebsocketConsumer):
             return
         hub = get_hub()
         self.joined = groups
+        # Pushes that arrive before the handshake is complete wait for it: nothing may be sent
+        # on a socket that is not yet accepted.
+        self.backlog = deque()
         try:
             await asyncio.gather(*(hub.join(group, self) for group in groups))
         except BaseException:
+            self.backlog = None
             await self.leave_groups()
             raise
         self.handlers = handlers
         metrics.SOCKETS.inc()
         await self.accept()
+        waiting, self.backlog = self.backlog, None
+        for html in waiting:
+            self.deliver(html)
         for part in parts:
             await part.ready()
 
@@ -196,6 +214,10 @@ class PageConsumer(AsyncWebsocketConsumer):
             metrics.SOCKETS.dec()
         self.closing = True
         await self.leave_groups()
+        cleanups, self.cleanups = self.cleanups, []
+        for outcome in await asyncio.gather(*(c() for c in cleanups), return_exceptions=True):
+            if isinstance(outcome, BaseException):
+                logger.warning("A part's cleanup failed", exc_info=outcome)
 
     async def leave_groups(self) -> None:
         hub = get_hub()

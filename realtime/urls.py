@@ -11,6 +11,7 @@ urlpatterns = [
     path("people/<str:username>/block/", block, name="block"),
     path("people/<str:username>/unblock/", unblock, name="unblock"),
     path("notifications/", include("notifications.urls")),
+    path("stats/", include("pageviews.urls")),
     path("admin/", admin.site.urls),
     path("metrics", metrics, name="metrics"),
 ]

@@ -51,7 +51,7 @@ def test_outsiders_cannot_post_to_a_private_room(client, linus, secret, action):
 
 def test_members_see_the_room_its_members_and_the_invite_form(client, ada, grace, secret):
     html = as_user(client, grace).get("/rooms/secret/").content.decode()
-    assert 'ws-connect="/ws/?room=secret"' in html
+    assert 'ws-connect="/ws/?room=secret&amp;path=%2Frooms%2Fsecret%2F"' in html
     assert "Members (2)" in html
     assert 'id="invite-form"' in html
     assert 'action="/direct/ada/"' in html  # a direct message from the member list

@@ -24,7 +24,7 @@ def test_room_page_renders_history_composer_and_socket(signed_in, ada, room, oth
     response = signed_in.get("/rooms/general/")
     html = response.content.decode()
     assert response.status_code == 200
-    assert 'ws-connect="/ws/?room=general"' in html
+    assert 'ws-connect="/ws/?room=general&amp;path=%2Frooms%2Fgeneral%2F"' in html
     assert "&lt;b&gt;bold&lt;/b&gt;" in html
     assert '<a href="https://example.com" rel="nofollow">' in html
     assert 'id="composer"' in html

@@ -97,6 +97,18 @@
   // they are sent again once it reopens; the server saves each client id only once.
   var unacknowledged = new Map();
 
+  // Typing signals: at most one per TYPING_EVERY_MS from this tab (the server throttles too).
+  var TYPING_EVERY_MS = 2000;
+  var openSocket = null;
+  var typingSentAt = 0;
+  document.addEventListener("input", function (event) {
+    if (event.target.id !== "composer-body" || !openSocket || !event.target.value.trim()) return;
+    var now = Date.now();
+    if (now - typingSentAt < TYPING_EVERY_MS) return;
+    typingSentAt = now;
+    openSocket.send(JSON.stringify({ action: "chat.typing" }));
+  });
+
   var hadOpened = false;
   document.addEventListener("htmx:wsConnecting", function () {
     setConnection(hadOpened ? "reconnecting" : "connecting");
@@ -105,6 +117,7 @@
     hadOpened = true;
     setConnection("open");
     var socket = event.detail.socketWrapper;
+    openSocket = socket;
     if (document.getElementById("composer")) {
       var changes = document.getElementById("change-cursor");
       socket.send(JSON.stringify({
@@ -116,6 +129,7 @@
     unacknowledged.forEach(function (frame) { socket.send(frame); });
   });
   document.addEventListener("htmx:wsClose", function (event) {
+    openSocket = null;
     var code = event.detail.event.code;
     setConnection(RETRIED.indexOf(code) >= 0 ? "reconnecting" : "closed");
   });
@@ -142,6 +156,11 @@
       return;
     }
     var inserting = incoming && incoming.id && incoming.id !== event.detail.target.id;
+    // Fragments marked data-replaces take the place of their earlier copy (typing renewed).
+    if (inserting && incoming.hasAttribute("data-replaces")) {
+      var earlier = document.getElementById(incoming.id);
+      if (earlier) earlier.remove();
+    }
     if (inserting && document.getElementById(incoming.id)) {
       event.detail.shouldSwap = false;
       return;
@@ -161,9 +180,19 @@
       var mine = target.lastElementChild &&
         target.lastElementChild.dataset.author === document.body.dataset.viewer;
       if (stickToBottom || mine) scrollToEnd();
+      // Whoever sent a message has stopped typing it.
+      var author = arriving && arriving.dataset.author;
+      var typing = author && document.getElementById("typing-" + author);
+      if (typing) typing.remove();
     }
     // For outerHTML swaps the event fires on the new element; detail.target is the old one.
     var swapped = event.target;
+    // Short-lived fragments (typing) go away by themselves unless renewed (a renewal is a
+    // new element with a timer of its own).
+    document.querySelectorAll("[data-expires-in]:not([data-expiring])").forEach(function (el) {
+      el.setAttribute("data-expiring", "");
+      setTimeout(function () { el.remove(); }, parseFloat(el.dataset.expiresIn) * 1000);
+    });
     if (swapped.id === "announcement-banner" && swapped.hasAttribute("data-bump-bell")) {
       bumpBell();
     }
@@ -196,6 +225,7 @@
     var form = event.target;
     if (form.id !== "composer") return;
     unacknowledged.set(form.elements.client_id.value, event.detail.message);
+    typingSentAt = 0;  // the next message's typing shows at once
     form.querySelector("#composer-body").value = "";
     form.elements.client_id.value = newClientId();
   });
