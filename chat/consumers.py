@@ -1,14 +1,17 @@
 """The chat parts of the page socket (see realtime.sockets)."""
 
+import logging
 import time
 from collections.abc import Iterable, Mapping
 
 from channels.db import database_sync_to_async
 from django.conf import settings
+from django.db import DatabaseError
 from django.template.loader import render_to_string
 
 from chat import actions, logic, queries
 from chat.models import Room
+from realtime.limits import BucketMap
 from realtime.sockets import (
     CLOSE_NOT_FOUND,
     Action,
@@ -17,6 +20,10 @@ from realtime.sockets import (
     Refused,
     socket_error_html,
 )
+
+logger = logging.getLogger(__name__)
+
+NOT_SAVED = "Your message was not saved: the database is unavailable. Try again in a moment."
 
 
 class LobbyPart:
@@ -67,9 +74,14 @@ class RoomPart:
         except logic.Invalid as error:
             await self.connection.reply(composer_rejected_html(self.room, frame, str(error)))
             return
-        await database_sync_to_async(actions.message_post)(
-            room=self.room, author=self.connection.user, body=body, client_id=client_id
-        )
+        try:
+            await database_sync_to_async(actions.message_post)(
+                room=self.room, author=self.connection.user, body=body, client_id=client_id
+            )
+        except DatabaseError:
+            logger.warning("Could not save a message", exc_info=True)
+            await self.connection.reply(composer_rejected_html(self.room, frame, NOT_SAVED))
+            return
         # The acknowledgement: the page stops holding this send for a retry.
         await self.connection.reply(
             render_to_string("chat/room.html#composer-error", {"answered": client_id or ""})
@@ -90,21 +102,16 @@ class RoomPart:
 
 
 # One bucket per user in this process, shared by all their tabs here.
-send_buckets: dict[int, logic.TokenBucket] = {}
-PRUNE_AT = 10_000
+send_buckets = BucketMap(capacity=10_000)
 
 
 def send_allowed(user_id: int) -> bool:
-    now = time.monotonic()
-    bucket = send_buckets.get(user_id)
-    if bucket is None:
-        if len(send_buckets) >= PRUNE_AT:
-            for idle in [uid for uid, b in send_buckets.items() if b.is_full(now)]:
-                del send_buckets[idle]
-        bucket = send_buckets[user_id] = logic.TokenBucket.full(
-            rate=settings.CHAT_SEND_RATE, burst=settings.CHAT_SEND_BURST, now=now
-        )
-    return bucket.take(now)
+    return send_buckets.take(
+        str(user_id),
+        rate=settings.CHAT_SEND_RATE,
+        burst=settings.CHAT_SEND_BURST,
+        now=time.monotonic(),
+    )
 
 
 def missed_html(room: Room, after_id: int) -> str:

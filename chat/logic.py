@@ -1,7 +1,6 @@
 """Chat rules as pure functions: values in, values out."""
 
 import uuid
-from dataclasses import dataclass
 
 from django.utils.text import slugify
 
@@ -19,38 +18,14 @@ def room_group_name(room_id: int) -> str:
 LOBBY_GROUP = "chat.lobby"
 
 
-@dataclass
-class TokenBucket:
-    """Allows `burst` sends at once, then `rate` per second."""
-
-    rate: float
-    burst: float
-    tokens: float
-    updated: float
-
-    @classmethod
-    def full(cls, *, rate: float, burst: float, now: float) -> "TokenBucket":
-        return cls(rate=rate, burst=burst, tokens=burst, updated=now)
-
-    def take(self, now: float) -> bool:
-        self.tokens = min(self.burst, self.tokens + max(0.0, now - self.updated) * self.rate)
-        self.updated = now
-        if self.tokens < 1:
-            return False
-        self.tokens -= 1
-        return True
-
-    def is_full(self, now: float) -> bool:
-        return self.tokens + max(0.0, now - self.updated) * self.rate >= self.burst
-
-
 SLOW_DOWN = "You are sending messages too fast. Wait a moment, then send again."
 
 
 def clean_body(raw: object, *, max_length: int) -> str:
     if not isinstance(raw, str):
         raise Invalid("Type a message first.")
-    body = raw.replace("\r\n", "\n").replace("\r", "\n").strip()
+    # NUL is invisible, and PostgreSQL cannot store it in text.
+    body = raw.replace("\x00", "").replace("\r\n", "\n").replace("\r", "\n").strip()
     if not body:
         raise Invalid("Type a message first.")
     if len(body) > max_length:
@@ -69,6 +44,10 @@ def parse_client_id(raw: object) -> uuid.UUID | None:
         raise Invalid("That send had a malformed client id; reload the page.") from None
 
 
+# Message ids are 64-bit (BigAutoField); anything larger fits no database column.
+LARGEST_ID = 2**63 - 1
+
+
 def parse_cursor(raw: object) -> int:
     """A message id the page has seen (0 for none)."""
     if isinstance(raw, bool) or not isinstance(raw, int | str):
@@ -77,7 +56,7 @@ def parse_cursor(raw: object) -> int:
         cursor = int(raw)
     except ValueError:
         raise Invalid("“after” must be a message id.") from None
-    if cursor < 0:
+    if not 0 <= cursor <= LARGEST_ID:
         raise Invalid("“after” must be a message id.")
     return cursor
 

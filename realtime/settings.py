@@ -56,6 +56,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "realtime.middleware.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "realtime.urls"
@@ -177,3 +178,11 @@ NOTIFICATIONS_PAGE_SIZE = 20
 HUB_LAYER_CONCURRENCY = env_int(env, "HUB_LAYER_CONCURRENCY", default=100)
 # Messages a socket may have waiting to be written before it is closed as too slow (1013).
 SOCKET_BACKLOG_LIMIT = env_int(env, "SOCKET_BACKLOG_LIMIT", default=500)
+# Sockets one user may have open in one server process; more are refused (4409).
+SOCKETS_PER_USER = env_int(env, "SOCKETS_PER_USER", default=20)
+# Connection attempts per account (or per address, without a session) and process: a burst,
+# then so many per second; beyond that the socket is refused (4429).
+SOCKET_CONNECT_BURST = float(env.get("SOCKET_CONNECT_BURST", "30"))
+SOCKET_CONNECT_RATE = float(env.get("SOCKET_CONNECT_RATE", "2"))
+# Accounts and addresses whose attempts are remembered at once (least recently seen go first).
+SOCKET_LIMIT_KEYS = env_int(env, "SOCKET_LIMIT_KEYS", default=100_000)
