@@ -7,9 +7,11 @@ consumer itself only authenticates, joins, routes frames to parts, and relays pu
 """
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
+import weakref
 from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -24,7 +26,7 @@ from django.contrib.auth.models import AnonymousUser, User
 from django.db import DatabaseError
 from django.template.loader import render_to_string
 
-from realtime import metrics
+from realtime import metrics, server
 from realtime.hub import get_hub
 from realtime.limits import BucketMap, OpenCounts, attempt_key
 
@@ -53,8 +55,8 @@ open_sockets = OpenCounts()
 connection_attempts = BucketMap(capacity=settings.SOCKET_LIMIT_KEYS)
 
 SOCKET_PATH = "/ws/"
-# How long a stopping server waits for the channel layer while leaving groups.
-SHUTDOWN_LEAVE_SECONDS = 2.0
+# How long a stopping server waits for clients to answer its close, and for the channel layer.
+SHUTDOWN_SECONDS = 2.0
 
 Frame = Mapping[str, Any]
 ASGIMessage = dict[str, Any]
@@ -124,6 +126,11 @@ def eager_task(coroutine: Coroutine[Any, Any, None]) -> "asyncio.Task[None]":
     return asyncio.Task(coroutine, loop=asyncio.get_running_loop(), eager_start=True)
 
 
+async def closed_by_client(receive: Receive, waiting: bool) -> None:
+    while waiting and (await receive())["type"] != "websocket.disconnect":
+        pass
+
+
 def socket_error_html(message: str) -> str:
     return render_to_string("frontend/base.html#socket-error", {"socket_error": message})
 
@@ -143,6 +150,7 @@ class PageConsumer(AsyncWebsocketConsumer):
         self.closing = False
         # The user this socket is counted against in open_sockets, while it is.
         self.counted_as: int | None = None
+        self.gone = asyncio.Event()  # set once the client has disconnected
 
     async def __call__(self, scope: ASGIMessage, receive: Receive, send: Send) -> None:
         # Channels' AsyncConsumer.__call__ would open a layer channel and a receive loop for
@@ -159,16 +167,22 @@ class PageConsumer(AsyncWebsocketConsumer):
             # Daphne cancels every application when it shuts down (SIGTERM) and then drops
             # the connections. Say "service restart" first: the page reconnects to another
             # process, or to this one once it is back, and resumes from its cursor.
-            await self.shut_down()
+            await self.shut_down(receive)
             raise
 
-    async def shut_down(self) -> None:
-        if not self.closing and (self.handlers or self.joined):
+    async def shut_down(self, receive: Receive) -> None:
+        was_open = not self.closing and bool(self.handlers or self.joined)
+        if was_open:
             self.close_soon(CLOSE_SERVICE_RESTART)
         self.release()
         try:
-            async with asyncio.timeout(SHUTDOWN_LEAVE_SECONDS):
-                await self.leave_groups()
+            async with asyncio.timeout(SHUTDOWN_SECONDS):
+                # Twisted writes the close frame on a later turn of its loop, and drops every
+                # connection once all applications have returned: wait for the client to
+                # answer the close, while leaving the groups.
+                await asyncio.gather(self.leave_groups(), closed_by_client(receive, was_open))
+        except TimeoutError:
+            logger.warning("Shutting a socket down took over %s s", SHUTDOWN_SECONDS)
         except Exception:
             logger.warning("Could not leave the groups while shutting down", exc_info=True)
 
@@ -230,6 +244,8 @@ class PageConsumer(AsyncWebsocketConsumer):
             return
         self.handlers = handlers
         metrics.SOCKETS.inc()
+        open_pages.add(self)
+        server.prepare(on_shutdown=close_all)
         await self.accept()
         for part in parts:
             await self.guarded(part.ready())
@@ -255,6 +271,8 @@ class PageConsumer(AsyncWebsocketConsumer):
             metrics.SOCKETS.dec()
         self.closing = True
         self.release()
+        open_pages.discard(self)
+        self.gone.set()
         await self.leave_groups()
 
     async def leave_groups(self) -> None:
@@ -343,3 +361,18 @@ class PageConsumer(AsyncWebsocketConsumer):
             self.settle(closing)
         else:
             closing.add_done_callback(self.settle)
+
+
+# Every open page socket of this process, to close them all when the server stops.
+open_pages: "weakref.WeakSet[PageConsumer]" = weakref.WeakSet()
+
+
+async def close_all() -> None:
+    """The server is stopping: every page reconnects elsewhere, or here once it is back."""
+    pages = list(open_pages)
+    logger.info("Server stopping: closing %d page sockets with 1012", len(pages))
+    for page in pages:
+        page.interrupted()
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(SHUTDOWN_SECONDS):
+            await asyncio.gather(*(page.gone.wait() for page in pages))
