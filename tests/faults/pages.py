@@ -1,5 +1,10 @@
-"""A page's socket, as app.js drives it: resume from the newest message seen on every open,
-and keep every message that arrives, to check for gaps, duplicates and order."""
+"""A page's socket, as app.js drives it: resume from the newest message shown on every open,
+and keep every message that arrives, to check for gaps, duplicates and order.
+
+Within one connection a message can arrive twice, live and in the replay that answers
+`chat.resume`; the page shows it once (app.js skips an id it already has), and so does this.
+Across connections nothing may arrive again: the cursor must hold.
+"""
 
 import asyncio
 import contextlib
@@ -27,13 +32,28 @@ class Page:
 
     session: str
     room: str = "general"
-    arrived: list[tuple[int, str]] = field(default_factory=list)  # (id, body), in order
+    arrived: list[tuple[int, str, int]] = field(default_factory=list)  # (id, body, connection)
     frames: list[str] = field(default_factory=list)
     socket: ClientConnection | None = None
+    connections: int = 0
 
     @property
     def cursor(self) -> int:
-        return max((message_id for message_id, _ in self.arrived), default=0)
+        return max((message_id for message_id, _, _ in self.arrived), default=0)
+
+    @property
+    def shown(self) -> dict[int, str]:
+        """What the page shows: each message once, in id order."""
+        return dict(sorted((message_id, body) for message_id, body, _ in self.arrived))
+
+    def arrived_again(self) -> list[int]:
+        """Ids that arrived on a later connection than the one that first brought them."""
+        first: dict[int, int] = {}
+        again = []
+        for message_id, _, connection in self.arrived:
+            if first.setdefault(message_id, connection) != connection:
+                again.append(message_id)
+        return again
 
     async def open(self, server: Server, *, resume: bool = True) -> None:
         self.socket = await connect(
@@ -42,6 +62,7 @@ class Page:
             open_timeout=TIMEOUT,
             close_timeout=5,
         )
+        self.connections += 1
         if resume:
             await self.send({"action": "chat.resume", "after": self.cursor})
 
@@ -57,7 +78,7 @@ class Page:
     def take(self, frame: str) -> None:
         self.frames.append(frame)
         for match in ARTICLE.finditer(frame):
-            self.arrived.append((int(match.group(1)), match.group(2).strip()))
+            self.arrived.append((int(match.group(1)), match.group(2).strip(), self.connections))
 
     async def receive_until(self, done: "Done", *, what: str) -> None:
         assert self.socket is not None
@@ -86,10 +107,8 @@ class Page:
             self.socket = None
 
     def bodies_with(self, token: str) -> list[str]:
-        return [body for _, body in self.arrived if token in body]
-
-    def ids_with(self, token: str) -> list[int]:
-        return [message_id for message_id, body in self.arrived if token in body]
+        """The shown messages containing `token`, in order."""
+        return [body for body in self.shown.values() if token in body]
 
     def acknowledged(self, client_id: str) -> bool:
         return any(client_id in m.group(1) for f in self.frames for m in ACKNOWLEDGED.finditer(f))
