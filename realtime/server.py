@@ -1,15 +1,19 @@
-"""Two fixes to how Daphne ends WebSocket connections, applied once a socket is open.
+"""Three fixes to how Daphne ends WebSocket connections.
 
 1. Daphne closes sockets through autobahn's `sendClose`, which accepts only 1000 and
    3000-4999: asked for 1011, 1012 or 1013 it raises, and no close frame is sent at all. Those
    are the codes after which a page reconnects by itself (RFC 6455 and the IANA registry let a
    server send them), so they are sent as close frames directly.
-2. On SIGTERM Daphne cancels its applications (and, with an idle HTTP connection open, fails
+2. A message or frame over Daphne's size limits (--websocket-max-message-size,
+   --websocket-max-frame-size) makes autobahn drop the TCP connection without a word. With
+   failByDrop off it sends a close frame first: 1009, "message too big", with the sizes.
+3. On SIGTERM Daphne cancels its applications (and, with an idle HTTP connection open, fails
    to: its shutdown trigger raises KeyError), then drops every connection without a close
    frame, which a browser reports as 1006. A shutdown trigger of our own runs first and is
-   awaited by Twisted: it closes the sockets properly and waits for the clients to answer.
+   awaited by Twisted: it closes the sockets with 1012 and waits for the clients to answer.
 
-Outside Daphne (tests, other ASGI servers) nothing here does anything.
+Daphne's command line imports its server before it loads the application, so realtime.asgi
+applies these when it is imported. Outside Daphne they change nothing.
 """
 
 import asyncio
@@ -23,26 +27,18 @@ logger = logging.getLogger(__name__)
 # Close codes a server may send that autobahn's sendClose refuses.
 SERVICE_CLOSE_CODES = frozenset({1011, 1012, 1013, 1014})
 
-_prepared = False
+_adapted = False
 
 
-def prepare(on_shutdown: Callable[[], Coroutine[Any, Any, None]]) -> None:
-    """Once per process, under a running Daphne: both fixes; `on_shutdown` runs on SIGTERM."""
-    global _prepared
-    reactor = sys.modules.get("twisted.internet.reactor")
-    if _prepared or reactor is None or not getattr(reactor, "running", False):
+def adapt_daphne(*, on_shutdown: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    """Once per process, when Daphne serves it; `on_shutdown` runs when the server stops."""
+    global _adapted
+    if _adapted or "daphne.server" not in sys.modules:
         return
-    _prepared = True
-    allow_service_close_codes()
+    _adapted = True
+    from daphne.ws_protocol import WebSocketFactory, WebSocketProtocol
+    from twisted.internet import reactor
     from twisted.internet.defer import Deferred
-
-    reactor.addSystemEventTrigger(
-        "before", "shutdown", lambda: Deferred.fromFuture(asyncio.ensure_future(on_shutdown()))
-    )
-
-
-def allow_service_close_codes() -> None:
-    from daphne.ws_protocol import WebSocketProtocol
 
     daphne_close = WebSocketProtocol.serverClose
 
@@ -53,3 +49,17 @@ def allow_service_close_codes() -> None:
             daphne_close(protocol, code)
 
     WebSocketProtocol.serverClose = server_close
+
+    daphne_factory_init = WebSocketFactory.__init__
+
+    def factory_init(factory: Any, *args: Any, **kwargs: Any) -> None:
+        daphne_factory_init(factory, *args, **kwargs)
+        factory.setProtocolOptions(failByDrop=False)
+
+    WebSocketFactory.__init__ = factory_init
+
+    # Typed through zope.interface, whose method signatures mypy misreads.
+    events: Any = reactor
+    events.addSystemEventTrigger(
+        "before", "shutdown", lambda: Deferred.fromFuture(asyncio.ensure_future(on_shutdown()))
+    )

@@ -26,7 +26,7 @@ from django.contrib.auth.models import AnonymousUser, User
 from django.db import DatabaseError
 from django.template.loader import render_to_string
 
-from realtime import metrics, server
+from realtime import metrics
 from realtime.hub import get_hub
 from realtime.limits import BucketMap, OpenCounts, attempt_key
 
@@ -245,7 +245,6 @@ class PageConsumer(AsyncWebsocketConsumer):
         self.handlers = handlers
         metrics.SOCKETS.inc()
         open_pages.add(self)
-        server.prepare(on_shutdown=close_all)
         await self.accept()
         for part in parts:
             await self.guarded(part.ready())
