@@ -178,6 +178,8 @@ NOTIFICATIONS_PAGE_SIZE = 20
 HUB_LAYER_CONCURRENCY = env_int(env, "HUB_LAYER_CONCURRENCY", default=100)
 # Messages a socket may have waiting to be written before it is closed as too slow (1013).
 SOCKET_BACKLOG_LIMIT = env_int(env, "SOCKET_BACKLOG_LIMIT", default=500)
+# Under Daphne: bytes a client may leave unread in the server's buffer before it is dropped.
+SOCKET_SEND_BUFFER_BYTES = env_int(env, "SOCKET_SEND_BUFFER_BYTES", default=1_048_576)
 # Sockets one user may have open in one server process; more are refused (4409).
 SOCKETS_PER_USER = env_int(env, "SOCKETS_PER_USER", default=20)
 # Connection attempts per account (or per address, without a session) and process: a burst,
