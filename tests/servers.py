@@ -130,6 +130,22 @@ def daphne(
         stop(process)
 
 
+def start_redis(*, port: int, workdir: Path) -> subprocess.Popen[bytes]:
+    """A redis-server of the caller's own on 127.0.0.1:`port`, saving nothing to disk (never
+    the machine's Redis: tests may stop and restart this one)."""
+    command = ["redis-server", "--bind", LOCALHOST, "--port", str(port), "--save", ""]
+    process = subprocess.Popen(
+        [*command, "--appendonly", "no", "--dir", str(workdir)],
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        wait_for_port(port, process=process)
+    except BaseException:
+        stop(process)
+        raise
+    return process
+
+
 def sign_in(base_url: str, username: str, password: str) -> str:
     """Sign in through the real login form; returns the session id cookie's value."""
     jar = CookieJar()

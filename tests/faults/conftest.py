@@ -32,8 +32,8 @@ from tests.servers import (
     manage,
     sign_in,
     start_daphne,
+    start_redis,
     stop,
-    wait_for_port,
 )
 
 METRICS_TOKEN = secrets.token_urlsafe(16)
@@ -74,15 +74,7 @@ class RedisServer:
         return f"redis://{LOCALHOST}:{self.port}/0"
 
     def start(self) -> None:
-        command = ["redis-server", "--bind", LOCALHOST, "--port", str(self.port), "--save", ""]
-        log = open(self.workdir / "redis.log", "ab")  # noqa: SIM115 - the child owns it
-        with log:
-            self.process = subprocess.Popen(
-                [*command, "--appendonly", "no", "--dir", str(self.workdir)],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        wait_for_port(self.port, process=self.process)
+        self.process = start_redis(port=self.port, workdir=self.workdir)
 
     def stop(self) -> None:
         if self.process is not None:
