@@ -101,6 +101,9 @@
   document.addEventListener("htmx:wsOpen", function (event) {
     hadOpened = true;
     setConnection("open");
+    // A refusal's reason (shown in the error line) is stale once a socket opens again.
+    var error = document.getElementById("socket-error");
+    if (error) error.textContent = "";
     var socket = event.detail.socketWrapper;
     if (document.getElementById("composer")) {
       socket.send(JSON.stringify({ action: "chat.resume", after: lastMessageId() }));
