@@ -6,7 +6,6 @@ from collections.abc import Iterable, Mapping
 
 from channels.db import database_sync_to_async
 from django.conf import settings
-from django.db import DatabaseError
 from django.template.loader import render_to_string
 
 from chat import actions, logic, queries
@@ -14,6 +13,7 @@ from chat.models import Room
 from realtime.limits import BucketMap
 from realtime.sockets import (
     CLOSE_NOT_FOUND,
+    DATABASE_DOWN,
     Action,
     Connection,
     Frame,
@@ -78,7 +78,7 @@ class RoomPart:
             await database_sync_to_async(actions.message_post)(
                 room=self.room, author=self.connection.user, body=body, client_id=client_id
             )
-        except DatabaseError:
+        except DATABASE_DOWN:
             logger.warning("Could not save a message", exc_info=True)
             await self.connection.reply(composer_rejected_html(self.room, frame, NOT_SAVED))
             return

@@ -7,7 +7,7 @@ from typing import Any
 from channels.auth import get_user
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
-from django.db import DatabaseError
+from django.db import InterfaceError, OperationalError
 from django.http.cookie import parse_cookie
 
 from realtime.sockets import ASGIMessage, Receive, Send
@@ -38,7 +38,7 @@ class SessionAuthMiddleware:
         scope = dict(scope, session=session)
         try:
             scope["user"] = await get_user(scope)
-        except DatabaseError:
+        except (OperationalError, InterfaceError):
             # Not "signed out": the page must try again later rather than ask to sign in.
             logger.warning("Could not look up a socket's session", exc_info=True)
             scope["user"] = AnonymousUser()

@@ -23,7 +23,7 @@ from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
-from django.db import DatabaseError
+from django.db import InterfaceError, OperationalError
 from django.template.loader import render_to_string
 
 from realtime import metrics
@@ -49,10 +49,15 @@ UNAVAILABLE = "Live updates are unavailable at the moment. Retrying…"
 DATABASE_UNAVAILABLE = "That was not done: the database is unavailable. Try again in a moment."
 FAILED = "Something went wrong on our side; that was not done. Try again."
 
+# What an unreachable database raises (other database errors are bugs, not outages).
+DATABASE_DOWN = (OperationalError, InterfaceError)
+
 # Bounded, per process: the sockets each user has open, and a token bucket per account (or
 # per address, for attempts without a session) for opening new ones.
 open_sockets = OpenCounts()
 connection_attempts = BucketMap(capacity=settings.SOCKET_LIMIT_KEYS)
+# Every open page socket of this process, to close them all when the server stops.
+open_pages: "weakref.WeakSet[PageConsumer]" = weakref.WeakSet()
 
 SOCKET_PATH = "/ws/"
 # How long a stopping server waits for clients to answer its close, and for the channel layer.
@@ -294,7 +299,7 @@ class PageConsumer(AsyncWebsocketConsumer):
         """Run a part's handler; if it fails, the page is told and the socket stays open."""
         try:
             await work
-        except DatabaseError:
+        except DATABASE_DOWN:
             logger.warning("A socket action failed on the database", exc_info=True)
             await self.send_html(socket_error_html(DATABASE_UNAVAILABLE))
         except Exception:
@@ -360,10 +365,6 @@ class PageConsumer(AsyncWebsocketConsumer):
             self.settle(closing)
         else:
             closing.add_done_callback(self.settle)
-
-
-# Every open page socket of this process, to close them all when the server stops.
-open_pages: "weakref.WeakSet[PageConsumer]" = weakref.WeakSet()
 
 
 async def close_all() -> None:

@@ -191,9 +191,11 @@ async def test_a_stopping_server_closes_sockets_with_1012_and_leaves_its_groups(
     assert hub.groups
 
     socket.future.cancel()  # what Daphne does to every application on SIGTERM
+    await asyncio.sleep(0)
+    closed = await socket.output_queue.get()
+    assert closed == {"type": "websocket.close", "code": CLOSE_SERVICE_RESTART}
+    await socket.send_input({"type": "websocket.disconnect", "code": CLOSE_SERVICE_RESTART})
     with pytest.raises(asyncio.CancelledError):
         await socket.future
-    closed = socket.output_queue.get_nowait()
-    assert closed == {"type": "websocket.close", "code": CLOSE_SERVICE_RESTART}
     assert hub.groups == {}
     assert len(sockets.open_sockets) == 0
