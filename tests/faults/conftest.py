@@ -3,8 +3,8 @@
 Every fault is one that the tests cause themselves, on processes they started: their own
 `redis-server` on a free port (restarted, never the system's Redis), their own Daphne processes
 (stopped with SIGTERM), and a TCP proxy in front of PostgreSQL (cut and restored; PostgreSQL
-itself is never stopped). Each test gets a fresh set of servers; the database is the session's
-integration database, migrated once.
+itself is never stopped). Each test starts its own servers (the frame-limit tests share one);
+the database is the session's integration database, migrated once.
 """
 
 import secrets
