@@ -1,5 +1,6 @@
 """The chat parts of the page socket (see realtime.sockets)."""
 
+import logging
 import time
 from collections.abc import Iterable, Mapping
 from functools import partial
@@ -11,17 +12,23 @@ from django.template.loader import render_to_string
 from accounts import queries as people
 from chat import actions, events, logic, queries
 from chat.models import Room
+from realtime.limits import BucketMap
 from realtime.logic import people as people_in
 from realtime.logic import presence_member
 from realtime.presence import get_presence
 from realtime.sockets import (
     CLOSE_NOT_FOUND,
+    DATABASE_DOWN,
     Action,
     Connection,
     Frame,
     Refused,
     socket_error_html,
 )
+
+logger = logging.getLogger(__name__)
+
+NOT_SAVED = "Your message was not saved: the database is unavailable. Try again in a moment."
 
 
 class LobbyPart:
@@ -104,6 +111,10 @@ class RoomPart:
         except logic.Invalid as error:
             await self.connection.reply(composer_rejected_html(self.room, frame, str(error)))
             return
+        except DATABASE_DOWN:
+            logger.warning("Could not save a message", exc_info=True)
+            await self.connection.reply(composer_rejected_html(self.room, frame, NOT_SAVED))
+            return
         # The acknowledgement: the page stops holding this send for a retry.
         await self.connection.reply(
             render_to_string("chat/room.html#composer-error", {"answered": client_id or ""})
@@ -132,21 +143,16 @@ class RoomPart:
 
 
 # One bucket per user in this process, shared by all their tabs here.
-send_buckets: dict[int, logic.TokenBucket] = {}
-PRUNE_AT = 10_000
+send_buckets = BucketMap(capacity=10_000)
 
 
 def send_allowed(user_id: int) -> bool:
-    now = time.monotonic()
-    bucket = send_buckets.get(user_id)
-    if bucket is None:
-        if len(send_buckets) >= PRUNE_AT:
-            for idle in [uid for uid, b in send_buckets.items() if b.is_full(now)]:
-                del send_buckets[idle]
-        bucket = send_buckets[user_id] = logic.TokenBucket.full(
-            rate=settings.CHAT_SEND_RATE, burst=settings.CHAT_SEND_BURST, now=now
-        )
-    return bucket.take(now)
+    return send_buckets.take(
+        str(user_id),
+        rate=settings.CHAT_SEND_RATE,
+        burst=settings.CHAT_SEND_BURST,
+        now=time.monotonic(),
+    )
 
 
 def missed_html(
@@ -256,18 +262,14 @@ async def announce_room_presence(room_id: int, space: str, members: list[str]) -
     await events.room_presence_changed(room_id, people_in(members))
 
 
-# When each person last reached each room with a typing signal, in this process.
-typing_sent: dict[tuple[int, int], float] = {}
+# Each person's typing signals per room, in this process: one per CHAT_TYPING_THROTTLE.
+typing_buckets = BucketMap(capacity=10_000)
 
 
 def typing_allowed(user_id: int, room_id: int) -> bool:
-    now = time.monotonic()
-    every = settings.CHAT_TYPING_THROTTLE
-    key = (user_id, room_id)
-    if not logic.typing_due(last=typing_sent.get(key), now=now, every=every):
-        return False
-    if len(typing_sent) >= PRUNE_AT:
-        for stale in [k for k, sent in typing_sent.items() if now - sent >= every]:
-            del typing_sent[stale]
-    typing_sent[key] = now
-    return True
+    return typing_buckets.take(
+        f"{user_id}:{room_id}",
+        rate=1 / settings.CHAT_TYPING_THROTTLE,
+        burst=1,
+        now=time.monotonic(),
+    )

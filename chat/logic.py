@@ -2,7 +2,6 @@
 
 import uuid
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 
 from django.utils.text import slugify
 
@@ -20,38 +19,14 @@ def room_group_name(room_id: int) -> str:
 LOBBY_GROUP = "chat.lobby"
 
 
-@dataclass
-class TokenBucket:
-    """Allows `burst` sends at once, then `rate` per second."""
-
-    rate: float
-    burst: float
-    tokens: float
-    updated: float
-
-    @classmethod
-    def full(cls, *, rate: float, burst: float, now: float) -> "TokenBucket":
-        return cls(rate=rate, burst=burst, tokens=burst, updated=now)
-
-    def take(self, now: float) -> bool:
-        self.tokens = min(self.burst, self.tokens + max(0.0, now - self.updated) * self.rate)
-        self.updated = now
-        if self.tokens < 1:
-            return False
-        self.tokens -= 1
-        return True
-
-    def is_full(self, now: float) -> bool:
-        return self.tokens + max(0.0, now - self.updated) * self.rate >= self.burst
-
-
 SLOW_DOWN = "You are sending messages too fast. Wait a moment, then send again."
 
 
 def clean_body(raw: object, *, max_length: int) -> str:
     if not isinstance(raw, str):
         raise Invalid("Type a message first.")
-    body = raw.replace("\r\n", "\n").replace("\r", "\n").strip()
+    # NUL is invisible, and PostgreSQL cannot store it in text.
+    body = raw.replace("\x00", "").replace("\r\n", "\n").replace("\r", "\n").strip()
     if not body:
         raise Invalid("Type a message first.")
     if len(body) > max_length:
@@ -70,6 +45,10 @@ def parse_client_id(raw: object) -> uuid.UUID | None:
         raise Invalid("That send had a malformed client id; reload the page.") from None
 
 
+# Message ids are 64-bit (BigAutoField); anything larger fits no database column.
+LARGEST_ID = 2**63 - 1
+
+
 def parse_cursor(raw: object, *, name: str = "after") -> int:
     """A message (or change) id the page has seen (0 for none)."""
     error = f"“{name}” must be a message id." if name == "after" else f"“{name}” must be an id."
@@ -79,7 +58,7 @@ def parse_cursor(raw: object, *, name: str = "after") -> int:
         cursor = int(raw)
     except ValueError:
         raise Invalid(error) from None
-    if cursor < 0:
+    if not 0 <= cursor <= LARGEST_ID:
         raise Invalid(error)
     return cursor
 
@@ -161,8 +140,3 @@ def may_remove_member(
 def room_space(room_id: int) -> str:
     """The presence space of the people with the room open."""
     return f"room.{room_id}"
-
-
-def typing_due(*, last: float | None, now: float, every: float) -> bool:
-    """Whether a typing signal may reach the room again (at most one per `every` seconds)."""
-    return last is None or now - last >= every

@@ -17,3 +17,6 @@ PUSH_LATENCY = Histogram(
 PAGEVIEWS_DROPPED = Counter(
     "relay_pageviews_dropped", "Pageviews not counted: the channel was full or unreachable"
 )
+REFUSALS = Counter(
+    "relay_socket_refusals", "Sockets closed right after opening, by close code", ["code"]
+)

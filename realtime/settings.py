@@ -67,6 +67,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "realtime.middleware.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "realtime.urls"
@@ -215,3 +216,13 @@ PAGEVIEWS_EMBEDDED_WORKER = env_bool(
 PAGEVIEWS_FLUSH_SECONDS = env_seconds(env, "PAGEVIEWS_FLUSH_SECONDS", default=1.0)
 # The live stats page is pushed at most this often, while somebody has it open.
 STATS_PUSH_SECONDS = env_seconds(env, "STATS_PUSH_SECONDS", default=2.0)
+# Under Daphne: bytes a client may leave unread in the server's buffer before it is dropped.
+SOCKET_SEND_BUFFER_BYTES = env_int(env, "SOCKET_SEND_BUFFER_BYTES", default=1_048_576)
+# Sockets one user may have open in one server process; more are refused (4409).
+SOCKETS_PER_USER = env_int(env, "SOCKETS_PER_USER", default=20)
+# Connection attempts per account (or per address, without a session) and process: a burst,
+# then so many per second; beyond that the socket is refused (4429).
+SOCKET_CONNECT_BURST = float(env.get("SOCKET_CONNECT_BURST", "30"))
+SOCKET_CONNECT_RATE = float(env.get("SOCKET_CONNECT_RATE", "2"))
+# Accounts and addresses whose attempts are remembered at once (least recently seen go first).
+SOCKET_LIMIT_KEYS = env_int(env, "SOCKET_LIMIT_KEYS", default=100_000)

@@ -6,6 +6,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import connections
 
 from chat.models import Room
+from realtime import sockets
 
 User = get_user_model()
 
@@ -36,6 +37,16 @@ def room(db: None) -> Room:
 @pytest.fixture
 def other_room(db: None) -> Room:
     return Room.objects.create(name="Random", slug="random")
+
+
+@pytest.fixture(autouse=True)
+def fresh_socket_limits() -> Iterator[None]:
+    """Each test starts with no sockets counted and full connection-attempt buckets."""
+    sockets.open_sockets.clear()
+    sockets.connection_attempts.clear()
+    yield
+    sockets.open_sockets.clear()
+    sockets.connection_attempts.clear()
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from chat import logic
         ("  padded \n", "padded"),
         ("two\r\nlines", "two\nlines"),
         ("old\rmac", "old\nmac"),
+        ("nul\x00 byte", "nul byte"),
         ("x" * 10, "x" * 10),
     ],
 )
@@ -27,6 +28,7 @@ def test_clean_body_accepts(raw, expected):
         (None, "Type a message first."),
         (42, "Type a message first."),
         (["list"], "Type a message first."),
+        ("\x00\x00", "Type a message first."),
         ("x" * 11, "That message is 11 characters long; the limit is 10."),
     ],
 )
@@ -86,21 +88,9 @@ def test_room_group_name_is_a_valid_group_name():
     assert logic.room_group_name(7) == "chat.room.7"
 
 
-def test_token_bucket_allows_a_burst_then_the_rate():
-    bucket = logic.TokenBucket.full(rate=2, burst=3, now=0.0)
-    assert [bucket.take(0.0) for _ in range(4)] == [True, True, True, False]
-    assert bucket.take(0.25) is False  # half a token back
-    assert bucket.take(0.5) is True  # one whole token
-    assert bucket.take(0.5) is False
-    assert bucket.is_full(10.0)
-    assert bucket.take(10.0) is True
-    assert bucket.tokens == 2  # refills to the burst, never beyond
-
-
-def test_token_bucket_ignores_a_clock_going_backwards():
-    bucket = logic.TokenBucket.full(rate=1, burst=1, now=5.0)
-    assert bucket.take(5.0)
-    assert not bucket.take(4.0)
+@pytest.mark.parametrize(("raw", "expected"), [(0, 0), ("12", 12), (2**63 - 1, 2**63 - 1)])
+def test_parse_cursor_accepts_message_ids(raw, expected):
+    assert logic.parse_cursor(raw) == expected
 
 
 @pytest.mark.parametrize("raw", ["dm-1-2", "DM 3 4", "  dm-anything  "])
@@ -194,3 +184,9 @@ def test_may_remove_member(member, remover, owner, staff, allowed):
         )
         is allowed
     )
+
+
+@pytest.mark.parametrize("raw", [-1, "-5", 2**63, str(2**64), "1e3", 1.5, None, True, [1], {}])
+def test_parse_cursor_refuses_what_is_not_a_message_id(raw):
+    with pytest.raises(logic.Invalid, match="must be a message id"):
+        logic.parse_cursor(raw)

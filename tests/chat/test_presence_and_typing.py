@@ -32,10 +32,10 @@ def quick_presence(settings):
     settings.CHAT_TYPING_THROTTLE = 0.4
     settings.CHAT_TYPING_SHOW = 3.0
     memory_store.clear()
-    consumers.typing_sent.clear()
+    consumers.typing_buckets.clear()
     yield
     memory_store.clear()
-    consumers.typing_sent.clear()
+    consumers.typing_buckets.clear()
 
 
 def router():

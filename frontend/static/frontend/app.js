@@ -116,6 +116,9 @@
   document.addEventListener("htmx:wsOpen", function (event) {
     hadOpened = true;
     setConnection("open");
+    // A refusal's reason (shown in the error line) is stale once a socket opens again.
+    var error = document.getElementById("socket-error");
+    if (error) error.textContent = "";
     var socket = event.detail.socketWrapper;
     openSocket = socket;
     if (document.getElementById("composer")) {
