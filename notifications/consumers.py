@@ -3,9 +3,11 @@
 from collections.abc import Iterable, Mapping
 
 from channels.db import database_sync_to_async
+from django.conf import settings
 
-from notifications import events, logic
-from realtime.sockets import Action, Connection
+from chat.logic import Invalid, parse_cursor
+from notifications import events, logic, queries
+from realtime.sockets import Action, Connection, Frame, socket_error_html
 
 INBOX_PAGE = "inbox"
 
@@ -26,7 +28,7 @@ class PersonalPart:
         return groups
 
     def actions(self) -> Mapping[str, Action]:
-        return {}
+        return {"notifications.resume": self.resume}
 
     async def ready(self) -> None:
         # A tab that reconnects may have missed pushes: send the current state, which swaps
@@ -38,3 +40,18 @@ class PersonalPart:
         if self.on_inbox:
             html += events.inbox_html(self.user_id)
         return html
+
+    async def resume(self, frame: Frame) -> None:
+        """The toasts of notifications newer than the page's cursor (`after`), oldest first:
+        what arrived while the socket was down, or between rendering the page and opening it.
+        The badge, banner and list need no cursor: `ready` sends them as they are now."""
+        try:
+            after_id = parse_cursor(frame.get("after"))
+        except Invalid as error:
+            await self.connection.reply(socket_error_html(str(error)))
+            return
+        missed = await database_sync_to_async(queries.notifications_after)(
+            user_id=self.user_id, after_id=after_id, limit=settings.NOTIFICATIONS_RESUME_LIMIT
+        )
+        if missed:
+            await self.connection.reply(events.toasts_html(missed))

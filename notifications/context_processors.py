@@ -17,4 +17,6 @@ def bell(request: HttpRequest) -> dict[str, Any]:
         "socket_url": socket_url(),
         "unread_count": queries.unread_count_for(user_id=user_id),
         "banner_announcement": queries.unread_announcement_for(user_id=user_id),
+        # Where the page's socket resumes toasts from after it (re)opens.
+        "notification_cursor": queries.newest_notification_id(user_id=user_id),
     }

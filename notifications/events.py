@@ -33,6 +33,10 @@ def banner_html(user_id: int) -> str:
     return render("banner", {"announcement": announcement, "oob": True})
 
 
+def toasts_html(notifications: list[Notification]) -> str:
+    return "".join(render("toast-push", {"notification": n}) for n in notifications)
+
+
 def notification_created(notification: Notification) -> None:
     user_id = notification.recipient_id
     push_html(

@@ -13,6 +13,23 @@ def unread_count_for(*, user_id: int) -> int:
     return Notification.objects.filter(recipient_id=user_id, read_at__isnull=True).count()
 
 
+def newest_notification_id(*, user_id: int) -> int:
+    """The cursor of a freshly rendered page: its newest notification's id (0 for none)."""
+    newest = Notification.objects.filter(recipient_id=user_id).order_by("-id").first()
+    return newest.id if newest else 0
+
+
+def notifications_after(*, user_id: int, after_id: int, limit: int) -> list[Notification]:
+    """The newest `limit` notifications after `after_id` that a page shows as toasts (not
+    announcements: the banner carries those), oldest first."""
+    rows = (
+        Notification.objects.filter(recipient_id=user_id, id__gt=after_id, announcement=None)
+        .select_related("actor")
+        .order_by("-id")[:limit]
+    )
+    return list(rows)[::-1]
+
+
 def inbox_page(*, user_id: int, before_id: int | None, limit: int) -> dict[str, Any]:
     """A page of the inbox, newest first: the notifications, whether older ones exist, and
     the cursor for the next page."""

@@ -186,6 +186,9 @@ CHAT_SEND_BURST = float(env.get("CHAT_SEND_BURST", "10"))
 # A page that missed more messages than this reloads its conversation instead of replaying.
 CHAT_RESUME_LIMIT = 200
 NOTIFICATIONS_PAGE_SIZE = 20
+# A tab that reconnects shows at most this many toasts it missed (the badge and the inbox
+# always show everything).
+NOTIFICATIONS_RESUME_LIMIT = env_int(env, "NOTIFICATIONS_RESUME_LIMIT", default=5)
 # Group subscription changes a process sends to the channel layer at once (keep it well under
 # REDIS_MAX_CONNECTIONS).
 HUB_LAYER_CONCURRENCY = env_int(env, "HUB_LAYER_CONCURRENCY", default=100)

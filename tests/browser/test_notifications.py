@@ -298,6 +298,11 @@ def test_a_tab_that_was_offline_catches_up_without_duplicates(
     expect(inbox_item(grace, token)).to_have_count(3)
     for text in ("before the drop", "while you were away 1", "while you were away 2"):
         expect(inbox_item(grace, f"{text} {token}")).to_have_count(1)
+    # The toasts of what was missed are shown once each, newest on top.
+    toasts = grace.page.locator("#toasts .toast").filter(has_text="while you were away")
+    expect(toasts).to_have_count(2)
+    expect(toasts.nth(0)).to_contain_text(f"while you were away 2 {token}")
+    expect(toasts.nth(1)).to_contain_text(f"while you were away 1 {token}")
     ids = grace.page.locator("[id]").evaluate_all("(elements) => elements.map((el) => el.id)")
     assert len(ids) == len(set(ids)), "the catch-up duplicated elements"
     assert_same_document(grace)

@@ -96,3 +96,80 @@ async def test_a_tab_that_reconnects_gets_the_current_banner(ada, grace):
     assert 'id="announcement-banner"' in catch_up
     assert "While you slept" in catch_up
     await tab.disconnect()
+
+
+async def mention(recipient, actor, excerpt):
+    await database_sync_to_async(actions.notify)(
+        recipients=[recipient],
+        actor=actor,
+        verb=Notification.Verb.MENTION,
+        target_label="#general",
+        target_url="/rooms/general/",
+        excerpt=excerpt,
+    )
+
+
+async def test_a_tab_that_reconnects_gets_the_toasts_it_missed_once_in_order(ada, grace):
+    await mention(grace, ada, "seen before")
+    cursor = await database_sync_to_async(
+        lambda: Notification.objects.filter(recipient=grace).latest("id").id
+    )()
+    await mention(grace, ada, "missed one")
+    await mention(grace, ada, "missed two")
+    await database_sync_to_async(actions.announcement_publish)(author=ada, body="For everyone")
+
+    tab, _ = await open_tab(grace)
+    await tab.send_json_to({"action": "notifications.resume", "after": cursor})
+    toasts = await tab.receive_from()
+    assert "seen before" not in toasts
+    assert "For everyone" not in toasts  # the banner carries announcements
+    # Oldest first: each is inserted at the top, so the newest ends up on top.
+    assert toasts.index("missed one") < toasts.index("missed two")
+    assert toasts.count('hx-swap-oob="afterbegin:#toasts"') == 2
+    assert await tab.receive_nothing()
+    await tab.disconnect()
+
+
+async def test_a_tab_that_missed_nothing_gets_no_toasts(ada, grace):
+    await mention(grace, ada, "seen before")
+    newest = await database_sync_to_async(
+        lambda: Notification.objects.filter(recipient=grace).latest("id").id
+    )()
+    tab, _ = await open_tab(grace)
+    await tab.send_json_to({"action": "notifications.resume", "after": newest})
+    assert await tab.receive_nothing()
+    await tab.disconnect()
+
+
+async def test_toast_replay_is_bounded_and_only_the_newest_are_shown(ada, grace, settings):
+    settings.NOTIFICATIONS_RESUME_LIMIT = 2
+    for n in range(4):
+        await mention(grace, ada, f"number {n}")
+    tab, _ = await open_tab(grace)
+    await tab.send_json_to({"action": "notifications.resume", "after": 0})
+    toasts = await tab.receive_from()
+    assert "number 0" not in toasts
+    assert "number 1" not in toasts
+    assert toasts.index("number 2") < toasts.index("number 3")
+    await tab.disconnect()
+
+
+async def test_nobody_gets_someone_elses_toasts(ada, grace, make_user):
+    linus = await database_sync_to_async(make_user)("linus")
+    await mention(grace, ada, "for grace only")
+    tab, _ = await open_tab(linus)
+    await tab.send_json_to({"action": "notifications.resume", "after": 0})
+    assert await tab.receive_nothing()
+    await tab.disconnect()
+
+
+@pytest.mark.parametrize("after", [None, -1, "x", 2**64, [1]])
+async def test_notification_resume_needs_a_cursor(grace, after):
+    tab, _ = await open_tab(grace)
+    await tab.send_json_to({"action": "notifications.resume", "after": after})
+    answer = await tab.receive_from()
+    assert 'id="socket-error"' in answer
+    assert "must be a message id" in answer
+    await tab.send_json_to({"action": "notifications.resume", "after": 0})
+    assert await tab.receive_nothing()
+    await tab.disconnect()

@@ -129,6 +129,13 @@
         changes_after: changes ? parseInt(changes.dataset.after, 10) : 0,
       }));
     }
+    var toasts = document.getElementById("toasts");
+    if (toasts && toasts.dataset.after) {
+      socket.send(JSON.stringify({
+        action: "notifications.resume",
+        after: parseInt(toasts.dataset.after, 10),
+      }));
+    }
     unacknowledged.forEach(function (frame) { socket.send(frame); });
   });
   document.addEventListener("htmx:wsClose", function (event) {
@@ -208,6 +215,9 @@
     if (target.id === "toasts") {
       var toast = target.firstElementChild;
       setTimeout(function () { toast.remove(); }, TOAST_MS);
+      // The notification cursor: a reconnecting socket asks for toasts after it.
+      var shown = parseInt(toast.id.replace("toast-", ""), 10);
+      if (shown > parseInt(target.dataset.after || "0", 10)) target.dataset.after = String(shown);
     }
     if (target.id === "composer-body") {
       // A refused message was put back: return the cursor to it.
