@@ -7,7 +7,7 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 from django.template.loader import render_to_string
 
-from chat import actions, logic, queries
+from chat import actions, events, logic, queries
 from chat.models import Room
 from realtime.sockets import (
     CLOSE_NOT_FOUND,
@@ -87,6 +87,71 @@ class RoomPart:
         html = await database_sync_to_async(missed_html)(self.room, after_id)
         if html:
             await self.connection.reply(html)
+
+
+ROOMS_PAGE = "rooms"
+
+
+class UnreadPart:
+    """Pages with the room list: the unread count beside each room.
+
+    The page joins the activity group of every room its viewer can read, except the room it
+    shows (that room's messages arrive anyway). A message sends each activity group one
+    fragment, the same for every member; the page counts it against its own viewer's cursor.
+    Read cursors move when a visible room page says so (`chat.read`), and their changes go
+    to the reader's own group, so the counts clear in all of that person's tabs.
+    """
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self.user = connection.user
+        self.shows_rooms = (
+            "room" in connection.params or connection.params.get("page") == ROOMS_PAGE
+        )
+
+    async def join(self) -> Iterable[str]:
+        if not self.shows_rooms:
+            return []
+        room_ids = await database_sync_to_async(self.readable_room_ids)()
+        return [logic.reader_group_name(self.user.pk)] + [
+            logic.room_activity_group_name(room_id) for room_id in room_ids
+        ]
+
+    def readable_room_ids(self) -> list[int]:
+        rooms = queries.rooms_readable_by(user=self.user)
+        shown = self.connection.params.get("room")
+        if shown is not None:
+            rooms = rooms.exclude(slug=shown)
+        return list(rooms.values_list("pk", flat=True))
+
+    def actions(self) -> Mapping[str, Action]:
+        return {"chat.read": self.read} if "room" in self.connection.params else {}
+
+    async def ready(self) -> None:
+        # A tab that reconnects may have missed pushes: send the current counts.
+        if self.shows_rooms:
+            await self.connection.reply(await database_sync_to_async(self.badges_html)())
+
+    def badges_html(self) -> str:
+        states = queries.unread_states_for(user=self.user).values()
+        return "".join(events.unread_badge_html(state, oob=True) for state in states)
+
+    async def read(self, frame: Frame) -> None:
+        try:
+            room_id = logic.parse_id(frame.get("room"), field="room", noun="room")
+            up_to = logic.parse_id(frame.get("up_to"), field="up_to")
+        except logic.Invalid as error:
+            await self.connection.reply(socket_error_html(str(error)))
+            return
+        if not await database_sync_to_async(self.mark_read)(room_id, up_to):
+            await self.connection.reply(socket_error_html("No such room."))
+
+    def mark_read(self, room_id: int, up_to: int) -> bool:
+        room = queries.rooms_readable_by(user=self.user).filter(pk=room_id).first()
+        if room is None:
+            return False
+        actions.room_mark_read(user=self.user, room=room, up_to=up_to)
+        return True
 
 
 # One bucket per user in this process, shared by all their tabs here.

@@ -2,6 +2,7 @@ import uuid
 from typing import Any
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
@@ -9,6 +10,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
 from chat import actions, logic, queries
+from chat.consumers import ROOMS_PAGE
 from chat.models import Room
 from realtime.http import AuthedHttpRequest
 from realtime.sockets import socket_url
@@ -25,24 +27,72 @@ def _layout_context(current_room: Room | None = None) -> dict[str, Any]:
     return {"rooms": queries.room_list(), "current_room": current_room}
 
 
+def _sidebar_context(
+    request: AuthedHttpRequest, current_room: Room | None = None
+) -> dict[str, Any]:
+    """The layout with the viewer's unread counts, and a socket that keeps them current."""
+    return {
+        **_layout_context(current_room),
+        "unread_states": queries.unread_states_for(user=request.user),
+        "socket_url": socket_url(page=ROOMS_PAGE),
+        "search_max_length": logic.SEARCH_QUERY_MAX_LENGTH,
+    }
+
+
+def _optional_id(request: AuthedHttpRequest, field: str) -> int | None:
+    raw = request.GET.get(field)
+    return None if raw in (None, "") else logic.parse_id(raw, field=field)
+
+
 @login_required
 @require_GET
 def index(request: AuthedHttpRequest) -> HttpResponse:
-    return render(request, "chat/index.html", _layout_context())
+    return render(request, "chat/index.html", _sidebar_context(request))
 
 
 @login_required
 @require_GET
 def room(request: AuthedHttpRequest, slug: str) -> HttpResponse:
     current = _room_or_404(slug)
-    history, has_older = queries.room_messages_before(
-        room_id=current.id, before_id=None, limit=settings.CHAT_PAGE_SIZE
-    )
+    if not queries.room_readable_by(user=request.user, room_id=current.id):
+        raise Http404("No such room.")
+    try:
+        around = _optional_id(request, "around")
+        unread_from = _optional_id(request, "unread_from")
+    except logic.Invalid as error:
+        return HttpResponse(str(error), status=400)
+    if around is not None and queries.room_message_get(room_id=current.id, message_id=around):
+        history, has_older, has_newer = queries.room_messages_around(
+            room_id=current.id, message_id=around, limit=settings.CHAT_PAGE_SIZE
+        )
+        first_unread = unread_from
+    else:
+        if around is not None:
+            messages.info(request, "That message is no longer here; these are the latest.")
+            around = None
+        history, has_older = queries.room_messages_before(
+            room_id=current.id, before_id=None, limit=settings.CHAT_PAGE_SIZE
+        )
+        has_newer = False
+        read_id = queries.read_cursor_for(user_id=request.user.pk, room_id=current.id)
+        first_unread = queries.room_first_unread_id(
+            user_id=request.user.pk, room_id=current.id, read_id=read_id
+        )
+    sidebar = _sidebar_context(request, current)
+    unread = sidebar["unread_states"].get(current.id)
     context = {
-        **_layout_context(current),
+        **sidebar,
         "room": current,
         "history": history,
         "has_older": has_older,
+        "has_newer": has_newer,
+        "around": around,
+        # Where a gap between the history and the live log ends: newer ones come by "Load
+        # newer", live ones after it.
+        "newest_id": queries.room_newest_id(room_id=current.id) if has_newer else None,
+        "first_unread_id": first_unread,
+        "first_unread_shown": any(message.id == first_unread for message in history),
+        "room_unread_count": unread.count if unread and first_unread else 0,
         "client_id": uuid.uuid4(),
         "max_length": settings.CHAT_MESSAGE_MAX_LENGTH,
         "socket_url": socket_url(room=current.slug),
@@ -56,16 +106,75 @@ def older(request: AuthedHttpRequest, slug: str) -> HttpResponse:
     current = _room_or_404(slug)
     try:
         before_id = int(request.GET["before"])
+        first_unread = _optional_id(request, "unread_from")
     except (KeyError, ValueError):
         return HttpResponse("“before” must be a message id.", status=400)
+    if not queries.room_readable_by(user=request.user, room_id=current.id):
+        raise Http404("No such room.")
     history, has_older = queries.room_messages_before(
         room_id=current.id, before_id=before_id, limit=settings.CHAT_PAGE_SIZE
     )
     return render(
         request,
         "chat/room.html#older",
-        {"room": current, "history": history, "has_older": has_older},
+        {
+            "room": current,
+            "history": history,
+            "has_older": has_older,
+            "first_unread_id": first_unread,
+        },
     )
+
+
+@login_required
+@require_GET
+def newer(request: AuthedHttpRequest, slug: str) -> HttpResponse:
+    """The messages between an anchored page and the live log, a page at a time."""
+    current = _room_or_404(slug)
+    try:
+        after_id = logic.parse_id(request.GET.get("after"), field="after")
+        until_id = logic.parse_id(request.GET.get("until"), field="until")
+        first_unread = _optional_id(request, "unread_from")
+    except logic.Invalid as error:
+        return HttpResponse(str(error), status=400)
+    if not queries.room_readable_by(user=request.user, room_id=current.id):
+        raise Http404("No such room.")
+    history, has_newer = queries.room_messages_between(
+        room_id=current.id, after_id=after_id, until_id=until_id, limit=settings.CHAT_PAGE_SIZE
+    )
+    context = {
+        "room": current,
+        "history": history,
+        "has_newer": has_newer,
+        "newest_id": until_id,
+        "first_unread_id": first_unread,
+    }
+    return render(request, "chat/room.html#newer", context)
+
+
+@login_required
+@require_GET
+def search(request: AuthedHttpRequest) -> HttpResponse:
+    """Messages in the rooms the viewer can read. The full page, or (from the search box,
+    as you type) only the results."""
+    raw = request.GET.get("q")
+    context: dict[str, Any] = {"query": raw or "", "hits": [], "more": False, "error": ""}
+    status = 200
+    if raw is not None:
+        try:
+            query = logic.clean_search_query(raw)
+        except logic.Invalid as error:
+            context["error"] = str(error)
+            status = 422
+        else:
+            hits, more = queries.message_search(
+                user=request.user, query=query, limit=logic.SEARCH_RESULTS_LIMIT
+            )
+            context.update(query=query, hits=hits, more=more, searched=True)
+    if request.htmx and not request.htmx.history_restore_request:
+        return render(request, "chat/search.html#results", context, status=status)
+    page = {**_sidebar_context(request), **context, "search_page": True}
+    return render(request, "chat/search.html", page, status=status)
 
 
 @login_required
@@ -76,7 +185,11 @@ def room_create(request: AuthedHttpRequest) -> HttpResponse:
         name, slug = logic.clean_room_name(raw_name)
         created = actions.room_create(name=name, slug=slug, created_by=request.user)
     except logic.Invalid as error:
-        context = {**_layout_context(), "room_form_error": str(error), "room_name": raw_name}
+        context = {
+            **_sidebar_context(request),
+            "room_form_error": str(error),
+            "room_name": raw_name,
+        }
         template = "chat/layout.html#room-form" if request.htmx else "chat/index.html"
         return render(request, template, context, status=422)
     if request.htmx:

@@ -17,11 +17,19 @@ def test_message_post_saves_then_pushes_once_on_commit(
 
     for callback in callbacks:
         callback()
-    assert len(pushes.sent) == 1
-    group, html = pushes.sent[0]
-    assert group == f"chat.room.{room.id}"
+    # The message to the room; to the room lists, only which message it is and whose.
+    assert [group for group, _ in pushes.sent] == [
+        f"chat.room.{room.id}",
+        f"chat.activity.{room.id}",
+    ]
+    [html] = pushes.to(f"chat.room.{room.id}")
     assert f'id="message-{message.id}"' in html
     assert 'hx-swap-oob="beforeend:#messages"' in html
+    [activity] = pushes.to(f"chat.activity.{room.id}")
+    assert activity == (
+        f'<span id="room-activity-{room.id}" class="room-activity" data-room="{room.id}" '
+        f'data-newest="{message.id}" data-author="{ada.id}" hidden hx-swap-oob="true"></span>'
+    )
 
 
 def test_message_post_escapes_and_links(ada, room, pushes, django_capture_on_commit_callbacks):
@@ -32,7 +40,7 @@ def test_message_post_escapes_and_links(ada, room, pushes, django_capture_on_com
             body="<script>x()</script> see https://example.com",
             client_id=None,
         )
-    [(_, html)] = pushes.sent
+    [html] = pushes.to(f"chat.room.{room.id}")
     assert "<script>" not in html
     assert "&lt;script&gt;x()&lt;/script&gt;" in html
     assert '<a href="https://example.com" rel="nofollow">https://example.com</a>' in html
@@ -47,7 +55,7 @@ def test_message_post_is_idempotent_per_client_id(
         again = actions.message_post(room=room, author=ada, body="once", client_id=client_id)
     assert first == again
     assert Message.objects.count() == 1
-    assert len(pushes.sent) == 1
+    assert len(pushes.sent) == 2  # the room and the room lists, once
 
 
 def test_same_client_id_from_two_authors_is_two_messages(ada, grace, room, pushes):

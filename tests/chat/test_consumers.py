@@ -24,8 +24,11 @@ async def connect(user, path="/ws/?room=general"):
     communicator.scope["user"] = user
     connected, _ = await communicator.connect()
     assert connected
-    # Every socket starts with the current notification badge (catch-up after a reconnect).
+    # Every socket starts with the current notification badge (catch-up after a reconnect),
+    # pages with the room list with the unread counts.
     assert 'id="bell"' in await communicator.receive_from()
+    if "room=" in path or "page=rooms" in path:
+        assert 'class="unread"' in await communicator.receive_from()
     return communicator
 
 
@@ -56,12 +59,18 @@ async def test_a_message_reaches_the_other_member_and_the_sender(ada, grace, roo
     await listener.disconnect()
 
 
-async def test_another_room_hears_nothing(ada, grace, room, other_room):
+async def test_another_room_hears_only_that_there_is_activity(ada, grace, room, other_room):
     sender = await connect(ada)
     elsewhere = await connect(grace, "/ws/?room=random")
 
     await sender.send_to(text_data=send_frame("only for general"))
     await sender.receive_from()
+    # Its room list learns there is a new message in #general (for the unread count) ...
+    activity = await elsewhere.receive_from()
+    assert f'id="room-activity-{room.id}"' in activity
+    # ... but not the message itself.
+    assert "only for general" not in activity
+    assert "<article" not in activity
     assert await elsewhere.receive_nothing(timeout=0.3)
 
     await sender.disconnect()
