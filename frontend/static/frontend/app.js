@@ -1,5 +1,5 @@
 // The little the page needs beyond htmx: keyboard sending, the connection badge,
-// local times, and keeping the conversation scrolled to the newest message.
+// local times, keeping the conversation scrolled, and the rooms' unread counts.
 (function () {
   "use strict";
 
@@ -70,14 +70,64 @@
     return parseInt(el.id.slice("message-".length), 10);
   }
 
-  // The newest message the page shows: the cursor it resumes from.
-  function lastMessageId() {
+  // The newest message the page shows: how far its reader has read.
+  function newestShown() {
     var last = 0;
     document.querySelectorAll("#history > .message, #messages > .message").forEach(function (el) {
       last = Math.max(last, messageNumber(el));
     });
     return last;
   }
+
+  // The cursor the page resumes from. A page opened around an older message fills the gap
+  // up to data-after with "Load newer"; the live log starts after it.
+  function lastMessageId() {
+    var live = document.getElementById("messages");
+    return Math.max(newestShown(), parseInt((live && live.dataset.after) || "0", 10));
+  }
+
+  // Unread counts beside the rooms. A push says only which room has which new message and
+  // whose, the same for everyone; each page counts it against its viewer's cursor
+  // (data-read) and what it has counted (data-seen). The server's count replaces the badge
+  // whenever the viewer reads, in any tab.
+  function bumpUnread(roomId, messageId, authorId) {
+    var badge = document.getElementById("unread-" + roomId);
+    if (!badge || authorId === document.body.dataset.viewer) return;
+    if (messageId <= Number(badge.dataset.read) || messageId <= Number(badge.dataset.seen)) return;
+    badge.dataset.seen = String(messageId);
+    var count = Number(badge.dataset.count) + 1;
+    badge.dataset.count = String(count);
+    badge.querySelector(".unread-count").textContent = count > 99 ? "99+" : String(count);
+    badge.hidden = false;
+  }
+
+  // A room page that is open and visible has been read up to its newest message.
+  var socket = null;
+  var readSent = 0;
+  var readTimer = null;
+  var READ_EVERY_MS = 2000;  // while messages stream in, at most one read report per 2 s
+
+  function shownRoom() {
+    var room = document.querySelector("[data-room-id]");
+    return room ? room.dataset.roomId : null;
+  }
+
+  function markRead() {
+    clearTimeout(readTimer);
+    readTimer = null;
+    var room = shownRoom();
+    if (!room || !socket || document.visibilityState !== "visible") return;
+    var upTo = newestShown();
+    if (upTo <= readSent) return;
+    readSent = upTo;
+    socket.send(JSON.stringify({ action: "chat.read", room: Number(room), up_to: upTo }));
+  }
+
+  function markReadSoon() {
+    if (readTimer === null) readTimer = setTimeout(markRead, READ_EVERY_MS);
+  }
+
+  document.addEventListener("visibilitychange", markRead);
 
   // Replayed and live messages can interleave; keep the log in id order.
   function placeInOrder(article) {
@@ -101,11 +151,13 @@
   document.addEventListener("htmx:wsOpen", function (event) {
     hadOpened = true;
     setConnection("open");
-    var socket = event.detail.socketWrapper;
+    socket = event.detail.socketWrapper;
     if (document.getElementById("composer")) {
       socket.send(JSON.stringify({ action: "chat.resume", after: lastMessageId() }));
     }
     unacknowledged.forEach(function (frame) { socket.send(frame); });
+    readSent = 0;  // a report may have been lost with the old socket; the cursor never goes back
+    markRead();
   });
   document.addEventListener("htmx:wsClose", function (event) {
     var code = event.detail.event.code;
@@ -148,7 +200,11 @@
   document.addEventListener("htmx:oobAfterSwap", function (event) {
     var target = event.detail.target;
     if (target.id === "messages") {
-      if (arriving && arriving.isConnected) placeInOrder(arriving);
+      if (arriving && arriving.isConnected) {
+        placeInOrder(arriving);
+        if (document.visibilityState === "visible") markReadSoon();
+        else bumpUnread(shownRoom(), messageNumber(arriving), arriving.dataset.author);
+      }
       localizeTimes(target);
       var mine = target.lastElementChild &&
         target.lastElementChild.dataset.author === document.body.dataset.viewer;
@@ -158,6 +214,9 @@
     var swapped = event.target;
     if (swapped.id === "announcement-banner" && swapped.hasAttribute("data-bump-bell")) {
       bumpBell();
+    }
+    if (swapped.classList && swapped.classList.contains("room-activity")) {
+      bumpUnread(swapped.dataset.room, Number(swapped.dataset.newest), swapped.dataset.author);
     }
     if (swapped.id === "composer-error" && swapped.dataset.answered) {
       unacknowledged.delete(swapped.dataset.answered);
@@ -200,11 +259,38 @@
     box.form.requestSubmit();
   });
 
+  // Older messages load above what the reader is looking at: keep it where it was.
+  var keepFromBottom = null;
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var el = scroller();
+    if (el && event.detail.target.id === "load-older") {
+      keepFromBottom = el.scrollHeight - el.scrollTop;
+    }
+  });
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var el = scroller();
+    if (el && keepFromBottom !== null && event.detail.target.id === "load-older") {
+      el.scrollTop = el.scrollHeight - keepFromBottom;
+    }
+  });
+  document.addEventListener("htmx:afterSettle", function () { keepFromBottom = null; });
+
+  // Open a room at the message asked for, else at the first unread, else at the end.
+  function initialScroll() {
+    var el = scroller();
+    if (!el) return;
+    var anchor = el.dataset.anchor && document.getElementById(el.dataset.anchor);
+    var divider = document.getElementById("unread-divider");
+    if (anchor) anchor.scrollIntoView({ block: "center" });
+    else if (divider) divider.scrollIntoView({ block: "start" });
+    else scrollToEnd();
+  }
+
   document.addEventListener("htmx:load", function (event) {
     localizeTimes(event.detail.elt);
   });
   document.addEventListener("DOMContentLoaded", function () {
     localizeTimes(document);
-    scrollToEnd();
+    initialScroll();
   });
 })();
