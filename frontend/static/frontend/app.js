@@ -281,7 +281,7 @@
     if (!el) return;
     var anchor = el.dataset.anchor && document.getElementById(el.dataset.anchor);
     var divider = document.getElementById("unread-divider");
-    if (anchor) anchor.scrollIntoView({ block: "center" });
+    if (anchor) anchor.scrollIntoView({ block: "start" });
     else if (divider) divider.scrollIntoView({ block: "start" });
     else scrollToEnd();
   }
