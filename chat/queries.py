@@ -168,11 +168,13 @@ def message_search(*, user: User, query: str, limit: int) -> tuple[list[SearchHi
     return hits[:limit], len(hits) > limit
 
 
-def _full_text_search(messages: QuerySet[Message], query: str, limit: int) -> list[SearchHit]:
+def full_text_matches(messages: QuerySet[Message], query: str) -> QuerySet[Message]:
+    """PostgreSQL: the messages matching a web-search style query (words, "phrases", -not,
+    or), ranked, each with a headline whose matches are marked."""
     # The same expression as the GIN index, or PostgreSQL cannot use it.
     document = SearchVector("body", config="english")
     search = SearchQuery(query, config="english", search_type="websearch")
-    rows = (
+    return (
         messages.alias(document=document)
         .filter(document=search)
         .annotate(
@@ -187,9 +189,16 @@ def _full_text_search(messages: QuerySet[Message], query: str, limit: int) -> li
                 min_words=12,
             ),
         )
-        .order_by("-rank", "-id")[:limit]
+        .order_by("-rank", "-id")
     )
-    return [SearchHit(message=row, snippet=logic.highlight(row.headline)) for row in rows]
+
+
+def _full_text_search(messages: QuerySet[Message], query: str, limit: int) -> list[SearchHit]:
+    rows = full_text_matches(messages, query)[:limit]
+    return [
+        SearchHit(message=row, snippet=logic.highlight(row.headline))  # type: ignore[attr-defined]
+        for row in rows
+    ]
 
 
 def _substring_search(messages: QuerySet[Message], query: str, limit: int) -> list[SearchHit]:
