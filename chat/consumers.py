@@ -93,13 +93,15 @@ ROOMS_PAGE = "rooms"
 
 
 class UnreadPart:
-    """Pages with the room list: the unread count beside each room.
+    """Pages with the room list: the unread count beside each room the viewer follows.
 
-    The page joins the activity group of every room its viewer can read, except the room it
-    shows (that room's messages arrive anyway). A message sends each activity group one
-    fragment, the same for every member; the page counts it against its own viewer's cursor.
-    Read cursors move when a visible room page says so (`chat.read`), and their changes go
-    to the reader's own group, so the counts clear in all of that person's tabs.
+    The page joins the activity group of every room its viewer follows (can read and has
+    opened), except the room it shows, whose messages arrive anyway. A message sends each
+    activity group one fragment, the same for every follower; the page counts it against its
+    own viewer's cursor. Read cursors move when a visible room page says so (`chat.read`),
+    and their changes go to the reader's own group, so the counts clear in all their tabs.
+    Following only opened rooms keeps a busy site's activity away from people who never
+    looked at those rooms.
     """
 
     def __init__(self, connection: Connection) -> None:
@@ -118,7 +120,7 @@ class UnreadPart:
         ]
 
     def readable_room_ids(self) -> list[int]:
-        rooms = queries.rooms_readable_by(user=self.user)
+        rooms = queries.rooms_followed_by(user=self.user)
         shown = self.connection.params.get("room")
         if shown is not None:
             rooms = rooms.exclude(slug=shown)
@@ -130,7 +132,9 @@ class UnreadPart:
     async def ready(self) -> None:
         # A tab that reconnects may have missed pushes: send the current counts.
         if self.shows_rooms:
-            await self.connection.reply(await database_sync_to_async(self.badges_html)())
+            html = await database_sync_to_async(self.badges_html)()
+            if html:
+                await self.connection.reply(html)
 
     def badges_html(self) -> str:
         states = queries.unread_states_for(user=self.user).values()

@@ -47,6 +47,11 @@ def room_messages_before(
     return page[:limit][::-1], has_older
 
 
+def rooms_followed_by(*, user: User) -> QuerySet[Room]:
+    """The readable rooms whose unread count the user sees: those they have opened."""
+    return rooms_readable_by(user=user).filter(read_cursors__user=user)
+
+
 def rooms_readable_by(*, user: User) -> QuerySet[Room]:
     """Every room `user` may read: every read decision goes through here. Today every room
     is public."""
@@ -97,7 +102,10 @@ def read_cursor_for(*, user_id: int, room_id: int) -> int:
 
 
 def room_first_unread_id(*, user_id: int, room_id: int, read_id: int) -> int | None:
-    """The oldest message past the cursor that someone else wrote."""
+    """The oldest message past the cursor that someone else wrote (None for a room never
+    opened, read_id 0: there is no "new" in a conversation one has not followed)."""
+    if not read_id:
+        return None
     unread = Message.objects.filter(room_id=room_id, id__gt=read_id).exclude(author_id=user_id)
     return unread.order_by("id").values_list("id", flat=True).first()
 
@@ -119,9 +127,10 @@ class UnreadState:
 def unread_states_for(
     *, user: User, room_ids: Iterable[int] | None = None
 ) -> dict[int, UnreadState]:
-    """The user's unread state in every room they can read (or in those of `room_ids`), in
-    one query; counting walks only the unread part of each room's index."""
-    rooms = rooms_readable_by(user=user)
+    """The user's unread state in every room they follow (can read and have opened, so have
+    a cursor in), or in those of `room_ids`, in one query; counting walks only the unread
+    part of each room's index. Rooms never opened have no count: everything in them is new."""
+    rooms = rooms_followed_by(user=user)
     if room_ids is not None:
         rooms = rooms.filter(pk__in=list(room_ids))
     cursor = ReadCursor.objects.filter(user_id=user.pk, room_id=OuterRef("pk"))

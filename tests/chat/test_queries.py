@@ -44,22 +44,28 @@ def test_unread_counts_what_others_wrote_past_the_cursor(ada, grace, room, other
     theirs = post(room, grace, 3)
     post(room, ada, 2)  # one's own messages are never unread
     read_up_to(ada, room, theirs[0].id)
-    newest = post(other_room, grace, 1)[-1]
 
-    states = queries.unread_states_for(user=ada)
+    [general] = queries.unread_states_for(user=ada).values()
 
-    general = states[room.id]
-    assert (general.read_id, general.count) == (theirs[0].id, 2)
-    assert general.newest_id == Message.objects.filter(room=room).latest("id").id
-    # A room never opened: everything others wrote is unread.
-    assert states[other_room.id] == queries.UnreadState(
-        room_id=other_room.id, read_id=0, newest_id=newest.id, count=1
+    assert general == queries.UnreadState(
+        room_id=room.id,
+        read_id=theirs[0].id,
+        newest_id=Message.objects.filter(room=room).latest("id").id,
+        count=2,
     )
+
+
+def test_only_rooms_one_has_opened_have_a_count(ada, grace, room, other_room):
+    post(other_room, grace, 2)
+    read_up_to(ada, room, 0)
+    assert set(queries.unread_states_for(user=ada)) == {room.id}
+    assert set(queries.rooms_followed_by(user=ada)) == {room}
 
 
 def test_unread_is_zero_when_read_to_the_end_or_empty(ada, grace, room, other_room):
     last = post(room, grace, 2)[-1]
     read_up_to(ada, room, last.id)
+    read_up_to(ada, other_room, 0)
     states = queries.unread_states_for(user=ada)
     assert states[room.id].count == 0
     assert states[other_room.id] == queries.UnreadState(
@@ -70,12 +76,15 @@ def test_unread_is_zero_when_read_to_the_end_or_empty(ada, grace, room, other_ro
 def test_unread_states_are_per_reader(ada, grace, room):
     mine = post(room, ada, 2)
     read_up_to(grace, room, mine[0].id)
+    read_up_to(ada, room, 0)
     assert queries.unread_states_for(user=grace)[room.id].count == 1
     assert queries.unread_states_for(user=ada)[room.id].count == 0
 
 
 def test_unread_states_cover_only_readable_rooms(ada, grace, room, other_room, monkeypatch):
     post(other_room, grace, 1)
+    read_up_to(ada, room, 0)
+    read_up_to(ada, other_room, 0)
     only_general = Room.objects.filter(pk=room.pk)
     monkeypatch.setattr(queries, "rooms_readable_by", lambda *, user: only_general)
     assert set(queries.unread_states_for(user=ada)) == {room.id}
@@ -83,14 +92,23 @@ def test_unread_states_cover_only_readable_rooms(ada, grace, room, other_room, m
 
 
 def test_unread_states_for_some_rooms_only(ada, room, other_room):
+    read_up_to(ada, room, 0)
+    read_up_to(ada, other_room, 0)
     assert set(queries.unread_states_for(user=ada, room_ids=[other_room.id])) == {other_room.id}
 
 
 def test_unread_states_take_one_query(ada, grace, room, other_room, django_assert_num_queries):
     post(room, grace, 3)
     post(other_room, grace, 3)
+    read_up_to(ada, room, 0)
+    read_up_to(ada, other_room, 0)
     with django_assert_num_queries(1):
         queries.unread_states_for(user=ada)
+
+
+def test_a_room_never_opened_has_no_first_unread(ada, grace, room):
+    post(room, grace, 2)
+    assert queries.room_first_unread_id(user_id=ada.id, room_id=room.id, read_id=0) is None
 
 
 def test_first_unread_skips_ones_own(ada, grace, room):
