@@ -53,6 +53,7 @@ def index(request: AuthedHttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def room(request: AuthedHttpRequest, slug: str) -> HttpResponse:
+    """The room page: the latest messages, or those around `?around=<message id>`."""
     current = _room_or_404(slug)
     if not queries.room_readable_by(user=request.user, room_id=current.id):
         raise Http404("No such room.")
@@ -61,37 +62,21 @@ def room(request: AuthedHttpRequest, slug: str) -> HttpResponse:
         unread_from = _optional_id(request, "unread_from")
     except logic.Invalid as error:
         return HttpResponse(str(error), status=400)
-    if around is not None and queries.room_message_get(room_id=current.id, message_id=around):
-        history, has_older, has_newer = queries.room_messages_around(
-            room_id=current.id, message_id=around, limit=settings.CHAT_PAGE_SIZE
-        )
-        first_unread = unread_from
+    if around is not None and not queries.room_message_get(room_id=current.id, message_id=around):
+        messages.info(request, "That message is no longer here; these are the latest.")
+        around = None
+    if around is None:
+        history = _latest_history(request, current)
     else:
-        if around is not None:
-            messages.info(request, "That message is no longer here; these are the latest.")
-            around = None
-        history, has_older = queries.room_messages_before(
-            room_id=current.id, before_id=None, limit=settings.CHAT_PAGE_SIZE
-        )
-        has_newer = False
-        read_id = queries.read_cursor_for(user_id=request.user.pk, room_id=current.id)
-        first_unread = queries.room_first_unread_id(
-            user_id=request.user.pk, room_id=current.id, read_id=read_id
-        )
+        history = _history_around(current, around, unread_from)
     sidebar = _sidebar_context(request, current)
     unread = sidebar["unread_states"].get(current.id)
+    first_unread = history["first_unread_id"]
     context = {
         **sidebar,
+        **history,
         "room": current,
-        "history": history,
-        "has_older": has_older,
-        "has_newer": has_newer,
-        "around": around,
-        # Where a gap between the history and the live log ends: newer ones come by "Load
-        # newer", live ones after it.
-        "newest_id": queries.room_newest_id(room_id=current.id) if has_newer else None,
-        "first_unread_id": first_unread,
-        "first_unread_shown": any(message.id == first_unread for message in history),
+        "first_unread_shown": any(m.id == first_unread for m in history["history"]),
         "room_unread_count": unread.count if unread and first_unread else 0,
         "client_id": uuid.uuid4(),
         "max_length": settings.CHAT_MESSAGE_MAX_LENGTH,
@@ -100,15 +85,52 @@ def room(request: AuthedHttpRequest, slug: str) -> HttpResponse:
     return render(request, "chat/room.html", context)
 
 
+def _latest_history(request: AuthedHttpRequest, current: Room) -> dict[str, Any]:
+    history, has_older = queries.room_messages_before(
+        room_id=current.id, before_id=None, limit=settings.CHAT_PAGE_SIZE
+    )
+    read_id = queries.read_cursor_for(user_id=request.user.pk, room_id=current.id)
+    first_unread = queries.room_first_unread_id(
+        user_id=request.user.pk, room_id=current.id, read_id=read_id
+    )
+    return {
+        "history": history,
+        "has_older": has_older,
+        "has_newer": False,
+        "around": None,
+        "newest_id": None,
+        "first_unread_id": first_unread,
+    }
+
+
+def _history_around(current: Room, around: int, unread_from: int | None) -> dict[str, Any]:
+    history, has_older, has_newer = queries.room_messages_around(
+        room_id=current.id, message_id=around, limit=settings.CHAT_PAGE_SIZE
+    )
+    return {
+        "history": history,
+        "has_older": has_older,
+        "has_newer": has_newer,
+        "around": around,
+        # Where the gap between this history and the live log ends: the messages up to it
+        # load with "Load newer", new ones arrive live after it.
+        "newest_id": queries.room_newest_id(room_id=current.id) if has_newer else None,
+        "first_unread_id": unread_from,
+    }
+
+
 @login_required
 @require_GET
 def older(request: AuthedHttpRequest, slug: str) -> HttpResponse:
     current = _room_or_404(slug)
     try:
         before_id = int(request.GET["before"])
-        first_unread = _optional_id(request, "unread_from")
     except (KeyError, ValueError):
         return HttpResponse("“before” must be a message id.", status=400)
+    try:
+        first_unread = _optional_id(request, "unread_from")
+    except logic.Invalid as error:
+        return HttpResponse(str(error), status=400)
     if not queries.room_readable_by(user=request.user, room_id=current.id):
         raise Http404("No such room.")
     history, has_older = queries.room_messages_before(

@@ -342,3 +342,17 @@ def test_search_goes_through_rooms_readable_by(
     assert "tea here" in html.replace("<mark>tea</mark>", "tea")
     assert "cannot read" not in html
     assert ada in seen_users
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/rooms/general/?unread_from=soon",
+        "/rooms/general/older/?before=5&unread_from=soon",
+        "/rooms/general/newer/?after=1&until=5&unread_from=soon",
+    ],
+)
+def test_unread_from_must_be_a_message_id(signed_in, room, path):
+    response = signed_in.get(path)
+    assert response.status_code == 400
+    assert response.content.decode() == "“unread_from” must be a message id."
