@@ -137,6 +137,7 @@ def window_split(limit: int) -> tuple[int, int]:
 
 SEARCH_QUERY_MAX_LENGTH = 200
 SEARCH_RESULTS_LIMIT = 50
+SEARCH_CANDIDATES = 1000  # PostgreSQL ranks the newest this many matches
 
 
 def clean_search_query(raw: object, *, max_length: int = SEARCH_QUERY_MAX_LENGTH) -> str:

@@ -178,14 +178,21 @@ def message_search(*, user: User, query: str, limit: int) -> tuple[list[SearchHi
 
 
 def full_text_matches(messages: QuerySet[Message], query: str) -> QuerySet[Message]:
-    """PostgreSQL: the messages matching a web-search style query (words, "phrases", -not,
-    or), ranked, each with a headline whose matches are marked."""
+    """PostgreSQL: messages matching a web-search style query (words, "phrases", -not, or),
+    best first, each with a headline whose matches are marked. Only the newest
+    SEARCH_CANDIDATES matches are ranked: ranking reads every candidate's text again, and in
+    a chat the newest of many matches are the likely ones."""
     # The same expression as the GIN index, or PostgreSQL cannot use it.
     document = SearchVector("body", config="english")
     search = SearchQuery(query, config="english", search_type="websearch")
-    return (
+    candidates = (
         messages.alias(document=document)
         .filter(document=search)
+        .order_by("-id")
+        .values("id")[: logic.SEARCH_CANDIDATES]
+    )
+    return (
+        messages.filter(id__in=Subquery(candidates))
         .annotate(
             rank=SearchRank(document, search),
             headline=SearchHeadline(
