@@ -180,7 +180,8 @@ def test_search_result_opens_the_message_in_context(
     expect(hit.locator("mark")).to_have_text("needle")
     expect(hit.locator(".hit-room")).to_have_text(f"#{name}")
 
-    # Typing updates the results in place.
+    # Typing updates the results in place (once htmx is listening: the socket is up).
+    expect(ada.page.locator("#connection-status")).to_have_text("Connected")
     ada.page.evaluate("window.__sameDocument = true")
     box.fill("needle 010")
     expect(ada.page).to_have_url(re.compile(r"/search/\?q=needle(\+|%20)010$"), timeout=10_000)
