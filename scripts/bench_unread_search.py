@@ -23,6 +23,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 
 import psycopg
@@ -170,10 +171,8 @@ def main() -> None:
             print(f"\n| search, 50 best, {label} | median ms | worst ms |")
             print("|---|---:|---:|")
             for name, query in searches.items():
-                median, worst = time_ms(
-                    lambda q=query: queries.message_search(user=reader, query=q, limit=50),
-                    options.repeat,
-                )
+                search = partial(queries.message_search, user=reader, query=query, limit=50)
+                median, worst = time_ms(search, options.repeat)
                 print(f"| {name} | {median:.2f} | {worst:.2f} |")
 
 
