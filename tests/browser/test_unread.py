@@ -221,3 +221,33 @@ def test_an_empty_search_says_what_to_do(person: Callable[..., Person]) -> None:
     ada = person("ada")
     ada.page.goto("/search/?q=+")
     expect(ada.page.get_by_role("alert")).to_have_text("Type something to search for.")
+
+
+# Stands in for switching to another tab: Chromium has no headless way to hide a page.
+SET_VISIBILITY = """(state) => {
+  Object.defineProperty(document, "visibilityState", { value: state, configurable: true });
+  document.dispatchEvent(new Event("visibilitychange"));
+}"""
+
+
+@pytest.mark.browser
+def test_a_room_open_in_a_hidden_tab_is_not_read_until_it_is_seen(
+    person: Callable[..., Person], server: Server
+) -> None:
+    name, slug = seed_room(server, count=1, read_up_to=1)
+    ada, grace = person("ada"), person("grace")
+    ada.open_room(slug)
+    grace.open_room(slug)
+    ada.page.evaluate(SET_VISIBILITY, "hidden")
+
+    grace.send("While you were away")
+    expect(ada.page.locator("#messages .message")).to_have_count(1)
+    # Shown on the page but not seen: the room counts it as unread ...
+    expect(badge(ada, name)).to_contain_text("1")
+    read_before = badge(ada, name).get_attribute("data-read")
+
+    # ... until the tab is looked at again.
+    ada.page.evaluate(SET_VISIBILITY, "visible")
+    expect(badge(ada, name)).to_be_hidden()
+    assert badge(ada, name).get_attribute("data-read") != read_before
+    healthy(ada, grace)
