@@ -1,19 +1,65 @@
-from collections.abc import Iterable
+"""Reads. Every decision about who may read a room goes through `rooms_readable_by`."""
+
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 from django.contrib.auth.models import User
 from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank, SearchVector
 from django.db import connection
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models import (
+    Count,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    prefetch_related_objects,
+)
 from django.db.models.functions import Coalesce
 from django.utils.safestring import SafeString
 
 from chat import logic
-from chat.models import Message, ReadCursor, Room
+from chat.models import Invitation, Membership, Message, MessageChange, ReadCursor, Room
 
 
-def room_list() -> list[Room]:
-    return list(Room.objects.order_by("name"))
+def rooms_readable_by(*, user: User) -> QuerySet[Room]:
+    """Every room `user` may read: the public rooms, and the private rooms and direct
+    conversations they are a member of."""
+    member_of = Membership.objects.filter(user_id=user.pk).values("room_id")
+    return Room.objects.filter(Q(kind=Room.Kind.PUBLIC) | Q(id__in=member_of))
+
+
+def room_readable(*, user: User, slug: str) -> Room | None:
+    """The room, if it exists and `user` may read it. None either way: a caller must not tell
+    a private room from a missing one."""
+    return rooms_readable_by(user=user).filter(slug=slug).first()
+
+
+def room_is_readable(*, user: User, room_id: int) -> bool:
+    return rooms_readable_by(user=user).filter(id=room_id).exists()
+
+
+def readers_among(*, room: Room, users: Collection[User]) -> list[User]:
+    """Those of `users` who may read `room`."""
+    if room.is_public:
+        return list(users)
+    members = set(
+        Membership.objects.filter(room=room, user__in=list(users)).values_list("user_id", flat=True)
+    )
+    return [user for user in users if user.pk in members]
+
+
+_MEMBER_NAMES = Prefetch("members", queryset=User.objects.only("id", "username"))
+
+
+def sidebar_rooms(*, user: User) -> list[Room]:
+    """The rooms in `user`'s sidebar: public ones and their own private rooms and direct
+    conversations (with their members, to name a conversation after the other person)."""
+    return list(rooms_readable_by(user=user).prefetch_related(_MEMBER_NAMES).order_by("name"))
+
+
+def public_rooms() -> list[Room]:
+    return list(Room.objects.filter(kind=Room.Kind.PUBLIC).order_by("name"))
 
 
 def room_get(*, slug: str) -> Room | None:
@@ -24,42 +70,111 @@ def room_name_taken(*, name: str, slug: str) -> bool:
     return Room.objects.filter(Q(name__iexact=name) | Q(slug=slug)).exists()
 
 
-def room_messages_after(*, room_id: int, after_id: int, limit: int) -> tuple[list[Message], bool]:
-    """Up to `limit` messages newer than `after_id`, oldest first, and whether there are more."""
+def room_members(*, room: Room) -> list[User]:
+    return list(room.members.order_by("username"))
+
+
+def is_member(*, user: User, room: Room) -> bool:
+    return Membership.objects.filter(room=room, user_id=user.pk).exists()
+
+
+def invitations_for(*, user: User) -> list[Invitation]:
+    return list(
+        Invitation.objects.filter(invitee=user).select_related("room", "invited_by").order_by("-id")
+    )
+
+
+def invitation_for(*, user: User, invitation_id: int) -> Invitation | None:
+    """The invitation, if it is addressed to `user` (anyone else's looks missing)."""
+    return (
+        Invitation.objects.filter(id=invitation_id, invitee=user)
+        .select_related("room", "invited_by")
+        .first()
+    )
+
+
+def is_invited(*, user: User, room: Room) -> bool:
+    return Invitation.objects.filter(room=room, invitee=user).exists()
+
+
+def message_readable(*, user: User, message_id: int) -> Message | None:
+    """The message, if it is in a room `user` may read."""
+    return (
+        Message.objects.filter(id=message_id, room__in=rooms_readable_by(user=user))
+        .select_related("room", "author")
+        .first()
+    )
+
+
+def _visible(messages: QuerySet[Message], hidden_author_ids: Collection[int]) -> QuerySet[Message]:
+    if hidden_author_ids:
+        messages = messages.exclude(author_id__in=list(hidden_author_ids))
+    return messages
+
+
+def room_messages_after(
+    *, room_id: int, after_id: int, limit: int, hidden_author_ids: Collection[int] = ()
+) -> tuple[list[Message], bool]:
+    """Up to `limit` messages newer than `after_id`, oldest first, and whether there are more.
+    Messages by `hidden_author_ids` (people the reader blocked) are left out."""
+    messages = Message.objects.filter(room_id=room_id, id__gt=after_id)
     page = list(
-        Message.objects.filter(room_id=room_id, id__gt=after_id)
-        .select_related("author")
-        .order_by("id")[: limit + 1]
+        _visible(messages, hidden_author_ids).select_related("author").order_by("id")[: limit + 1]
     )
     return page[:limit], len(page) > limit
 
 
 def room_messages_before(
-    *, room_id: int, before_id: int | None, limit: int
+    *, room_id: int, before_id: int | None, limit: int, hidden_author_ids: Collection[int] = ()
 ) -> tuple[list[Message], bool]:
     """Up to `limit` messages older than `before_id` (or the latest), oldest first, and
-    whether even older ones exist."""
-    messages = Message.objects.filter(room_id=room_id).select_related("author")
+    whether even older ones exist. Messages by `hidden_author_ids` are left out."""
+    messages = _visible(Message.objects.filter(room_id=room_id), hidden_author_ids)
     if before_id is not None:
         messages = messages.filter(id__lt=before_id)
-    page = list(messages.order_by("-id")[: limit + 1])
+    page = list(messages.select_related("author").order_by("-id")[: limit + 1])
     has_older = len(page) > limit
     return page[:limit][::-1], has_older
+
+
+def room_change_cursor(*, room_id: int) -> int:
+    """The newest edit or delete in the room (0 for none): where a fresh page starts."""
+    latest = MessageChange.objects.filter(room_id=room_id).order_by("-id").first()
+    return latest.id if latest else 0
+
+
+def room_changes_after(
+    *, room_id: int, after_id: int, limit: int
+) -> tuple[list[tuple[int, int]], bool]:
+    """Up to `limit` (change id, message id) pairs newer than `after_id`, in order, and whether
+    there are more."""
+    rows = list(
+        MessageChange.objects.filter(room_id=room_id, id__gt=after_id)
+        .order_by("id")
+        .values_list("id", "message_id")[: limit + 1]
+    )
+    return rows[:limit], len(rows) > limit
+
+
+def messages_by_id(
+    *, ids: Collection[int], hidden_author_ids: Collection[int] = ()
+) -> list[Message]:
+    """The messages with `ids`, in the order of `ids` (those by hidden authors left out)."""
+    found = _visible(Message.objects.filter(id__in=list(ids)), hidden_author_ids).select_related(
+        "author"
+    )
+    by_id = {message.id: message for message in found}
+    return [by_id[message_id] for message_id in ids if message_id in by_id]
+
+
+def users_by_id(*, ids: Iterable[int]) -> list[User]:
+    """The people with these ids, by username."""
+    return list(User.objects.filter(pk__in=list(ids)).order_by("username"))
 
 
 def rooms_followed_by(*, user: User) -> QuerySet[Room]:
     """The readable rooms whose unread count the user sees: those they have opened."""
     return rooms_readable_by(user=user).filter(read_cursors__user=user)
-
-
-def rooms_readable_by(*, user: User) -> QuerySet[Room]:
-    """Every room `user` may read: every read decision goes through here. Today every room
-    is public."""
-    return Room.objects.all()
-
-
-def room_readable_by(*, user: User, room_id: int) -> bool:
-    return rooms_readable_by(user=user).filter(pk=room_id).exists()
 
 
 def room_message_get(*, room_id: int, message_id: int) -> Message | None:
@@ -72,25 +187,33 @@ def room_newest_id(*, room_id: int) -> int:
 
 
 def room_messages_around(
-    *, room_id: int, message_id: int, limit: int
+    *, room_id: int, message_id: int, limit: int, hidden_author_ids: Collection[int] = ()
 ) -> tuple[list[Message], bool, bool]:
     """About `limit` messages with `message_id` among them, oldest first, and whether older
-    and newer ones exist beyond them."""
+    and newer ones exist beyond them. Messages by `hidden_author_ids` are left out."""
     before, after = logic.window_split(limit)
-    older, has_older = room_messages_before(room_id=room_id, before_id=message_id, limit=before)
-    newer, has_newer = room_messages_after(room_id=room_id, after_id=message_id - 1, limit=after)
+    older, has_older = room_messages_before(
+        room_id=room_id, before_id=message_id, limit=before, hidden_author_ids=hidden_author_ids
+    )
+    newer, has_newer = room_messages_after(
+        room_id=room_id, after_id=message_id - 1, limit=after, hidden_author_ids=hidden_author_ids
+    )
     return older + newer, has_older, has_newer
 
 
 def room_messages_between(
-    *, room_id: int, after_id: int, until_id: int, limit: int
+    *,
+    room_id: int,
+    after_id: int,
+    until_id: int,
+    limit: int,
+    hidden_author_ids: Collection[int] = (),
 ) -> tuple[list[Message], bool]:
     """Up to `limit` messages after `after_id` up to and including `until_id`, oldest first,
-    and whether more remain in that range."""
+    and whether more remain in that range. Messages by `hidden_author_ids` are left out."""
+    messages = Message.objects.filter(room_id=room_id, id__gt=after_id, id__lte=until_id)
     page = list(
-        Message.objects.filter(room_id=room_id, id__gt=after_id, id__lte=until_id)
-        .select_related("author")
-        .order_by("id")[: limit + 1]
+        _visible(messages, hidden_author_ids).select_related("author").order_by("id")[: limit + 1]
     )
     return page[:limit], len(page) > limit
 
@@ -101,12 +224,22 @@ def read_cursor_for(*, user_id: int, room_id: int) -> int:
     return cursor.values_list("last_read_id", flat=True).first() or 0
 
 
+def _by_blocked_authors(user_id: int) -> Q:
+    """Messages whose authors `user_id` blocked (accounts.Block): hidden from them."""
+    return Q(author__blocks_received__blocker_id=user_id)
+
+
 def room_first_unread_id(*, user_id: int, room_id: int, read_id: int) -> int | None:
-    """The oldest message past the cursor that someone else wrote (None for a room never
-    opened, read_id 0: there is no "new" in a conversation one has not followed)."""
+    """The oldest message past the cursor that someone else wrote, leaving out people the
+    user blocked (None for a room never opened, read_id 0: there is no "new" in a
+    conversation one has not followed)."""
     if not read_id:
         return None
-    unread = Message.objects.filter(room_id=room_id, id__gt=read_id).exclude(author_id=user_id)
+    unread = (
+        Message.objects.filter(room_id=room_id, id__gt=read_id)
+        .exclude(author_id=user_id)
+        .exclude(_by_blocked_authors(user_id))
+    )
     return unread.order_by("id").values_list("id", flat=True).first()
 
 
@@ -117,7 +250,7 @@ class UnreadState:
     room_id: int
     read_id: int  # the reader's cursor
     newest_id: int  # the room's newest message, which the count covers
-    count: int  # messages past the cursor written by others
+    count: int  # messages past the cursor written by others (not by people blocked)
 
     @property
     def label(self) -> str:
@@ -138,6 +271,7 @@ def unread_states_for(
     unread = (
         Message.objects.filter(room_id=OuterRef("pk"), id__gt=OuterRef("read_id"))
         .exclude(author_id=user.pk)
+        .exclude(_by_blocked_authors(user.pk))
         .order_by()
         .values("room_id")
         .annotate(count=Count("id"))
@@ -165,15 +299,22 @@ class SearchHit:
 
 def message_search(*, user: User, query: str, limit: int) -> tuple[list[SearchHit], bool]:
     """Messages matching `query` in the rooms `user` can read, best first, and whether there
-    were more than `limit`. PostgreSQL ranks full-text matches (GIN-indexed, see migration
-    0004); other databases match every word as a substring, newest first."""
-    messages = Message.objects.filter(room__in=rooms_readable_by(user=user)).select_related(
-        "room", "author"
+    were more than `limit`; deleted messages and those by people `user` blocked are left
+    out. PostgreSQL ranks full-text matches (GIN-indexed, see migration 0005); other
+    databases match every word as a substring, newest first."""
+    messages = (
+        Message.objects.filter(room__in=rooms_readable_by(user=user), deleted_at__isnull=True)
+        .exclude(_by_blocked_authors(user.pk))
+        .select_related("room", "author")
     )
     if connection.vendor == "postgresql":
         hits = _full_text_search(messages, query, limit + 1)
     else:
         hits = _substring_search(messages, query, limit + 1)
+    # A direct conversation is shown under the other person's name.
+    prefetch_related_objects(
+        [hit.message.room for hit in hits if hit.message.room.is_direct], _MEMBER_NAMES
+    )
     return hits[:limit], len(hits) > limit
 
 

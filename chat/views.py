@@ -6,33 +6,40 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
+from accounts import queries as people
 from chat import actions, logic, queries
 from chat.consumers import ROOMS_PAGE
-from chat.models import Room
+from chat.models import Message, Room
 from realtime.http import AuthedHttpRequest
 from realtime.sockets import socket_url
 
+NO_SUCH_ROOM = "No such room."
 
-def _room_or_404(slug: str) -> Room:
-    room = queries.room_get(slug=slug)
+
+def _readable_room_or_404(request: AuthedHttpRequest, slug: str) -> Room:
+    # A private room someone may not read answers exactly like a missing one.
+    room = queries.room_readable(user=request.user, slug=slug)
     if room is None:
-        raise Http404("No such room.")
+        raise Http404(NO_SUCH_ROOM)
     return room
 
 
-def _layout_context(current_room: Room | None = None) -> dict[str, Any]:
-    return {"rooms": queries.room_list(), "current_room": current_room}
+def _readable_message_or_404(request: AuthedHttpRequest, message_id: int) -> Message:
+    message = queries.message_readable(user=request.user, message_id=message_id)
+    if message is None:
+        raise Http404("No such message.")
+    return message
 
 
-def _sidebar_context(
-    request: AuthedHttpRequest, current_room: Room | None = None
-) -> dict[str, Any]:
-    """The layout with the viewer's unread counts, and a socket that keeps them current."""
+def _layout_context(request: AuthedHttpRequest, current_room: Room | None = None) -> dict[str, Any]:
+    """The sidebar: the viewer's rooms with their unread counts, and a socket that keeps the
+    counts current (a room page passes its own, which does that too)."""
     return {
-        **_layout_context(current_room),
+        "rooms": queries.sidebar_rooms(user=request.user),
+        "current_room": current_room,
         "unread_states": queries.unread_states_for(user=request.user),
         "socket_url": socket_url(page=ROOMS_PAGE),
         "search_max_length": logic.SEARCH_QUERY_MAX_LENGTH,
@@ -44,40 +51,61 @@ def _optional_id(request: AuthedHttpRequest, field: str) -> int | None:
     return None if raw in (None, "") else logic.parse_id(raw, field=field)
 
 
+def _forbidden(error: actions.Forbidden) -> HttpResponse:
+    return HttpResponse(str(error), status=403, content_type="text/plain; charset=utf-8")
+
+
 @login_required
 @require_GET
 def index(request: AuthedHttpRequest) -> HttpResponse:
-    return render(request, "chat/index.html", _sidebar_context(request))
+    context = {
+        **_layout_context(request),
+        "public_rooms": queries.public_rooms(),
+        "invitations": queries.invitations_for(user=request.user),
+    }
+    return render(request, "chat/index.html", context)
 
 
 @login_required
 @require_GET
 def room(request: AuthedHttpRequest, slug: str) -> HttpResponse:
     """The room page: the latest messages, or those around `?around=<message id>`."""
-    current = _room_or_404(slug)
-    if not queries.room_readable_by(user=request.user, room_id=current.id):
-        raise Http404("No such room.")
+    current = _readable_room_or_404(request, slug)
     try:
         around = _optional_id(request, "around")
         unread_from = _optional_id(request, "unread_from")
     except logic.Invalid as error:
         return HttpResponse(str(error), status=400)
-    if around is not None and not queries.room_message_get(room_id=current.id, message_id=around):
-        messages.info(request, "That message is no longer here; these are the latest.")
-        around = None
+    hidden = people.blocked_ids_for(user_id=request.user.pk)
+    if around is not None:
+        anchor = queries.room_message_get(room_id=current.id, message_id=around)
+        if anchor is None or anchor.author_id in hidden:
+            messages.info(request, "That message is no longer here; these are the latest.")
+            around = None
+    layout = _layout_context(request, current)
+    # The cursor is read before the history: a change in between is replayed, never missed.
+    change_cursor = queries.room_change_cursor(room_id=current.id)
     if around is None:
-        history = _latest_history(request, current)
+        history = _latest_history(request, current, hidden)
     else:
-        history = _history_around(current, around, unread_from)
-    sidebar = _sidebar_context(request, current)
-    unread = sidebar["unread_states"].get(current.id)
+        history = _history_around(current, around, unread_from, hidden)
+    unread = layout["unread_states"].get(current.id)
     first_unread = history["first_unread_id"]
+    members = [] if current.is_public else queries.room_members(room=current)
     context = {
-        **sidebar,
+        **layout,
         **history,
         "room": current,
+        "room_title": (
+            logic.direct_partner({m.pk: m.username for m in members}, request.user.pk)
+            if current.is_direct
+            else current.name
+        ),
+        "members": members if current.kind == Room.Kind.PRIVATE else [],
+        "may_remove": request.user.is_staff or current.created_by_id == request.user.pk,
         "first_unread_shown": any(m.id == first_unread for m in history["history"]),
         "room_unread_count": unread.count if unread and first_unread else 0,
+        "change_cursor": change_cursor,
         "client_id": uuid.uuid4(),
         "max_length": settings.CHAT_MESSAGE_MAX_LENGTH,
         "socket_url": socket_url(room=current.slug),
@@ -85,9 +113,12 @@ def room(request: AuthedHttpRequest, slug: str) -> HttpResponse:
     return render(request, "chat/room.html", context)
 
 
-def _latest_history(request: AuthedHttpRequest, current: Room) -> dict[str, Any]:
+def _latest_history(request: AuthedHttpRequest, current: Room, hidden: list[int]) -> dict[str, Any]:
     history, has_older = queries.room_messages_before(
-        room_id=current.id, before_id=None, limit=settings.CHAT_PAGE_SIZE
+        room_id=current.id,
+        before_id=None,
+        limit=settings.CHAT_PAGE_SIZE,
+        hidden_author_ids=hidden,
     )
     read_id = queries.read_cursor_for(user_id=request.user.pk, room_id=current.id)
     first_unread = queries.room_first_unread_id(
@@ -103,9 +134,14 @@ def _latest_history(request: AuthedHttpRequest, current: Room) -> dict[str, Any]
     }
 
 
-def _history_around(current: Room, around: int, unread_from: int | None) -> dict[str, Any]:
+def _history_around(
+    current: Room, around: int, unread_from: int | None, hidden: list[int]
+) -> dict[str, Any]:
     history, has_older, has_newer = queries.room_messages_around(
-        room_id=current.id, message_id=around, limit=settings.CHAT_PAGE_SIZE
+        room_id=current.id,
+        message_id=around,
+        limit=settings.CHAT_PAGE_SIZE,
+        hidden_author_ids=hidden,
     )
     return {
         "history": history,
@@ -122,7 +158,7 @@ def _history_around(current: Room, around: int, unread_from: int | None) -> dict
 @login_required
 @require_GET
 def older(request: AuthedHttpRequest, slug: str) -> HttpResponse:
-    current = _room_or_404(slug)
+    current = _readable_room_or_404(request, slug)
     try:
         before_id = int(request.GET["before"])
     except (KeyError, ValueError):
@@ -131,10 +167,11 @@ def older(request: AuthedHttpRequest, slug: str) -> HttpResponse:
         first_unread = _optional_id(request, "unread_from")
     except logic.Invalid as error:
         return HttpResponse(str(error), status=400)
-    if not queries.room_readable_by(user=request.user, room_id=current.id):
-        raise Http404("No such room.")
     history, has_older = queries.room_messages_before(
-        room_id=current.id, before_id=before_id, limit=settings.CHAT_PAGE_SIZE
+        room_id=current.id,
+        before_id=before_id,
+        limit=settings.CHAT_PAGE_SIZE,
+        hidden_author_ids=people.blocked_ids_for(user_id=request.user.pk),
     )
     return render(
         request,
@@ -152,17 +189,19 @@ def older(request: AuthedHttpRequest, slug: str) -> HttpResponse:
 @require_GET
 def newer(request: AuthedHttpRequest, slug: str) -> HttpResponse:
     """The messages between an anchored page and the live log, a page at a time."""
-    current = _room_or_404(slug)
+    current = _readable_room_or_404(request, slug)
     try:
         after_id = logic.parse_id(request.GET.get("after"), field="after")
         until_id = logic.parse_id(request.GET.get("until"), field="until")
         first_unread = _optional_id(request, "unread_from")
     except logic.Invalid as error:
         return HttpResponse(str(error), status=400)
-    if not queries.room_readable_by(user=request.user, room_id=current.id):
-        raise Http404("No such room.")
     history, has_newer = queries.room_messages_between(
-        room_id=current.id, after_id=after_id, until_id=until_id, limit=settings.CHAT_PAGE_SIZE
+        room_id=current.id,
+        after_id=after_id,
+        until_id=until_id,
+        limit=settings.CHAT_PAGE_SIZE,
+        hidden_author_ids=people.blocked_ids_for(user_id=request.user.pk),
     )
     context = {
         "room": current,
@@ -195,7 +234,7 @@ def search(request: AuthedHttpRequest) -> HttpResponse:
             context.update(query=query, hits=hits, more=more, searched=True)
     if request.htmx and not request.htmx.history_restore_request:
         return render(request, "chat/search.html#results", context, status=status)
-    page = {**_sidebar_context(request), **context, "search_page": True}
+    page = {**_layout_context(request), **context, "search_page": True}
     return render(request, "chat/search.html", page, status=status)
 
 
@@ -203,17 +242,159 @@ def search(request: AuthedHttpRequest) -> HttpResponse:
 @require_POST
 def room_create(request: AuthedHttpRequest) -> HttpResponse:
     raw_name = request.POST.get("name", "")
+    private = request.POST.get("private") == "1"
     try:
         name, slug = logic.clean_room_name(raw_name)
-        created = actions.room_create(name=name, slug=slug, created_by=request.user)
+        created = actions.room_create(
+            name=name, slug=slug, created_by=request.user, private=private
+        )
     except logic.Invalid as error:
         context = {
-            **_sidebar_context(request),
+            **_layout_context(request),
             "room_form_error": str(error),
             "room_name": raw_name,
+            "room_private": private,
         }
         template = "chat/layout.html#room-form" if request.htmx else "chat/index.html"
         return render(request, template, context, status=422)
     if request.htmx:
         return HttpResponseClientRedirect(created.get_absolute_url())
     return redirect(created)
+
+
+@login_required
+@require_POST
+def direct_open(request: AuthedHttpRequest, username: str) -> HttpResponse:
+    other = people.person_get(username=username)
+    if other is None:
+        raise Http404("No such person.")
+    try:
+        conversation = actions.direct_open(user=request.user, other=other)
+    except actions.Forbidden as error:
+        return _forbidden(error)
+    except logic.Invalid as error:
+        return HttpResponse(str(error), status=400, content_type="text/plain; charset=utf-8")
+    return redirect(conversation)
+
+
+@login_required
+@require_POST
+def invite(request: AuthedHttpRequest, slug: str) -> HttpResponse:
+    current = _readable_room_or_404(request, slug)
+    name = request.POST.get("username", "").strip()
+    invitee = people.person_get(username=name) if name else None
+    context: dict[str, Any] = {"room": current, "invitee_name": name}
+    try:
+        if invitee is None:
+            raise logic.Invalid(
+                f"No one is called “{name}”." if name else "Type the name of the person to invite."
+            )
+        actions.invitation_create(room=current, inviter=request.user, invitee=invitee)
+    except logic.Invalid as error:
+        # 422 for every refusal: the form comes back with the reason and the name kept.
+        return render(
+            request,
+            "chat/room.html#invite-form",
+            {**context, "invite_error": str(error)},
+            status=422,
+        )
+    if request.htmx:
+        return render(
+            request, "chat/room.html#invite-form", {"room": current, "invited": invitee.username}
+        )
+    return redirect(current)
+
+
+@login_required
+@require_POST
+def leave(request: AuthedHttpRequest, slug: str) -> HttpResponse:
+    current = _readable_room_or_404(request, slug)
+    try:
+        actions.membership_end(room=current, member=request.user, by=request.user)
+    except logic.Invalid as error:
+        return HttpResponse(str(error), status=400, content_type="text/plain; charset=utf-8")
+    return redirect("chat:index")
+
+
+@login_required
+@require_POST
+def member_remove(request: AuthedHttpRequest, slug: str, username: str) -> HttpResponse:
+    current = _readable_room_or_404(request, slug)
+    member = people.person_get(username=username)
+    if member is None or not queries.is_member(user=member, room=current):
+        raise Http404("No such member.")
+    try:
+        actions.membership_end(room=current, member=member, by=request.user)
+    except actions.Forbidden as error:
+        return _forbidden(error)
+    except logic.Invalid as error:
+        return HttpResponse(str(error), status=400, content_type="text/plain; charset=utf-8")
+    return redirect(current)
+
+
+@login_required
+@require_GET
+def invitation(request: AuthedHttpRequest, invitation_id: int) -> HttpResponse:
+    found = queries.invitation_for(user=request.user, invitation_id=invitation_id)
+    if found is None:
+        raise Http404("No such invitation.")
+    return render(
+        request, "chat/invitation.html", {**_layout_context(request), "invitation": found}
+    )
+
+
+@login_required
+@require_POST
+def invitation_answer(request: AuthedHttpRequest, invitation_id: int, accept: bool) -> HttpResponse:
+    found = queries.invitation_for(user=request.user, invitation_id=invitation_id)
+    if found is None:
+        raise Http404("No such invitation.")
+    if accept:
+        joined = actions.invitation_accept(invitation=found, user=request.user)
+        return redirect(joined)
+    actions.invitation_decline(invitation=found, user=request.user)
+    return redirect("chat:index")
+
+
+def _message_html(request: AuthedHttpRequest, message: Message, status: int = 200) -> HttpResponse:
+    return render(request, "chat/room.html#message", {"message": message}, status=status)
+
+
+@login_required
+@require_GET
+def message(request: AuthedHttpRequest, message_id: int) -> HttpResponse:
+    return _message_html(request, _readable_message_or_404(request, message_id))
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def message_edit(request: AuthedHttpRequest, message_id: int) -> HttpResponse:
+    found = _readable_message_or_404(request, message_id)
+    context = {"message": found, "max_length": settings.CHAT_MESSAGE_MAX_LENGTH}
+    if request.method == "GET":
+        if not logic.may_edit(author_id=found.author_id, editor_id=request.user.pk):
+            return HttpResponse("You can only edit your own messages.", status=403)
+        return render(
+            request, "chat/room.html#message-editor", {**context, "edit_body": found.body}
+        )
+    raw = request.POST.get("body", "")
+    try:
+        body = logic.clean_body(raw, max_length=settings.CHAT_MESSAGE_MAX_LENGTH)
+        edited = actions.message_edit(message=found, editor=request.user, body=body)
+    except actions.Forbidden as error:
+        return _forbidden(error)
+    except logic.Invalid as error:
+        editor = {**context, "edit_body": raw, "edit_error": str(error)}
+        return render(request, "chat/room.html#message-editor", editor, status=422)
+    return _message_html(request, edited)
+
+
+@login_required
+@require_POST
+def message_delete(request: AuthedHttpRequest, message_id: int) -> HttpResponse:
+    found = _readable_message_or_404(request, message_id)
+    try:
+        deleted = actions.message_delete(message=found, deleter=request.user)
+    except actions.Forbidden as error:
+        return _forbidden(error)
+    return _message_html(request, deleted)

@@ -21,6 +21,7 @@ class Notification(models.Model):
     class Verb(models.TextChoices):
         MENTION = "mention", "mentioned you"
         ANNOUNCEMENT = "announcement", "announced"
+        INVITATION = "invitation", "invited you"
 
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
@@ -56,3 +57,8 @@ class Notification(models.Model):
     @property
     def is_read(self) -> bool:
         return self.read_at is not None
+
+    @property
+    def preposition(self) -> str:
+        """Joins the verb to the target: "mentioned you in #general", "invited you to #plans"."""
+        return "to" if self.verb == self.Verb.INVITATION else "in"

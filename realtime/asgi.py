@@ -10,7 +10,9 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from realtime.auth import SessionAuthMiddleware  # noqa: E402
-from realtime.routing import websocket_urlpatterns  # noqa: E402
+from realtime.routing import channel_application, websocket_urlpatterns  # noqa: E402
+from realtime.server import adapt_daphne  # noqa: E402
+from realtime.sockets import close_all  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
@@ -18,5 +20,9 @@ application = ProtocolTypeRouter(
         "websocket": AllowedHostsOriginValidator(
             SessionAuthMiddleware(URLRouter(websocket_urlpatterns))
         ),
+        "channel": channel_application,
     }
 )
+
+# Under Daphne: proper close codes, 1009 for oversized messages, 1012 on shutdown.
+adapt_daphne(on_shutdown=close_all)

@@ -12,7 +12,15 @@ import dj_database_url
 import django_stubs_ext
 from django.utils.csp import CSP
 
-from realtime.config import channel_layer, env_bool, env_int, env_list, secret_key
+from realtime.config import (
+    channel_layer,
+    env_bool,
+    env_int,
+    env_list,
+    env_seconds,
+    first_redis_url,
+    secret_key,
+)
 
 # Lets admin classes and querysets take type parameters at run time (ModelAdmin[Room]).
 django_stubs_ext.monkeypatch()
@@ -42,10 +50,13 @@ INSTALLED_APPS = [
     "accounts",
     "chat",
     "notifications",
+    "pageviews",
     "loadtest",
 ]
 
 MIDDLEWARE = [
+    # Outermost and async only, so it runs on the event loop whatever the middleware inside.
+    "pageviews.middleware.CountPageviews",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -56,6 +67,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "realtime.middleware.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "realtime.urls"
@@ -73,6 +85,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.csp",
                 "notifications.context_processors.bell",
+                "accounts.context_processors.blocked_authors",
+                "pageviews.context_processors.counters",
             ],
         },
     },
@@ -177,3 +191,38 @@ NOTIFICATIONS_PAGE_SIZE = 20
 HUB_LAYER_CONCURRENCY = env_int(env, "HUB_LAYER_CONCURRENCY", default=100)
 # Messages a socket may have waiting to be written before it is closed as too slow (1013).
 SOCKET_BACKLOG_LIMIT = env_int(env, "SOCKET_BACKLOG_LIMIT", default=500)
+
+# Presence ("here now", who is in a room): entries live PRESENCE_TTL_SECONDS unless the
+# server holding the socket refreshes them every PRESENCE_HEARTBEAT_SECONDS; changes are
+# announced at most every PRESENCE_ANNOUNCE_SECONDS per space and process. Stored on the first
+# REDIS_URL host, or in this process in the embedded default.
+PRESENCE_REDIS_URL = first_redis_url(env)
+PRESENCE_REDIS_MAX_CONNECTIONS = env_int(env, "PRESENCE_REDIS_MAX_CONNECTIONS", default=20)
+PRESENCE_TTL_SECONDS = env_seconds(env, "PRESENCE_TTL_SECONDS", default=30.0)
+PRESENCE_HEARTBEAT_SECONDS = env_seconds(env, "PRESENCE_HEARTBEAT_SECONDS", default=10.0)
+PRESENCE_ANNOUNCE_SECONDS = env_seconds(env, "PRESENCE_ANNOUNCE_SECONDS", default=1.0)
+# Typing: each person's typing signal reaches the room at most every CHAT_TYPING_THROTTLE
+# seconds; the page shows it for CHAT_TYPING_SHOW seconds unless it is renewed.
+CHAT_TYPING_THROTTLE = env_seconds(env, "CHAT_TYPING_THROTTLE", default=2.0)
+CHAT_TYPING_SHOW = env_seconds(env, "CHAT_TYPING_SHOW", default=6.0)
+# Pageview counters: the request sends an increment to PAGEVIEWS_CHANNEL without waiting; the
+# worker (`manage.py runworker pageviews`, or inside the server when PAGEVIEWS_EMBEDDED_WORKER
+# is on, the default without REDIS_URL) saves and pushes every PAGEVIEWS_FLUSH_SECONDS.
+PAGEVIEWS_COUNTING = env_bool(env, "PAGEVIEWS_COUNTING", default=True)
+PAGEVIEWS_CHANNEL = "pageviews"
+PAGEVIEWS_EMBEDDED_WORKER = env_bool(
+    env, "PAGEVIEWS_EMBEDDED_WORKER", default=not PRESENCE_REDIS_URL
+)
+PAGEVIEWS_FLUSH_SECONDS = env_seconds(env, "PAGEVIEWS_FLUSH_SECONDS", default=1.0)
+# The live stats page is pushed at most this often, while somebody has it open.
+STATS_PUSH_SECONDS = env_seconds(env, "STATS_PUSH_SECONDS", default=2.0)
+# Under Daphne: bytes a client may leave unread in the server's buffer before it is dropped.
+SOCKET_SEND_BUFFER_BYTES = env_int(env, "SOCKET_SEND_BUFFER_BYTES", default=1_048_576)
+# Sockets one user may have open in one server process; more are refused (4409).
+SOCKETS_PER_USER = env_int(env, "SOCKETS_PER_USER", default=20)
+# Connection attempts per account (or per address, without a session) and process: a burst,
+# then so many per second; beyond that the socket is refused (4429).
+SOCKET_CONNECT_BURST = float(env.get("SOCKET_CONNECT_BURST", "30"))
+SOCKET_CONNECT_RATE = float(env.get("SOCKET_CONNECT_RATE", "2"))
+# Accounts and addresses whose attempts are remembered at once (least recently seen go first).
+SOCKET_LIMIT_KEYS = env_int(env, "SOCKET_LIMIT_KEYS", default=100_000)

@@ -15,3 +15,6 @@ SECURE_SSL_REDIRECT = False
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
 ALLOWED_HOSTS = ["localhost", "127.0.0.1", "testserver"]
+# Tests drive the pageview worker themselves (tests/pageviews/test_worker.py); a worker left
+# running on one test's event loop would hold the in-memory layer's queue for the next.
+PAGEVIEWS_EMBEDDED_WORKER = False

@@ -5,6 +5,7 @@ from django.urls import reverse
 from django.utils.html import urlize
 from django.utils.safestring import SafeString, mark_safe
 
+from chat.logic import direct_partner as direct_partner_name
 from chat.models import Message, Room
 from chat.queries import UnreadState
 from notifications.logic import link_mentions
@@ -30,3 +31,10 @@ def unread_in(states: Mapping[int, UnreadState] | None, room: Room) -> UnreadSta
     room pushed to everyone the moment it was created)."""
     known = (states or {}).get(room.pk)
     return known or UnreadState(room_id=room.pk, read_id=0, newest_id=0, count=0)
+
+
+@register.filter
+def direct_partner(room: Room, viewer_id: int | str) -> str:
+    """What a direct conversation is called for the viewer: the other person's name."""
+    names = {member.pk: member.get_username() for member in room.members.all()}
+    return direct_partner_name(names, int(viewer_id))

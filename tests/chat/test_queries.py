@@ -213,9 +213,3 @@ def test_search_only_reads_readable_rooms(ada, grace, room, other_room, monkeypa
     monkeypatch.setattr(queries, "rooms_readable_by", lambda *, user: only_general)
     hits, _ = queries.message_search(user=ada, query="tea", limit=10)
     assert [hit.message.room for hit in hits] == [room]
-
-
-def test_rooms_readable_by_is_every_room_for_now(ada, room, other_room):
-    assert set(queries.rooms_readable_by(user=ada)) == {room, other_room}
-    assert queries.room_readable_by(user=ada, room_id=room.id)
-    assert not queries.room_readable_by(user=ada, room_id=other_room.id + 100)

@@ -24,7 +24,7 @@ def test_room_page_renders_history_composer_and_socket(signed_in, ada, room, oth
     response = signed_in.get("/rooms/general/")
     html = response.content.decode()
     assert response.status_code == 200
-    assert 'ws-connect="/ws/?room=general"' in html
+    assert 'ws-connect="/ws/?room=general&amp;path=%2Frooms%2Fgeneral%2F"' in html
     assert "&lt;b&gt;bold&lt;/b&gt;" in html
     assert '<a href="https://example.com" rel="nofollow">' in html
     assert 'id="composer"' in html
@@ -106,6 +106,31 @@ def test_room_create_requires_post_and_csrf(ada, room):
     assert Room.objects.count() == 1
 
 
+def test_htmx_posts_need_the_csrf_token_the_page_puts_in_their_headers(ada, room):
+    import re
+
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(ada)
+    page = client.get("/rooms/general/").content.decode()
+    token = re.search(r'hx-headers=\'\{"X-CSRFToken": "([^"]+)"\}\'', page)
+    assert token, "the page gives htmx no CSRF header"
+    htmx = {"HX-Request": "true"}
+
+    refused = client.post("/rooms/new/", {"name": "Without"}, headers=htmx)
+    assert refused.status_code == 403
+    accepted = client.post(
+        "/rooms/new/", {"name": "With"}, headers={**htmx, "X-CSRFToken": token.group(1)}
+    )
+    assert accepted.status_code == 200
+    assert accepted["HX-Redirect"] == "/rooms/with/"
+    assert list(Room.objects.values_list("name", flat=True).order_by("name")) == [
+        "General",
+        "With",
+    ]
+
+
 def say(room, author, count, body="m{i}"):
     return [
         Message.objects.create(room=room, author=author, body=body.format(i=i))
@@ -135,7 +160,7 @@ def test_sidebar_shows_unread_counts_from_the_viewers_cursor(
     ) in html
     assert f'<span id="unread-{room.id}" class="unread" data-read="0" data-seen="0" ' in html
     # The page's socket keeps them current.
-    assert 'ws-connect="/ws/?page=rooms"' in html
+    assert 'ws-connect="/ws/?page=rooms&amp;path=%2F"' in html
 
 
 def test_room_page_marks_the_first_unread_with_a_divider(signed_in, ada, grace, room):
@@ -200,7 +225,8 @@ def test_around_the_latest_messages_is_the_usual_page(signed_in, ada, room, sett
     messages = say(room, ada, 6)
     html = signed_in.get(f"/rooms/general/?around={messages[-1].id}").content.decode()
     assert "load-newer" not in html
-    assert "data-after" not in html
+    # The live log starts right after the history: no gap for "Load newer" to fill.
+    assert 'aria-label="New messages"></div>' in html
 
 
 def test_newer_fills_the_gap_a_page_at_a_time(signed_in, ada, room, settings):

@@ -132,7 +132,7 @@ async def test_search_uses_the_gin_index(production_env: dict[str, str], postgre
         (definition,) = connection.execute(
             "SELECT indexdef FROM pg_indexes WHERE indexname = 'chat_message_body_search'"
         ).fetchone() or (None,)
-    assert definition is not None, "migration 0004 did not create the index"
+    assert definition is not None, "migration 0005 did not create the index"
     assert "USING gin" in definition
     plan = manage(production_env, "shell", "-c", EXPLAIN.format(query="kettle"))
     assert "chat_message_body_search" in plan, plan

@@ -23,7 +23,9 @@
     root.querySelectorAll("time[datetime]").forEach(function (el) {
       var when = new Date(el.getAttribute("datetime"));
       if (isNaN(when)) return;
-      el.textContent = when.toLocaleTimeString([], { hour: "numeric", minute: "2-digit" });
+      el.textContent = el.dataset.format === "date"
+        ? when.toLocaleDateString([], { year: "numeric", month: "long", day: "numeric" })
+        : when.toLocaleTimeString([], { hour: "numeric", minute: "2-digit" });
       el.title = when.toLocaleString();
     });
   }
@@ -79,8 +81,9 @@
     return last;
   }
 
-  // The cursor the page resumes from. A page opened around an older message fills the gap
-  // up to data-after with "Load newer"; the live log starts after it.
+  // The cursor the page resumes new messages from. A page opened around an older message
+  // fills the gap up to data-after with "Load newer"; the live log starts after it. Edits
+  // and deletes have a cursor of their own, #change-cursor, which each of them moves on.
   function lastMessageId() {
     var live = document.getElementById("messages");
     return Math.max(newestShown(), parseInt((live && live.dataset.after) || "0", 10));
@@ -89,10 +92,11 @@
   // Unread counts beside the rooms. A push says only which room has which new message and
   // whose, the same for everyone; each page counts it against its viewer's cursor
   // (data-read) and what it has counted (data-seen). The server's count replaces the badge
-  // whenever the viewer reads, in any tab.
+  // whenever the viewer reads, in any tab. Messages of people the viewer blocked are hidden
+  // (the #blocked-authors style), so they are not counted either.
   function bumpUnread(roomId, messageId, authorId) {
     var badge = document.getElementById("unread-" + roomId);
-    if (!badge || authorId === document.body.dataset.viewer) return;
+    if (!badge || authorId === document.body.dataset.viewer || blockedAuthor(authorId)) return;
     if (messageId <= Number(badge.dataset.read) || messageId <= Number(badge.dataset.seen)) return;
     badge.dataset.seen = String(messageId);
     var count = Number(badge.dataset.count) + 1;
@@ -101,8 +105,14 @@
     badge.hidden = false;
   }
 
+  function blockedAuthor(authorId) {
+    var rules = document.getElementById("blocked-authors");
+    return !!rules && rules.textContent.indexOf('[data-author="' + authorId + '"]') >= 0;
+  }
+
+  var openSocket = null;  // the page socket, while it is open
+
   // A room page that is open and visible has been read up to its newest message.
-  var socket = null;
   var readSent = 0;
   var readTimer = null;
   var READ_EVERY_MS = 2000;  // while messages stream in, at most one read report per 2 s
@@ -116,11 +126,11 @@
     clearTimeout(readTimer);
     readTimer = null;
     var room = shownRoom();
-    if (!room || !socket || document.visibilityState !== "visible") return;
+    if (!room || !openSocket || document.visibilityState !== "visible") return;
     var upTo = newestShown();
     if (upTo <= readSent) return;
     readSent = upTo;
-    socket.send(JSON.stringify({ action: "chat.read", room: Number(room), up_to: upTo }));
+    openSocket.send(JSON.stringify({ action: "chat.read", room: Number(room), up_to: upTo }));
   }
 
   function markReadSoon() {
@@ -144,6 +154,17 @@
   // they are sent again once it reopens; the server saves each client id only once.
   var unacknowledged = new Map();
 
+  // Typing signals: at most one per TYPING_EVERY_MS from this tab (the server throttles too).
+  var TYPING_EVERY_MS = 2000;
+  var typingSentAt = 0;
+  document.addEventListener("input", function (event) {
+    if (event.target.id !== "composer-body" || !openSocket || !event.target.value.trim()) return;
+    var now = Date.now();
+    if (now - typingSentAt < TYPING_EVERY_MS) return;
+    typingSentAt = now;
+    openSocket.send(JSON.stringify({ action: "chat.typing" }));
+  });
+
   var hadOpened = false;
   document.addEventListener("htmx:wsConnecting", function () {
     setConnection(hadOpened ? "reconnecting" : "connecting");
@@ -151,15 +172,25 @@
   document.addEventListener("htmx:wsOpen", function (event) {
     hadOpened = true;
     setConnection("open");
-    socket = event.detail.socketWrapper;
+    // A refusal's reason (shown in the error line) is stale once a socket opens again.
+    var error = document.getElementById("socket-error");
+    if (error) error.textContent = "";
+    var socket = event.detail.socketWrapper;
+    openSocket = socket;
     if (document.getElementById("composer")) {
-      socket.send(JSON.stringify({ action: "chat.resume", after: lastMessageId() }));
+      var changes = document.getElementById("change-cursor");
+      socket.send(JSON.stringify({
+        action: "chat.resume",
+        after: lastMessageId(),
+        changes_after: changes ? parseInt(changes.dataset.after, 10) : 0,
+      }));
     }
     unacknowledged.forEach(function (frame) { socket.send(frame); });
     readSent = 0;  // a report may have been lost with the old socket; the cursor never goes back
     markRead();
   });
   document.addEventListener("htmx:wsClose", function (event) {
+    openSocket = null;
     var code = event.detail.event.code;
     setConnection(RETRIED.indexOf(code) >= 0 ? "reconnecting" : "closed");
   });
@@ -186,6 +217,11 @@
       return;
     }
     var inserting = incoming && incoming.id && incoming.id !== event.detail.target.id;
+    // Fragments marked data-replaces take the place of their earlier copy (typing renewed).
+    if (inserting && incoming.hasAttribute("data-replaces")) {
+      var earlier = document.getElementById(incoming.id);
+      if (earlier) earlier.remove();
+    }
     if (inserting && document.getElementById(incoming.id)) {
       event.detail.shouldSwap = false;
       return;
@@ -209,9 +245,19 @@
       var mine = target.lastElementChild &&
         target.lastElementChild.dataset.author === document.body.dataset.viewer;
       if (stickToBottom || mine) scrollToEnd();
+      // Whoever sent a message has stopped typing it.
+      var author = arriving && arriving.dataset.author;
+      var typing = author && document.getElementById("typing-" + author);
+      if (typing) typing.remove();
     }
     // For outerHTML swaps the event fires on the new element; detail.target is the old one.
     var swapped = event.target;
+    // Short-lived fragments (typing) go away by themselves unless renewed (a renewal is a
+    // new element with a timer of its own).
+    document.querySelectorAll("[data-expires-in]:not([data-expiring])").forEach(function (el) {
+      el.setAttribute("data-expiring", "");
+      setTimeout(function () { el.remove(); }, parseFloat(el.dataset.expiresIn) * 1000);
+    });
     if (swapped.id === "announcement-banner" && swapped.hasAttribute("data-bump-bell")) {
       bumpBell();
     }
@@ -221,7 +267,7 @@
     if (swapped.id === "composer-error" && swapped.dataset.answered) {
       unacknowledged.delete(swapped.dataset.answered);
     }
-    if (target.id === "room-list") {
+    if (target.id === "room-list" || target.id === "direct-list") {
       sortRoomList(target);
     }
     if (target.id === "toasts") {
@@ -247,6 +293,7 @@
     var form = event.target;
     if (form.id !== "composer") return;
     unacknowledged.set(form.elements.client_id.value, event.detail.message);
+    typingSentAt = 0;  // the next message's typing shows at once
     form.querySelector("#composer-body").value = "";
     form.elements.client_id.value = newClientId();
   });

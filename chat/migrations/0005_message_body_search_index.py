@@ -26,7 +26,7 @@ def drop_index(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('chat', '0003_read_cursor'),
+        ('chat', '0004_read_cursor'),
     ]
 
     operations = [
