@@ -11,7 +11,7 @@ from django.utils import timezone
 from accounts import queries as people
 from chat import events, logic, queries
 from chat.logic import Invalid
-from chat.models import Invitation, Membership, Message, MessageChange, Room
+from chat.models import Invitation, Membership, Message, MessageChange, ReadCursor, Room
 from notifications.actions import notify
 from notifications.logic import excerpt, mentioned_names
 from notifications.models import Notification
@@ -224,3 +224,35 @@ def membership_end(*, room: Room, member: User, by: User) -> bool:
         if removed:
             transaction.on_commit(partial(events.access_ended, room, member.pk), robust=True)
     return bool(removed)
+
+
+def room_mark_read(*, user: User, room: Room, up_to: int) -> int | None:
+    """Move the user's read cursor in `room` forward to the newest message at or before
+    `up_to`; never back. On a move, push the new state to the reader's tabs on commit.
+    Returns the cursor, or None when the room has no message at or before `up_to`."""
+    newest = (
+        Message.objects.filter(room=room, id__lte=up_to)
+        .order_by("-id")
+        .values_list("id", flat=True)
+        .first()
+    )
+    if newest is None:
+        return None
+    with transaction.atomic():
+        moved = ReadCursor.objects.filter(user=user, room=room, last_read_id__lt=newest).update(
+            last_read_id=newest, updated_at=timezone.now()
+        )
+        if not moved:
+            try:
+                with transaction.atomic():
+                    _, moved = ReadCursor.objects.get_or_create(
+                        user=user, room=room, defaults={"last_read_id": newest}
+                    )
+            except IntegrityError:
+                # Another tab created it at the same moment; move it forward if still behind.
+                moved = ReadCursor.objects.filter(
+                    user=user, room=room, last_read_id__lt=newest
+                ).update(last_read_id=newest, updated_at=timezone.now())
+        if moved:
+            transaction.on_commit(partial(events.read_cursor_moved, user, room.id), robust=True)
+    return queries.read_cursor_for(user_id=user.pk, room_id=room.id)

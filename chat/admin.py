@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from chat.models import Message, Room
+from chat.models import Message, ReadCursor, Room
 
 
 @admin.register(Room)
@@ -17,3 +17,11 @@ class MessageAdmin(admin.ModelAdmin[Message]):
     list_select_related = ["room", "author"]
     search_fields = ["body"]
     raw_id_fields = ["author"]
+
+
+@admin.register(ReadCursor)
+class ReadCursorAdmin(admin.ModelAdmin[ReadCursor]):
+    list_display = ["user", "room", "last_read_id", "updated_at"]
+    list_filter = ["room"]
+    list_select_related = ["user", "room"]
+    raw_id_fields = ["user"]

@@ -7,6 +7,7 @@ from functools import partial
 
 from channels.db import database_sync_to_async
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.template.loader import render_to_string
 
 from accounts import queries as people
@@ -140,6 +141,88 @@ class RoomPart:
         )
         if html:
             await self.connection.reply(html)
+
+
+ROOMS_PAGE = "rooms"
+
+
+class UnreadPart:
+    """Pages with the room list: the unread count beside each room the viewer follows.
+
+    The page joins the activity group of every room its viewer follows (can read and has
+    opened), except the room it shows, whose messages arrive anyway. A message sends each
+    activity group one fragment, the same for every follower; the page counts it against its
+    own viewer's cursor. Read cursors move when a visible room page says so (`chat.read`),
+    and their changes go to the reader's own group, so the counts clear in all their tabs.
+    Following only opened rooms keeps a busy site's activity away from people who never
+    looked at those rooms.
+
+    Only readers join a room's activity group: a private room's activity reaches its members
+    alone, and a member who leaves or is removed leaves the group with the room's own group
+    (chat.events.access_ended).
+    """
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self.user = connection.user
+        self.shows_rooms = (
+            "room" in connection.params or connection.params.get("page") == ROOMS_PAGE
+        )
+        self.following: list[int] = []
+
+    async def join(self) -> Iterable[str]:
+        if not self.shows_rooms:
+            return []
+        self.following = await database_sync_to_async(followed_room_ids)(
+            self.user, shown=self.connection.params.get("room")
+        )
+        return [logic.reader_group_name(self.user.pk)] + [
+            logic.room_activity_group_name(room_id) for room_id in self.following
+        ]
+
+    def actions(self) -> Mapping[str, Action]:
+        return {"chat.read": self.read} if "room" in self.connection.params else {}
+
+    async def ready(self) -> None:
+        # A tab that reconnects may have missed pushes: send the current counts.
+        if not self.shows_rooms:
+            return
+        states = await database_sync_to_async(queries.unread_states_for)(user=self.user)
+        # Access may have ended between the check in join() and joining the groups, when the
+        # push that makes this socket leave could not reach it yet.
+        for room_id in self.following:
+            if room_id not in states:
+                await self.connection.leave(logic.room_activity_group_name(room_id))
+        html = "".join(events.unread_badge_html(state, oob=True) for state in states.values())
+        if html:
+            await self.connection.reply(html)
+
+    async def read(self, frame: Frame) -> None:
+        try:
+            room_id = logic.parse_id(frame.get("room"), field="room", noun="room")
+            up_to = logic.parse_id(frame.get("up_to"), field="up_to")
+        except logic.Invalid as error:
+            await self.connection.reply(socket_error_html(str(error)))
+            return
+        if not await database_sync_to_async(mark_read)(self.user, room_id, up_to):
+            await self.connection.reply(socket_error_html("No such room."))
+
+
+def followed_room_ids(user: User, *, shown: str | None) -> list[int]:
+    """The rooms whose activity a page of `user` hears: those they follow but the one shown."""
+    rooms = queries.rooms_followed_by(user=user)
+    if shown is not None:
+        rooms = rooms.exclude(slug=shown)
+    return list(rooms.values_list("pk", flat=True))
+
+
+def mark_read(user: User, room_id: int, up_to: int) -> bool:
+    """Move `user`'s cursor in the room; False if they may not read it (or it is gone)."""
+    room = queries.rooms_readable_by(user=user).filter(pk=room_id).first()
+    if room is None:
+        return False
+    actions.room_mark_read(user=user, room=room, up_to=up_to)
+    return True
 
 
 # One bucket per user in this process, shared by all their tabs here.

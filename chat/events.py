@@ -1,8 +1,10 @@
 """Live pushes. Each event renders one partial once per group and sends it to that group.
 
 Room events go to the room's group, which only sockets allowed to read the room have joined
-(chat.consumers.RoomPart). Sidebar changes for private rooms and direct conversations go to
-the personal groups of their members only; the lobby hears of public rooms alone.
+(chat.consumers.RoomPart); a new message also sends a short signal to the room's activity
+group, likewise joined only by readers' room lists (chat.consumers.UnreadPart). Sidebar
+changes for private rooms and direct conversations go to the personal groups of their members
+only; the lobby hears of public rooms alone.
 """
 
 from collections.abc import Iterable
@@ -12,7 +14,8 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.template.loader import render_to_string
 
-from chat.logic import LOBBY_GROUP, room_group_name
+from chat import queries
+from chat.logic import LOBBY_GROUP, reader_group_name, room_activity_group_name, room_group_name
 from chat.models import Message, Room
 from chat.queries import users_by_id
 from notifications.logic import user_group_name
@@ -22,6 +25,10 @@ from realtime.push import apush_html, push_html, push_leave
 def message_posted(message: Message) -> None:
     html = render_to_string("chat/room.html#message-push", {"message": message})
     push_html(room_group_name(message.room_id), html)
+    # The room lists elsewhere: which room, which message, whose. Each page counts it against
+    # its own viewer's cursor, so one fragment serves every member.
+    activity = render_to_string("chat/layout.html#room-activity", {"message": message, "oob": True})
+    push_html(room_activity_group_name(message.room_id), activity)
 
 
 def message_changed(message: Message, change_id: int) -> None:
@@ -53,6 +60,8 @@ def access_ended(room: Room, user_id: int) -> None:
     there say so, and the room leaves their sidebars."""
     gone = render_to_string("chat/room.html#access-ended", {"room": room})
     push_leave(user_group_name(user_id), leave=room_group_name(room.id), html=gone)
+    # Their room lists elsewhere stop hearing of the room's messages too (nothing to show).
+    push_leave(user_group_name(user_id), leave=room_activity_group_name(room.id), html="")
     unlisted = render_to_string("chat/layout.html#room-link-removed", {"room": room})
     push_html(user_group_name(user_id), unlisted)
 
@@ -76,3 +85,16 @@ async def typing_started(room_id: int, user: User) -> None:
         {"typist": user, "show_seconds": settings.CHAT_TYPING_SHOW},
     )
     await apush_html(room_group_name(room_id), html)
+
+
+def read_cursor_moved(user: User, room_id: int) -> None:
+    """The reader's tabs with the room list: the room's badge, from the new cursor."""
+    state = queries.unread_states_for(user=user, room_ids=[room_id]).get(room_id)
+    if state is None:  # the room is gone, or no longer readable
+        return
+    html = unread_badge_html(state, oob=True)
+    push_html(reader_group_name(user.pk), html)
+
+
+def unread_badge_html(state: queries.UnreadState, *, oob: bool) -> str:
+    return render_to_string("chat/layout.html#unread-badge", {"unread": state, "oob": oob})

@@ -3,6 +3,8 @@
 import uuid
 from collections.abc import Iterable, Mapping
 
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import slugify
 
 ROOM_NAME_MAX_LENGTH = 60
@@ -140,3 +142,133 @@ def may_remove_member(
 def room_space(room_id: int) -> str:
     """The presence space of the people with the room open."""
     return f"room.{room_id}"
+
+
+def room_activity_group_name(room_id: int) -> str:
+    """Pages with the room list, of everyone who can read the room: one small signal per
+    message, the same for every viewer, from which each page counts its own unread."""
+    return f"chat.activity.{room_id}"
+
+
+def reader_group_name(user_id: int) -> str:
+    """One person's tabs that show the room list: their read cursors' changes."""
+    return f"chat.reader.{user_id}"
+
+
+UNREAD_LABEL_LIMIT = 99
+
+
+def unread_label(count: int) -> str:
+    return f"{UNREAD_LABEL_LIMIT}+" if count > UNREAD_LABEL_LIMIT else str(count)
+
+
+def parse_id(raw: object, *, field: str, noun: str = "message") -> int:
+    """A positive id (of a message, a room) from a query parameter or a frame."""
+    error = f"“{field}” must be a {noun} id."
+    if isinstance(raw, bool) or not isinstance(raw, int | str):
+        raise Invalid(error)
+    try:
+        value = int(raw)
+    except ValueError:
+        raise Invalid(error) from None
+    if value < 1:
+        raise Invalid(error)
+    return value
+
+
+def window_split(limit: int) -> tuple[int, int]:
+    """How many messages to show before an anchored message, and how many from it on."""
+    before = limit // 2
+    return before, limit - before
+
+
+SEARCH_QUERY_MAX_LENGTH = 200
+SEARCH_RESULTS_LIMIT = 50
+SEARCH_CANDIDATES = 1000  # PostgreSQL ranks the newest this many matches
+
+
+def clean_search_query(raw: object, *, max_length: int = SEARCH_QUERY_MAX_LENGTH) -> str:
+    if not isinstance(raw, str):
+        raise Invalid("Type something to search for.")
+    query = " ".join(raw.split())
+    if not query:
+        raise Invalid("Type something to search for.")
+    if len(query) > max_length:
+        raise Invalid(f"Searches are at most {max_length} characters; that one is {len(query)}.")
+    return query
+
+
+def search_terms(query: str) -> list[str]:
+    """The words of a search, lowercased, each once, without quotes and operators."""
+    seen: dict[str, None] = {}
+    for word in query.lower().split():
+        word = word.strip("\"'").lstrip("-")
+        if word and word != "or":
+            seen.setdefault(word, None)
+    return list(seen)
+
+
+# Put around matches in snippets before escaping, then turned into <mark> by highlight().
+# Private-use characters, so they never mean anything in a message.
+MARK_START = "\ue000"
+MARK_STOP = "\ue001"
+
+
+def marked_snippet(body: str, terms: list[str], *, width: int = 160) -> str:
+    """About `width` characters of `body` around the first match of any term, each match
+    wrapped in MARK_START/MARK_STOP, an ellipsis where the text was cut."""
+    flat = " ".join(body.replace(MARK_START, "").replace(MARK_STOP, "").split())
+    lowered = flat.lower()
+    found = [i for i in (lowered.find(term) for term in terms if term) if i >= 0]
+    first = min(found, default=0)
+    start = max(0, min(first - width // 3, len(flat) - width))
+    end = min(len(flat), start + width)
+    if start > 0:
+        # Start at a word boundary rather than mid-word.
+        space = flat.find(" ", start, first) if first > start else -1
+        start = space + 1 if space >= 0 else start
+    window = flat[start:end]
+    spans = _match_spans(window.lower(), terms)
+    marked = []
+    cursor = 0
+    for begin, stop in spans:
+        marked += [window[cursor:begin], MARK_START, window[begin:stop], MARK_STOP]
+        cursor = stop
+    marked.append(window[cursor:])
+    prefix = "…" if start > 0 else ""
+    suffix = "…" if end < len(flat) else ""
+    return prefix + "".join(marked) + suffix
+
+
+def _match_spans(text: str, terms: list[str]) -> list[tuple[int, int]]:
+    """Where the terms occur in `text`, merged where they overlap, in order."""
+    spans: list[tuple[int, int]] = []
+    for term in terms:
+        if not term:
+            continue
+        at = text.find(term)
+        while at >= 0:
+            spans.append((at, at + len(term)))
+            at = text.find(term, at + len(term))
+    merged: list[tuple[int, int]] = []
+    for begin, stop in sorted(spans):
+        if merged and begin <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], stop))
+        else:
+            merged.append((begin, stop))
+    return merged
+
+
+def highlight(marked: str) -> SafeString:
+    """Escaped HTML of a snippet whose matches are wrapped in MARK_START/MARK_STOP: each
+    complete pair becomes <mark>…</mark>, and stray markers are dropped."""
+    html: list[str] = []
+    first, *rest = marked.split(MARK_START)
+    html.append(escape(first.replace(MARK_STOP, "")))
+    for segment in rest:
+        inside, stop, after = segment.partition(MARK_STOP)
+        if stop:
+            html.append(f"<mark>{escape(inside)}</mark>{escape(after.replace(MARK_STOP, ''))}")
+        else:
+            html.append(escape(inside))
+    return mark_safe("".join(html))  # noqa: S308 - every part of it is escaped

@@ -129,3 +129,23 @@ class MessageChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.message_id}"
+
+
+class ReadCursor(models.Model):
+    """How far one person has read in one room: the newest message id they have seen there.
+    It only moves forward; the unread count is what lies beyond it."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="chat_read_cursors"
+    )
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="read_cursors")
+    last_read_id = models.BigIntegerField(default=0)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "room"], name="chat_read_cursor_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} read {self.room_id} up to {self.last_read_id}"

@@ -32,4 +32,6 @@ urlpatterns = [
     path("messages/<int:message_id>/", views.message, name="message"),
     path("messages/<int:message_id>/edit/", views.message_edit, name="message_edit"),
     path("messages/<int:message_id>/delete/", views.message_delete, name="message_delete"),
+    path("rooms/<slug:slug>/newer/", views.newer, name="newer"),
+    path("search/", views.search, name="search"),
 ]

@@ -2,6 +2,7 @@ import uuid
 from typing import Any
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
@@ -10,6 +11,7 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from accounts import queries as people
 from chat import actions, logic, queries
+from chat.consumers import ROOMS_PAGE
 from chat.models import Message, Room
 from realtime.http import AuthedHttpRequest
 from realtime.sockets import socket_url
@@ -33,7 +35,20 @@ def _readable_message_or_404(request: AuthedHttpRequest, message_id: int) -> Mes
 
 
 def _layout_context(request: AuthedHttpRequest, current_room: Room | None = None) -> dict[str, Any]:
-    return {"rooms": queries.sidebar_rooms(user=request.user), "current_room": current_room}
+    """The sidebar: the viewer's rooms with their unread counts, and a socket that keeps the
+    counts current (a room page passes its own, which does that too)."""
+    return {
+        "rooms": queries.sidebar_rooms(user=request.user),
+        "current_room": current_room,
+        "unread_states": queries.unread_states_for(user=request.user),
+        "socket_url": socket_url(page=ROOMS_PAGE),
+        "search_max_length": logic.SEARCH_QUERY_MAX_LENGTH,
+    }
+
+
+def _optional_id(request: AuthedHttpRequest, field: str) -> int | None:
+    raw = request.GET.get(field)
+    return None if raw in (None, "") else logic.parse_id(raw, field=field)
 
 
 def _forbidden(error: actions.Forbidden) -> HttpResponse:
@@ -54,19 +69,32 @@ def index(request: AuthedHttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def room(request: AuthedHttpRequest, slug: str) -> HttpResponse:
+    """The room page: the latest messages, or those around `?around=<message id>`."""
     current = _readable_room_or_404(request, slug)
+    try:
+        around = _optional_id(request, "around")
+        unread_from = _optional_id(request, "unread_from")
+    except logic.Invalid as error:
+        return HttpResponse(str(error), status=400)
+    hidden = people.blocked_ids_for(user_id=request.user.pk)
+    if around is not None:
+        anchor = queries.room_message_get(room_id=current.id, message_id=around)
+        if anchor is None or anchor.author_id in hidden:
+            messages.info(request, "That message is no longer here; these are the latest.")
+            around = None
     layout = _layout_context(request, current)
     # The cursor is read before the history: a change in between is replayed, never missed.
     change_cursor = queries.room_change_cursor(room_id=current.id)
-    history, has_older = queries.room_messages_before(
-        room_id=current.id,
-        before_id=None,
-        limit=settings.CHAT_PAGE_SIZE,
-        hidden_author_ids=people.blocked_ids_for(user_id=request.user.pk),
-    )
+    if around is None:
+        history = _latest_history(request, current, hidden)
+    else:
+        history = _history_around(current, around, unread_from, hidden)
+    unread = layout["unread_states"].get(current.id)
+    first_unread = history["first_unread_id"]
     members = [] if current.is_public else queries.room_members(room=current)
     context = {
         **layout,
+        **history,
         "room": current,
         "room_title": (
             logic.direct_partner({m.pk: m.username for m in members}, request.user.pk)
@@ -75,14 +103,56 @@ def room(request: AuthedHttpRequest, slug: str) -> HttpResponse:
         ),
         "members": members if current.kind == Room.Kind.PRIVATE else [],
         "may_remove": request.user.is_staff or current.created_by_id == request.user.pk,
-        "history": history,
-        "has_older": has_older,
+        "first_unread_shown": any(m.id == first_unread for m in history["history"]),
+        "room_unread_count": unread.count if unread and first_unread else 0,
         "change_cursor": change_cursor,
         "client_id": uuid.uuid4(),
         "max_length": settings.CHAT_MESSAGE_MAX_LENGTH,
         "socket_url": socket_url(room=current.slug),
     }
     return render(request, "chat/room.html", context)
+
+
+def _latest_history(request: AuthedHttpRequest, current: Room, hidden: list[int]) -> dict[str, Any]:
+    history, has_older = queries.room_messages_before(
+        room_id=current.id,
+        before_id=None,
+        limit=settings.CHAT_PAGE_SIZE,
+        hidden_author_ids=hidden,
+    )
+    read_id = queries.read_cursor_for(user_id=request.user.pk, room_id=current.id)
+    first_unread = queries.room_first_unread_id(
+        user_id=request.user.pk, room_id=current.id, read_id=read_id
+    )
+    return {
+        "history": history,
+        "has_older": has_older,
+        "has_newer": False,
+        "around": None,
+        "newest_id": None,
+        "first_unread_id": first_unread,
+    }
+
+
+def _history_around(
+    current: Room, around: int, unread_from: int | None, hidden: list[int]
+) -> dict[str, Any]:
+    history, has_older, has_newer = queries.room_messages_around(
+        room_id=current.id,
+        message_id=around,
+        limit=settings.CHAT_PAGE_SIZE,
+        hidden_author_ids=hidden,
+    )
+    return {
+        "history": history,
+        "has_older": has_older,
+        "has_newer": has_newer,
+        "around": around,
+        # Where the gap between this history and the live log ends: the messages up to it
+        # load with "Load newer", new ones arrive live after it.
+        "newest_id": queries.room_newest_id(room_id=current.id) if has_newer else None,
+        "first_unread_id": unread_from,
+    }
 
 
 @login_required
@@ -93,6 +163,10 @@ def older(request: AuthedHttpRequest, slug: str) -> HttpResponse:
         before_id = int(request.GET["before"])
     except (KeyError, ValueError):
         return HttpResponse("“before” must be a message id.", status=400)
+    try:
+        first_unread = _optional_id(request, "unread_from")
+    except logic.Invalid as error:
+        return HttpResponse(str(error), status=400)
     history, has_older = queries.room_messages_before(
         room_id=current.id,
         before_id=before_id,
@@ -102,8 +176,66 @@ def older(request: AuthedHttpRequest, slug: str) -> HttpResponse:
     return render(
         request,
         "chat/room.html#older",
-        {"room": current, "history": history, "has_older": has_older},
+        {
+            "room": current,
+            "history": history,
+            "has_older": has_older,
+            "first_unread_id": first_unread,
+        },
     )
+
+
+@login_required
+@require_GET
+def newer(request: AuthedHttpRequest, slug: str) -> HttpResponse:
+    """The messages between an anchored page and the live log, a page at a time."""
+    current = _readable_room_or_404(request, slug)
+    try:
+        after_id = logic.parse_id(request.GET.get("after"), field="after")
+        until_id = logic.parse_id(request.GET.get("until"), field="until")
+        first_unread = _optional_id(request, "unread_from")
+    except logic.Invalid as error:
+        return HttpResponse(str(error), status=400)
+    history, has_newer = queries.room_messages_between(
+        room_id=current.id,
+        after_id=after_id,
+        until_id=until_id,
+        limit=settings.CHAT_PAGE_SIZE,
+        hidden_author_ids=people.blocked_ids_for(user_id=request.user.pk),
+    )
+    context = {
+        "room": current,
+        "history": history,
+        "has_newer": has_newer,
+        "newest_id": until_id,
+        "first_unread_id": first_unread,
+    }
+    return render(request, "chat/room.html#newer", context)
+
+
+@login_required
+@require_GET
+def search(request: AuthedHttpRequest) -> HttpResponse:
+    """Messages in the rooms the viewer can read. The full page, or (from the search box,
+    as you type) only the results."""
+    raw = request.GET.get("q")
+    context: dict[str, Any] = {"query": raw or "", "hits": [], "more": False, "error": ""}
+    status = 200
+    if raw is not None:
+        try:
+            query = logic.clean_search_query(raw)
+        except logic.Invalid as error:
+            context["error"] = str(error)
+            status = 422
+        else:
+            hits, more = queries.message_search(
+                user=request.user, query=query, limit=logic.SEARCH_RESULTS_LIMIT
+            )
+            context.update(query=query, hits=hits, more=more, searched=True)
+    if request.htmx and not request.htmx.history_restore_request:
+        return render(request, "chat/search.html#results", context, status=status)
+    page = {**_layout_context(request), **context, "search_page": True}
+    return render(request, "chat/search.html", page, status=status)
 
 
 @login_required

@@ -2,7 +2,7 @@ from channels.routing import ChannelNameRouter
 from django.conf import settings
 from django.urls import path
 
-from chat.consumers import LobbyPart, RoomPart, RoomPresencePart
+from chat.consumers import LobbyPart, RoomPart, RoomPresencePart, UnreadPart
 from notifications.consumers import PersonalPart
 from pageviews.consumers import PagePart, PageviewWorker, StatsPart
 from realtime.sockets import SOCKET_PATH, PageConsumer
@@ -11,7 +11,15 @@ websocket_urlpatterns = [
     path(
         SOCKET_PATH.lstrip("/"),
         PageConsumer.as_asgi(
-            parts=(PersonalPart, LobbyPart, RoomPart, RoomPresencePart, PagePart, StatsPart)
+            parts=(
+                PersonalPart,
+                LobbyPart,
+                RoomPart,
+                RoomPresencePart,
+                UnreadPart,
+                PagePart,
+                StatsPart,
+            )
         ),
     ),
 ]

@@ -396,11 +396,12 @@ class PageConsumer(AsyncWebsocketConsumer):
 
     def removed(self, group: str, html: str) -> None:
         """Access to `group` ended (e.g. removed from a private room): nothing more of it
-        reaches this socket, and the page is told why."""
+        reaches this socket, and the page is told why (unless `html` is empty)."""
         if group not in self.joined:
             return
         self.joined.remove(group)
-        self.deliver(html)
+        if html:
+            self.deliver(html)
         leaving = asyncio.get_running_loop().create_task(get_hub().leave(group, self))
         self.leaving.add(leaving)
         leaving.add_done_callback(self.leaving.discard)

@@ -1,3 +1,5 @@
+from collections.abc import Mapping
+
 from django import template
 from django.urls import reverse
 from django.utils.html import urlize
@@ -5,6 +7,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 from chat.logic import direct_partner as direct_partner_name
 from chat.models import Message, Room
+from chat.queries import UnreadState
 from notifications.logic import link_mentions
 
 register = template.Library()
@@ -20,6 +23,14 @@ def message_html(message: Message) -> SafeString:
     linked = urlize(message.body, nofollow=True, autoescape=True)
     with_mentions = link_mentions(linked, message.mentions, profile_url)
     return mark_safe(with_mentions.replace("\n", "<br>"))  # noqa: S308 - built from escaped text
+
+
+@register.filter
+def unread_in(states: Mapping[int, UnreadState] | None, room: Room) -> UnreadState:
+    """The viewer's unread state in `room`; nothing read and nothing unread if unknown (a
+    room pushed to everyone the moment it was created)."""
+    known = (states or {}).get(room.pk)
+    return known or UnreadState(room_id=room.pk, read_id=0, newest_id=0, count=0)
 
 
 @register.filter

@@ -50,8 +50,8 @@ def test_a_direct_conversation_appears_for_both_and_is_made_once(
     ada_link, grace_link = (html for _, html in pushes.sent)
     assert "beforeend:#direct-list" in ada_link
     # Each is named for the other person.
-    assert '<span aria-hidden="true">@</span>grace</a>' in ada_link
-    assert '<span aria-hidden="true">@</span>ada</a>' in grace_link
+    assert '<span aria-hidden="true">@</span>grace<span id="unread-' in ada_link
+    assert '<span aria-hidden="true">@</span>ada<span id="unread-' in grace_link
 
 
 @pytest.mark.parametrize(
@@ -104,7 +104,7 @@ def test_no_mention_notification_from_someone_you_blocked(
     with django_capture_on_commit_callbacks(execute=True):
         actions.message_post(room=room, author=ada, body="hey @grace", client_id=None)
     assert not Notification.objects.exists()
-    assert pushes.groups() == [f"chat.room.{room.id}"]
+    assert pushes.groups() == [f"chat.room.{room.id}", f"chat.activity.{room.id}"]
 
 
 def test_an_invitation_notifies_the_invitee_alone(
@@ -188,18 +188,20 @@ def test_removing_a_member_evicts_their_sockets_and_unlists_the_room(
     with django_capture_on_commit_callbacks(execute=True):
         assert actions.membership_end(room=secret, member=grace, by=ada) is True
     assert grace not in secret.members.all()
-    # Both to grace alone: her sockets leave the room's group, her sidebars drop the link.
-    assert pushes.groups() == [f"user.{grace.pk}", f"user.{grace.pk}"]
-    evict, unlist = (html for _, html in pushes.sent)
+    # All to grace alone: her sockets leave the room's group and its activity group (her room
+    # lists stop counting it, silently), her sidebars drop the link.
+    assert pushes.groups() == [f"user.{grace.pk}"] * 3
+    evict, unfollow, unlist = (html for _, html in pushes.sent)
     assert evict.startswith(f"leave chat.room.{secret.id}: ")
     assert "You are no longer a member of #Secret." in evict
+    assert unfollow == f"leave chat.activity.{secret.id}: "
     assert f'id="room-link-{secret.id}" hx-swap-oob="delete"' in unlist
 
 
 def test_leaving(grace, secret, pushes, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         assert actions.membership_end(room=secret, member=grace, by=grace) is True
-    assert pushes.groups() == [f"user.{grace.pk}", f"user.{grace.pk}"]
+    assert pushes.groups() == [f"user.{grace.pk}"] * 3
 
 
 def test_only_the_creator_removes_others(ada, grace, secret, pushes):

@@ -9,7 +9,7 @@ from channels.testing import WebsocketCommunicator
 
 from accounts import actions as people_actions
 from chat import actions
-from chat.models import Membership, Message, Room
+from chat.models import Membership, Message, ReadCursor, Room
 from realtime.routing import websocket_urlpatterns
 from realtime.sockets import CLOSE_NOT_FOUND
 
@@ -127,6 +127,70 @@ async def test_a_tab_elsewhere_of_the_removed_member_is_only_told_of_the_sidebar
     assert 'hx-swap-oob="delete"' in frame
     assert await elsewhere.receive_nothing(timeout=QUIET)
     await elsewhere.disconnect()
+
+
+async def test_a_private_rooms_activity_reaches_only_its_members_room_lists(
+    ada, grace, linus, secret
+):
+    def follow():
+        # linus kept a cursor from when he was a member: it must not let him hear the room.
+        for user in (grace, linus):
+            ReadCursor.objects.create(user=user, room=secret, last_read_id=0)
+
+    await database_sync_to_async(follow)()
+    member = await connect(grace, "/ws/?page=rooms")
+    assert f'id="unread-{secret.id}"' in await member.receive_from()  # the counts on connect
+    outsider = await connect(linus, "/ws/?page=rooms")
+    assert await outsider.receive_nothing(timeout=QUIET)  # no count for a room he cannot read
+
+    message = await post(secret, ada, "members only")
+    activity = await member.receive_from()
+    assert f'id="room-activity-{secret.id}"' in activity
+    assert f'data-newest="{message.id}"' in activity
+    assert await outsider.receive_nothing(timeout=QUIET)
+    await member.disconnect()
+    await outsider.disconnect()
+
+
+async def test_a_removed_member_stops_hearing_the_rooms_activity(ada, grace, secret, room):
+    await database_sync_to_async(ReadCursor.objects.create)(user=grace, room=secret)
+    rooms = await connect(grace, "/ws/?page=rooms")
+    assert f'id="unread-{secret.id}"' in await rooms.receive_from()
+    elsewhere = await connect(grace, "/ws/?room=general")
+    assert f'id="unread-{secret.id}"' in await elsewhere.receive_from()
+
+    await database_sync_to_async(actions.membership_end)(room=secret, member=grace, by=ada)
+    for tab in (rooms, elsewhere):
+        assert 'hx-swap-oob="delete"' in await tab.receive_from()  # the sidebar link goes
+        assert await tab.receive_nothing(timeout=QUIET)  # leaving the activity says nothing
+
+    await post(secret, ada, "after she left")
+    for tab in (rooms, elsewhere):
+        assert await tab.receive_nothing(timeout=QUIET)
+        await tab.disconnect()
+
+
+async def test_a_room_list_joined_as_access_ends_drops_the_room_when_ready(
+    ada, grace, secret, monkeypatch
+):
+    """Access may end between choosing the groups and the socket being open: the push that
+    makes it leave could not reach it, so the part checks again once it is open."""
+    from chat import consumers
+
+    await database_sync_to_async(ReadCursor.objects.create)(user=grace, room=secret)
+    chosen = consumers.followed_room_ids
+
+    def followed_then_removed(user, *, shown):
+        ids = chosen(user, shown=shown)
+        Membership.objects.filter(room=secret, user=grace).delete()
+        return ids
+
+    monkeypatch.setattr(consumers, "followed_room_ids", followed_then_removed)
+    tab = await connect(grace, "/ws/?page=rooms")
+    assert await tab.receive_nothing(timeout=QUIET)  # ready: no count for the room
+    await post(secret, ada, "after she left")
+    assert await tab.receive_nothing(timeout=QUIET)
+    await tab.disconnect()
 
 
 async def test_an_invitee_who_accepts_receives_the_room(ada, grace, linus, secret):

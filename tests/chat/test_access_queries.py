@@ -4,7 +4,7 @@ import pytest
 
 from accounts.models import Block
 from chat import queries
-from chat.models import Membership, Message, MessageChange, Room
+from chat.models import Membership, Message, MessageChange, ReadCursor, Room
 
 
 @pytest.fixture
@@ -101,3 +101,75 @@ def test_invitations_are_only_found_by_their_invitee(ada, grace, linus, secret):
     assert queries.invitation_for(user=grace, invitation_id=invitation.id) == invitation
     assert queries.invitation_for(user=linus, invitation_id=invitation.id) is None
     assert queries.invitations_for(user=grace) == [invitation]
+
+
+def test_search_never_finds_a_private_room_for_a_non_member(
+    ada, grace, linus, secret, direct, room
+):
+    Message.objects.create(room=secret, author=ada, body="tea in the secret room")
+    Message.objects.create(room=direct, author=ada, body="tea between ada and grace")
+    public = Message.objects.create(room=room, author=ada, body="tea for everyone")
+
+    def found(user):
+        hits, _ = queries.message_search(user=user, query="tea", limit=10)
+        return {hit.message.room.slug for hit in hits}
+
+    assert found(ada) == {"secret", "dm-x", "general"}
+    assert found(grace) == {"dm-x", "general"}
+    hits, _ = queries.message_search(user=linus, query="tea", limit=10)
+    assert [hit.message for hit in hits] == [public]
+
+
+def test_search_leaves_out_people_the_searcher_blocked_and_deleted_messages(ada, grace, room):
+    from django.utils import timezone
+
+    kept = Message.objects.create(room=room, author=grace, body="tea from grace")
+    mine = Message.objects.create(room=room, author=ada, body="tea from ada")
+    Message.objects.create(room=room, author=ada, body="tea", deleted_at=timezone.now())
+    Block.objects.create(blocker=ada, blocked=grace)
+
+    hits, _ = queries.message_search(user=ada, query="tea", limit=10)
+    assert [hit.message for hit in hits] == [mine]
+    # Blocking is one way: grace still finds ada's message, and her own.
+    hits, _ = queries.message_search(user=grace, query="tea", limit=10)
+    assert {hit.message for hit in hits} == {kept, mine}
+
+
+def test_unread_counts_only_readable_rooms_and_not_blocked_authors(ada, grace, linus, room, secret):
+    for user in (grace, linus):
+        ReadCursor.objects.create(user=user, room=room, last_read_id=0)
+        # A cursor left from membership gives no count once the room is not readable.
+        ReadCursor.objects.create(user=user, room=secret, last_read_id=0)
+    secret_message = Message.objects.create(room=secret, author=ada, body="members only")
+    Message.objects.create(room=room, author=ada, body="from ada")
+    from_linus = Message.objects.create(room=room, author=linus, body="from linus")
+    Block.objects.create(blocker=grace, blocked=ada)
+
+    assert set(queries.unread_states_for(user=grace)) == {room.id}
+    assert queries.unread_states_for(user=grace)[room.id].count == 1  # linus's only
+    assert queries.unread_states_for(user=linus)[room.id].count == 1  # ada's
+    first_unread = queries.room_first_unread_id(
+        user_id=grace.pk, room_id=room.id, read_id=secret_message.id
+    )
+    assert first_unread == from_linus.id
+
+
+def test_history_around_and_between_leave_out_hidden_authors(ada, grace, room):
+    mine = [Message.objects.create(room=room, author=ada, body=f"a{i}") for i in range(3)]
+    theirs = Message.objects.create(room=room, author=grace, body="g")
+    last = Message.objects.create(room=room, author=ada, body="a3")
+    blocked = [grace.pk]
+    page, has_older, has_newer = queries.room_messages_around(
+        room_id=room.id, message_id=mine[1].id, limit=10, hidden_author_ids=blocked
+    )
+    assert page == [*mine, last]
+    assert (has_older, has_newer) == (False, False)
+    between, more = queries.room_messages_between(
+        room_id=room.id,
+        after_id=mine[2].id,
+        until_id=last.id,
+        limit=10,
+        hidden_author_ids=blocked,
+    )
+    assert theirs not in between
+    assert (between, more) == ([last], False)

@@ -31,7 +31,9 @@ def as_user(client, user):
     "url",
     [
         "/rooms/secret/",
+        "/rooms/secret/?around=1",
         "/rooms/secret/older/?before=100",
+        "/rooms/secret/newer/?after=1&until=100",
     ],
 )
 def test_a_private_room_is_a_404_to_outsiders_like_a_missing_room(client, linus, secret, url):
@@ -234,3 +236,41 @@ def test_a_message_in_a_private_room_is_a_404_to_outsiders(
     assert response.status_code == missing.status_code
     assert response.status_code in (404, 405)
     assert Message.objects.get().body == "psst"
+
+
+def test_search_shows_outsiders_nothing_of_a_private_room(client, ada, grace, linus, secret, room):
+    hidden = Message.objects.create(room=secret, author=ada, body="the clandestine plan")
+    shown = Message.objects.create(room=room, author=ada, body="the public plan")
+    as_user(client, linus)
+    html = client.get("/search/?q=plan").content.decode()
+    assert f"?around={shown.id}" in html
+    assert f"?around={hidden.id}" not in html
+    assert "clandestine" not in html
+    as_user(client, grace)
+    assert f"?around={hidden.id}" in client.get("/search/?q=plan").content.decode()
+
+
+def test_search_leaves_out_people_you_blocked(client, ada, grace, room):
+    Message.objects.create(room=room, author=grace, body="grace on tea")
+    Message.objects.create(room=room, author=ada, body="ada on tea")
+    Block.objects.create(blocker=ada, blocked=grace)
+    html = as_user(client, ada).get("/search/?q=tea").content.decode()
+    assert "ada on <mark>tea</mark>" in html
+    assert "grace on" not in html
+
+
+def test_a_message_by_someone_you_blocked_is_not_an_anchor(client, ada, grace, room):
+    theirs = Message.objects.create(room=room, author=grace, body="hidden")
+    Block.objects.create(blocker=ada, blocked=grace)
+    html = as_user(client, ada).get(f"/rooms/general/?around={theirs.id}").content.decode()
+    assert "That message is no longer here" in html
+    assert f'id="message-{theirs.id}"' not in html
+
+
+def test_around_view_keeps_the_edit_controls_and_the_change_cursor(client, ada, grace, room):
+    messages = [Message.objects.create(room=room, author=ada, body=f"m{i}") for i in range(3)]
+    change = MessageChange.objects.create(room=room, message=messages[0], kind="edited")
+    html = as_user(client, ada).get(f"/rooms/general/?around={messages[1].id}").content.decode()
+    assert f'<span id="change-cursor" data-after="{change.id}" hidden></span>' in html
+    assert f'hx-get="/messages/{messages[1].id}/edit/"' in html
+    assert 'is-anchor" data-author=' in html

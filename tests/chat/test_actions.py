@@ -4,7 +4,7 @@ import pytest
 
 from chat import actions
 from chat.logic import Invalid
-from chat.models import Message, Room
+from chat.models import Message, ReadCursor, Room
 
 
 def test_message_post_saves_then_pushes_once_on_commit(
@@ -17,11 +17,19 @@ def test_message_post_saves_then_pushes_once_on_commit(
 
     for callback in callbacks:
         callback()
-    assert len(pushes.sent) == 1
-    group, html = pushes.sent[0]
-    assert group == f"chat.room.{room.id}"
+    # The message to the room; to the room lists, only which message it is and whose.
+    assert [group for group, _ in pushes.sent] == [
+        f"chat.room.{room.id}",
+        f"chat.activity.{room.id}",
+    ]
+    [html] = pushes.to(f"chat.room.{room.id}")
     assert f'id="message-{message.id}"' in html
     assert 'hx-swap-oob="beforeend:#messages"' in html
+    [activity] = pushes.to(f"chat.activity.{room.id}")
+    assert activity == (
+        f'<span id="room-activity-{room.id}" class="room-activity" data-room="{room.id}" '
+        f'data-newest="{message.id}" data-author="{ada.id}" hidden hx-swap-oob="true"></span>'
+    )
 
 
 def test_message_post_escapes_and_links(ada, room, pushes, django_capture_on_commit_callbacks):
@@ -32,7 +40,7 @@ def test_message_post_escapes_and_links(ada, room, pushes, django_capture_on_com
             body="<script>x()</script> see https://example.com",
             client_id=None,
         )
-    [(_, html)] = pushes.sent
+    [html] = pushes.to(f"chat.room.{room.id}")
     assert "<script>" not in html
     assert "&lt;script&gt;x()&lt;/script&gt;" in html
     assert '<a href="https://example.com" rel="nofollow">https://example.com</a>' in html
@@ -47,7 +55,7 @@ def test_message_post_is_idempotent_per_client_id(
         again = actions.message_post(room=room, author=ada, body="once", client_id=client_id)
     assert first == again
     assert Message.objects.count() == 1
-    assert len(pushes.sent) == 1
+    assert len(pushes.sent) == 2  # the room and the room lists, once
 
 
 def test_same_client_id_from_two_authors_is_two_messages(ada, grace, room, pushes):
@@ -100,3 +108,83 @@ def test_a_failing_push_does_not_lose_the_message(
         message = actions.message_post(room=room, author=ada, body="kept", client_id=None)
     assert Message.objects.get() == message
     assert "channel layer is down" in caplog.text
+
+
+def say(room, author, count):
+    return [Message.objects.create(room=room, author=author, body=f"m{i}") for i in range(count)]
+
+
+def cursor(user, room):
+    return ReadCursor.objects.get(user=user, room=room).last_read_id
+
+
+def test_mark_read_moves_the_cursor_and_pushes_once_to_the_readers_tabs(
+    ada, grace, room, pushes, django_capture_on_commit_callbacks
+):
+    messages = say(room, grace, 3)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        moved_to = actions.room_mark_read(user=ada, room=room, up_to=messages[1].id)
+    assert moved_to == messages[1].id
+    assert cursor(ada, room) == messages[1].id
+    assert pushes.sent == []  # not before the cursor is durable
+
+    for callback in callbacks:
+        callback()
+    # One push, to ada's own tabs with the room list; none to the room or its other members.
+    [(group, html)] = pushes.sent
+    assert group == f"chat.reader.{ada.id}"
+    assert f'id="unread-{room.id}"' in html
+    assert f'data-read="{messages[1].id}"' in html
+    assert f'data-seen="{messages[2].id}"' in html
+    assert 'data-count="1"' in html
+    assert 'hx-swap-oob="true"' in html
+
+
+def test_the_cursor_never_moves_back(ada, grace, room, pushes, django_capture_on_commit_callbacks):
+    messages = say(room, grace, 3)
+    with django_capture_on_commit_callbacks(execute=True):
+        actions.room_mark_read(user=ada, room=room, up_to=messages[2].id)
+    pushes.sent.clear()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert actions.room_mark_read(user=ada, room=room, up_to=messages[0].id) == messages[2].id
+        assert actions.room_mark_read(user=ada, room=room, up_to=messages[2].id) == messages[2].id
+    assert cursor(ada, room) == messages[2].id
+    assert pushes.sent == []  # nothing changed, nothing to tell
+
+
+def test_mark_read_stops_at_the_rooms_own_messages(
+    ada, grace, room, other_room, pushes, django_capture_on_commit_callbacks
+):
+    mine = say(room, grace, 2)
+    elsewhere = say(other_room, grace, 2)
+    # Reading "up to" a later id from another room (or one not yet written) reads this room
+    # to its newest message at or before it, no further.
+    with django_capture_on_commit_callbacks(execute=True):
+        assert actions.room_mark_read(user=ada, room=room, up_to=elsewhere[-1].id + 50) == (
+            mine[-1].id
+        )
+    assert cursor(ada, room) == mine[-1].id
+    assert not ReadCursor.objects.filter(room=other_room).exists()
+
+
+def test_mark_read_in_an_empty_room_does_nothing(ada, room, pushes):
+    assert actions.room_mark_read(user=ada, room=room, up_to=10) is None
+    assert not ReadCursor.objects.exists()
+    assert pushes.sent == []
+
+
+def test_a_message_in_a_big_room_is_two_pushes_whatever_the_membership(
+    ada, room, make_user, pushes, django_capture_on_commit_callbacks
+):
+    for i in range(30):
+        member = make_user(f"member{i}")
+        say(room, member, 1)
+        actions.room_mark_read(user=member, room=room, up_to=10**9)
+    pushes.sent.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        actions.message_post(room=room, author=ada, body="to everyone", client_id=None)
+    assert [group for group, _ in pushes.sent] == [
+        f"chat.room.{room.id}",
+        f"chat.activity.{room.id}",
+    ]

@@ -190,3 +190,114 @@ def test_may_remove_member(member, remover, owner, staff, allowed):
 def test_parse_cursor_refuses_what_is_not_a_message_id(raw):
     with pytest.raises(logic.Invalid, match="must be a message id"):
         logic.parse_cursor(raw)
+
+
+@pytest.mark.parametrize(
+    ("count", "label"), [(0, "0"), (1, "1"), (99, "99"), (100, "99+"), (12_345, "99+")]
+)
+def test_unread_label_caps_at_99(count, label):
+    assert logic.unread_label(count) == label
+
+
+@pytest.mark.parametrize(("raw", "expected"), [(1, 1), ("42", 42), (" 7 ", 7), (10**12, 10**12)])
+def test_parse_id_accepts(raw, expected):
+    assert logic.parse_id(raw, field="around") == expected
+
+
+@pytest.mark.parametrize("raw", [0, -3, "0", "abc", "", "1.5", None, True, 2.0, [], {}])
+def test_parse_id_refuses(raw):
+    with pytest.raises(logic.Invalid) as refused:
+        logic.parse_id(raw, field="room", noun="room")
+    assert str(refused.value) == "“room” must be a room id."
+
+
+@pytest.mark.parametrize(("limit", "split"), [(50, (25, 25)), (3, (1, 2)), (1, (0, 1))])
+def test_window_split_puts_the_anchor_in_the_second_half(limit, split):
+    assert logic.window_split(limit) == split
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [("tea", "tea"), ("  green   tea \n", "green tea"), ("x" * 10, "x" * 10)],
+)
+def test_clean_search_query_accepts(raw, expected):
+    assert logic.clean_search_query(raw, max_length=10) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "error"),
+    [
+        ("", "Type something to search for."),
+        ("  \t\n", "Type something to search for."),
+        (None, "Type something to search for."),
+        (["tea"], "Type something to search for."),
+        ("x" * 11, "Searches are at most 10 characters; that one is 11."),
+    ],
+)
+def test_clean_search_query_refuses(raw, error):
+    with pytest.raises(logic.Invalid) as refused:
+        logic.clean_search_query(raw, max_length=10)
+    assert str(refused.value) == error
+
+
+@pytest.mark.parametrize(
+    ("query", "terms"),
+    [
+        ("Green TEA", ["green", "tea"]),
+        ('"green tea" -milk', ["green", "tea", "milk"]),
+        ("tea or coffee tea", ["tea", "coffee"]),
+        ("\"'", []),
+    ],
+)
+def test_search_terms(query, terms):
+    assert logic.search_terms(query) == terms
+
+
+M0, M1 = logic.MARK_START, logic.MARK_STOP
+
+
+@pytest.mark.parametrize(
+    ("body", "terms", "width", "expected"),
+    [
+        ("I like green tea", ["tea"], 80, f"I like green {M0}tea{M1}"),
+        ("Tea, TEA and tea", ["tea"], 80, f"{M0}Tea{M1}, {M0}TEA{M1} and {M0}tea{M1}"),
+        ("teapot", ["tea", "teapot"], 80, f"{M0}teapot{M1}"),
+        ("no match here", ["tea"], 80, "no match here"),
+        ("a  b\n\nc tea", ["tea"], 80, f"a b c {M0}tea{M1}"),
+        (
+            "one two three four five six seven eight nine tea ten eleven twelve",
+            ["tea"],
+            24,
+            f"…nine {M0}tea{M1} ten eleven t…",
+        ),
+        (f"stray {M0}marker tea", ["tea"], 80, f"stray marker {M0}tea{M1}"),
+    ],
+)
+def test_marked_snippet(body, terms, width, expected):
+    assert logic.marked_snippet(body, terms, width=width) == expected
+
+
+@pytest.mark.parametrize(
+    ("marked", "html"),
+    [
+        (f"I like {M0}tea{M1}", "I like <mark>tea</mark>"),
+        (f"<b>{M0}<i>{M1}</b>", "&lt;b&gt;<mark>&lt;i&gt;</mark>&lt;/b&gt;"),
+        (f"{M0}unclosed & open", "unclosed &amp; open"),
+        (f"stray{M1} stop", "stray stop"),
+        (f"{M0}a{M1}{M1} {M0}b{M1}", "<mark>a</mark> <mark>b</mark>"),
+        ("<script>alert(1)</script>", "&lt;script&gt;alert(1)&lt;/script&gt;"),
+    ],
+)
+def test_highlight_escapes_everything_but_the_marks(marked, html):
+    assert logic.highlight(marked) == html
+
+
+@pytest.mark.parametrize(
+    ("function", "argument", "name"),
+    [
+        (logic.room_activity_group_name, 7, "chat.activity.7"),
+        (logic.reader_group_name, 3, "chat.reader.3"),
+    ],
+)
+def test_group_names(function, argument, name):
+    assert function(argument) == name

@@ -1,5 +1,5 @@
 from chat import queries
-from chat.models import Message
+from chat.models import Message, ReadCursor, Room
 
 
 def post(room, author, count):
@@ -34,3 +34,182 @@ def test_room_get_and_name_taken(room):
     assert queries.room_name_taken(name="GENERAL", slug="x") is True
     assert queries.room_name_taken(name="New", slug="general") is True
     assert queries.room_name_taken(name="New", slug="new") is False
+
+
+def read_up_to(user, room, message_id):
+    ReadCursor.objects.update_or_create(user=user, room=room, defaults={"last_read_id": message_id})
+
+
+def test_unread_counts_what_others_wrote_past_the_cursor(ada, grace, room, other_room):
+    theirs = post(room, grace, 3)
+    post(room, ada, 2)  # one's own messages are never unread
+    read_up_to(ada, room, theirs[0].id)
+
+    [general] = queries.unread_states_for(user=ada).values()
+
+    assert general == queries.UnreadState(
+        room_id=room.id,
+        read_id=theirs[0].id,
+        newest_id=Message.objects.filter(room=room).latest("id").id,
+        count=2,
+    )
+
+
+def test_only_rooms_one_has_opened_have_a_count(ada, grace, room, other_room):
+    post(other_room, grace, 2)
+    read_up_to(ada, room, 0)
+    assert set(queries.unread_states_for(user=ada)) == {room.id}
+    assert set(queries.rooms_followed_by(user=ada)) == {room}
+
+
+def test_unread_is_zero_when_read_to_the_end_or_empty(ada, grace, room, other_room):
+    last = post(room, grace, 2)[-1]
+    read_up_to(ada, room, last.id)
+    read_up_to(ada, other_room, 0)
+    states = queries.unread_states_for(user=ada)
+    assert states[room.id].count == 0
+    assert states[other_room.id] == queries.UnreadState(
+        room_id=other_room.id, read_id=0, newest_id=0, count=0
+    )
+
+
+def test_unread_states_are_per_reader(ada, grace, room):
+    mine = post(room, ada, 2)
+    read_up_to(grace, room, mine[0].id)
+    read_up_to(ada, room, 0)
+    assert queries.unread_states_for(user=grace)[room.id].count == 1
+    assert queries.unread_states_for(user=ada)[room.id].count == 0
+
+
+def test_unread_states_cover_only_readable_rooms(ada, grace, room, other_room, monkeypatch):
+    post(other_room, grace, 1)
+    read_up_to(ada, room, 0)
+    read_up_to(ada, other_room, 0)
+    only_general = Room.objects.filter(pk=room.pk)
+    monkeypatch.setattr(queries, "rooms_readable_by", lambda *, user: only_general)
+    assert set(queries.unread_states_for(user=ada)) == {room.id}
+    assert queries.unread_states_for(user=ada, room_ids=[other_room.id]) == {}
+
+
+def test_unread_states_for_some_rooms_only(ada, room, other_room):
+    read_up_to(ada, room, 0)
+    read_up_to(ada, other_room, 0)
+    assert set(queries.unread_states_for(user=ada, room_ids=[other_room.id])) == {other_room.id}
+
+
+def test_unread_states_take_one_query(ada, grace, room, other_room, django_assert_num_queries):
+    post(room, grace, 3)
+    post(other_room, grace, 3)
+    read_up_to(ada, room, 0)
+    read_up_to(ada, other_room, 0)
+    with django_assert_num_queries(1):
+        queries.unread_states_for(user=ada)
+
+
+def test_a_room_never_opened_has_no_first_unread(ada, grace, room):
+    post(room, grace, 2)
+    assert queries.room_first_unread_id(user_id=ada.id, room_id=room.id, read_id=0) is None
+
+
+def test_first_unread_skips_ones_own(ada, grace, room):
+    read = post(room, grace, 1)[0]
+    post(room, ada, 1)
+    theirs = post(room, grace, 2)
+    assert queries.room_first_unread_id(user_id=ada.id, room_id=room.id, read_id=read.id) == (
+        theirs[0].id
+    )
+    assert (
+        queries.room_first_unread_id(user_id=ada.id, room_id=room.id, read_id=theirs[-1].id) is None
+    )
+
+
+def test_read_cursor_defaults_to_nothing_read(ada, room):
+    assert queries.read_cursor_for(user_id=ada.id, room_id=room.id) == 0
+    read_up_to(ada, room, 12)
+    assert queries.read_cursor_for(user_id=ada.id, room_id=room.id) == 12
+
+
+def test_messages_around_an_anchor(ada, room, other_room):
+    messages = post(room, ada, 9)
+    post(other_room, ada, 3)
+    page, has_older, has_newer = queries.room_messages_around(
+        room_id=room.id, message_id=messages[4].id, limit=4
+    )
+    assert page == messages[2:6]
+    assert (has_older, has_newer) == (True, True)
+
+    page, has_older, has_newer = queries.room_messages_around(
+        room_id=room.id, message_id=messages[0].id, limit=4
+    )
+    assert page == messages[0:2]
+    assert (has_older, has_newer) == (False, True)
+
+    page, has_older, has_newer = queries.room_messages_around(
+        room_id=room.id, message_id=messages[-1].id, limit=4
+    )
+    assert page == messages[6:]
+    assert (has_older, has_newer) == (True, False)
+
+
+def test_messages_between_fill_a_gap_a_page_at_a_time(ada, room):
+    messages = post(room, ada, 6)
+    page, more = queries.room_messages_between(
+        room_id=room.id, after_id=messages[0].id, until_id=messages[4].id, limit=2
+    )
+    assert (page, more) == (messages[1:3], True)
+    page, more = queries.room_messages_between(
+        room_id=room.id, after_id=messages[2].id, until_id=messages[4].id, limit=2
+    )
+    assert (page, more) == (messages[3:5], False)
+
+
+def test_newest_id(ada, room, other_room):
+    assert queries.room_newest_id(room_id=room.id) == 0
+    last = post(room, ada, 2)[-1]
+    post(other_room, ada, 1)
+    assert queries.room_newest_id(room_id=room.id) == last.id
+
+
+def say(room, author, body):
+    return Message.objects.create(room=room, author=author, body=body)
+
+
+def test_search_matches_every_word_ignoring_case_newest_first(ada, grace, room, other_room):
+    older = say(room, ada, "Green tea is the best TEA")
+    say(room, grace, "Coffee only")
+    say(room, grace, "green, but no drink")
+    newer = say(other_room, grace, "Tea, green or black?")
+
+    hits, more = queries.message_search(user=ada, query="tea green", limit=10)
+
+    assert [hit.message for hit in hits] == [newer, older]
+    assert more is False
+    assert hits[1].snippet == "<mark>Green</mark> <mark>tea</mark> is the best <mark>TEA</mark>"
+    assert hits[0].message.room == other_room
+
+
+def test_search_snippets_are_escaped(ada, room):
+    say(room, ada, "<img src=x onerror=alert(1)> tea")
+    [hit], _ = queries.message_search(user=ada, query="tea", limit=10)
+    assert hit.snippet == "&lt;img src=x onerror=alert(1)&gt; <mark>tea</mark>"
+
+
+def test_search_says_when_there_are_more(ada, room):
+    found = [say(room, ada, f"tea {i}") for i in range(3)]
+    hits, more = queries.message_search(user=ada, query="tea", limit=2)
+    assert [hit.message for hit in hits] == found[:0:-1]
+    assert more is True
+
+
+def test_search_finds_nothing_for_operators_alone(ada, room):
+    say(room, ada, 'quotes " everywhere')
+    assert queries.message_search(user=ada, query='"', limit=10) == ([], False)
+
+
+def test_search_only_reads_readable_rooms(ada, grace, room, other_room, monkeypatch):
+    say(room, grace, "tea in general")
+    say(other_room, grace, "tea in a room ada cannot read")
+    only_general = Room.objects.filter(pk=room.pk)
+    monkeypatch.setattr(queries, "rooms_readable_by", lambda *, user: only_general)
+    hits, _ = queries.message_search(user=ada, query="tea", limit=10)
+    assert [hit.message.room for hit in hits] == [room]

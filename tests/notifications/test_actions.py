@@ -31,8 +31,10 @@ def test_a_mention_notifies_the_mentioned_once_and_pushes_on_commit(
 
     for callback in callbacks:
         callback()
-    # One push for the room, one for grace's tabs (badge + toast), one for her inbox tabs.
+    # One push for the room, one for the room lists (unread), one for grace's tabs (badge +
+    # toast), one for her inbox tabs.
     assert len(pushes.to(f"chat.room.{room.id}")) == 1
+    assert len(pushes.to(f"chat.activity.{room.id}")) == 1
     [personal] = pushes.to(f"user.{grace.id}")
     assert 'id="bell"' in personal
     assert 'data-count="1"' in personal
@@ -40,7 +42,7 @@ def test_a_mention_notifies_the_mentioned_once_and_pushes_on_commit(
     [inbox] = pushes.to(f"user.{grace.id}.inbox")
     assert f'id="notification-{notification.id}"' in inbox
     assert not pushes.to(f"user.{linus.id}")
-    assert len(pushes.sent) == 3
+    assert len(pushes.sent) == 4
 
 
 def test_the_room_sees_mentions_as_links_and_unknown_names_as_text(

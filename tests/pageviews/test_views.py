@@ -33,7 +33,7 @@ def test_a_page_never_counted_shows_none_and_anonymous_pages_show_theirs_too(cli
 
 def test_the_socket_is_told_which_page_it_is_on(signed_in, room):
     html = signed_in.get("/").content.decode()
-    assert 'ws-connect="/ws/?path=%2F"' in html
+    assert 'ws-connect="/ws/?page=rooms&amp;path=%2F"' in html
 
 
 def test_the_stats_page_needs_an_account(client):

@@ -1,5 +1,5 @@
 // The little the page needs beyond htmx: keyboard sending, the connection badge,
-// local times, and keeping the conversation scrolled to the newest message.
+// local times, keeping the conversation scrolled, and the rooms' unread counts.
 (function () {
   "use strict";
 
@@ -72,15 +72,72 @@
     return parseInt(el.id.slice("message-".length), 10);
   }
 
-  // The newest message the page shows: the cursor it resumes new messages from. Edits and
-  // deletes have a cursor of their own, #change-cursor, which each of them moves on.
-  function lastMessageId() {
+  // The newest message the page shows: how far its reader has read.
+  function newestShown() {
     var last = 0;
     document.querySelectorAll("#history > .message, #messages > .message").forEach(function (el) {
       last = Math.max(last, messageNumber(el));
     });
     return last;
   }
+
+  // The cursor the page resumes new messages from. A page opened around an older message
+  // fills the gap up to data-after with "Load newer"; the live log starts after it. Edits
+  // and deletes have a cursor of their own, #change-cursor, which each of them moves on.
+  function lastMessageId() {
+    var live = document.getElementById("messages");
+    return Math.max(newestShown(), parseInt((live && live.dataset.after) || "0", 10));
+  }
+
+  // Unread counts beside the rooms. A push says only which room has which new message and
+  // whose, the same for everyone; each page counts it against its viewer's cursor
+  // (data-read) and what it has counted (data-seen). The server's count replaces the badge
+  // whenever the viewer reads, in any tab. Messages of people the viewer blocked are hidden
+  // (the #blocked-authors style), so they are not counted either.
+  function bumpUnread(roomId, messageId, authorId) {
+    var badge = document.getElementById("unread-" + roomId);
+    if (!badge || authorId === document.body.dataset.viewer || blockedAuthor(authorId)) return;
+    if (messageId <= Number(badge.dataset.read) || messageId <= Number(badge.dataset.seen)) return;
+    badge.dataset.seen = String(messageId);
+    var count = Number(badge.dataset.count) + 1;
+    badge.dataset.count = String(count);
+    badge.querySelector(".unread-count").textContent = count > 99 ? "99+" : String(count);
+    badge.hidden = false;
+  }
+
+  function blockedAuthor(authorId) {
+    var rules = document.getElementById("blocked-authors");
+    return !!rules && rules.textContent.indexOf('[data-author="' + authorId + '"]') >= 0;
+  }
+
+  var openSocket = null;  // the page socket, while it is open
+
+  // A room page that is open and visible has been read up to its newest message.
+  var readSent = 0;
+  var readTimer = null;
+  var READ_EVERY_MS = 2000;  // while messages stream in, at most one read report per 2 s
+
+  function shownRoom() {
+    var room = document.querySelector("[data-room-id]");
+    return room ? room.dataset.roomId : null;
+  }
+
+  function markRead() {
+    clearTimeout(readTimer);
+    readTimer = null;
+    var room = shownRoom();
+    if (!room || !openSocket || document.visibilityState !== "visible") return;
+    var upTo = newestShown();
+    if (upTo <= readSent) return;
+    readSent = upTo;
+    openSocket.send(JSON.stringify({ action: "chat.read", room: Number(room), up_to: upTo }));
+  }
+
+  function markReadSoon() {
+    if (readTimer === null) readTimer = setTimeout(markRead, READ_EVERY_MS);
+  }
+
+  document.addEventListener("visibilitychange", markRead);
 
   // Replayed and live messages can interleave; keep the log in id order.
   function placeInOrder(article) {
@@ -99,7 +156,6 @@
 
   // Typing signals: at most one per TYPING_EVERY_MS from this tab (the server throttles too).
   var TYPING_EVERY_MS = 2000;
-  var openSocket = null;
   var typingSentAt = 0;
   document.addEventListener("input", function (event) {
     if (event.target.id !== "composer-body" || !openSocket || !event.target.value.trim()) return;
@@ -137,6 +193,8 @@
       }));
     }
     unacknowledged.forEach(function (frame) { socket.send(frame); });
+    readSent = 0;  // a report may have been lost with the old socket; the cursor never goes back
+    markRead();
   });
   document.addEventListener("htmx:wsClose", function (event) {
     openSocket = null;
@@ -185,7 +243,11 @@
   document.addEventListener("htmx:oobAfterSwap", function (event) {
     var target = event.detail.target;
     if (target.id === "messages") {
-      if (arriving && arriving.isConnected) placeInOrder(arriving);
+      if (arriving && arriving.isConnected) {
+        placeInOrder(arriving);
+        if (document.visibilityState === "visible") markReadSoon();
+        else bumpUnread(shownRoom(), messageNumber(arriving), arriving.dataset.author);
+      }
       localizeTimes(target);
       var mine = target.lastElementChild &&
         target.lastElementChild.dataset.author === document.body.dataset.viewer;
@@ -205,6 +267,9 @@
     });
     if (swapped.id === "announcement-banner" && swapped.hasAttribute("data-bump-bell")) {
       bumpBell();
+    }
+    if (swapped.classList && swapped.classList.contains("room-activity")) {
+      bumpUnread(swapped.dataset.room, Number(swapped.dataset.newest), swapped.dataset.author);
     }
     if (swapped.id === "composer-error" && swapped.dataset.answered) {
       unacknowledged.delete(swapped.dataset.answered);
@@ -251,11 +316,38 @@
     box.form.requestSubmit();
   });
 
+  // Older messages load above what the reader is looking at: keep it where it was.
+  var keepFromBottom = null;
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var el = scroller();
+    if (el && event.detail.target.id === "load-older") {
+      keepFromBottom = el.scrollHeight - el.scrollTop;
+    }
+  });
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var el = scroller();
+    if (el && keepFromBottom !== null && event.detail.target.id === "load-older") {
+      el.scrollTop = el.scrollHeight - keepFromBottom;
+    }
+  });
+  document.addEventListener("htmx:afterSettle", function () { keepFromBottom = null; });
+
+  // Open a room at the message asked for, else at the first unread, else at the end.
+  function initialScroll() {
+    var el = scroller();
+    if (!el) return;
+    var anchor = el.dataset.anchor && document.getElementById(el.dataset.anchor);
+    var divider = document.getElementById("unread-divider");
+    if (anchor) anchor.scrollIntoView({ block: "start" });
+    else if (divider) divider.scrollIntoView({ block: "start" });
+    else scrollToEnd();
+  }
+
   document.addEventListener("htmx:load", function (event) {
     localizeTimes(event.detail.elt);
   });
   document.addEventListener("DOMContentLoaded", function () {
     localizeTimes(document);
-    scrollToEnd();
+    initialScroll();
   });
 })();
