@@ -1,6 +1,7 @@
 from django.db.models import Q
 
-from chat.models import Message, Room
+from chat.logic import TranscriptLine
+from chat.models import Attachment, LinkPreview, Message, Room, TranscriptExport
 
 
 def room_list() -> list[Room]:
@@ -19,7 +20,7 @@ def room_messages_after(*, room_id: int, after_id: int, limit: int) -> tuple[lis
     """Up to `limit` messages newer than `after_id`, oldest first, and whether there are more."""
     page = list(
         Message.objects.filter(room_id=room_id, id__gt=after_id)
-        .select_related("author")
+        .select_related("author", "link_preview", "attachment")
         .order_by("id")[: limit + 1]
     )
     return page[:limit], len(page) > limit
@@ -30,9 +31,69 @@ def room_messages_before(
 ) -> tuple[list[Message], bool]:
     """Up to `limit` messages older than `before_id` (or the latest), oldest first, and
     whether even older ones exist."""
-    messages = Message.objects.filter(room_id=room_id).select_related("author")
+    messages = Message.objects.filter(room_id=room_id).select_related(
+        "author", "link_preview", "attachment"
+    )
     if before_id is not None:
         messages = messages.filter(id__lt=before_id)
     page = list(messages.order_by("-id")[: limit + 1])
     has_older = len(page) > limit
     return page[:limit][::-1], has_older
+
+
+def link_preview_get(*, preview_id: int) -> LinkPreview | None:
+    return LinkPreview.objects.filter(id=preview_id).select_related("message").first()
+
+
+def attachment_get(*, attachment_id: int) -> Attachment | None:
+    return (
+        Attachment.objects.filter(id=attachment_id)
+        .select_related("message", "message__room")
+        .first()
+    )
+
+
+def export_get(*, export_id: int) -> TranscriptExport | None:
+    return TranscriptExport.objects.filter(id=export_id).select_related("room").first()
+
+
+def export_for_download(*, export_id: int, user_id: int) -> TranscriptExport | None:
+    """A finished export, only for the person who asked for it."""
+    return (
+        TranscriptExport.objects.filter(
+            id=export_id, requested_by_id=user_id, status=TranscriptExport.Status.READY
+        )
+        .select_related("room")
+        .first()
+    )
+
+
+def exports_for(*, room_id: int, user_id: int, limit: int = 5) -> list[TranscriptExport]:
+    return list(
+        TranscriptExport.objects.filter(room_id=room_id, requested_by_id=user_id)
+        .select_related("room")
+        .order_by("-id")[:limit]
+    )
+
+
+def exports_unfinished_count(*, user_id: int) -> int:
+    return TranscriptExport.objects.filter(
+        requested_by_id=user_id,
+        status__in=[TranscriptExport.Status.PENDING, TranscriptExport.Status.RUNNING],
+    ).count()
+
+
+def room_message_count(*, room_id: int) -> int:
+    return Message.objects.filter(room_id=room_id).count()
+
+
+def transcript_lines_after(*, room_id: int, after_id: int, limit: int) -> list[TranscriptLine]:
+    rows = (
+        Message.objects.filter(room_id=room_id, id__gt=after_id)
+        .order_by("id")
+        .values_list("id", "created_at", "author__username", "body")[:limit]
+    )
+    return [
+        TranscriptLine(id=id_, sent_at=sent_at, author=author, body=body)
+        for id_, sent_at, author, body in rows
+    ]

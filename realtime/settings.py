@@ -43,6 +43,9 @@ INSTALLED_APPS = [
     "chat",
     "notifications",
     "loadtest",
+    # Before django_tasks_db: its db_worker command adds heartbeats to the original.
+    "taskworker",
+    "django_tasks_db",
 ]
 
 MIDDLEWARE = [
@@ -91,6 +94,22 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CHANNEL_LAYERS = {"default": channel_layer(env)}
 
+# Slow work (link previews, thumbnails, exports, digests) on durable database-backed tasks.
+# A separate `manage.py db_worker` runs them in production; the embedded default (no
+# REDIS_URL) runs a worker inside the server process instead.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+TASK_WORKER_EMBEDDED = env_bool(
+    env, "TASK_WORKER_EMBEDDED", default=not env.get("REDIS_URL", "").strip()
+)
+TASK_WORKER_INTERVAL = float(env.get("TASK_WORKER_INTERVAL", "0.5"))
+TASK_WORKER_HEARTBEAT = float(env.get("TASK_WORKER_HEARTBEAT", "5"))
+# A running task whose worker has not beaten for this long is run again by another worker.
+TASK_WORKER_STALE_AFTER = float(env.get("TASK_WORKER_STALE_AFTER", "60"))
+# Failed attempts are retried after 5 s, 10 s, 20 s, ... (at most TASK_RETRY_MAX_DELAY).
+TASK_RETRY_ATTEMPTS = env_int(env, "TASK_RETRY_ATTEMPTS", default=4)
+TASK_RETRY_BASE_DELAY = float(env.get("TASK_RETRY_BASE_DELAY", "5"))
+TASK_RETRY_MAX_DELAY = float(env.get("TASK_RETRY_MAX_DELAY", "300"))
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -108,6 +127,8 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = Path(env.get("STATIC_ROOT", BASE_DIR / "staticfiles"))
+# Uploaded images, thumbnails and exports. Never served as static files: views check who asks.
+MEDIA_ROOT = Path(env.get("MEDIA_ROOT", BASE_DIR / "media"))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -177,3 +198,37 @@ NOTIFICATIONS_PAGE_SIZE = 20
 HUB_LAYER_CONCURRENCY = env_int(env, "HUB_LAYER_CONCURRENCY", default=100)
 # Messages a socket may have waiting to be written before it is closed as too slow (1013).
 SOCKET_BACKLOG_LIMIT = env_int(env, "SOCKET_BACKLOG_LIMIT", default=500)
+
+# Link previews fetch pages people post. Only public addresses are fetched; networks listed
+# here (CIDR, comma-separated) are allowed too, e.g. an intranet wiki.
+LINK_PREVIEW_ALLOWED_NETWORKS = env_list(env, "LINK_PREVIEW_ALLOWED_NETWORKS", default=[])
+LINK_PREVIEW_TIMEOUT = float(env.get("LINK_PREVIEW_TIMEOUT", "5"))
+LINK_PREVIEW_MAX_BYTES = env_int(env, "LINK_PREVIEW_MAX_BYTES", default=1_000_000)
+LINK_PREVIEW_MAX_REDIRECTS = 5
+# Image attachments: the largest upload, and the most pixels a decoded image may have.
+ATTACHMENT_MAX_BYTES = env_int(env, "ATTACHMENT_MAX_BYTES", default=10_000_000)
+ATTACHMENT_MAX_PIXELS = env_int(env, "ATTACHMENT_MAX_PIXELS", default=40_000_000)
+THUMBNAIL_SIZE = 480
+# Unread notifications older than this many seconds are emailed once, as a digest.
+NOTIFICATIONS_DIGEST_DELAY = env_int(env, "NOTIFICATIONS_DIGEST_DELAY", default=900)
+# Email (the digests): SMTP to EMAIL_HOST; printed on the console instead in development
+# (EMAIL_CONSOLE=1, the default with DEBUG).
+EMAIL_CONSOLE = env_bool(env, "EMAIL_CONSOLE", default=DEBUG)
+MAILERS = {
+    "default": (
+        {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {
+                "host": env.get("EMAIL_HOST", "localhost"),
+                "port": env_int(env, "EMAIL_PORT", default=25),
+                "username": env.get("EMAIL_HOST_USER", ""),
+                "password": env.get("EMAIL_HOST_PASSWORD", ""),
+                "use_tls": env_bool(env, "EMAIL_USE_TLS", default=False),
+                "timeout": 10,
+            },
+        }
+        if not EMAIL_CONSOLE
+        else {"BACKEND": "django.core.mail.backends.console.EmailBackend"}
+    )
+}
+DEFAULT_FROM_EMAIL = env.get("DEFAULT_FROM_EMAIL", "Relay <relay@localhost>")

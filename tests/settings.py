@@ -15,3 +15,7 @@ SECURE_SSL_REDIRECT = False
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
 ALLOWED_HOSTS = ["localhost", "127.0.0.1", "testserver"]
+# Tests run queued tasks themselves (tests/tasks.py), or start real db_worker processes.
+TASK_WORKER_EMBEDDED = False
+TASK_RETRY_BASE_DELAY = 1
+LINK_PREVIEW_TIMEOUT = 2
