@@ -73,7 +73,7 @@ def pushes(monkeypatch: pytest.MonkeyPatch) -> PushLog:
 def media_root(settings, tmp_path) -> Path:
     """Uploads, thumbnails and exports of each test go to a directory of its own."""
     settings.MEDIA_ROOT = tmp_path / "media"
-    return settings.MEDIA_ROOT
+    return Path(settings.MEDIA_ROOT)
 
 
 @pytest.fixture
