@@ -1,6 +1,7 @@
 """Writes. Each action changes state atomically and schedules its events on commit."""
 
 import uuid
+from copy import copy
 from functools import partial
 from typing import IO, Any
 
@@ -187,7 +188,8 @@ def export_progress(*, export: TranscriptExport, progress: int) -> None:
     export.progress = progress
     with transaction.atomic():
         export.save(update_fields=["status", "progress"])
-        transaction.on_commit(partial(events.export_changed, export), robust=True)
+        # A copy: the push shows this step's progress even if it leaves after later steps.
+        transaction.on_commit(partial(events.export_changed, copy(export)), robust=True)
 
 
 def export_finish(*, export: TranscriptExport, file: str, message_count: int) -> None:

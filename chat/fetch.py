@@ -166,7 +166,7 @@ def read_body(
 ) -> Fetched:
     status = response.status
     if status >= 500 or status in (408, 429):
-        raise FetchFailed(f"The site answered {status}; trying again later.")
+        raise FetchFailed(f"The site answered {status}.")
     if status != 200:
         raise Refused(f"The site answered {status}.")
     mime, charset = content_type(response.getheader("Content-Type"))
