@@ -189,3 +189,41 @@ class PageServer:
     def __exit__(self, *exc: object) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+@contextlib.contextmanager
+def db_worker(
+    env: Mapping[str, str], *, worker_id: str, log: Path
+) -> Iterator[subprocess.Popen[bytes]]:
+    """A real `manage.py db_worker` process; stopped with SIGTERM (gracefully) on exit unless
+    the test ended it first."""
+    with open(log, "ab") as out:
+        process = subprocess.Popen(
+            [
+                PYTHON,
+                "manage.py",
+                "db_worker",
+                "--no-reload",
+                "--no-startup-delay",
+                "--interval",
+                "0.2",
+                "--worker-id",
+                worker_id,
+                "--verbosity",
+                "2",
+            ],
+            cwd=ROOT,
+            env={**os.environ, **env},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            yield process
+        finally:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+                try:
+                    process.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()

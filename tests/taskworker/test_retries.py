@@ -12,7 +12,7 @@ pytestmark = pytest.mark.django_db
 
 
 def run(attempt, work):
-    gave_up = []
+    gave_up: list[Exception] = []
     try:
         retries.attempt(send_digests, attempt=attempt, kwargs={}, work=work, gave_up=gave_up.append)
     except BaseException as error:
