@@ -47,14 +47,14 @@ def resolve(host: str, port: int) -> list[str]:
 
 
 def checked_addresses(
-    target: FetchTarget, *, allowed: Sequence[IPNetwork], resolver: Resolver
+    target: FetchTarget, *, allowed: Sequence[IPNetwork], public: bool, resolver: Resolver
 ) -> list[str]:
     """The addresses of the target's host, if every one of them may be fetched."""
     addresses = resolver(target.host, target.port)
     if not addresses:
         raise Refused("The link's host name does not resolve.")
     for address in addresses:
-        refusal = address_refusal(address, allowed=allowed)
+        refusal = address_refusal(address, allowed=allowed, public=public)
         if refusal is not None:
             raise Refused(f"No preview for this link: {refusal}")
     return addresses
@@ -98,6 +98,7 @@ def fetch(
     allowed: Sequence[IPNetwork],
     max_redirects: int,
     truncate: bool,
+    public: bool = True,
     resolver: Resolver = resolve,
 ) -> Fetched:
     """GET `url`, following up to `max_redirects` redirects, each checked like the first.
@@ -107,7 +108,7 @@ def fetch(
     deadline = time.monotonic() + timeout
     for _ in range(max_redirects + 1):
         target = parse_url(url)
-        addresses = checked_addresses(target, allowed=allowed, resolver=resolver)
+        addresses = checked_addresses(target, allowed=allowed, public=public, resolver=resolver)
         connection = connect(target, addresses[0], timeout=remaining(deadline))
         sock = connection.sock
         assert sock is not None

@@ -182,12 +182,15 @@ def parse_networks(cidrs: Iterable[str]) -> list[IPNetwork]:
     return [ipaddress.ip_network(cidr.strip(), strict=False) for cidr in cidrs if cidr.strip()]
 
 
-def address_refusal(address: str, *, allowed: Sequence[IPNetwork]) -> str | None:
+def address_refusal(
+    address: str, *, allowed: Sequence[IPNetwork], public: bool = True
+) -> str | None:
     """Why the previewer must not connect to `address`, or None if it may.
 
     Only globally routable unicast addresses are fetched: not loopback, private, link-local
     (which holds the cloud metadata service, 169.254.169.254), shared, reserved or multicast
     ranges, also when written as IPv4-mapped IPv6. Networks in `allowed` are let through.
+    With `public` off, only those are.
     """
     try:
         ip: IPAddress = ipaddress.ip_address(address.split("%", 1)[0])
@@ -205,6 +208,8 @@ def address_refusal(address: str, *, allowed: Sequence[IPNetwork]) -> str | None
         return "It points to a private or reserved network."
     if not ip.is_global:
         return "It points to an address that is not public."
+    if not public:
+        return "This server previews only links to its allow-listed networks."
     return None
 
 

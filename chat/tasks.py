@@ -56,6 +56,7 @@ def guarded_fetch(url: str, *, accept: frozenset[str], truncate: bool) -> fetch.
             allowed=logic.parse_networks(settings.LINK_PREVIEW_ALLOWED_NETWORKS),
             max_redirects=settings.LINK_PREVIEW_MAX_REDIRECTS,
             truncate=truncate,
+            public=settings.LINK_PREVIEW_PUBLIC,
         )
     except logic.Refused as refusal:
         raise retries.Permanent(str(refusal)) from None

@@ -19,3 +19,5 @@ ALLOWED_HOSTS = ["localhost", "127.0.0.1", "testserver"]
 TASK_WORKER_EMBEDDED = False
 TASK_RETRY_BASE_DELAY = 1
 LINK_PREVIEW_TIMEOUT = 2
+# Tests never reach the internet: only allow-listed (local) sites are previewed.
+LINK_PREVIEW_PUBLIC = False

@@ -106,6 +106,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         "REDIS_URL": "",
         # pytest-django exports tests.settings (an in-memory database) to child processes.
         "DJANGO_SETTINGS_MODULE": "realtime.settings",
+        # Link previews: only the local test site, never the internet.
+        "LINK_PREVIEW_PUBLIC": "0",
+        "LINK_PREVIEW_ALLOWED_NETWORKS": "127.0.0.1/32",
     }
     manage(env, "migrate", "--noinput")
     manage(env, "load_demo_data")

@@ -216,6 +216,13 @@ def test_address_refusal(address, refused):
         assert refused in reason
 
 
+def test_with_public_off_only_allowed_networks_are_fetched():
+    allowed = parse_networks(["127.0.0.1/32"])
+    assert address_refusal("127.0.0.1", allowed=allowed, public=False) is None
+    assert "allow-listed" in (address_refusal("93.184.215.14", allowed=allowed, public=False) or "")
+    assert "private" in (address_refusal("10.0.0.1", allowed=allowed, public=False) or "")
+
+
 def test_allowed_networks_let_private_addresses_through():
     allowed = parse_networks(["127.0.0.1/32", " 10.0.0.0/8 ", ""])
     assert address_refusal("127.0.0.1", allowed=allowed) is None

@@ -23,6 +23,7 @@ def worker_env(production_env: dict[str, str]) -> dict[str, str]:
         "TASK_WORKER_HEARTBEAT": "0.5",
         "TASK_WORKER_STALE_AFTER": "3",
         "LINK_PREVIEW_ALLOWED_NETWORKS": f"{LOCALHOST}/32",
+        "LINK_PREVIEW_PUBLIC": "0",
         "LINK_PREVIEW_TIMEOUT": "30",
     }
 
