@@ -8,6 +8,7 @@ Reads are capped in size and in time, and only the expected media types are acce
 """
 
 import http.client
+import ipaddress
 import socket
 import ssl
 import time
@@ -50,6 +51,9 @@ def checked_addresses(
     target: FetchTarget, *, allowed: Sequence[IPNetwork], public: bool, resolver: Resolver
 ) -> list[str]:
     """The addresses of the target's host, if every one of them may be fetched."""
+    if not public and not is_address(target.host):
+        # Without public fetching nothing is looked up: only addresses written in the link.
+        raise Refused("This server previews only links to its allow-listed networks.")
     addresses = resolver(target.host, target.port)
     if not addresses:
         raise Refused("The link's host name does not resolve.")
@@ -58,6 +62,14 @@ def checked_addresses(
         if refusal is not None:
             raise Refused(f"No preview for this link: {refusal}")
     return addresses
+
+
+def is_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
 
 
 def connect(target: FetchTarget, address: str, *, timeout: float) -> http.client.HTTPConnection:

@@ -202,7 +202,8 @@ SOCKET_BACKLOG_LIMIT = env_int(env, "SOCKET_BACKLOG_LIMIT", default=500)
 # Link previews fetch pages people post. Only public addresses are fetched; networks listed
 # here (CIDR, comma-separated) are allowed too, e.g. an intranet wiki.
 LINK_PREVIEW_ALLOWED_NETWORKS = env_list(env, "LINK_PREVIEW_ALLOWED_NETWORKS", default=[])
-# 0: fetch nothing but the allowed networks (a site without internet access, or tests).
+# 0: fetch only links to addresses in the allowed networks, written as addresses (no name is
+# looked up): for a site without internet access, and for tests.
 LINK_PREVIEW_PUBLIC = env_bool(env, "LINK_PREVIEW_PUBLIC", default=True)
 LINK_PREVIEW_TIMEOUT = float(env.get("LINK_PREVIEW_TIMEOUT", "5"))
 LINK_PREVIEW_MAX_BYTES = env_int(env, "LINK_PREVIEW_MAX_BYTES", default=1_000_000)

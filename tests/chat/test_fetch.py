@@ -173,3 +173,37 @@ def test_a_closed_port_is_a_failure_worth_retrying():
     port = free_port()  # nothing listens there
     with pytest.raises(FetchFailed, match="Connecting"):
         get(f"http://127.0.0.1:{port}/")
+
+
+def test_without_public_fetching_names_are_not_even_looked_up(site):
+    looked_up = []
+
+    def resolver(host, port):
+        looked_up.append(host)
+        return ["127.0.0.1"]
+
+    with pytest.raises(Refused, match="allow-listed"):
+        fetch(
+            f"http://preview.example:{site.port}/",
+            accept=HTML_TYPES,
+            max_bytes=1000,
+            timeout=2,
+            allowed=LOCAL,
+            max_redirects=0,
+            truncate=True,
+            public=False,
+            resolver=resolver,
+        )
+    assert looked_up == []
+    site.reply("/page", PAGE)
+    fetched = fetch(
+        site.url("/page"),
+        accept=HTML_TYPES,
+        max_bytes=1000,
+        timeout=2,
+        allowed=LOCAL,
+        max_redirects=0,
+        truncate=True,
+        public=False,
+    )
+    assert fetched.body == PAGE
