@@ -119,11 +119,8 @@ def attachment_upload(request: AuthedHttpRequest, slug: str) -> HttpResponse:
             refusal = logic.upload_size_refusal(declared, max_bytes=settings.ATTACHMENT_MAX_BYTES)
             raise logic.Invalid(refusal or "That file is too large.")
         caption = request.POST.get("caption", "").strip()
-        if len(caption) > settings.CHAT_MESSAGE_MAX_LENGTH:
-            raise logic.Invalid(
-                f"The caption is {len(caption):,} characters long; "
-                f"the limit is {settings.CHAT_MESSAGE_MAX_LENGTH:,}."
-            )
+        if caption:
+            caption = logic.clean_body(caption, max_length=settings.CHAT_MESSAGE_MAX_LENGTH)
         upload = request.FILES.get("image")
         if upload is None:
             raise logic.Invalid("Choose an image to attach.")

@@ -178,6 +178,8 @@ LOGGING = {
     "loggers": {
         # runserver's request log: once, not again through the root logger.
         "django.channels.server": {"handlers": ["console"], "propagate": False},
+        # Each task's start and end: once, not again through Django's own DEBUG handler.
+        "django.tasks": {"handlers": ["console"], "level": "INFO", "propagate": False},
     },
 }
 

@@ -216,3 +216,11 @@ def test_signed_out_people_cannot_download_it(client, finished_export):
 def test_an_unfinished_export_is_not_downloadable(signed_in, ada, room):
     export = actions.export_request(room=room, user=ada, export_format="json")
     assert signed_in.get(f"/exports/{export.pk}/download/").status_code == 404
+
+
+def test_a_caption_longer_than_a_message_is_refused(signed_in, room, settings):
+    settings.CHAT_MESSAGE_MAX_LENGTH = 10
+    response = upload(signed_in, image_bytes(), caption="x" * 11)
+    assert response.status_code == 422
+    assert "the limit is 10" in response.content.decode()
+    assert not Message.objects.exists()
