@@ -162,6 +162,7 @@ async def run_embedded_worker() -> None:
     heartbeat = Heartbeat(worker_id)
     await sync_to_async(heartbeat.start, thread_sensitive=False)()
     logger.info("Task worker %s running inside the server process", worker_id)
+    this = asyncio.current_task()
     try:
         while True:
             try:
@@ -169,6 +170,10 @@ async def run_embedded_worker() -> None:
             except Exception:
                 logger.exception("The embedded task worker failed; trying again")
                 ran = False
+            # sync_to_async lets a running task finish and then returns as if nothing happened:
+            # a cancellation that arrived meanwhile is only visible here.
+            if this is not None and this.cancelling():
+                raise asyncio.CancelledError
             if not ran:
                 await asyncio.sleep(settings.TASK_WORKER_INTERVAL)
     finally:
