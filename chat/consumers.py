@@ -136,3 +136,55 @@ def composer_rejected_html(room: Room, frame: Frame, error: str) -> str:
     return render_to_string("chat/room.html#composer-error", context) + render_to_string(
         "chat/room.html#composer-body", {**context, "oob": True}
     )
+
+
+class TaskResultsPart:
+    """A page that shows something a task is still working on (a preview, a thumbnail, an
+    export) asks for its current state once its socket is open: a result pushed before the
+    socket joined, or while it was down, is not missed."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+    async def join(self) -> Iterable[str]:
+        return []
+
+    def actions(self) -> Mapping[str, Action]:
+        return {"tasks.refresh": self.refresh}
+
+    async def ready(self) -> None:
+        pass
+
+    async def refresh(self, frame: Frame) -> None:
+        try:
+            message_ids = logic.parse_ids(frame.get("messages"))
+            export_ids = logic.parse_ids(frame.get("exports"))
+        except logic.Invalid as error:
+            await self.connection.reply(socket_error_html(str(error)))
+            return
+        html = await database_sync_to_async(task_results_html)(
+            self.connection.params.get("room"), message_ids, export_ids, self.connection.user.pk
+        )
+        if html:
+            await self.connection.reply(html)
+
+
+def task_results_html(
+    room_slug: str | None, message_ids: list[int], export_ids: list[int], user_id: int
+) -> str:
+    previews, attachments, exports = queries.task_results_for(
+        room_slug=room_slug, message_ids=message_ids, export_ids=export_ids, user_id=user_id
+    )
+    parts = [
+        render_to_string("chat/room.html#link-preview", {"preview": preview, "oob": True})
+        for preview in previews
+    ]
+    parts += [
+        render_to_string("chat/room.html#attachment", {"attachment": attachment, "oob": True})
+        for attachment in attachments
+    ]
+    parts += [
+        render_to_string("chat/exports.html#export", {"export": export, "oob": True})
+        for export in exports
+    ]
+    return "".join(parts)

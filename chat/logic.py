@@ -405,3 +405,20 @@ def percent_done(done: int, total: int) -> int:
     if total <= 0:
         return 100
     return max(0, min(100, done * 100 // total))
+
+
+REFRESH_LIMIT = 100
+
+
+def parse_ids(raw: object, *, limit: int = REFRESH_LIMIT) -> list[int]:
+    """A list of positive ids from a frame (at most `limit`, each once)."""
+    if raw is None:
+        return []
+    if not isinstance(raw, list) or len(raw) > limit:
+        raise Invalid(f"Expected a list of at most {limit} ids.")
+    ids: dict[int, None] = {}
+    for item in raw:
+        if isinstance(item, bool) or not isinstance(item, int) or item <= 0:
+            raise Invalid("Ids must be positive whole numbers.")
+        ids[item] = None
+    return list(ids)

@@ -97,3 +97,25 @@ def transcript_lines_after(*, room_id: int, after_id: int, limit: int) -> list[T
         TranscriptLine(id=id_, sent_at=sent_at, author=author, body=body)
         for id_, sent_at, author, body in rows
     ]
+
+
+def task_results_for(
+    *, room_slug: str | None, message_ids: list[int], export_ids: list[int], user_id: int
+) -> tuple[list[LinkPreview], list[Attachment], list[TranscriptExport]]:
+    """The current previews and attachments of these messages (in the room the page shows)
+    and the viewer's own exports among these: what a page still waiting on them needs."""
+    previews: list[LinkPreview] = []
+    attachments: list[Attachment] = []
+    if room_slug and message_ids:
+        previews = list(
+            LinkPreview.objects.filter(message_id__in=message_ids, message__room__slug=room_slug)
+        )
+        attachments = list(
+            Attachment.objects.filter(message_id__in=message_ids, message__room__slug=room_slug)
+        )
+    exports = list(
+        TranscriptExport.objects.filter(id__in=export_ids, requested_by_id=user_id).select_related(
+            "room"
+        )
+    )
+    return previews, attachments, exports

@@ -363,3 +363,19 @@ def test_transcript_json_is_valid_however_it_is_batched(batches):
 )
 def test_percent_done(done, total, percent):
     assert percent_done(done, total) == percent
+
+
+@pytest.mark.parametrize(
+    ("raw", "ids"),
+    [(None, []), ([], []), ([3, 1, 3], [3, 1]), (list(range(1, 101)), list(range(1, 101)))],
+)
+def test_parse_ids(raw, ids):
+    assert logic.parse_ids(raw) == ids
+
+
+@pytest.mark.parametrize(
+    "raw", ["1,2", [0], [-1], ["1"], [1.5], [True], list(range(1, 102)), {"a": 1}]
+)
+def test_parse_ids_refuses(raw):
+    with pytest.raises(logic.Invalid):
+        logic.parse_ids(raw)
