@@ -12,6 +12,7 @@ import logging
 import os
 import socket
 import threading
+import time
 from datetime import timedelta
 
 from asgiref.sync import sync_to_async
@@ -89,6 +90,7 @@ class Heartbeat:
     def __init__(self, worker_id: str) -> None:
         self.worker_id = worker_id
         self.stopped = threading.Event()
+        self.next_reclaim = 0.0
         self.thread = threading.Thread(target=self.run, name=f"heartbeat-{worker_id}", daemon=True)
 
     def start(self) -> None:
@@ -98,7 +100,12 @@ class Heartbeat:
 
     def pulse(self) -> None:
         heartbeat_beat(worker_id=self.worker_id)
-        stale_tasks_reclaim()
+        # Looking for stale tasks scans the running ones: often enough to notice a dead worker
+        # soon after TASK_WORKER_STALE_AFTER, not at every beat.
+        now = time.monotonic()
+        if now >= self.next_reclaim:
+            stale_tasks_reclaim()
+            self.next_reclaim = now + settings.TASK_WORKER_STALE_AFTER / 4
 
     def run(self) -> None:
         try:
