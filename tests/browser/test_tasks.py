@@ -74,7 +74,7 @@ def test_a_posted_link_gets_its_preview_card_live(
         expect(card).to_have_attribute("href", site.url("/story"))
         image = card.locator("img.preview-image")
         expect(image).to_be_visible()
-        assert image.evaluate("img => img.naturalWidth") > 0
+        assert image.evaluate("img => img.decode().then(() => img.naturalWidth)") > 0
         assert someone.csp_violations() == []
         assert someone.console_errors == []
 
@@ -100,7 +100,7 @@ def test_an_attached_image_shows_a_placeholder_then_its_thumbnail(
     thumbnail = message.locator(".attachment img")
     expect(thumbnail).to_be_visible(timeout=TASK_TIMEOUT_MS)
     expect(thumbnail).to_have_attribute("width", "480")
-    assert thumbnail.evaluate("img => img.naturalWidth") == 480
+    assert thumbnail.evaluate("img => img.decode().then(() => img.naturalWidth)") == 480
     assert seen(grace, "#messages .attachment-placeholder"), "no placeholder before the thumbnail"
     expect(message.locator(".attachment-placeholder")).to_have_count(0)
     # The sender's form is ready for the next image.
