@@ -102,6 +102,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     env = {
         "DEBUG": "1",
         "DATABASE_URL": f"sqlite:///{workdir / 'db.sqlite3'}",
+        "MEDIA_ROOT": str(workdir / "media"),
         # An empty REDIS_URL selects the in-memory channel layer even if the shell sets one.
         "REDIS_URL": "",
         # pytest-django exports tests.settings (an in-memory database) to child processes.
