@@ -144,3 +144,34 @@ def test_an_export_shows_progress_then_a_download_link(person: Callable[..., Per
     assert any("saved first" in message["body"] for message in document["messages"])
     assert ada.csp_violations() == []
     assert ada.console_errors == []
+
+
+@pytest.mark.browser
+def test_why_a_link_got_no_preview_is_shown_to_its_author_only(
+    person: Callable[..., Person],
+) -> None:
+    ada, grace = person("ada"), person("grace")
+    ada.open_room("random")
+    grace.open_room("random")
+
+    # A private address: refused before any connection is attempted.
+    grace.send("The router admin page is http://10.0.0.1/admin")
+
+    for someone in (grace, ada):
+        message = someone.page.locator("#messages .message").filter(has_text="router admin")
+        expect(message.locator(".link-preview")).to_have_attribute(
+            "data-status", "failed", timeout=TASK_TIMEOUT_MS
+        )
+    expect(
+        grace.page.locator("#messages .message")
+        .filter(has_text="router admin")
+        .locator(".preview-failed")
+    ).to_be_visible()
+    expect(grace.page.locator(".preview-failed").last).to_contain_text(
+        "private or reserved network"
+    )
+    expect(
+        ada.page.locator("#messages .message")
+        .filter(has_text="router admin")
+        .locator(".preview-failed")
+    ).to_be_hidden()

@@ -224,3 +224,8 @@ def test_a_caption_longer_than_a_message_is_refused(signed_in, room, settings):
     assert response.status_code == 422
     assert "the limit is 10" in response.content.decode()
     assert not Message.objects.exists()
+
+
+def test_why_a_link_got_no_preview_is_shown_to_its_author_only(signed_in, room, ada):
+    html = signed_in.get("/rooms/general/").content.decode()
+    assert f'.message[data-author="{ada.pk}"] .preview-failed {{ display: block; }}' in html
