@@ -9,7 +9,7 @@ PYTHON ?= $(shell for p in python3 python3.13 python3.12; do \
 	command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null \
 	&& { command -v $$p; break; }; done)
 
-.PHONY: run test test-fast test-browser lint format migrate demo clean check-python loadtest
+.PHONY: run test test-fast test-faults test-browser lint format migrate demo clean check-python loadtest
 
 check-python:
 	@if [ -z "$(PYTHON)" ]; then \
@@ -57,6 +57,10 @@ test-browser: $(BIN)/.dev
 	$(BIN)/pytest -m browser
 
 test: lint test-fast test-browser
+
+# The fault suite alone (test-fast runs it too): Redis, PostgreSQL and Daphne broken on purpose.
+test-faults: $(BIN)/.dev
+	$(BIN)/pytest -m faults
 
 # A bounded load test of a running server (by default the one `make run` serves), then its
 # report in report/$(SCENARIO)/. See loadtest/README.md for the presets and a deployment.

@@ -1,13 +1,23 @@
+import asyncio
+from collections.abc import Awaitable, Callable
+
+from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
 from django.conf import settings
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import UserCreationForm
 from django.contrib.auth.models import User
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_GET
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
 
-from chat.models import Room
+from accounts import actions
+from accounts import queries as people
+from chat import queries as chat
+from chat.logic import Invalid
+from chat.models import Message, Room
+from realtime.http import AuthedHttpRequest
 
 
 def signup(request: HttpRequest) -> HttpResponse:
@@ -21,13 +31,81 @@ def signup(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/signup.html", {"form": form})
 
 
+def concurrently[**P, R](func: Callable[P, R]) -> Callable[P, Awaitable[R]]:
+    """Run a database read in a worker thread of its own (with its own connection), so that
+    several independent reads of one request overlap instead of queueing on one thread."""
+    run: Callable[P, Awaitable[R]] = database_sync_to_async(func, thread_sensitive=False)
+    return run
+
+
+def person_message_count(*, viewer: User, person: User) -> int:
+    """How many of `person`'s messages `viewer` could read."""
+    return Message.objects.filter(
+        room__in=chat.rooms_readable_by(user=viewer), author=person, deleted_at__isnull=True
+    ).count()
+
+
+def person_recent_rooms(*, viewer: User, person: User) -> list[Room]:
+    """Rooms `person` talks in that `viewer` may read (never another person's private ones)."""
+    return list(
+        chat.rooms_readable_by(user=viewer)
+        .filter(messages__author=person)
+        .exclude(kind=Room.Kind.DIRECT)
+        .distinct()
+        .order_by("name")[:10]
+    )
+
+
 @login_required
 @require_GET
-def profile(request: HttpRequest, username: str) -> HttpResponse:
-    person = get_object_or_404(User, username=username, is_active=True)
+async def profile(request: HttpRequest, username: str) -> HttpResponse:
+    """Who is viewing -> may they see this person -> load the profile -> render."""
+    viewer = await request.auser()
+    assert isinstance(viewer, User)  # login_required
+    person = await database_sync_to_async(people.person_get)(username=username)
+    # Someone who blocked the viewer is, to the viewer, not there at all.
+    if person is None or await database_sync_to_async(people.has_blocked)(
+        blocker_id=person.pk, blocked_id=viewer.pk
+    ):
+        raise Http404("No such person.")
+    # Independent reads, awaited together.
+    message_count, recent_rooms, blocked = await asyncio.gather(
+        concurrently(person_message_count)(viewer=viewer, person=person),
+        concurrently(person_recent_rooms)(viewer=viewer, person=person),
+        concurrently(people.has_blocked)(blocker_id=viewer.pk, blocked_id=person.pk),
+    )
     context = {
         "person": person,
-        "message_count": person.chat_messages.count(),
-        "recent_rooms": Room.objects.filter(messages__author=person).distinct()[:10],
+        "is_self": person.pk == viewer.pk,
+        "message_count": message_count,
+        "recent_rooms": recent_rooms,
+        "blocked": blocked,
     }
-    return render(request, "accounts/profile.html", context)
+    # Rendering runs the context processors, which read the database too.
+    return await sync_to_async(render)(request, "accounts/profile.html", context)
+
+
+def _person_or_404(username: str) -> User:
+    person = people.person_get(username=username)
+    if person is None:
+        raise Http404("No such person.")
+    return person
+
+
+@login_required
+@require_POST
+def block(request: AuthedHttpRequest, username: str) -> HttpResponse:
+    person = _person_or_404(username)
+    try:
+        actions.block(blocker=request.user, blocked=person)
+    except Invalid as error:
+        return HttpResponse(str(error), status=400, content_type="text/plain; charset=utf-8")
+    return redirect("profile", person.username)
+
+
+@login_required
+@require_POST
+def unblock(request: AuthedHttpRequest, username: str) -> HttpResponse:
+    person = _person_or_404(username)
+    actions.unblock(blocker=request.user, blocked=person)
+    return redirect("profile", person.username)

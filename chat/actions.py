@@ -1,4 +1,5 @@
-"""Writes. Each action changes state atomically and schedules its events on commit."""
+"""Writes. Each action checks who may do it, changes state atomically and schedules its
+events on commit."""
 
 import uuid
 from copy import copy
@@ -13,28 +14,88 @@ from django.db import IntegrityError, transaction
 from django.tasks import Task
 from django.utils import timezone
 
-from chat import events, tasks
+from accounts import queries as people
+from chat import events, logic, queries, tasks
 from chat.images import THUMBNAIL_EXTENSION, DecodedImage, Thumbnail
 from chat.logic import IMAGE_EXTENSIONS, Invalid, PageMetadata, first_link
-from chat.models import Attachment, LinkPreview, Message, Room, TranscriptExport
-from chat.queries import exports_unfinished_count, room_name_taken
+from chat.models import (
+    Attachment,
+    Invitation,
+    LinkPreview,
+    Membership,
+    Message,
+    MessageChange,
+    Room,
+    TranscriptExport,
+)
 from notifications.actions import notify
 from notifications.logic import excerpt, mentioned_names
 from notifications.models import Notification
 from notifications.queries import users_named
 
 
-def room_create(*, name: str, slug: str, created_by: User) -> Room:
+class Forbidden(Invalid):
+    """The person may see the thing but not do this to it."""
+
+
+NOT_A_MEMBER = "You are not a member of this room any more."
+
+
+def room_create(*, name: str, slug: str, created_by: User, private: bool = False) -> Room:
+    """A public room (announced to every chat page) or a private one, whose only member is
+    its creator until they invite others."""
     with transaction.atomic():
-        if room_name_taken(name=name, slug=slug):
+        if queries.room_name_taken(name=name, slug=slug):
             raise Invalid(f"A room called “{name}” already exists.")
-        room = Room.objects.create(name=name, slug=slug, created_by=created_by)
+        kind = Room.Kind.PRIVATE if private else Room.Kind.PUBLIC
+        room = Room.objects.create(name=name, slug=slug, kind=kind, created_by=created_by)
+        if private:
+            Membership.objects.create(room=room, user=created_by)
         transaction.on_commit(partial(events.room_created, room), robust=True)
     return room
 
 
+def direct_open(*, user: User, other: User) -> Room:
+    """The direct conversation between the two, started if there is none yet."""
+    if user.pk == other.pk:
+        raise Invalid("You cannot send direct messages to yourself.")
+    if people.has_blocked(blocker_id=user.pk, blocked_id=other.pk):
+        raise Forbidden(f"You blocked {other.username}; unblock them to send messages.")
+    if people.has_blocked(blocker_id=other.pk, blocked_id=user.pk):
+        raise Forbidden(f"You cannot send direct messages to {other.username}.")
+    slug = logic.direct_slug(user.pk, other.pk)
+    existing = queries.room_get(slug=slug)
+    if existing is not None:
+        return existing
+    try:
+        with transaction.atomic():
+            room = Room.objects.create(name=slug, slug=slug, kind=Room.Kind.DIRECT, created_by=user)
+            Membership.objects.bulk_create(
+                [Membership(room=room, user=user), Membership(room=room, user=other)]
+            )
+            transaction.on_commit(partial(events.room_added, room, [user, other]), robust=True)
+    except IntegrityError:
+        # Both opened it at once; the other request made it.
+        return Room.objects.get(slug=slug)
+    return room
+
+
+def _check_may_post(*, room: Room, author: User) -> None:
+    if room.is_public:  # a room's kind never changes, and public rooms are everyone's
+        return
+    if not queries.room_is_readable(user=author, room_id=room.id):
+        raise Forbidden(NOT_A_MEMBER)
+    if room.is_direct:
+        others = [member.pk for member in room.members.all() if member.pk != author.pk]
+        if others and people.blockers_among(user_id=author.pk, candidate_ids=others):
+            raise Forbidden("You cannot send messages in this conversation.")
+        if others and people.blockers_among(user_id=others[0], candidate_ids=[author.pk]):
+            raise Forbidden("You blocked this person; unblock them to send messages.")
+
+
 def message_post(*, room: Room, author: User, body: str, client_id: uuid.UUID | None) -> Message:
-    """Save a message and push it to the room on commit; notify the people it mentions.
+    """Save a message and push it to the room on commit; notify the people it mentions who
+    may read the room and have not blocked the author.
 
     A send retried with the same client id returns the message saved the first time and
     pushes nothing again.
@@ -43,7 +104,12 @@ def message_post(*, room: Room, author: User, body: str, client_id: uuid.UUID | 
         existing = Message.objects.filter(author=author, client_id=client_id).first()
         if existing is not None:
             return existing
+    _check_may_post(room=room, author=author)
     mentioned = users_named(mentioned_names(body))
+    blockers = people.blockers_among(user_id=author.pk, candidate_ids=[u.pk for u in mentioned])
+    recipients = queries.readers_among(
+        room=room, users=[user for user in mentioned if user.pk not in blockers]
+    )
     try:
         with transaction.atomic():
             message = Message.objects.create(
@@ -56,10 +122,10 @@ def message_post(*, room: Room, author: User, body: str, client_id: uuid.UUID | 
             transaction.on_commit(partial(events.message_posted, message), robust=True)
             link_preview_schedule(message)
             notify(
-                recipients=mentioned,
+                recipients=recipients,
                 actor=author,
                 verb=Notification.Verb.MENTION,
-                target_label=f"#{room.name}",
+                target_label=room_label(room),
                 target_url=message.get_absolute_url(),
                 excerpt=excerpt(body),
             )
@@ -67,6 +133,158 @@ def message_post(*, room: Room, author: User, body: str, client_id: uuid.UUID | 
         # Two sockets raced with the same client id; the other one saved it.
         return Message.objects.get(author=author, client_id=client_id)
     return message
+
+
+def room_label(room: Room) -> str:
+    return "a direct message" if room.is_direct else f"#{room.name}"
+
+
+def message_edit(*, message: Message, editor: User, body: str) -> Message:
+    """Change the text of one's own message; everyone in the room sees it, marked edited."""
+    if message.deleted_at is not None:
+        raise Invalid("That message was deleted.")
+    if not logic.may_edit(author_id=message.author_id, editor_id=editor.pk):
+        raise Forbidden("You can only edit your own messages.")
+    if not queries.room_is_readable(user=editor, room_id=message.room_id):
+        raise Forbidden(NOT_A_MEMBER)
+    if body == message.body:
+        return message
+    message.body = body
+    # Mentions are linked again; editing does not notify anyone a second time.
+    message.mentions = [user.username for user in users_named(mentioned_names(body))]
+    message.edited_at = timezone.now()
+    with transaction.atomic():
+        _save_change(message, MessageChange.Kind.EDITED, ["body", "mentions", "edited_at"])
+        _link_preview_follow(message)
+    return message
+
+
+def _link_preview_follow(message: Message) -> None:
+    """In an edit's transaction: the preview shows the edited text's first link. The same link
+    keeps its preview; another link gets a new one, fetched on commit; none, no preview."""
+    current = LinkPreview.objects.filter(message=message).first()
+    if current is not None and current.url == first_link(message.body):
+        return
+    if current is not None:
+        _link_previews_remove(message)
+    preview = link_preview_schedule(message)
+    # The edit's push renders the message with whichever preview it has now.
+    _related_cache_set(message, "link_preview", preview)
+
+
+def message_delete(*, message: Message, deleter: User) -> Message:
+    """Remove a message's text (one's own, or anyone's for staff); its place stays, marked
+    deleted, for everyone in the room."""
+    if message.deleted_at is not None:
+        return message
+    if not logic.may_delete(
+        author_id=message.author_id, deleter_id=deleter.pk, deleter_is_staff=deleter.is_staff
+    ):
+        raise Forbidden("You can only delete your own messages.")
+    message.body = ""
+    message.mentions = []
+    message.deleted_at = timezone.now()
+    with transaction.atomic():
+        _save_change(message, MessageChange.Kind.DELETED, ["body", "mentions", "deleted_at"])
+        # What was deleted goes with the text: its image and its link's card, files included.
+        _link_previews_remove(message)
+        attachments = Attachment.objects.filter(message=message)
+        files = [name for a in attachments for name in (a.original, a.thumbnail) if name]
+        attachments.delete()
+        transaction.on_commit(partial(_files_delete, files), robust=True)
+    _related_cache_set(message, "link_preview", None)
+    _related_cache_set(message, "attachment", None)
+    return message
+
+
+def _save_change(message: Message, kind: MessageChange.Kind, fields: list[str]) -> None:
+    with transaction.atomic():
+        message.save(update_fields=fields)
+        change = MessageChange.objects.create(room_id=message.room_id, message=message, kind=kind)
+        transaction.on_commit(partial(events.message_changed, message, change.id), robust=True)
+
+
+def _link_previews_remove(message: Message) -> None:
+    """In the caller's transaction. A fetch still running for the preview finds it gone and
+    stores nothing (link_preview_store)."""
+    previews = LinkPreview.objects.filter(message=message)
+    images = [preview.image for preview in previews if preview.image]
+    previews.delete()
+    transaction.on_commit(partial(_files_delete, images), robust=True)
+
+
+def _files_delete(names: list[str]) -> None:
+    for name in names:
+        default_storage.delete(name)
+
+
+def _related_cache_set(message: Message, name: str, value: LinkPreview | Attachment | None) -> None:
+    """What `message.<name>` (a reverse one-to-one) returns from now on, without a query; None
+    makes it raise DoesNotExist, which templates show as nothing."""
+    Message._meta.get_field(name).set_cached_value(message, value)  # type: ignore[union-attr]
+
+
+def invitation_create(*, room: Room, inviter: User, invitee: User) -> Invitation:
+    """Invite someone to a private room the inviter belongs to; they are notified."""
+    if room.kind != Room.Kind.PRIVATE:
+        raise Invalid("Only private rooms take invitations.")
+    if not queries.is_member(user=inviter, room=room):
+        raise Forbidden(NOT_A_MEMBER)
+    if queries.is_member(user=invitee, room=room):
+        raise Invalid(f"{invitee.username} is already a member.")
+    if people.block_between(user_id=inviter.pk, other_id=invitee.pk):
+        raise Forbidden(f"You cannot invite {invitee.username}.")
+    try:
+        with transaction.atomic():
+            invitation = Invitation.objects.create(room=room, invitee=invitee, invited_by=inviter)
+            notify(
+                recipients=[invitee],
+                actor=inviter,
+                verb=Notification.Verb.INVITATION,
+                target_label=f"#{room.name}",
+                target_url=invitation.get_absolute_url(),
+            )
+    except IntegrityError:
+        raise Invalid(f"{invitee.username} is already invited.") from None
+    return invitation
+
+
+def invitation_accept(*, invitation: Invitation, user: User) -> Room:
+    if invitation.invitee_id != user.pk:
+        raise Forbidden("That invitation is for someone else.")
+    room = invitation.room
+    with transaction.atomic():
+        invitation.delete()
+        _, joined = Membership.objects.get_or_create(room=room, user=user)
+        if joined:
+            transaction.on_commit(partial(events.room_added, room, [user]), robust=True)
+    return room
+
+
+def invitation_decline(*, invitation: Invitation, user: User) -> None:
+    if invitation.invitee_id != user.pk:
+        raise Forbidden("That invitation is for someone else.")
+    invitation.delete()
+
+
+def membership_end(*, room: Room, member: User, by: User) -> bool:
+    """`member` leaves the private room (when `by` is them) or is removed by its creator or
+    staff. Their open pages of the room stop receiving it at once. False if they were not a
+    member."""
+    if room.kind != Room.Kind.PRIVATE:
+        raise Invalid("Only private rooms have members to leave or remove.")
+    if not logic.may_remove_member(
+        member_id=member.pk,
+        remover_id=by.pk,
+        owner_id=room.created_by_id,
+        remover_is_staff=by.is_staff,
+    ):
+        raise Forbidden("Only the creator of the room can remove people.")
+    with transaction.atomic():
+        removed, _ = Membership.objects.filter(room=room, user=member).delete()
+        if removed:
+            transaction.on_commit(partial(events.access_ended, room, member.pk), robust=True)
+    return bool(removed)
 
 
 # Link previews, image attachments, transcript exports: the writes around their tasks. -------
@@ -85,6 +303,8 @@ def link_preview_schedule(message: Message) -> LinkPreview | None:
 
 
 def link_preview_store(*, preview: LinkPreview, metadata: PageMetadata, image: str) -> None:
+    """Show the card; unless the preview was removed meanwhile (its message deleted, or edited
+    to another link): then nothing is stored, and the fetched image is thrown away."""
     preview.title = metadata.title
     preview.description = metadata.description
     preview.site_name = metadata.site_name
@@ -92,9 +312,19 @@ def link_preview_store(*, preview: LinkPreview, metadata: PageMetadata, image: s
     preview.status = LinkPreview.Status.READY
     preview.error = ""
     preview.updated_at = timezone.now()
+    fields = ["title", "description", "site_name", "image", "status", "error", "updated_at"]
     with transaction.atomic():
-        preview.save()
+        if not _update_if_present(preview, fields):
+            transaction.on_commit(partial(_files_delete, [image] if image else []), robust=True)
+            return
         transaction.on_commit(partial(events.link_preview_changed, preview), robust=True)
+
+
+def _update_if_present(row: LinkPreview | Attachment, fields: list[str]) -> bool:
+    """Save `fields` of a row that may have been deleted meanwhile; False if it was (a plain
+    save would insert it again)."""
+    values = {field: getattr(row, field) for field in fields}
+    return type(row).objects.filter(pk=row.pk).update(**values) > 0
 
 
 def link_preview_fail(*, preview_id: int, reason: str) -> None:
@@ -105,7 +335,8 @@ def link_preview_fail(*, preview_id: int, reason: str) -> None:
         preview.status = LinkPreview.Status.FAILED
         preview.error = reason[:300]
         preview.updated_at = timezone.now()
-        preview.save()
+        if not _update_if_present(preview, ["status", "error", "updated_at"]):
+            return
         transaction.on_commit(partial(events.link_preview_changed, preview), robust=True)
 
 
@@ -146,8 +377,12 @@ def attachment_thumbnail_store(*, attachment: Attachment, thumbnail: Thumbnail) 
     attachment.thumbnail_height = thumbnail.height
     attachment.status = Attachment.Status.READY
     attachment.error = ""
+    fields = ["thumbnail", "thumbnail_width", "thumbnail_height", "status", "error"]
     with transaction.atomic():
-        attachment.save()
+        if not _update_if_present(attachment, fields):
+            # Its message was deleted while the thumbnail was being made.
+            transaction.on_commit(partial(_files_delete, [name]), robust=True)
+            return
         transaction.on_commit(partial(events.attachment_changed, attachment), robust=True)
 
 
@@ -158,7 +393,8 @@ def attachment_fail(*, attachment_id: int, reason: str) -> None:
             return
         attachment.status = Attachment.Status.FAILED
         attachment.error = reason[:300]
-        attachment.save()
+        if not _update_if_present(attachment, ["status", "error"]):
+            return
         transaction.on_commit(partial(events.attachment_changed, attachment), robust=True)
 
 
@@ -168,8 +404,10 @@ EXPORTS_UNFINISHED_LIMIT = 3
 def export_request(*, room: Room, user: User, export_format: str) -> TranscriptExport:
     if export_format not in TranscriptExport.Format.values:
         raise Invalid("Choose JSON or CSV.")
+    if not queries.room_is_readable(user=user, room_id=room.id):
+        raise Forbidden(NOT_A_MEMBER)
     with transaction.atomic():
-        if exports_unfinished_count(user_id=user.pk) >= EXPORTS_UNFINISHED_LIMIT:
+        if queries.exports_unfinished_count(user_id=user.pk) >= EXPORTS_UNFINISHED_LIMIT:
             raise Invalid(
                 f"You have {EXPORTS_UNFINISHED_LIMIT} exports in progress; wait for one to finish."
             )
@@ -207,7 +445,7 @@ def export_finish(*, export: TranscriptExport, file: str, message_count: int) ->
             recipients=[export.requested_by],
             actor=None,
             verb=Notification.Verb.EXPORT_READY,
-            target_label=f"#{export.room.name} ({export.get_format_display()})",
+            target_label=f"{room_label(export.room)} ({export.get_format_display()})",
             target_url=export.get_absolute_url(),
         )
 

@@ -1,22 +1,35 @@
 """The chat parts of the page socket (see realtime.sockets)."""
 
+import logging
 import time
 from collections.abc import Iterable, Mapping
+from functools import partial
 
 from channels.db import database_sync_to_async
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.template.loader import render_to_string
 
-from chat import actions, logic, queries
+from accounts import queries as people
+from chat import actions, events, logic, queries
 from chat.models import Room
+from realtime.limits import BucketMap
+from realtime.logic import people as people_in
+from realtime.logic import presence_member
+from realtime.presence import get_presence
 from realtime.sockets import (
     CLOSE_NOT_FOUND,
+    DATABASE_DOWN,
     Action,
     Connection,
     Frame,
     Refused,
     socket_error_html,
 )
+
+logger = logging.getLogger(__name__)
+
+NOT_SAVED = "Your message was not saved: the database is unavailable. Try again in a moment."
 
 
 class LobbyPart:
@@ -36,7 +49,11 @@ class LobbyPart:
 
 
 class RoomPart:
-    """On a room page: receive the room's messages, and post to it."""
+    """On a room page: receive the room's messages, and post to it.
+
+    Only a reader of the room joins its group. A private room the viewer may not read is
+    refused exactly like a missing one (4404), so the refusal tells nothing about it.
+    """
 
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
@@ -46,7 +63,9 @@ class RoomPart:
         slug = self.connection.params.get("room")
         if slug is None:
             return []
-        self.room = await database_sync_to_async(queries.room_get)(slug=slug)
+        self.room = await database_sync_to_async(queries.room_readable)(
+            user=self.connection.user, slug=slug
+        )
         if self.room is None:
             raise Refused(CLOSE_NOT_FOUND, "No such room.")
         return [logic.room_group_name(self.room.id)]
@@ -55,7 +74,26 @@ class RoomPart:
         return {"chat.send": self.send, "chat.resume": self.resume} if self.room else {}
 
     async def ready(self) -> None:
-        pass
+        # Access may have ended between the check in join() and joining the group, when the
+        # push that evicts this socket could not reach it yet.
+        if self.room is None or self.room.is_public:
+            return
+        if not await self.readable():
+            await self.lose_access()
+
+    async def readable(self) -> bool:
+        assert self.room is not None
+        readable: bool = await database_sync_to_async(queries.room_is_readable)(
+            user=self.connection.user, room_id=self.room.id
+        )
+        return readable
+
+    async def lose_access(self) -> None:
+        assert self.room is not None
+        await self.connection.leave(logic.room_group_name(self.room.id))
+        await self.connection.reply(
+            render_to_string("chat/room.html#access-ended", {"room": self.room})
+        )
 
     async def send(self, frame: Frame) -> None:
         assert self.room is not None
@@ -67,9 +105,17 @@ class RoomPart:
         except logic.Invalid as error:
             await self.connection.reply(composer_rejected_html(self.room, frame, str(error)))
             return
-        await database_sync_to_async(actions.message_post)(
-            room=self.room, author=self.connection.user, body=body, client_id=client_id
-        )
+        try:
+            await database_sync_to_async(actions.message_post)(
+                room=self.room, author=self.connection.user, body=body, client_id=client_id
+            )
+        except logic.Invalid as error:
+            await self.connection.reply(composer_rejected_html(self.room, frame, str(error)))
+            return
+        except DATABASE_DOWN:
+            logger.warning("Could not save a message", exc_info=True)
+            await self.connection.reply(composer_rejected_html(self.room, frame, NOT_SAVED))
+            return
         # The acknowledgement: the page stops holding this send for a retry.
         await self.connection.reply(
             render_to_string("chat/room.html#composer-error", {"answered": client_id or ""})
@@ -81,45 +127,72 @@ class RoomPart:
         assert self.room is not None
         try:
             after_id = logic.parse_cursor(frame.get("after"))
+            changes_after = logic.parse_optional_cursor(
+                frame.get("changes_after"), name="changes_after"
+            )
         except logic.Invalid as error:
             await self.connection.reply(socket_error_html(str(error)))
             return
-        html = await database_sync_to_async(missed_html)(self.room, after_id)
+        if not self.room.is_public and not await self.readable():
+            await self.lose_access()
+            return
+        html = await database_sync_to_async(missed_html)(
+            self.room, after_id, changes_after, self.connection.user.pk
+        )
         if html:
             await self.connection.reply(html)
 
 
 # One bucket per user in this process, shared by all their tabs here.
-send_buckets: dict[int, logic.TokenBucket] = {}
-PRUNE_AT = 10_000
+send_buckets = BucketMap(capacity=10_000)
 
 
 def send_allowed(user_id: int) -> bool:
-    now = time.monotonic()
-    bucket = send_buckets.get(user_id)
-    if bucket is None:
-        if len(send_buckets) >= PRUNE_AT:
-            for idle in [uid for uid, b in send_buckets.items() if b.is_full(now)]:
-                del send_buckets[idle]
-        bucket = send_buckets[user_id] = logic.TokenBucket.full(
-            rate=settings.CHAT_SEND_RATE, burst=settings.CHAT_SEND_BURST, now=now
-        )
-    return bucket.take(now)
-
-
-def missed_html(room: Room, after_id: int) -> str:
-    missed, more = queries.room_messages_after(
-        room_id=room.id, after_id=after_id, limit=settings.CHAT_RESUME_LIMIT
+    return send_buckets.take(
+        str(user_id),
+        rate=settings.CHAT_SEND_RATE,
+        burst=settings.CHAT_SEND_BURST,
+        now=time.monotonic(),
     )
-    if more:
-        history, has_older = queries.room_messages_before(
-            room_id=room.id, before_id=None, limit=settings.CHAT_PAGE_SIZE
+
+
+def missed_html(
+    room: Room, after_id: int, changes_after: int | None = None, reader_id: int | None = None
+) -> str:
+    """What a page missed since its cursors: new messages (`after_id`), then edits and
+    deletes of the messages it already had (`changes_after`), each once, in order. A gap too
+    large to replay refreshes the conversation instead."""
+    hidden = people.blocked_ids_for(user_id=reader_id) if reader_id is not None else []
+    limit = settings.CHAT_RESUME_LIMIT
+    missed, more = queries.room_messages_after(
+        room_id=room.id, after_id=after_id, limit=limit, hidden_author_ids=hidden
+    )
+    changes: list[tuple[int, int]] = []
+    if changes_after is not None and not more:
+        changes, more = queries.room_changes_after(
+            room_id=room.id, after_id=changes_after, limit=limit
         )
-        context = {"room": room, "history": history, "has_older": has_older}
+    if more:
+        change_cursor = queries.room_change_cursor(room_id=room.id)
+        history, has_older = queries.room_messages_before(
+            room_id=room.id, before_id=None, limit=settings.CHAT_PAGE_SIZE, hidden_author_ids=hidden
+        )
+        context = {
+            "room": room,
+            "history": history,
+            "has_older": has_older,
+            "change_cursor": change_cursor,
+        }
         return render_to_string("chat/room.html#refreshed", context)
-    if not missed:
-        return ""
-    return render_to_string("chat/room.html#missed", {"missed": missed})
+    html = render_to_string("chat/room.html#missed", {"missed": missed}) if missed else ""
+    if changes:
+        changed = queries.messages_by_id(
+            ids=logic.latest_changes(changes, skip_after=after_id), hidden_author_ids=hidden
+        )
+        html += render_to_string(
+            "chat/room.html#changed-push", {"changed": changed, "change_cursor": changes[-1][0]}
+        )
+    return html
 
 
 def composer_rejected_html(room: Room, frame: Frame, error: str) -> str:
@@ -138,10 +211,79 @@ def composer_rejected_html(room: Room, frame: Frame, error: str) -> str:
     )
 
 
+class RoomPresencePart:
+    """On a room page: who has the room open, and who is typing.
+
+    Presence is kept for sockets that say which page they are on (`path`), as the browser's
+    pages do; a bare client of the socket protocol is not "in the room" for others to see.
+    """
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self.room: Room | None = None
+        self.member = presence_member(connection.user.pk, connection.socket_id)
+
+    async def join(self) -> Iterable[str]:
+        # The room's group is RoomPart's, which also refuses rooms the user may not read.
+        slug = self.connection.params.get("room")
+        if slug is not None:
+            self.room = await database_sync_to_async(queries.room_readable)(
+                user=self.connection.user, slug=slug
+            )
+        return []
+
+    def actions(self) -> Mapping[str, Action]:
+        return {"chat.typing": self.typing} if self.room else {}
+
+    async def ready(self) -> None:
+        if self.room is None or "path" not in self.connection.params:
+            return
+        space = logic.room_space(self.room.id)
+        presence = get_presence()
+        await presence.enter(
+            space, self.member, announce=partial(announce_room_presence, self.room.id)
+        )
+        self.connection.on_close(self.leave)
+        people_here = await presence.people(space)
+        html = await database_sync_to_async(events.room_presence_html)(self.room.id, people_here)
+        await self.connection.reply(html)
+
+    async def leave(self) -> None:
+        assert self.room is not None
+        await get_presence().leave(logic.room_space(self.room.id), self.member)
+
+    async def typing(self, frame: Frame) -> None:
+        """Dropped without a word when too soon: the page sends them freely while typing."""
+        assert self.room is not None
+        if typing_allowed(self.connection.user.pk, self.room.id):
+            await events.typing_started(self.room.id, self.connection.user)
+
+
+async def announce_room_presence(room_id: int, space: str, members: list[str]) -> None:
+    await events.room_presence_changed(room_id, people_in(members))
+
+
+# Each person's typing signals per room, in this process: one per CHAT_TYPING_THROTTLE.
+typing_buckets = BucketMap(capacity=10_000)
+
+
+def typing_allowed(user_id: int, room_id: int) -> bool:
+    return typing_buckets.take(
+        f"{user_id}:{room_id}",
+        rate=1 / settings.CHAT_TYPING_THROTTLE,
+        burst=1,
+        now=time.monotonic(),
+    )
+
+
 class TaskResultsPart:
     """A page that shows something a task is still working on (a preview, a thumbnail, an
     export) asks for its current state once its socket is open: a result pushed before the
-    socket joined, or while it was down, is not missed."""
+    socket joined, or while it was down, is not missed.
+
+    Each answer is read through the room's readability check at the time of asking: a socket
+    whose viewer may not (or no longer) read the room gets nothing, as if nothing existed.
+    """
 
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
@@ -163,17 +305,17 @@ class TaskResultsPart:
             await self.connection.reply(socket_error_html(str(error)))
             return
         html = await database_sync_to_async(task_results_html)(
-            self.connection.params.get("room"), message_ids, export_ids, self.connection.user.pk
+            self.connection.user, self.connection.params.get("room"), message_ids, export_ids
         )
         if html:
             await self.connection.reply(html)
 
 
 def task_results_html(
-    room_slug: str | None, message_ids: list[int], export_ids: list[int], user_id: int
+    user: User, room_slug: str | None, message_ids: list[int], export_ids: list[int]
 ) -> str:
     previews, attachments, exports = queries.task_results_for(
-        room_slug=room_slug, message_ids=message_ids, export_ids=export_ids, user_id=user_id
+        user=user, room_slug=room_slug, message_ids=message_ids, export_ids=export_ids
     )
     parts = [
         render_to_string("chat/room.html#link-preview", {"preview": preview, "oob": True})

@@ -1,11 +1,22 @@
-"""Live pushes. Each event renders one partial once and sends it to one group."""
+"""Live pushes. Each event renders one partial once per group and sends it to that group.
 
+Room events go to the room's group, which only sockets allowed to read the room have joined
+(chat.consumers.RoomPart). Sidebar changes for private rooms and direct conversations go to
+the personal groups of their members only; the lobby hears of public rooms alone.
+"""
+
+from collections.abc import Iterable
+
+from channels.db import database_sync_to_async
+from django.conf import settings
+from django.contrib.auth.models import User
 from django.template.loader import render_to_string
 
 from chat.logic import LOBBY_GROUP, room_group_name
 from chat.models import Attachment, LinkPreview, Message, Room, TranscriptExport
+from chat.queries import users_by_id
 from notifications.logic import user_group_name
-from realtime.push import push_html
+from realtime.push import apush_html, push_html, push_leave
 
 
 def message_posted(message: Message) -> None:
@@ -13,9 +24,58 @@ def message_posted(message: Message) -> None:
     push_html(room_group_name(message.room_id), html)
 
 
+def message_changed(message: Message, change_id: int) -> None:
+    """An edit or a delete: the message as it is now replaces it by id, and the page's change
+    cursor moves on."""
+    html = render_to_string(
+        "chat/room.html#changed-push", {"changed": [message], "change_cursor": change_id}
+    )
+    push_html(room_group_name(message.room_id), html)
+
+
 def room_created(room: Room) -> None:
-    html = render_to_string("chat/layout.html#room-link-push", {"room": room})
-    push_html(LOBBY_GROUP, html)
+    if room.is_public:
+        html = render_to_string("chat/layout.html#room-link-push", {"room": room})
+        push_html(LOBBY_GROUP, html)
+        return
+    room_added(room, list(room.members.all()))
+
+
+def room_added(room: Room, users: Iterable[User]) -> None:
+    """A private room or direct conversation appears in each of `users`' sidebars."""
+    for user in users:
+        html = render_to_string("chat/layout.html#room-link-push", {"room": room, "viewer": user})
+        push_html(user_group_name(user.pk), html)
+
+
+def access_ended(room: Room, user_id: int) -> None:
+    """`user_id` left or was removed: their sockets on the room stop receiving it, their pages
+    there say so, and the room leaves their sidebars."""
+    gone = render_to_string("chat/room.html#access-ended", {"room": room})
+    push_leave(user_group_name(user_id), leave=room_group_name(room.id), html=gone)
+    unlisted = render_to_string("chat/layout.html#room-link-removed", {"room": room})
+    push_html(user_group_name(user_id), unlisted)
+
+
+def room_presence_html(room_id: int, user_ids: list[int]) -> str:
+    people = users_by_id(ids=user_ids)
+    return render_to_string(
+        "chat/room.html#presence", {"people": people, "room_id": room_id, "oob": True}
+    )
+
+
+async def room_presence_changed(room_id: int, user_ids: list[int]) -> None:
+    html = await database_sync_to_async(room_presence_html)(room_id, user_ids)
+    await apush_html(room_group_name(room_id), html)
+
+
+async def typing_started(room_id: int, user: User) -> None:
+    """Never stored: the page shows it for CHAT_TYPING_SHOW seconds unless it comes again."""
+    html = render_to_string(
+        "chat/room.html#typing-push",
+        {"typist": user, "show_seconds": settings.CHAT_TYPING_SHOW},
+    )
+    await apush_html(room_group_name(room_id), html)
 
 
 def link_preview_changed(preview: LinkPreview) -> None:

@@ -6,7 +6,7 @@ import ipaddress
 import json
 import re
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from html.parser import HTMLParser
@@ -28,38 +28,14 @@ def room_group_name(room_id: int) -> str:
 LOBBY_GROUP = "chat.lobby"
 
 
-@dataclass
-class TokenBucket:
-    """Allows `burst` sends at once, then `rate` per second."""
-
-    rate: float
-    burst: float
-    tokens: float
-    updated: float
-
-    @classmethod
-    def full(cls, *, rate: float, burst: float, now: float) -> "TokenBucket":
-        return cls(rate=rate, burst=burst, tokens=burst, updated=now)
-
-    def take(self, now: float) -> bool:
-        self.tokens = min(self.burst, self.tokens + max(0.0, now - self.updated) * self.rate)
-        self.updated = now
-        if self.tokens < 1:
-            return False
-        self.tokens -= 1
-        return True
-
-    def is_full(self, now: float) -> bool:
-        return self.tokens + max(0.0, now - self.updated) * self.rate >= self.burst
-
-
 SLOW_DOWN = "You are sending messages too fast. Wait a moment, then send again."
 
 
 def clean_body(raw: object, *, max_length: int) -> str:
     if not isinstance(raw, str):
         raise Invalid("Type a message first.")
-    body = raw.replace("\r\n", "\n").replace("\r", "\n").strip()
+    # NUL is invisible, and PostgreSQL cannot store it in text.
+    body = raw.replace("\x00", "").replace("\r\n", "\n").replace("\r", "\n").strip()
     if not body:
         raise Invalid("Type a message first.")
     if len(body) > max_length:
@@ -78,16 +54,21 @@ def parse_client_id(raw: object) -> uuid.UUID | None:
         raise Invalid("That send had a malformed client id; reload the page.") from None
 
 
-def parse_cursor(raw: object) -> int:
-    """A message id the page has seen (0 for none)."""
+# Message ids are 64-bit (BigAutoField); anything larger fits no database column.
+LARGEST_ID = 2**63 - 1
+
+
+def parse_cursor(raw: object, *, name: str = "after") -> int:
+    """A message (or change) id the page has seen (0 for none)."""
+    error = f"“{name}” must be a message id." if name == "after" else f"“{name}” must be an id."
     if isinstance(raw, bool) or not isinstance(raw, int | str):
-        raise Invalid("“after” must be a message id.")
+        raise Invalid(error)
     try:
         cursor = int(raw)
     except ValueError:
-        raise Invalid("“after” must be a message id.") from None
-    if cursor < 0:
-        raise Invalid("“after” must be a message id.")
+        raise Invalid(error) from None
+    if not 0 <= cursor <= LARGEST_ID:
+        raise Invalid(error)
     return cursor
 
 
@@ -101,7 +82,73 @@ def clean_room_name(raw: object) -> tuple[str, str]:
     slug = slugify(name)
     if not slug:
         raise Invalid("Room names need at least one letter or digit.")
+    if slug.startswith(DIRECT_SLUG_PREFIX):
+        raise Invalid(f"Room names may not start with “{DIRECT_SLUG_PREFIX}”.")
     return name, slug
+
+
+# Direct conversations are rooms too, named after their two members' ids so that there is
+# exactly one per pair; the prefix is reserved, so no other room can take such a name.
+DIRECT_SLUG_PREFIX = "dm-"
+
+
+def direct_slug(user_id: int, other_id: int) -> str:
+    low, high = sorted((user_id, other_id))
+    return f"{DIRECT_SLUG_PREFIX}{low}-{high}"
+
+
+def direct_partner(member_names: Mapping[int, str], viewer_id: int) -> str:
+    """The name a direct conversation goes by for `viewer_id`: the other person's."""
+    others = [name for member_id, name in member_names.items() if member_id != viewer_id]
+    return others[0] if others else "yourself"
+
+
+def parse_message_id(raw: object) -> int:
+    if isinstance(raw, bool) or not isinstance(raw, int | str):
+        raise Invalid("That is not a message id.")
+    try:
+        message_id = int(raw)
+    except ValueError:
+        raise Invalid("That is not a message id.") from None
+    if message_id <= 0:
+        raise Invalid("That is not a message id.")
+    return message_id
+
+
+def parse_optional_cursor(raw: object, *, name: str) -> int | None:
+    """A cursor the page may leave out (a page from before that stream was resumable)."""
+    return None if raw is None else parse_cursor(raw, name=name)
+
+
+def latest_changes(changes: Iterable[tuple[int, int]], *, skip_after: int) -> list[int]:
+    """From (change id, message id) pairs in change order, the changed message ids ordered by
+    their latest change, each once, leaving out messages newer than `skip_after` (those are
+    replayed whole, as they are now)."""
+    latest: dict[int, int] = {}
+    for change_id, message_id in changes:
+        if message_id <= skip_after:
+            latest[message_id] = change_id
+    return sorted(latest, key=latest.__getitem__)
+
+
+def may_edit(*, author_id: int, editor_id: int) -> bool:
+    return author_id == editor_id
+
+
+def may_delete(*, author_id: int, deleter_id: int, deleter_is_staff: bool) -> bool:
+    return author_id == deleter_id or deleter_is_staff
+
+
+def may_remove_member(
+    *, member_id: int, remover_id: int, owner_id: int | None, remover_is_staff: bool
+) -> bool:
+    """Anyone may leave; the room's creator and staff may remove others."""
+    return member_id == remover_id or remover_id == owner_id or remover_is_staff
+
+
+def room_space(room_id: int) -> str:
+    """The presence space of the people with the room open."""
+    return f"room.{room_id}"
 
 
 # Link previews --------------------------------------------------------------------------------

@@ -5,13 +5,22 @@ from django.utils import timezone
 
 
 class Room(models.Model):
+    class Kind(models.TextChoices):
+        PUBLIC = "public", "Public"  # listed for everyone, anyone signed in may read and post
+        PRIVATE = "private", "Private"  # members only; others join by invitation
+        DIRECT = "direct", "Direct message"  # exactly two members, found by its slug
+
     name = models.CharField(max_length=60, unique=True)
     slug = models.SlugField(max_length=60, unique=True)
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.PUBLIC)
     topic = models.CharField(max_length=200, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(default=timezone.now)
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, through="Membership", related_name="chat_rooms", blank=True
+    )
 
     class Meta:
         ordering = ["name"]
@@ -21,6 +30,56 @@ class Room(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("chat:room", args=[self.slug])
+
+    @property
+    def is_public(self) -> bool:
+        return self.kind == self.Kind.PUBLIC
+
+    @property
+    def is_direct(self) -> bool:
+        return self.kind == self.Kind.DIRECT
+
+
+class Membership(models.Model):
+    """Who may read a private room or a direct conversation (public rooms need none)."""
+
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="chat_memberships"
+    )
+    joined_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["room", "user"], name="chat_membership_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} in {self.room_id}"
+
+
+class Invitation(models.Model):
+    """A pending invitation to a private room; accepting it makes a membership."""
+
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="invitations")
+    invitee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="chat_invitations"
+    )
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["room", "invitee"], name="chat_invitation_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.invitee_id} to {self.room_id}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("chat:invitation", args=[self.pk])
 
 
 class Message(models.Model):
@@ -34,6 +93,9 @@ class Message(models.Model):
     # The usernames the message mentions, resolved when it was posted; rendered as links.
     mentions = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    edited_at = models.DateTimeField(null=True, blank=True)
+    # A deleted message keeps its row (and its place in the conversation) but not its text.
+    deleted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["room", "-id"], name="chat_message_room_recent")]
@@ -48,6 +110,25 @@ class Message(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("chat:room", args=[self.room.slug]) + f"#message-{self.pk}"
+
+
+class MessageChange(models.Model):
+    """Every edit and delete, in order: the stream a page resumes edits and deletes from."""
+
+    class Kind(models.TextChoices):
+        EDITED = "edited", "Edited"
+        DELETED = "deleted", "Deleted"
+
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="+")
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="changes")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["room", "id"], name="chat_change_room_cursor")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.message_id}"
 
 
 class LinkPreview(models.Model):

@@ -1,11 +1,63 @@
-from django.db.models import Q
+"""Reads. Every decision about who may read a room goes through `rooms_readable_by`."""
 
+from collections.abc import Collection, Iterable
+
+from django.contrib.auth.models import User
+from django.db.models import Prefetch, Q, QuerySet
+
+from accounts.models import Block
 from chat.logic import TranscriptLine
-from chat.models import Attachment, LinkPreview, Message, Room, TranscriptExport
+from chat.models import (
+    Attachment,
+    Invitation,
+    LinkPreview,
+    Membership,
+    Message,
+    MessageChange,
+    Room,
+    TranscriptExport,
+)
 
 
-def room_list() -> list[Room]:
-    return list(Room.objects.order_by("name"))
+def rooms_readable_by(*, user: User) -> QuerySet[Room]:
+    """Every room `user` may read: the public rooms, and the private rooms and direct
+    conversations they are a member of."""
+    member_of = Membership.objects.filter(user_id=user.pk).values("room_id")
+    return Room.objects.filter(Q(kind=Room.Kind.PUBLIC) | Q(id__in=member_of))
+
+
+def room_readable(*, user: User, slug: str) -> Room | None:
+    """The room, if it exists and `user` may read it. None either way: a caller must not tell
+    a private room from a missing one."""
+    return rooms_readable_by(user=user).filter(slug=slug).first()
+
+
+def room_is_readable(*, user: User, room_id: int) -> bool:
+    return rooms_readable_by(user=user).filter(id=room_id).exists()
+
+
+def readers_among(*, room: Room, users: Collection[User]) -> list[User]:
+    """Those of `users` who may read `room`."""
+    if room.is_public:
+        return list(users)
+    members = set(
+        Membership.objects.filter(room=room, user__in=list(users)).values_list("user_id", flat=True)
+    )
+    return [user for user in users if user.pk in members]
+
+
+def sidebar_rooms(*, user: User) -> list[Room]:
+    """The rooms in `user`'s sidebar: public ones and their own private rooms and direct
+    conversations (with their members, to name a conversation after the other person)."""
+    return list(
+        rooms_readable_by(user=user)
+        .prefetch_related(Prefetch("members", queryset=User.objects.only("id", "username")))
+        .order_by("name")
+    )
+
+
+def public_rooms() -> list[Room]:
+    return list(Room.objects.filter(kind=Room.Kind.PUBLIC).order_by("name"))
 
 
 def room_get(*, slug: str) -> Room | None:
@@ -16,29 +68,112 @@ def room_name_taken(*, name: str, slug: str) -> bool:
     return Room.objects.filter(Q(name__iexact=name) | Q(slug=slug)).exists()
 
 
-def room_messages_after(*, room_id: int, after_id: int, limit: int) -> tuple[list[Message], bool]:
-    """Up to `limit` messages newer than `after_id`, oldest first, and whether there are more."""
+def room_members(*, room: Room) -> list[User]:
+    return list(room.members.order_by("username"))
+
+
+def is_member(*, user: User, room: Room) -> bool:
+    return Membership.objects.filter(room=room, user_id=user.pk).exists()
+
+
+def invitations_for(*, user: User) -> list[Invitation]:
+    return list(
+        Invitation.objects.filter(invitee=user).select_related("room", "invited_by").order_by("-id")
+    )
+
+
+def invitation_for(*, user: User, invitation_id: int) -> Invitation | None:
+    """The invitation, if it is addressed to `user` (anyone else's looks missing)."""
+    return (
+        Invitation.objects.filter(id=invitation_id, invitee=user)
+        .select_related("room", "invited_by")
+        .first()
+    )
+
+
+def is_invited(*, user: User, room: Room) -> bool:
+    return Invitation.objects.filter(room=room, invitee=user).exists()
+
+
+def message_readable(*, user: User, message_id: int) -> Message | None:
+    """The message, if it is in a room `user` may read."""
+    return (
+        Message.objects.filter(id=message_id, room__in=rooms_readable_by(user=user))
+        .select_related("room", "author")
+        .first()
+    )
+
+
+# What the message partial shows besides the text: read with the messages, not one by one.
+MESSAGE_RELATED = ("author", "link_preview", "attachment")
+
+
+def _visible(messages: QuerySet[Message], hidden_author_ids: Collection[int]) -> QuerySet[Message]:
+    if hidden_author_ids:
+        messages = messages.exclude(author_id__in=list(hidden_author_ids))
+    return messages
+
+
+def room_messages_after(
+    *, room_id: int, after_id: int, limit: int, hidden_author_ids: Collection[int] = ()
+) -> tuple[list[Message], bool]:
+    """Up to `limit` messages newer than `after_id`, oldest first, and whether there are more.
+    Messages by `hidden_author_ids` (people the reader blocked) are left out."""
+    messages = Message.objects.filter(room_id=room_id, id__gt=after_id)
     page = list(
-        Message.objects.filter(room_id=room_id, id__gt=after_id)
-        .select_related("author", "link_preview", "attachment")
+        _visible(messages, hidden_author_ids)
+        .select_related(*MESSAGE_RELATED)
         .order_by("id")[: limit + 1]
     )
     return page[:limit], len(page) > limit
 
 
 def room_messages_before(
-    *, room_id: int, before_id: int | None, limit: int
+    *, room_id: int, before_id: int | None, limit: int, hidden_author_ids: Collection[int] = ()
 ) -> tuple[list[Message], bool]:
     """Up to `limit` messages older than `before_id` (or the latest), oldest first, and
-    whether even older ones exist."""
-    messages = Message.objects.filter(room_id=room_id).select_related(
-        "author", "link_preview", "attachment"
-    )
+    whether even older ones exist. Messages by `hidden_author_ids` are left out."""
+    messages = _visible(Message.objects.filter(room_id=room_id), hidden_author_ids)
     if before_id is not None:
         messages = messages.filter(id__lt=before_id)
-    page = list(messages.order_by("-id")[: limit + 1])
+    page = list(messages.select_related(*MESSAGE_RELATED).order_by("-id")[: limit + 1])
     has_older = len(page) > limit
     return page[:limit][::-1], has_older
+
+
+def room_change_cursor(*, room_id: int) -> int:
+    """The newest edit or delete in the room (0 for none): where a fresh page starts."""
+    latest = MessageChange.objects.filter(room_id=room_id).order_by("-id").first()
+    return latest.id if latest else 0
+
+
+def room_changes_after(
+    *, room_id: int, after_id: int, limit: int
+) -> tuple[list[tuple[int, int]], bool]:
+    """Up to `limit` (change id, message id) pairs newer than `after_id`, in order, and whether
+    there are more."""
+    rows = list(
+        MessageChange.objects.filter(room_id=room_id, id__gt=after_id)
+        .order_by("id")
+        .values_list("id", "message_id")[: limit + 1]
+    )
+    return rows[:limit], len(rows) > limit
+
+
+def messages_by_id(
+    *, ids: Collection[int], hidden_author_ids: Collection[int] = ()
+) -> list[Message]:
+    """The messages with `ids`, in the order of `ids` (those by hidden authors left out)."""
+    found = _visible(Message.objects.filter(id__in=list(ids)), hidden_author_ids).select_related(
+        *MESSAGE_RELATED
+    )
+    by_id = {message.id: message for message in found}
+    return [by_id[message_id] for message_id in ids if message_id in by_id]
+
+
+def users_by_id(*, ids: Iterable[int]) -> list[User]:
+    """The people with these ids, by username."""
+    return list(User.objects.filter(pk__in=list(ids)).order_by("username"))
 
 
 def link_preview_get(*, preview_id: int) -> LinkPreview | None:
@@ -53,19 +188,38 @@ def attachment_get(*, attachment_id: int) -> Attachment | None:
     )
 
 
-def export_get(*, export_id: int) -> TranscriptExport | None:
-    return TranscriptExport.objects.filter(id=export_id).select_related("room").first()
-
-
-def export_for_download(*, export_id: int, user_id: int) -> TranscriptExport | None:
-    """A finished export, only for the person who asked for it."""
-    return (
-        TranscriptExport.objects.filter(
-            id=export_id, requested_by_id=user_id, status=TranscriptExport.Status.READY
-        )
-        .select_related("room")
-        .first()
+def _shown_to(user: User) -> Q:
+    """For rows hanging off a message: the message is in a room `user` may read now, is not
+    deleted, and is not by someone `user` blocked."""
+    return Q(message__room__in=rooms_readable_by(user=user), message__deleted_at__isnull=True) & ~Q(
+        message__author_id__in=Block.objects.filter(blocker_id=user.pk).values("blocked_id")
     )
+
+
+def link_preview_readable(*, user: User, preview_id: int) -> LinkPreview | None:
+    return LinkPreview.objects.filter(_shown_to(user), id=preview_id).first()
+
+
+def attachment_readable(*, user: User, attachment_id: int) -> Attachment | None:
+    return Attachment.objects.filter(_shown_to(user), id=attachment_id).first()
+
+
+def export_get(*, export_id: int) -> TranscriptExport | None:
+    return (
+        TranscriptExport.objects.filter(id=export_id).select_related("room", "requested_by").first()
+    )
+
+
+def _own_exports(user: User) -> QuerySet[TranscriptExport]:
+    """`user`'s exports of rooms they may still read: leaving a room leaves its transcripts."""
+    return TranscriptExport.objects.filter(
+        requested_by_id=user.pk, room__in=rooms_readable_by(user=user)
+    ).select_related("room")
+
+
+def export_for_download(*, export_id: int, user: User) -> TranscriptExport | None:
+    """A finished export, only for the person who asked for it, while they may read its room."""
+    return _own_exports(user).filter(id=export_id, status=TranscriptExport.Status.READY).first()
 
 
 def exports_for(*, room_id: int, user_id: int, limit: int = 5) -> list[TranscriptExport]:
@@ -83,13 +237,23 @@ def exports_unfinished_count(*, user_id: int) -> int:
     ).count()
 
 
-def room_message_count(*, room_id: int) -> int:
-    return Message.objects.filter(room_id=room_id).count()
+def _transcript_messages(room_id: int, hidden_author_ids: Collection[int]) -> QuerySet[Message]:
+    """What a transcript holds: the room's messages as its reader sees them, without deleted
+    ones or those by people the reader blocked."""
+    messages = Message.objects.filter(room_id=room_id, deleted_at__isnull=True)
+    return _visible(messages, hidden_author_ids)
 
 
-def transcript_lines_after(*, room_id: int, after_id: int, limit: int) -> list[TranscriptLine]:
+def room_message_count(*, room_id: int, hidden_author_ids: Collection[int] = ()) -> int:
+    return _transcript_messages(room_id, hidden_author_ids).count()
+
+
+def transcript_lines_after(
+    *, room_id: int, after_id: int, limit: int, hidden_author_ids: Collection[int] = ()
+) -> list[TranscriptLine]:
     rows = (
-        Message.objects.filter(room_id=room_id, id__gt=after_id)
+        _transcript_messages(room_id, hidden_author_ids)
+        .filter(id__gt=after_id)
         .order_by("id")
         .values_list("id", "created_at", "author__username", "body")[:limit]
     )
@@ -100,22 +264,16 @@ def transcript_lines_after(*, room_id: int, after_id: int, limit: int) -> list[T
 
 
 def task_results_for(
-    *, room_slug: str | None, message_ids: list[int], export_ids: list[int], user_id: int
+    *, user: User, room_slug: str | None, message_ids: list[int], export_ids: list[int]
 ) -> tuple[list[LinkPreview], list[Attachment], list[TranscriptExport]]:
-    """The current previews and attachments of these messages (in the room the page shows)
-    and the viewer's own exports among these: what a page still waiting on them needs."""
+    """The current previews and attachments of these messages (in the room the page shows,
+    if `user` may read it now) and `user`'s own exports among these: what a page still waiting
+    on them needs. Anything else asked for is left out, as if it did not exist."""
     previews: list[LinkPreview] = []
     attachments: list[Attachment] = []
     if room_slug and message_ids:
-        previews = list(
-            LinkPreview.objects.filter(message_id__in=message_ids, message__room__slug=room_slug)
-        )
-        attachments = list(
-            Attachment.objects.filter(message_id__in=message_ids, message__room__slug=room_slug)
-        )
-    exports = list(
-        TranscriptExport.objects.filter(id__in=export_ids, requested_by_id=user_id).select_related(
-            "room"
-        )
-    )
+        shown = _shown_to(user) & Q(message_id__in=message_ids, message__room__slug=room_slug)
+        previews = list(LinkPreview.objects.filter(shown))
+        attachments = list(Attachment.objects.filter(shown))
+    exports = list(_own_exports(user).filter(id__in=export_ids)) if export_ids else []
     return previews, attachments, exports

@@ -16,6 +16,7 @@ from django.core.files.storage import default_storage
 from django.tasks import task
 from django.utils import timezone
 
+from accounts import queries as people
 from chat import actions, fetch, images, logic, queries
 from chat.models import Attachment, LinkPreview, TranscriptExport
 from taskworker import retries
@@ -142,8 +143,13 @@ def transcript_build(export_id: int) -> None:
     if export is None or export.status == TranscriptExport.Status.READY:
         return
     room = export.room
+    # Access is checked again here: whoever left the room since asking gets no transcript.
+    if not queries.room_is_readable(user=export.requested_by, room_id=room.pk):
+        raise retries.Permanent(actions.NOT_A_MEMBER)
+    # The messages as the person sees them in the room: without those of people they blocked.
+    hidden = people.blocked_ids_for(user_id=export.requested_by_id)
     actions.export_progress(export=export, progress=0)
-    total = queries.room_message_count(room_id=room.pk)
+    total = queries.room_message_count(room_id=room.pk, hidden_author_ids=hidden)
     as_json = export.format == TranscriptExport.Format.JSON
     written = 0
     after_id = 0
@@ -157,7 +163,10 @@ def transcript_build(export_id: int) -> None:
             out.write(logic.transcript_csv_header().encode())
         while True:
             lines = queries.transcript_lines_after(
-                room_id=room.pk, after_id=after_id, limit=EXPORT_BATCH_SIZE
+                room_id=room.pk,
+                after_id=after_id,
+                limit=EXPORT_BATCH_SIZE,
+                hidden_author_ids=hidden,
             )
             if not lines:
                 break

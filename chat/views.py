@@ -7,45 +7,80 @@ from django.contrib.auth.decorators import login_required
 from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
+from accounts import queries as people
 from chat import actions, images, logic, queries
 from chat.images import THUMBNAIL_TYPE
-from chat.models import Room
+from chat.models import Message, Room
 from realtime.http import AuthedHttpRequest
 from realtime.sockets import socket_url
 
+NO_SUCH_ROOM = "No such room."
 
-def _room_or_404(slug: str) -> Room:
-    room = queries.room_get(slug=slug)
+
+def _readable_room_or_404(request: AuthedHttpRequest, slug: str) -> Room:
+    # A private room someone may not read answers exactly like a missing one.
+    room = queries.room_readable(user=request.user, slug=slug)
     if room is None:
-        raise Http404("No such room.")
+        raise Http404(NO_SUCH_ROOM)
     return room
 
 
-def _layout_context(current_room: Room | None = None) -> dict[str, Any]:
-    return {"rooms": queries.room_list(), "current_room": current_room}
+def _readable_message_or_404(request: AuthedHttpRequest, message_id: int) -> Message:
+    message = queries.message_readable(user=request.user, message_id=message_id)
+    if message is None:
+        raise Http404("No such message.")
+    return message
+
+
+def _layout_context(request: AuthedHttpRequest, current_room: Room | None = None) -> dict[str, Any]:
+    return {"rooms": queries.sidebar_rooms(user=request.user), "current_room": current_room}
+
+
+def _forbidden(error: actions.Forbidden) -> HttpResponse:
+    return HttpResponse(str(error), status=403, content_type="text/plain; charset=utf-8")
 
 
 @login_required
 @require_GET
 def index(request: AuthedHttpRequest) -> HttpResponse:
-    return render(request, "chat/index.html", _layout_context())
+    context = {
+        **_layout_context(request),
+        "public_rooms": queries.public_rooms(),
+        "invitations": queries.invitations_for(user=request.user),
+    }
+    return render(request, "chat/index.html", context)
 
 
 @login_required
 @require_GET
 def room(request: AuthedHttpRequest, slug: str) -> HttpResponse:
-    current = _room_or_404(slug)
+    current = _readable_room_or_404(request, slug)
+    layout = _layout_context(request, current)
+    # The cursor is read before the history: a change in between is replayed, never missed.
+    change_cursor = queries.room_change_cursor(room_id=current.id)
     history, has_older = queries.room_messages_before(
-        room_id=current.id, before_id=None, limit=settings.CHAT_PAGE_SIZE
+        room_id=current.id,
+        before_id=None,
+        limit=settings.CHAT_PAGE_SIZE,
+        hidden_author_ids=people.blocked_ids_for(user_id=request.user.pk),
     )
+    members = [] if current.is_public else queries.room_members(room=current)
     context = {
-        **_layout_context(current),
+        **layout,
         "room": current,
+        "room_title": (
+            logic.direct_partner({m.pk: m.username for m in members}, request.user.pk)
+            if current.is_direct
+            else current.name
+        ),
+        "members": members if current.kind == Room.Kind.PRIVATE else [],
+        "may_remove": request.user.is_staff or current.created_by_id == request.user.pk,
         "history": history,
         "has_older": has_older,
+        "change_cursor": change_cursor,
         "client_id": uuid.uuid4(),
         "max_length": settings.CHAT_MESSAGE_MAX_LENGTH,
         "socket_url": socket_url(room=current.slug),
@@ -57,13 +92,16 @@ def room(request: AuthedHttpRequest, slug: str) -> HttpResponse:
 @login_required
 @require_GET
 def older(request: AuthedHttpRequest, slug: str) -> HttpResponse:
-    current = _room_or_404(slug)
+    current = _readable_room_or_404(request, slug)
     try:
         before_id = int(request.GET["before"])
     except (KeyError, ValueError):
         return HttpResponse("“before” must be a message id.", status=400)
     history, has_older = queries.room_messages_before(
-        room_id=current.id, before_id=before_id, limit=settings.CHAT_PAGE_SIZE
+        room_id=current.id,
+        before_id=before_id,
+        limit=settings.CHAT_PAGE_SIZE,
+        hidden_author_ids=people.blocked_ids_for(user_id=request.user.pk),
     )
     return render(
         request,
@@ -76,11 +114,19 @@ def older(request: AuthedHttpRequest, slug: str) -> HttpResponse:
 @require_POST
 def room_create(request: AuthedHttpRequest) -> HttpResponse:
     raw_name = request.POST.get("name", "")
+    private = request.POST.get("private") == "1"
     try:
         name, slug = logic.clean_room_name(raw_name)
-        created = actions.room_create(name=name, slug=slug, created_by=request.user)
+        created = actions.room_create(
+            name=name, slug=slug, created_by=request.user, private=private
+        )
     except logic.Invalid as error:
-        context = {**_layout_context(), "room_form_error": str(error), "room_name": raw_name}
+        context = {
+            **_layout_context(request),
+            "room_form_error": str(error),
+            "room_name": raw_name,
+            "room_private": private,
+        }
         template = "chat/layout.html#room-form" if request.htmx else "chat/index.html"
         return render(request, template, context, status=422)
     if request.htmx:
@@ -88,15 +134,155 @@ def room_create(request: AuthedHttpRequest) -> HttpResponse:
     return redirect(created)
 
 
+@login_required
+@require_POST
+def direct_open(request: AuthedHttpRequest, username: str) -> HttpResponse:
+    other = people.person_get(username=username)
+    if other is None:
+        raise Http404("No such person.")
+    try:
+        conversation = actions.direct_open(user=request.user, other=other)
+    except actions.Forbidden as error:
+        return _forbidden(error)
+    except logic.Invalid as error:
+        return HttpResponse(str(error), status=400, content_type="text/plain; charset=utf-8")
+    return redirect(conversation)
+
+
+@login_required
+@require_POST
+def invite(request: AuthedHttpRequest, slug: str) -> HttpResponse:
+    current = _readable_room_or_404(request, slug)
+    name = request.POST.get("username", "").strip()
+    invitee = people.person_get(username=name) if name else None
+    context: dict[str, Any] = {"room": current, "invitee_name": name}
+    try:
+        if invitee is None:
+            raise logic.Invalid(
+                f"No one is called “{name}”." if name else "Type the name of the person to invite."
+            )
+        actions.invitation_create(room=current, inviter=request.user, invitee=invitee)
+    except logic.Invalid as error:
+        # 422 for every refusal: the form comes back with the reason and the name kept.
+        return render(
+            request,
+            "chat/room.html#invite-form",
+            {**context, "invite_error": str(error)},
+            status=422,
+        )
+    if request.htmx:
+        return render(
+            request, "chat/room.html#invite-form", {"room": current, "invited": invitee.username}
+        )
+    return redirect(current)
+
+
+@login_required
+@require_POST
+def leave(request: AuthedHttpRequest, slug: str) -> HttpResponse:
+    current = _readable_room_or_404(request, slug)
+    try:
+        actions.membership_end(room=current, member=request.user, by=request.user)
+    except logic.Invalid as error:
+        return HttpResponse(str(error), status=400, content_type="text/plain; charset=utf-8")
+    return redirect("chat:index")
+
+
+@login_required
+@require_POST
+def member_remove(request: AuthedHttpRequest, slug: str, username: str) -> HttpResponse:
+    current = _readable_room_or_404(request, slug)
+    member = people.person_get(username=username)
+    if member is None or not queries.is_member(user=member, room=current):
+        raise Http404("No such member.")
+    try:
+        actions.membership_end(room=current, member=member, by=request.user)
+    except actions.Forbidden as error:
+        return _forbidden(error)
+    except logic.Invalid as error:
+        return HttpResponse(str(error), status=400, content_type="text/plain; charset=utf-8")
+    return redirect(current)
+
+
+@login_required
+@require_GET
+def invitation(request: AuthedHttpRequest, invitation_id: int) -> HttpResponse:
+    found = queries.invitation_for(user=request.user, invitation_id=invitation_id)
+    if found is None:
+        raise Http404("No such invitation.")
+    return render(
+        request, "chat/invitation.html", {**_layout_context(request), "invitation": found}
+    )
+
+
+@login_required
+@require_POST
+def invitation_answer(request: AuthedHttpRequest, invitation_id: int, accept: bool) -> HttpResponse:
+    found = queries.invitation_for(user=request.user, invitation_id=invitation_id)
+    if found is None:
+        raise Http404("No such invitation.")
+    if accept:
+        joined = actions.invitation_accept(invitation=found, user=request.user)
+        return redirect(joined)
+    actions.invitation_decline(invitation=found, user=request.user)
+    return redirect("chat:index")
+
+
+def _message_html(request: AuthedHttpRequest, message: Message, status: int = 200) -> HttpResponse:
+    return render(request, "chat/room.html#message", {"message": message}, status=status)
+
+
+@login_required
+@require_GET
+def message(request: AuthedHttpRequest, message_id: int) -> HttpResponse:
+    return _message_html(request, _readable_message_or_404(request, message_id))
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def message_edit(request: AuthedHttpRequest, message_id: int) -> HttpResponse:
+    found = _readable_message_or_404(request, message_id)
+    context = {"message": found, "max_length": settings.CHAT_MESSAGE_MAX_LENGTH}
+    if request.method == "GET":
+        if not logic.may_edit(author_id=found.author_id, editor_id=request.user.pk):
+            return HttpResponse("You can only edit your own messages.", status=403)
+        return render(
+            request, "chat/room.html#message-editor", {**context, "edit_body": found.body}
+        )
+    raw = request.POST.get("body", "")
+    try:
+        body = logic.clean_body(raw, max_length=settings.CHAT_MESSAGE_MAX_LENGTH)
+        edited = actions.message_edit(message=found, editor=request.user, body=body)
+    except actions.Forbidden as error:
+        return _forbidden(error)
+    except logic.Invalid as error:
+        editor = {**context, "edit_body": raw, "edit_error": str(error)}
+        return render(request, "chat/room.html#message-editor", editor, status=422)
+    return _message_html(request, edited)
+
+
+@login_required
+@require_POST
+def message_delete(request: AuthedHttpRequest, message_id: int) -> HttpResponse:
+    found = _readable_message_or_404(request, message_id)
+    try:
+        deleted = actions.message_delete(message=found, deleter=request.user)
+    except actions.Forbidden as error:
+        return _forbidden(error)
+    return _message_html(request, deleted)
+
+
 # Image attachments, link preview images, transcript exports ---------------------------------
 
 # Room for the multipart framing and the caption around the image itself.
 UPLOAD_OVERHEAD = 64 * 1024
 # Served files come from uploads: never let a browser run or sniff them as anything else.
+# Nor keep them: access is checked on every request, so someone who leaves a private room (or
+# whose message is deleted) does not keep its images in a cache.
 FILE_HEADERS = {
     "Content-Security-Policy": "default-src 'none'; sandbox",
     "X-Content-Type-Options": "nosniff",
-    "Cache-Control": "private, max-age=86400",
+    "Cache-Control": "private, no-cache",
 }
 
 
@@ -110,7 +296,7 @@ def _attach_form(
 @login_required
 @require_POST
 def attachment_upload(request: AuthedHttpRequest, slug: str) -> HttpResponse:
-    current = _room_or_404(slug)
+    current = _readable_room_or_404(request, slug)
     declared = int(request.META.get("CONTENT_LENGTH") or 0)
     caption = ""
     try:
@@ -161,7 +347,8 @@ def _file_response(name: str, content_type: str) -> FileResponse:
 @login_required
 @require_GET
 def attachment_file(request: AuthedHttpRequest, attachment_id: int, kind: str) -> HttpResponseBase:
-    attachment = queries.attachment_get(attachment_id=attachment_id)
+    # Only from a room the viewer may read now, and never once its message is deleted.
+    attachment = queries.attachment_readable(user=request.user, attachment_id=attachment_id)
     if attachment is None or kind not in ("original", "thumbnail"):
         raise Http404("No such image.")
     if kind == "original":
@@ -174,7 +361,7 @@ def attachment_file(request: AuthedHttpRequest, attachment_id: int, kind: str) -
 @login_required
 @require_GET
 def preview_image(request: AuthedHttpRequest, preview_id: int) -> HttpResponseBase:
-    preview = queries.link_preview_get(preview_id=preview_id)
+    preview = queries.link_preview_readable(user=request.user, preview_id=preview_id)
     if preview is None or not preview.image:
         raise Http404("No such image.")
     return _file_response(preview.image, THUMBNAIL_TYPE)
@@ -183,7 +370,7 @@ def preview_image(request: AuthedHttpRequest, preview_id: int) -> HttpResponseBa
 @login_required
 @require_POST
 def export_create(request: AuthedHttpRequest, slug: str) -> HttpResponse:
-    current = _room_or_404(slug)
+    current = _readable_room_or_404(request, slug)
     try:
         export = actions.export_request(
             room=current, user=request.user, export_format=request.POST.get("format", "")
@@ -203,8 +390,9 @@ def export_create(request: AuthedHttpRequest, slug: str) -> HttpResponse:
 @login_required
 @require_GET
 def export_download(request: AuthedHttpRequest, export_id: int) -> HttpResponseBase:
-    # Someone else's export, or one not finished, is simply not found.
-    export = queries.export_for_download(export_id=export_id, user_id=request.user.pk)
+    # Someone else's export, one not finished, or one of a room the person may no longer read
+    # is simply not found.
+    export = queries.export_for_download(export_id=export_id, user=request.user)
     if export is None:
         raise Http404("No such export.")
     try:

@@ -21,6 +21,7 @@ class Notification(models.Model):
     class Verb(models.TextChoices):
         MENTION = "mention", "mentioned you"
         ANNOUNCEMENT = "announcement", "announced"
+        INVITATION = "invitation", "invited you"
         EXPORT_READY = "export_ready", "Your transcript export is ready"
 
     recipient = models.ForeignKey(
@@ -59,3 +60,8 @@ class Notification(models.Model):
     @property
     def is_read(self) -> bool:
         return self.read_at is not None
+
+    @property
+    def preposition(self) -> str:
+        """Joins the verb to the target: "mentioned you in #general", "invited you to #plans"."""
+        return "to" if self.verb == self.Verb.INVITATION else "in"

@@ -47,6 +47,19 @@ def env_int(env: Mapping[str, str], name: str, *, default: int) -> int:
         raise ImproperlyConfigured(f"{name} must be an integer; got {raw!r}") from None
 
 
+def env_seconds(env: Mapping[str, str], name: str, *, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or not raw.strip():
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a number; got {raw!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise ImproperlyConfigured(f"{name} must be a positive number of seconds; got {raw!r}")
+    return value
+
+
 def secret_key(env: Mapping[str, str], *, debug: bool) -> str:
     key = env.get("SECRET_KEY", "").strip()
     if key:
@@ -107,3 +120,13 @@ def channel_layer(env: Mapping[str, str]) -> dict[str, Any]:
             "group_expiry": 86400,
         },
     }
+
+
+def first_redis_url(env: Mapping[str, str]) -> str:
+    """The first REDIS_URL host (presence lives there: one place every process agrees on),
+    or "" in the embedded default."""
+    url_list = env.get("REDIS_URL", "").strip()
+    if not url_list:
+        return ""
+    address: str = redis_hosts(url_list, max_connections=1)[0]["address"]
+    return address

@@ -34,12 +34,19 @@ from realtime import metrics
 logger = logging.getLogger(__name__)
 
 PUSH = "html.push"
+# Tells the members of a group (one person's tabs) to leave another group, e.g. a private room
+# they were removed from, and shows them `html` if they were in it.
+LEAVE = "group.leave"
 RETRY_FIRST_DELAY = 0.5
 RETRY_MAX_DELAY = 10.0
 
 
 def push_event(group: str, html: str) -> dict[str, Any]:
     return {"type": PUSH, "group": group, "html": html, "sent_at": time.time()}
+
+
+def leave_event(group: str, *, leave: str, html: str) -> dict[str, Any]:
+    return {"type": LEAVE, "group": group, "leave": leave, "html": html}
 
 
 class Member(Protocol):
@@ -49,6 +56,10 @@ class Member(Protocol):
 
     def interrupted(self) -> None:
         """Group messages may have been lost: the page should resume from its cursor."""
+        ...
+
+    def removed(self, group: str, html: str) -> None:
+        """Stop receiving `group`'s messages; if it was receiving them, queue `html`."""
         ...
 
 
@@ -119,6 +130,9 @@ class Hub:
             self._stop()
 
     def deliver(self, message: dict[str, Any]) -> None:
+        if message.get("type") == LEAVE:
+            self.deliver_leave(message)
+            return
         if message.get("type") != PUSH:
             logger.warning("Hub ignored a message of type %r", message.get("type"))
             return
@@ -132,6 +146,13 @@ class Hub:
         sent_at = message.get("sent_at")
         if isinstance(sent_at, float):
             metrics.PUSH_LATENCY.observe(max(0.0, time.time() - sent_at))
+
+    def deliver_leave(self, message: dict[str, Any]) -> None:
+        state = self.groups.get(message["group"])
+        if state is None:
+            return
+        for member in tuple(state.members):
+            member.removed(message["leave"], message["html"])
 
     def group_size(self, group: str) -> int:
         state = self.groups.get(group)

@@ -14,3 +14,9 @@ PUSH_LATENCY = Histogram(
     "From group_send to arrival at this process's hub",
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
 )
+PAGEVIEWS_DROPPED = Counter(
+    "relay_pageviews_dropped", "Pageviews not counted: the channel was full or unreachable"
+)
+REFUSALS = Counter(
+    "relay_socket_refusals", "Sockets closed right after opening, by close code", ["code"]
+)

@@ -1,12 +1,28 @@
+from channels.routing import ChannelNameRouter
+from django.conf import settings
 from django.urls import path
 
-from chat.consumers import LobbyPart, RoomPart, TaskResultsPart
+from chat.consumers import LobbyPart, RoomPart, RoomPresencePart, TaskResultsPart
 from notifications.consumers import PersonalPart
+from pageviews.consumers import PagePart, PageviewWorker, StatsPart
 from realtime.sockets import SOCKET_PATH, PageConsumer
 
 websocket_urlpatterns = [
     path(
         SOCKET_PATH.lstrip("/"),
-        PageConsumer.as_asgi(parts=(PersonalPart, LobbyPart, RoomPart, TaskResultsPart)),
+        PageConsumer.as_asgi(
+            parts=(
+                PersonalPart,
+                LobbyPart,
+                RoomPart,
+                RoomPresencePart,
+                TaskResultsPart,
+                PagePart,
+                StatsPart,
+            )
+        ),
     ),
 ]
+
+# Workers: `manage.py runworker <channel>` runs the consumer of each channel named here.
+channel_application = ChannelNameRouter({settings.PAGEVIEWS_CHANNEL: PageviewWorker.as_asgi()})

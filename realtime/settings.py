@@ -12,7 +12,15 @@ import dj_database_url
 import django_stubs_ext
 from django.utils.csp import CSP
 
-from realtime.config import channel_layer, env_bool, env_int, env_list, secret_key
+from realtime.config import (
+    channel_layer,
+    env_bool,
+    env_int,
+    env_list,
+    env_seconds,
+    first_redis_url,
+    secret_key,
+)
 
 # Lets admin classes and querysets take type parameters at run time (ModelAdmin[Room]).
 django_stubs_ext.monkeypatch()
@@ -42,6 +50,7 @@ INSTALLED_APPS = [
     "accounts",
     "chat",
     "notifications",
+    "pageviews",
     "loadtest",
     # Before django_tasks_db: its db_worker command adds heartbeats to the original.
     "taskworker",
@@ -49,6 +58,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost and async only, so it runs on the event loop whatever the middleware inside.
+    "pageviews.middleware.CountPageviews",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -59,6 +70,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "realtime.middleware.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "realtime.urls"
@@ -76,6 +88,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.csp",
                 "notifications.context_processors.bell",
+                "accounts.context_processors.blocked_authors",
+                "pageviews.context_processors.counters",
             ],
         },
     },
@@ -101,14 +115,14 @@ TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 TASK_WORKER_EMBEDDED = env_bool(
     env, "TASK_WORKER_EMBEDDED", default=not env.get("REDIS_URL", "").strip()
 )
-TASK_WORKER_INTERVAL = float(env.get("TASK_WORKER_INTERVAL", "0.5"))
-TASK_WORKER_HEARTBEAT = float(env.get("TASK_WORKER_HEARTBEAT", "5"))
+TASK_WORKER_INTERVAL = env_seconds(env, "TASK_WORKER_INTERVAL", default=0.5)
+TASK_WORKER_HEARTBEAT = env_seconds(env, "TASK_WORKER_HEARTBEAT", default=5.0)
 # A running task whose worker has not beaten for this long is run again by another worker.
-TASK_WORKER_STALE_AFTER = float(env.get("TASK_WORKER_STALE_AFTER", "60"))
+TASK_WORKER_STALE_AFTER = env_seconds(env, "TASK_WORKER_STALE_AFTER", default=60.0)
 # Failed attempts are retried after 5 s, 10 s, 20 s, ... (at most TASK_RETRY_MAX_DELAY).
 TASK_RETRY_ATTEMPTS = env_int(env, "TASK_RETRY_ATTEMPTS", default=4)
-TASK_RETRY_BASE_DELAY = float(env.get("TASK_RETRY_BASE_DELAY", "5"))
-TASK_RETRY_MAX_DELAY = float(env.get("TASK_RETRY_MAX_DELAY", "300"))
+TASK_RETRY_BASE_DELAY = env_seconds(env, "TASK_RETRY_BASE_DELAY", default=5.0)
+TASK_RETRY_MAX_DELAY = env_seconds(env, "TASK_RETRY_MAX_DELAY", default=300.0)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -207,7 +221,7 @@ LINK_PREVIEW_ALLOWED_NETWORKS = env_list(env, "LINK_PREVIEW_ALLOWED_NETWORKS", d
 # 0: fetch only links to addresses in the allowed networks, written as addresses (no name is
 # looked up): for a site without internet access, and for tests.
 LINK_PREVIEW_PUBLIC = env_bool(env, "LINK_PREVIEW_PUBLIC", default=True)
-LINK_PREVIEW_TIMEOUT = float(env.get("LINK_PREVIEW_TIMEOUT", "5"))
+LINK_PREVIEW_TIMEOUT = env_seconds(env, "LINK_PREVIEW_TIMEOUT", default=5.0)
 LINK_PREVIEW_MAX_BYTES = env_int(env, "LINK_PREVIEW_MAX_BYTES", default=1_000_000)
 LINK_PREVIEW_MAX_REDIRECTS = 5
 # Image attachments: the largest upload, and the most pixels a decoded image may have.
@@ -239,3 +253,37 @@ MAILERS = {
 # Where people reach the site; links in emails start with it.
 SITE_URL = env.get("SITE_URL", "http://localhost:8000").rstrip("/")
 DEFAULT_FROM_EMAIL = env.get("DEFAULT_FROM_EMAIL", "Relay <relay@localhost>")
+# Presence ("here now", who is in a room): entries live PRESENCE_TTL_SECONDS unless the
+# server holding the socket refreshes them every PRESENCE_HEARTBEAT_SECONDS; changes are
+# announced at most every PRESENCE_ANNOUNCE_SECONDS per space and process. Stored on the first
+# REDIS_URL host, or in this process in the embedded default.
+PRESENCE_REDIS_URL = first_redis_url(env)
+PRESENCE_REDIS_MAX_CONNECTIONS = env_int(env, "PRESENCE_REDIS_MAX_CONNECTIONS", default=20)
+PRESENCE_TTL_SECONDS = env_seconds(env, "PRESENCE_TTL_SECONDS", default=30.0)
+PRESENCE_HEARTBEAT_SECONDS = env_seconds(env, "PRESENCE_HEARTBEAT_SECONDS", default=10.0)
+PRESENCE_ANNOUNCE_SECONDS = env_seconds(env, "PRESENCE_ANNOUNCE_SECONDS", default=1.0)
+# Typing: each person's typing signal reaches the room at most every CHAT_TYPING_THROTTLE
+# seconds; the page shows it for CHAT_TYPING_SHOW seconds unless it is renewed.
+CHAT_TYPING_THROTTLE = env_seconds(env, "CHAT_TYPING_THROTTLE", default=2.0)
+CHAT_TYPING_SHOW = env_seconds(env, "CHAT_TYPING_SHOW", default=6.0)
+# Pageview counters: the request sends an increment to PAGEVIEWS_CHANNEL without waiting; the
+# worker (`manage.py runworker pageviews`, or inside the server when PAGEVIEWS_EMBEDDED_WORKER
+# is on, the default without REDIS_URL) saves and pushes every PAGEVIEWS_FLUSH_SECONDS.
+PAGEVIEWS_COUNTING = env_bool(env, "PAGEVIEWS_COUNTING", default=True)
+PAGEVIEWS_CHANNEL = "pageviews"
+PAGEVIEWS_EMBEDDED_WORKER = env_bool(
+    env, "PAGEVIEWS_EMBEDDED_WORKER", default=not PRESENCE_REDIS_URL
+)
+PAGEVIEWS_FLUSH_SECONDS = env_seconds(env, "PAGEVIEWS_FLUSH_SECONDS", default=1.0)
+# The live stats page is pushed at most this often, while somebody has it open.
+STATS_PUSH_SECONDS = env_seconds(env, "STATS_PUSH_SECONDS", default=2.0)
+# Under Daphne: bytes a client may leave unread in the server's buffer before it is dropped.
+SOCKET_SEND_BUFFER_BYTES = env_int(env, "SOCKET_SEND_BUFFER_BYTES", default=1_048_576)
+# Sockets one user may have open in one server process; more are refused (4409).
+SOCKETS_PER_USER = env_int(env, "SOCKETS_PER_USER", default=20)
+# Connection attempts per account (or per address, without a session) and process: a burst,
+# then so many per second; beyond that the socket is refused (4429).
+SOCKET_CONNECT_BURST = float(env.get("SOCKET_CONNECT_BURST", "30"))
+SOCKET_CONNECT_RATE = float(env.get("SOCKET_CONNECT_RATE", "2"))
+# Accounts and addresses whose attempts are remembered at once (least recently seen go first).
+SOCKET_LIMIT_KEYS = env_int(env, "SOCKET_LIMIT_KEYS", default=100_000)

@@ -7,8 +7,12 @@ consumer itself only authenticates, joins, routes frames to parts, and relays pu
 """
 
 import asyncio
+import contextlib
 import json
 import logging
+import time
+import uuid
+import weakref
 from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -20,28 +24,53 @@ from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
+from django.db import InterfaceError, OperationalError
 from django.template.loader import render_to_string
 
 from realtime import metrics
 from realtime.hub import get_hub
+from realtime.limits import BucketMap, OpenCounts, attempt_key
 
 logger = logging.getLogger(__name__)
 
 # Close codes (4000-4999 are for applications). htmx's ws extension reconnects only after
 # 1006/1011/1012/1013, so a refusal is final for that page and does not loop.
+CLOSE_BAD_REQUEST = 4400
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
 CLOSE_NOT_FOUND = 4404
+CLOSE_TOO_MANY_SOCKETS = 4409  # SOCKETS_PER_USER already open in this process
+CLOSE_TOO_MANY_ATTEMPTS = 4429  # connection attempts beyond SOCKET_CONNECT_BURST/_RATE
+CLOSE_UNAVAILABLE = 1011  # the database or the channel layer failed; the page retries later
 CLOSE_SERVICE_RESTART = 1012  # the page reconnects and resumes
 CLOSE_TRY_AGAIN_LATER = 1013  # likewise, after falling too far behind
 
+TOO_MANY_SOCKETS = "Relay is open in too many tabs. Close one, then reload this page."
+TOO_MANY_ATTEMPTS = "Too many connection attempts. Wait a minute, then reload this page."
+UNAVAILABLE = "Live updates are unavailable at the moment. Retrying…"
+DATABASE_UNAVAILABLE = "That was not done: the database is unavailable. Try again in a moment."
+FAILED = "Something went wrong on our side; that was not done. Try again."
+
+# What an unreachable database raises (other database errors are bugs, not outages).
+DATABASE_DOWN = (OperationalError, InterfaceError)
+
+# Bounded, per process: the sockets each user has open, and a token bucket per account (or
+# per address, for attempts without a session) for opening new ones.
+open_sockets = OpenCounts()
+connection_attempts = BucketMap(capacity=settings.SOCKET_LIMIT_KEYS)
+# Every open page socket of this process, to close them all when the server stops.
+open_pages: "weakref.WeakSet[PageConsumer]" = weakref.WeakSet()
+
 SOCKET_PATH = "/ws/"
+# How long a stopping server waits for clients to answer its close, and for the channel layer.
+SHUTDOWN_SECONDS = 2.0
 
 Frame = Mapping[str, Any]
 ASGIMessage = dict[str, Any]
 Receive = Callable[[], Awaitable[ASGIMessage]]
 Send = Callable[[ASGIMessage], Awaitable[None]]
 Action = Callable[[Frame], Awaitable[None]]
+Cleanup = Callable[[], Awaitable[None]]
 
 
 class Refused(Exception):
@@ -58,6 +87,12 @@ class Connection:
     user: User
     params: Mapping[str, str]
     reply: Callable[[str], Awaitable[None]]
+    # Unique per socket: what tells two tabs of one person apart (e.g. in presence).
+    socket_id: str
+    # Registers a coroutine function to run when the socket closes.
+    on_close: Callable[[Cleanup], None]
+    # Stops this socket receiving a group's messages (after access to it ended).
+    leave: Callable[[str], Awaitable[None]]
 
 
 class Part(Protocol):
@@ -79,6 +114,11 @@ PartFactory = Callable[[Connection], Part]
 
 def socket_url(**params: str) -> str:
     return f"{SOCKET_PATH}?{urlencode(params)}" if params else SOCKET_PATH
+
+
+def on_page(url: str, path: str) -> str:
+    """The socket URL with the page's own path added, for the parts that track pages."""
+    return f"{url}{'&' if '?' in url else '?'}{urlencode({'path': path})}"
 
 
 def socket_params(query_string: bytes) -> dict[str, str]:
@@ -105,6 +145,11 @@ def eager_task(coroutine: Coroutine[Any, Any, None]) -> "asyncio.Task[None]":
     return asyncio.Task(coroutine, loop=asyncio.get_running_loop(), eager_start=True)
 
 
+async def closed_by_client(receive: Receive, waiting: bool) -> None:
+    while waiting and (await receive())["type"] != "websocket.disconnect":
+        pass
+
+
 def socket_error_html(message: str) -> str:
     return render_to_string("frontend/base.html#socket-error", {"socket_error": message})
 
@@ -122,6 +167,11 @@ class PageConsumer(AsyncWebsocketConsumer):
         self.backlog: deque[str] | None = None
         self.backlog_limit: int = settings.SOCKET_BACKLOG_LIMIT
         self.closing = False
+        self.leaving: set[asyncio.Task[None]] = set()
+        self.cleanups: list[Cleanup] = []
+        # The user this socket is counted against in open_sockets, while it is.
+        self.counted_as: int | None = None
+        self.gone = asyncio.Event()  # set once the client has disconnected
 
     async def __call__(self, scope: ASGIMessage, receive: Receive, send: Send) -> None:
         # Channels' AsyncConsumer.__call__ would open a layer channel and a receive loop for
@@ -134,6 +184,28 @@ class PageConsumer(AsyncWebsocketConsumer):
                 await self.dispatch(await receive())
         except StopConsumer:
             pass
+        except asyncio.CancelledError:
+            # Daphne cancels every application when it shuts down (SIGTERM) and then drops
+            # the connections. Say "service restart" first: the page reconnects to another
+            # process, or to this one once it is back, and resumes from its cursor.
+            await self.shut_down(receive)
+            raise
+
+    async def shut_down(self, receive: Receive) -> None:
+        was_open = not self.closing and bool(self.handlers or self.joined)
+        if was_open:
+            self.close_soon(CLOSE_SERVICE_RESTART)
+        self.release()
+        try:
+            async with asyncio.timeout(SHUTDOWN_SECONDS):
+                # Twisted writes the close frame on a later turn of its loop, and drops every
+                # connection once all applications have returned: wait for the client to
+                # answer the close, while leaving the groups.
+                await asyncio.gather(self.leave_groups(), closed_by_client(receive, was_open))
+        except TimeoutError:
+            logger.warning("Shutting a socket down took over %s s", SHUTDOWN_SECONDS)
+        except Exception:
+            logger.warning("Could not leave the groups while shutting down", exc_info=True)
 
     async def dispatch(self, message: Mapping[str, Any]) -> None:
         # Unlike AsyncConsumer.dispatch, no hop to a thread to close old database
@@ -146,13 +218,33 @@ class PageConsumer(AsyncWebsocketConsumer):
 
     async def connect(self) -> None:
         user: User | AnonymousUser = self.scope.get("user") or AnonymousUser()
+        user_id = user.pk if user.is_authenticated else None
+        attempt = attempt_key(user_id=user_id, client=self.scope.get("client"))
+        if not connection_attempts.take(
+            attempt,
+            rate=settings.SOCKET_CONNECT_RATE,
+            burst=settings.SOCKET_CONNECT_BURST,
+            now=time.monotonic(),
+        ):
+            await self.refuse(CLOSE_TOO_MANY_ATTEMPTS, TOO_MANY_ATTEMPTS, explain=True)
+            return
+        if self.scope.get("auth_unavailable"):
+            await self.refuse(CLOSE_UNAVAILABLE, UNAVAILABLE, explain=True)
+            return
         if not user.is_authenticated:
             await self.refuse(CLOSE_UNAUTHENTICATED, "Sign in to connect.")
             return
+        if not open_sockets.open(user.pk, cap=settings.SOCKETS_PER_USER):
+            await self.refuse(CLOSE_TOO_MANY_SOCKETS, TOO_MANY_SOCKETS, explain=True)
+            return
+        self.counted_as = user.pk
         connection = Connection(
             user=user,
             params=socket_params(self.scope["query_string"]),
             reply=self.send_html,
+            leave=self.leave_group,
+            socket_id=uuid.uuid4().hex,
+            on_close=self.cleanups.append,
         )
         parts = [make_part(connection) for make_part in self.parts]
         groups: list[str] = []
@@ -164,30 +256,67 @@ class PageConsumer(AsyncWebsocketConsumer):
         except Refused as refusal:
             await self.refuse(refusal.code, refusal.reason)
             return
+        except Exception:
+            # The database is down: tell the page, which tries again.
+            logger.exception("Could not open a page socket")
+            await self.refuse(CLOSE_UNAVAILABLE, UNAVAILABLE, explain=True)
+            return
         hub = get_hub()
         self.joined = groups
+        # Pushes that arrive before the handshake is complete wait for it: nothing may be sent
+        # on a socket that is not yet accepted.
+        self.backlog = deque()
         try:
             await asyncio.gather(*(hub.join(group, self) for group in groups))
+        except Exception:
+            # The channel layer is down: likewise.
+            self.backlog = None
+            logger.exception("Could not open a page socket")
+            await self.leave_groups()
+            await self.refuse(CLOSE_UNAVAILABLE, UNAVAILABLE, explain=True)
+            return
         except BaseException:
+            self.backlog = None
             await self.leave_groups()
             raise
         self.handlers = handlers
         metrics.SOCKETS.inc()
+        open_pages.add(self)
         await self.accept()
+        waiting, self.backlog = self.backlog, None
+        for html in waiting:
+            self.deliver(html)
         for part in parts:
-            await part.ready()
+            await self.guarded(part.ready())
 
-    async def refuse(self, code: int, reason: str) -> None:
+    async def refuse(self, code: int, reason: str, *, explain: bool = False) -> None:
         # Accepted first so the page learns why: a refused handshake looks like a network
-        # error (1006) to the browser, and htmx would retry it forever.
+        # error (1006) to the browser, and htmx would retry it forever. With `explain`, the
+        # reason is also shown in the page's error line.
+        self.release()
+        metrics.REFUSALS.labels(code=str(code)).inc()
         await self.accept()
+        if explain:
+            await self.send(text_data=socket_error_html(reason))
         await self.close(code=code, reason=reason)
+
+    def release(self) -> None:
+        if self.counted_as is not None:
+            open_sockets.close(self.counted_as)
+            self.counted_as = None
 
     async def disconnect(self, code: int) -> None:
         if self.handlers or self.joined:
             metrics.SOCKETS.dec()
         self.closing = True
+        self.release()
+        open_pages.discard(self)
+        self.gone.set()
         await self.leave_groups()
+        cleanups, self.cleanups = self.cleanups, []
+        for outcome in await asyncio.gather(*(c() for c in cleanups), return_exceptions=True):
+            if isinstance(outcome, BaseException):
+                logger.warning("A part's cleanup failed", exc_info=outcome)
 
     async def leave_groups(self) -> None:
         hub = get_hub()
@@ -203,7 +332,18 @@ class PageConsumer(AsyncWebsocketConsumer):
         if handler is None:
             await self.send_html(socket_error_html(f"Unknown action “{frame['action']}”."))
             return
-        await handler(frame)
+        await self.guarded(handler(frame))
+
+    async def guarded(self, work: Awaitable[None]) -> None:
+        """Run a part's handler; if it fails, the page is told and the socket stays open."""
+        try:
+            await work
+        except DATABASE_DOWN:
+            logger.warning("A socket action failed on the database", exc_info=True)
+            await self.send_html(socket_error_html(DATABASE_UNAVAILABLE))
+        except Exception:
+            logger.exception("A socket action failed")
+            await self.send_html(socket_error_html(FAILED))
 
     async def send_html(self, html: str) -> None:
         """Replies share the outgoing queue with pushes, so the page sees them in order."""
@@ -254,6 +394,22 @@ class PageConsumer(AsyncWebsocketConsumer):
     def interrupted(self) -> None:
         self.close_soon(CLOSE_SERVICE_RESTART)
 
+    def removed(self, group: str, html: str) -> None:
+        """Access to `group` ended (e.g. removed from a private room): nothing more of it
+        reaches this socket, and the page is told why."""
+        if group not in self.joined:
+            return
+        self.joined.remove(group)
+        self.deliver(html)
+        leaving = asyncio.get_running_loop().create_task(get_hub().leave(group, self))
+        self.leaving.add(leaving)
+        leaving.add_done_callback(self.leaving.discard)
+
+    async def leave_group(self, group: str) -> None:
+        if group in self.joined:
+            self.joined.remove(group)
+            await get_hub().leave(group, self)
+
     def close_soon(self, code: int) -> None:
         if self.closing:
             return
@@ -264,3 +420,14 @@ class PageConsumer(AsyncWebsocketConsumer):
             self.settle(closing)
         else:
             closing.add_done_callback(self.settle)
+
+
+async def close_all() -> None:
+    """The server is stopping: every page reconnects elsewhere, or here once it is back."""
+    pages = list(open_pages)
+    logger.info("Server stopping: closing %d page sockets with 1012", len(pages))
+    for page in pages:
+        page.interrupted()
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(SHUTDOWN_SECONDS):
+            await asyncio.gather(*(page.gone.wait() for page in pages))

@@ -163,7 +163,8 @@ def new_worker(worker_id: str) -> Worker:
 async def run_embedded_worker() -> None:
     """The embedded topology's task worker, on the server's event loop. Each task runs in a
     worker thread; its live pushes go through this loop (asgiref routes them here), which is
-    what the in-memory channel layer needs. Cancelled with the loop, between two tasks."""
+    what the in-memory channel layer needs. Cancelled (taskworker.embedded), it stops between
+    two tasks and ends its heartbeat, so that nobody takes it for a dead worker."""
     worker_id = f"embedded-{get_random_string(12)}"
     worker = new_worker(worker_id)
     heartbeat = Heartbeat(worker_id)
@@ -184,4 +185,5 @@ async def run_embedded_worker() -> None:
             if not ran:
                 await asyncio.sleep(settings.TASK_WORKER_INTERVAL)
     finally:
-        heartbeat.stopped.set()
+        await asyncio.to_thread(heartbeat.stop)
+        logger.info("Task worker %s stopped", worker_id)

@@ -7,6 +7,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import connections
 
 from chat.models import Room
+from realtime import sockets
 from taskworker.worker import claim_and_run_one, new_worker
 
 User = get_user_model()
@@ -40,6 +41,16 @@ def other_room(db: None) -> Room:
     return Room.objects.create(name="Random", slug="random")
 
 
+@pytest.fixture(autouse=True)
+def fresh_socket_limits() -> Iterator[None]:
+    """Each test starts with no sockets counted and full connection-attempt buckets."""
+    sockets.open_sockets.clear()
+    sockets.connection_attempts.clear()
+    yield
+    sockets.open_sockets.clear()
+    sockets.connection_attempts.clear()
+
+
 @pytest.fixture
 def close_db_connections() -> Iterator[None]:
     """For async tests: Channels' database threads keep connections the test database needs
@@ -49,13 +60,20 @@ def close_db_connections() -> Iterator[None]:
 
 
 class PushLog:
-    """Every push an action scheduled, as (group, html), in order."""
+    """Every push an action scheduled, as (group, html), in order; orders to leave a group
+    as (group, "leave <group>: <html>")."""
 
     def __init__(self) -> None:
         self.sent: list[tuple[str, str]] = []
 
     def __call__(self, group: str, html: str) -> None:
         self.sent.append((group, html))
+
+    def leave(self, group: str, *, leave: str, html: str) -> None:
+        self.sent.append((group, f"leave {leave}: {html}"))
+
+    def groups(self) -> list[str]:
+        return [group for group, _ in self.sent]
 
     def to(self, group: str) -> list[str]:
         return [html for sent_to, html in self.sent if sent_to == group]
@@ -66,6 +84,8 @@ def pushes(monkeypatch: pytest.MonkeyPatch) -> PushLog:
     log = PushLog()
     monkeypatch.setattr("chat.events.push_html", log)
     monkeypatch.setattr("notifications.events.push_html", log)
+    monkeypatch.setattr("accounts.events.push_html", log)
+    monkeypatch.setattr("chat.events.push_leave", log.leave)
     return log
 
 

@@ -15,7 +15,7 @@ import threading
 import time
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from http.cookiejar import CookieJar
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -23,6 +23,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 LOCALHOST = "127.0.0.1"
+# Given to every process started here, over the test's own environment: link previews fetch
+# only addresses a test allow-lists. This machine's DNS is at a private address, and test
+# servers must never reach the internet.
+OFFLINE = {"LINK_PREVIEW_PUBLIC": "0"}
 
 # Debian's Chromium, headless. Without the background-networking flags it keeps trying to reach
 # hosts this machine cannot reach.
@@ -62,7 +66,7 @@ def manage(env: Mapping[str, str], *args: str) -> str:
     result = subprocess.run(
         [PYTHON, "manage.py", *args],
         cwd=ROOT,
-        env={**os.environ, **env},
+        env={**os.environ, **env, **OFFLINE},
         capture_output=True,
         text=True,
         timeout=120,
@@ -73,33 +77,79 @@ def manage(env: Mapping[str, str], *args: str) -> str:
     return result.stdout
 
 
+# Daphne's options in production (the Dockerfile's CMD): WebSocket messages and frames larger
+# than 64 KiB are refused (1009). A chat message is at most a few KiB.
+DAPHNE_LIMITS = ["--websocket-max-message-size", "65536", "--websocket-max-frame-size", "65536"]
+
+
+def start_daphne(
+    env: Mapping[str, str], *, port: int, log: Path | None = None, args: Sequence[str] = ()
+) -> subprocess.Popen[bytes]:
+    """A Daphne process serving the project on 127.0.0.1:`port`, answering once it returns."""
+    command = [PYTHON, "-m", "daphne", "-b", LOCALHOST, "-p", str(port), *args]
+    out = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115 - the child owns it
+    try:
+        process = subprocess.Popen(
+            [*command, "realtime.asgi:application"],
+            cwd=ROOT,
+            env={**os.environ, **env, **OFFLINE},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    finally:
+        if log:
+            out.close()  # type: ignore[union-attr]
+    try:
+        wait_for_port(port, process=process)
+    except BaseException:
+        stop(process)
+        raise
+    return process
+
+
+def stop(process: subprocess.Popen[bytes], *, timeout: float = 10.0) -> int:
+    """SIGTERM, as a service manager stops a server; SIGKILL after `timeout`. The exit code."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    return process.returncode
+
+
 @contextlib.contextmanager
 def daphne(
-    env: Mapping[str, str], *, port: int | None = None, log: Path | None = None
+    env: Mapping[str, str],
+    *,
+    port: int | None = None,
+    log: Path | None = None,
+    args: Sequence[str] = (),
 ) -> Iterator[int]:
     """A Daphne process serving the project on 127.0.0.1; yields its port."""
     port = port or free_port()
-    out = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115 - closed below
+    process = start_daphne(env, port=port, log=log, args=args)
+    try:
+        yield port
+    finally:
+        stop(process)
+
+
+def start_redis(*, port: int, workdir: Path) -> subprocess.Popen[bytes]:
+    """A redis-server of the caller's own on 127.0.0.1:`port`, saving nothing to disk (never
+    the machine's Redis: tests may stop and restart this one)."""
+    command = ["redis-server", "--bind", LOCALHOST, "--port", str(port), "--save", ""]
     process = subprocess.Popen(
-        [PYTHON, "-m", "daphne", "-b", LOCALHOST, "-p", str(port), "realtime.asgi:application"],
-        cwd=ROOT,
-        env={**os.environ, **env},
-        stdout=out,
-        stderr=subprocess.STDOUT,
+        [*command, "--appendonly", "no", "--dir", str(workdir)],
+        stdout=subprocess.DEVNULL,
     )
     try:
         wait_for_port(port, process=process)
-        yield port
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-        if log:
-            out.close()  # type: ignore[union-attr]
+    except BaseException:
+        stop(process)
+        raise
+    return process
 
 
 def sign_in(base_url: str, username: str, password: str) -> str:
@@ -213,7 +263,7 @@ def db_worker(
                 "2",
             ],
             cwd=ROOT,
-            env={**os.environ, **env},
+            env={**os.environ, **env, **OFFLINE},
             stdout=out,
             stderr=subprocess.STDOUT,
         )

@@ -3,7 +3,8 @@ from django.urls import reverse
 from django.utils.html import urlize
 from django.utils.safestring import SafeString, mark_safe
 
-from chat.models import Message
+from chat.logic import direct_partner as direct_partner_name
+from chat.models import Message, Room
 from notifications.logic import link_mentions
 
 register = template.Library()
@@ -19,3 +20,10 @@ def message_html(message: Message) -> SafeString:
     linked = urlize(message.body, nofollow=True, autoescape=True)
     with_mentions = link_mentions(linked, message.mentions, profile_url)
     return mark_safe(with_mentions.replace("\n", "<br>"))  # noqa: S308 - built from escaped text
+
+
+@register.filter
+def direct_partner(room: Room, viewer_id: int | str) -> str:
+    """What a direct conversation is called for the viewer: the other person's name."""
+    names = {member.pk: member.get_username() for member in room.members.all()}
+    return direct_partner_name(names, int(viewer_id))

@@ -1,4 +1,8 @@
+import pytest
 from django.contrib.auth import get_user_model
+
+from accounts.models import Block
+from chat.models import Membership, Message, Room
 
 
 def test_sign_up_signs_in_and_lands_in_chat(client, db):
@@ -44,3 +48,52 @@ def test_sign_in_and_out(client, ada):
 def test_signed_in_user_visiting_sign_up_goes_to_chat(client, ada):
     client.force_login(ada)
     assert client.get("/accounts/signup/")["Location"] == "/"
+
+
+# The profile is an async view whose reads run concurrently, each in a thread with its own
+# database connection: its tests need committed data.
+async_view = pytest.mark.django_db(transaction=True)
+
+
+@async_view
+def test_profile_shows_counts_and_rooms_the_viewer_may_read(client, ada, grace, room):
+    secret = Room.objects.create(name="Secret", slug="secret", kind=Room.Kind.PRIVATE)
+    Membership.objects.create(room=secret, user=ada)
+    Message.objects.create(room=room, author=ada, body="public")
+    Message.objects.create(room=secret, author=ada, body="private")
+    client.force_login(grace)
+    html = client.get("/people/ada/").content.decode()
+    assert "<dt>Messages</dt><dd>1</dd>" in html
+    assert "#General" in html
+    assert "Secret" not in html  # nothing about rooms grace cannot read
+    assert 'action="/direct/ada/"' in html
+    assert 'action="/people/ada/block/"' in html
+
+
+@async_view
+def test_blocking_and_unblocking_from_the_profile(client, ada, grace):
+    client.force_login(ada)
+    assert client.post("/people/grace/block/")["Location"] == "/people/grace/"
+    assert Block.objects.filter(blocker=ada, blocked=grace).exists()
+    html = client.get("/people/grace/").content.decode()
+    assert "You blocked grace" in html
+    assert 'action="/people/grace/unblock/"' in html
+    client.post("/people/grace/unblock/")
+    assert not Block.objects.exists()
+
+
+@async_view
+def test_someone_who_blocked_you_has_no_profile_for_you(client, ada, grace):
+    Block.objects.create(blocker=grace, blocked=ada)
+    client.force_login(ada)
+    assert client.get("/people/grace/").status_code == 404
+    assert client.get("/people/nobody/").status_code == 404
+
+
+@async_view
+def test_blocking_oneself_is_refused(client, ada):
+    client.force_login(ada)
+    response = client.post("/people/ada/block/")
+    assert response.status_code == 400
+    assert "You cannot block yourself." in response.content.decode()
+    assert "Block" not in client.get("/people/ada/").content.decode().split("<dl")[1]

@@ -5,9 +5,19 @@ import json
 
 import pytest
 from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
 
-from chat.models import Attachment, LinkPreview, Message, TranscriptExport
-from tests.chat.test_consumers import connect
+from accounts.models import Block
+from chat import actions
+from chat.models import (
+    Attachment,
+    LinkPreview,
+    Membership,
+    Message,
+    Room,
+    TranscriptExport,
+)
+from tests.chat.test_consumers import connect, router
 
 pytestmark = [
     pytest.mark.asyncio,
@@ -77,4 +87,73 @@ async def test_a_malformed_refresh_gets_an_error(ada, room):
     socket = await connect(ada)
     await socket.send_to(text_data=refresh(["1; drop table"], []))
     assert "Ids must be positive whole numbers." in await socket.receive_from()
+    await socket.disconnect()
+
+
+@database_sync_to_async
+def private_work(ada, grace):
+    secret = Room.objects.create(
+        name="Secret", slug="secret", kind=Room.Kind.PRIVATE, created_by=ada
+    )
+    Membership.objects.bulk_create(
+        [Membership(room=secret, user=ada), Membership(room=secret, user=grace)]
+    )
+    message = Message.objects.create(room=secret, author=ada, body="https://example.com/s")
+    LinkPreview.objects.create(
+        message=message, url="https://example.com/s", status="ready", title="Secret page"
+    )
+    export = TranscriptExport.objects.create(
+        room=secret, requested_by=grace, format="csv", status="ready", file="f"
+    )
+    return secret, message, export
+
+
+async def test_a_non_member_of_a_private_room_learns_nothing(ada, grace, make_user):
+    linus = await database_sync_to_async(make_user)("linus")
+    _, message, _ = await private_work(ada, grace)
+    # A socket that names the private room is refused like one naming a missing room ...
+    refused = WebsocketCommunicator(router, "/ws/?room=secret")
+    refused.scope["user"] = linus
+    missing = WebsocketCommunicator(router, "/ws/?room=no-such-room")
+    missing.scope["user"] = linus
+    assert await refused.connect() == await missing.connect()
+    # ... and a socket of another page asking for the private room's results gets nothing.
+    socket = await connect(linus, path="/ws/")
+    await socket.send_to(text_data=refresh([message.id], []))
+    assert await socket.receive_nothing(timeout=0.3)
+    await socket.disconnect()
+
+
+async def test_a_member_who_left_gets_nothing_more(ada, grace):
+    secret, message, export = await private_work(ada, grace)
+    socket = await connect(grace, path="/ws/?room=secret")
+    await socket.send_to(text_data=refresh([message.id], [export.id]))
+    html = await socket.receive_from()
+    assert "Secret page" in html
+    assert f'id="export-{export.pk}"' in html
+
+    await database_sync_to_async(actions.membership_end)(room=secret, member=grace, by=grace)
+    while await socket.receive_nothing(timeout=0.2) is False:
+        await socket.receive_from()  # the eviction and the sidebar update
+    await socket.send_to(text_data=refresh([message.id], [export.id]))
+    assert await socket.receive_nothing(timeout=0.3)
+    await socket.disconnect()
+
+
+async def test_blocked_authors_and_deleted_messages_are_left_out(ada, grace, room, other_room):
+    here, photo, _, _ = await finished_work(ada, room, other_room)
+
+    @database_sync_to_async
+    def block_and_delete():
+        Block.objects.create(blocker=grace, blocked=ada)
+        actions.message_delete(message=photo, deleter=ada)
+
+    socket = await connect(grace)
+    await socket.send_to(text_data=refresh([here.id], []))
+    assert f'id="preview-{here.id}"' in await socket.receive_from()
+    await block_and_delete()
+    while await socket.receive_nothing(timeout=0.2) is False:
+        await socket.receive_from()
+    await socket.send_to(text_data=refresh([here.id, photo.id], []))
+    assert await socket.receive_nothing(timeout=0.3)
     await socket.disconnect()

@@ -12,8 +12,9 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 from PIL import Image
 
+from accounts.models import Block
 from chat import actions, images
-from chat.models import Attachment, LinkPreview, Message, TranscriptExport
+from chat.models import Attachment, LinkPreview, Membership, Message, Room, TranscriptExport
 from notifications.models import Notification
 
 pytestmark = pytest.mark.django_db
@@ -254,3 +255,173 @@ def test_a_deleted_room_ends_its_export_quietly(
     room.delete()
     assert work() == 1
     assert DBTaskResult.objects.get().status == TaskResultStatus.SUCCESSFUL
+
+
+# Edits and deletes: the preview follows the text, a deleted message keeps nothing. ---------
+
+
+def edit(message, body, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        return actions.message_edit(message=message, editor=message.author, body=body)
+
+
+@pytest.mark.usefixtures("allow_local_site")
+def test_an_edit_to_another_link_fetches_its_preview(
+    site, post, work, pushes, room, django_capture_on_commit_callbacks
+):
+    site.reply("/one", b"<title>One</title>")
+    site.reply("/two", b"<title>Two</title>")
+    message = post(f"see {site.url('/one')}")
+    work()
+    first = LinkPreview.objects.get(message=message)
+    assert first.title == "One"
+    pushes.sent.clear()
+
+    edit(message, f"no, see {site.url('/two')}", django_capture_on_commit_callbacks)
+    [edited] = pushes.to(f"chat.room.{room.id}")
+    assert "(edited)" in edited
+    assert "One" not in edited  # the old card is gone at once; the new one is on its way
+    assert 'data-status="pending"' in edited
+    assert not LinkPreview.objects.filter(pk=first.pk).exists()
+    pushes.sent.clear()
+
+    assert work() == 1
+    assert LinkPreview.objects.get(message=message).title == "Two"
+    [card] = pushes.to(f"chat.room.{room.id}")
+    assert f'id="preview-{message.id}"' in card
+    assert "Two" in card
+
+
+@pytest.mark.usefixtures("allow_local_site")
+def test_an_edit_that_keeps_the_link_keeps_its_preview(
+    site, post, work, room, django_capture_on_commit_callbacks
+):
+    site.reply("/one", b"<title>One</title>")
+    message = post(f"see {site.url('/one')}")
+    work()
+    preview = LinkPreview.objects.get(message=message)
+    edit(message, f"do see {site.url('/one')}!", django_capture_on_commit_callbacks)
+    assert LinkPreview.objects.get(message=message).pk == preview.pk
+    assert work() == 0  # nothing fetched again
+
+
+@pytest.mark.usefixtures("allow_local_site")
+def test_an_edit_that_removes_the_link_removes_the_preview(
+    site, post, work, pushes, room, django_capture_on_commit_callbacks
+):
+    site.reply("/one", b"<title>One</title>")
+    message = post(f"see {site.url('/one')}")
+    work()
+    pushes.sent.clear()
+    edit(message, "never mind", django_capture_on_commit_callbacks)
+    assert not LinkPreview.objects.exists()
+    [edited] = pushes.to(f"chat.room.{room.id}")
+    assert f'id="preview-{message.id}"' not in edited
+
+
+@pytest.mark.usefixtures("allow_local_site")
+def test_a_deleted_message_loses_its_preview_and_attachment_with_their_files(
+    ada, site, post, work, pushes, room, django_capture_on_commit_callbacks
+):
+    site.reply("/post", HOSTILE_PAGE)
+    site.reply("/card.png", png(800, 400), content_type="image/png")
+    linked = post(f"read {site.url('/post')}")
+    with django_capture_on_commit_callbacks(execute=True):
+        pictured = upload(ada, room, png(), caption="a photo")
+    work()
+    preview = LinkPreview.objects.get()
+    attachment = Attachment.objects.get()
+    files = [preview.image, attachment.original, attachment.thumbnail]
+    assert all(default_storage.exists(name) for name in files)
+    pushes.sent.clear()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        actions.message_delete(message=linked, deleter=ada)
+        actions.message_delete(message=pictured, deleter=ada)
+    assert not LinkPreview.objects.exists()
+    assert not Attachment.objects.exists()
+    assert not any(default_storage.exists(name) for name in files)
+    for html in pushes.to(f"chat.room.{room.id}"):
+        assert "This message was deleted." in html
+        assert "preview-" not in html
+        assert "attachment-" not in html
+
+
+@pytest.mark.usefixtures("allow_local_site")
+def test_a_preview_fetched_after_its_message_was_deleted_is_thrown_away(
+    ada, site, post, work, pushes, room, django_capture_on_commit_callbacks, monkeypatch
+):
+    site.reply("/post", HOSTILE_PAGE)
+    site.reply("/card.png", png(800, 400), content_type="image/png")
+    message = post(f"read {site.url('/post')}")
+    store = actions.link_preview_store
+
+    def deleted_meanwhile(**kwargs):
+        actions.message_delete(message=Message.objects.get(pk=message.pk), deleter=ada)
+        store(**kwargs)
+
+    monkeypatch.setattr(actions, "link_preview_store", deleted_meanwhile)
+    pushes.sent.clear()
+    work()
+    assert not LinkPreview.objects.exists()
+    assert not default_storage.exists("previews") or not default_storage.listdir("previews")[1]
+    assert not any("preview-" in html for html in pushes.to(f"chat.room.{room.id}"))
+
+
+def test_a_thumbnail_made_after_its_message_was_deleted_is_thrown_away(
+    ada, room, work, pushes, django_capture_on_commit_callbacks, monkeypatch
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        message = upload(ada, room, png())
+    store = actions.attachment_thumbnail_store
+
+    def deleted_meanwhile(**kwargs):
+        actions.message_delete(message=Message.objects.get(pk=message.pk), deleter=ada)
+        store(**kwargs)
+
+    monkeypatch.setattr(actions, "attachment_thumbnail_store", deleted_meanwhile)
+    pushes.sent.clear()
+    work()
+    assert not Attachment.objects.exists()
+    assert not default_storage.exists("thumbnails") or not default_storage.listdir("thumbnails")[1]
+    assert not any("attachment-" in html for html in pushes.to(f"chat.room.{room.id}"))
+
+
+# Exports read the room as their owner may, when they are built. ---------------------------
+
+
+def test_an_export_leaves_out_deleted_messages_and_blocked_authors(
+    ada, grace, room, work, django_capture_on_commit_callbacks
+):
+    kept = Message.objects.create(room=room, author=ada, body="kept")
+    Message.objects.create(room=room, author=grace, body="from someone ada blocked")
+    gone = Message.objects.create(room=room, author=ada, body="soon deleted")
+    actions.message_delete(message=gone, deleter=ada)
+    Block.objects.create(blocker=ada, blocked=grace)
+    with django_capture_on_commit_callbacks(execute=True):
+        export = actions.export_request(room=room, user=ada, export_format="json")
+    work()
+    export.refresh_from_db()
+    with default_storage.open(export.file) as handle:
+        lines = json.loads(handle.read())["messages"]
+    assert [(line["id"], line["body"]) for line in lines] == [(kept.id, "kept")]
+    assert export.message_count == 1
+
+
+def test_an_export_of_a_room_its_owner_left_meanwhile_fails(
+    ada, grace, work, django_capture_on_commit_callbacks
+):
+    secret = Room.objects.create(name="Secret", slug="secret", kind=Room.Kind.PRIVATE)
+    Membership.objects.bulk_create(
+        [Membership(room=secret, user=ada), Membership(room=secret, user=grace)]
+    )
+    Message.objects.create(room=secret, author=ada, body="private words")
+    with django_capture_on_commit_callbacks(execute=True):
+        export = actions.export_request(room=secret, user=grace, export_format="csv")
+        actions.membership_end(room=secret, member=grace, by=grace)
+    work()
+    export.refresh_from_db()
+    assert export.status == TranscriptExport.Status.FAILED
+    assert export.error == actions.NOT_A_MEMBER
+    assert not export.file
+    assert not default_storage.exists("exports") or not default_storage.listdir("exports")[1]

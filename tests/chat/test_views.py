@@ -24,7 +24,7 @@ def test_room_page_renders_history_composer_and_socket(signed_in, ada, room, oth
     response = signed_in.get("/rooms/general/")
     html = response.content.decode()
     assert response.status_code == 200
-    assert 'ws-connect="/ws/?room=general"' in html
+    assert 'ws-connect="/ws/?room=general&amp;path=%2Frooms%2Fgeneral%2F"' in html
     assert "&lt;b&gt;bold&lt;/b&gt;" in html
     assert '<a href="https://example.com" rel="nofollow">' in html
     assert 'id="composer"' in html
@@ -104,3 +104,28 @@ def test_room_create_requires_post_and_csrf(ada, room):
     assert client.get("/rooms/new/").status_code == 405
     assert client.post("/rooms/new/", {"name": "Sneaky"}).status_code == 403
     assert Room.objects.count() == 1
+
+
+def test_htmx_posts_need_the_csrf_token_the_page_puts_in_their_headers(ada, room):
+    import re
+
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(ada)
+    page = client.get("/rooms/general/").content.decode()
+    token = re.search(r'hx-headers=\'\{"X-CSRFToken": "([^"]+)"\}\'', page)
+    assert token, "the page gives htmx no CSRF header"
+    htmx = {"HX-Request": "true"}
+
+    refused = client.post("/rooms/new/", {"name": "Without"}, headers=htmx)
+    assert refused.status_code == 403
+    accepted = client.post(
+        "/rooms/new/", {"name": "With"}, headers={**htmx, "X-CSRFToken": token.group(1)}
+    )
+    assert accepted.status_code == 200
+    assert accepted["HX-Redirect"] == "/rooms/with/"
+    assert list(Room.objects.values_list("name", flat=True).order_by("name")) == [
+        "General",
+        "With",
+    ]

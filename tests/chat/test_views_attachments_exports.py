@@ -228,4 +228,4 @@ def test_a_caption_longer_than_a_message_is_refused(signed_in, room, settings):
 
 def test_why_a_link_got_no_preview_is_shown_to_its_author_only(signed_in, room, ada):
     html = signed_in.get("/rooms/general/").content.decode()
-    assert f'.message[data-author="{ada.pk}"] .preview-failed {{ display: block; }}' in html
+    assert f'.message[data-author="{ada.pk}"] .preview-failed{{display:block}}' in html

@@ -29,8 +29,9 @@ REDIS_PORT = 6379
 # A database number of its own, so that flushing it touches nobody else's data.
 # Two runs at the same time on one machine must each choose another: INTEGRATION_REDIS_DB=10.
 REDIS_DB = int(os.environ.get("INTEGRATION_REDIS_DB", "9"))
-# channels-redis' default key prefix: the only keys a run expects to find in its database.
-CHANNEL_LAYER_KEY_PREFIX = b"asgi"
+# channels-redis' default key prefix and presence's: the only keys a run expects to find in
+# its database.
+KNOWN_KEY_PREFIXES = (b"asgi", b"relay:presence:")
 
 DEMO_PASSWORD = "relay-demo-pass"
 DEMO_USERS = ("ada", "grace", "linus")
@@ -120,9 +121,7 @@ def redis_url() -> Iterator[str]:
         except redis.RedisError as error:
             service_unavailable(f"Redis on {LOCALHOST}:{REDIS_PORT}", error)
         foreign = [
-            key
-            for key in client.scan_iter(count=1000)
-            if not key.startswith(CHANNEL_LAYER_KEY_PREFIX)
+            key for key in client.scan_iter(count=1000) if not key.startswith(KNOWN_KEY_PREFIXES)
         ]
         if foreign:
             pytest.fail(

@@ -32,7 +32,7 @@ def test_inbox_lists_newest_first_and_pages_with_htmx(as_grace, mentions, settin
     settings.NOTIFICATIONS_PAGE_SIZE = 2
     response = as_grace.get("/notifications/")
     html = response.content.decode()
-    assert 'ws-connect="/ws/?page=inbox"' in html
+    assert 'ws-connect="/ws/?page=inbox&amp;path=%2Fnotifications%2F"' in html
     assert html.index(f"notification-{mentions[2].id}") < html.index(
         f"notification-{mentions[1].id}"
     )
@@ -110,6 +110,7 @@ def test_banner_shows_until_dismissed(as_grace, ada, room):
     assert "Welcome, everyone" not in as_grace.get("/rooms/general/").content.decode()
 
 
+@pytest.mark.django_db(transaction=True)  # the profile's reads run in threads of their own
 def test_profile_page(as_grace, ada, room):
     from chat.models import Message
 

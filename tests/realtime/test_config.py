@@ -77,3 +77,29 @@ def test_channel_layer_redis_shards_with_safe_timeouts():
 def test_redis_hosts_refuses_bad_urls(bad):
     with pytest.raises(ImproperlyConfigured):
         config.redis_hosts(bad, max_connections=10)
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [({}, 2.5), ({"X": ""}, 2.5), ({"X": "0.25"}, 0.25), ({"X": "30"}, 30.0)],
+)
+def test_env_seconds(env, expected):
+    assert config.env_seconds(env, "X", default=2.5) == expected
+
+
+@pytest.mark.parametrize("raw", ["soon", "0", "-1", "inf", "nan"])
+def test_env_seconds_refuses_what_is_not_a_positive_duration(raw):
+    with pytest.raises(ImproperlyConfigured, match="X must be"):
+        config.env_seconds({"X": raw}, "X", default=1.0)
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({}, ""),
+        ({"REDIS_URL": "redis://a:6379/0"}, "redis://a:6379/0"),
+        ({"REDIS_URL": " redis://a:6379/0 , redis://b:6379/0"}, "redis://a:6379/0"),
+    ],
+)
+def test_presence_lives_on_the_first_redis_host(env, expected):
+    assert config.first_redis_url(env) == expected

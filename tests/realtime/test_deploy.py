@@ -4,7 +4,7 @@ import secrets
 
 import pytest
 
-from tests.servers import manage
+from tests.servers import DAPHNE_LIMITS, ROOT, manage
 
 
 def test_check_deploy_is_clean_in_production():
@@ -25,3 +25,9 @@ def test_production_refuses_to_start_without_a_secret_key():
     env = {"DJANGO_SETTINGS_MODULE": "realtime.settings", "DEBUG": "0", "SECRET_KEY": ""}
     with pytest.raises(RuntimeError, match="SECRET_KEY is not set"):
         manage(env, "check")
+
+
+def test_the_dockerfile_starts_daphne_with_the_tested_frame_limits():
+    # tests/faults/test_frame_limits.py runs Daphne with DAPHNE_LIMITS; production must too.
+    command = (ROOT / "Dockerfile").read_text().rpartition("CMD ")[2]
+    assert all(f'"{option}"' in command for option in DAPHNE_LIMITS)

@@ -4,7 +4,7 @@ import pytest
 import pytest_asyncio
 from channels.layers import InMemoryChannelLayer
 
-from realtime.hub import Hub, push_event
+from realtime.hub import Hub, leave_event, push_event
 
 pytestmark = pytest.mark.asyncio
 
@@ -37,12 +37,16 @@ class Socket:
     def __init__(self) -> None:
         self.received: list[str] = []
         self.interruptions = 0
+        self.removals: list[tuple[str, str]] = []
 
     def deliver(self, html: str) -> None:
         self.received.append(html)
 
     def interrupted(self) -> None:
         self.interruptions += 1
+
+    def removed(self, group: str, html: str) -> None:
+        self.removals.append((group, html))
 
 
 @pytest_asyncio.fixture
@@ -71,6 +75,18 @@ async def test_a_group_message_reaches_each_local_member_once(hub):
     # One subscription per group for the whole process, however many members.
     assert hub.layer.adds == ["room", "other"]
     assert hub.group_size("room") == 2
+
+
+async def test_a_leave_event_reaches_the_members_of_its_group_only(hub):
+    tab, other_person = Socket(), Socket()
+    await hub.join("user.1", tab)
+    await hub.join("user.2", other_person)
+
+    await hub.layer.group_send("user.1", leave_event("user.1", leave="room", html="<p>gone</p>"))
+    await until(lambda: tab.removals)
+    assert tab.removals == [("room", "<p>gone</p>")]
+    assert tab.received == []  # the member decides whether the page is told
+    assert other_person.removals == []
 
 
 async def test_concurrent_first_joins_subscribe_once(hub):

@@ -97,3 +97,52 @@ async def test_an_interrupted_socket_closes_so_the_page_resumes():
     socket.interrupted()
     socket.interrupted()
     assert client.sent == [{"type": "websocket.close", "code": CLOSE_SERVICE_RESTART}]
+
+
+class JoinsOneGroup:
+    def __init__(self, connection) -> None:
+        self.connection = connection
+
+    async def join(self):
+        return ["test.early"]
+
+    def actions(self):
+        return {}
+
+    async def ready(self) -> None:
+        await self.connection.reply("<p>ready</p>")
+
+
+class EarlyPushHub:
+    """A hub through which a push reaches the socket the moment it joins."""
+
+    def __init__(self) -> None:
+        self.members: set[object] = set()
+
+    async def join(self, group, member):
+        self.members.add(member)
+        member.deliver("<p>early</p>")
+
+    async def leave(self, group, member):
+        self.members.discard(member)
+
+
+@pytest.mark.asyncio
+@pytest.mark.django_db
+async def test_a_push_arriving_during_the_handshake_waits_for_the_accept(
+    monkeypatch, django_user_model
+):
+    monkeypatch.setattr("realtime.sockets.get_hub", EarlyPushHub)
+    socket = PageConsumer(parts=(JoinsOneGroup,))
+    client = SlowClient()
+    client.release.set()
+    socket.base_send = client
+    socket.scope = {"user": django_user_model(pk=1, username="ada"), "query_string": b""}
+
+    await socket.connect()
+    for _ in range(5):
+        await asyncio.sleep(0)
+
+    assert [m["type"] for m in client.sent][:1] == ["websocket.accept"]
+    assert [m.get("text") for m in client.sent[1:]] == ["<p>early</p>", "<p>ready</p>"]
+    assert socket.backlog is None

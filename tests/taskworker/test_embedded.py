@@ -10,7 +10,8 @@ from channels.layers import get_channel_layer
 from chat import actions
 from chat.models import TranscriptExport
 from notifications.logic import user_group_name
-from taskworker.embedded import with_embedded_worker
+from taskworker.embedded import running_workers, stop_embedded_workers, with_embedded_worker
+from taskworker.models import WorkerHeartbeat
 
 pytestmark = [
     pytest.mark.asyncio,
@@ -59,3 +60,27 @@ async def test_the_first_call_starts_one_worker_that_runs_tasks_and_pushes_live(
         workers[0].cancel()
         with pytest.raises(asyncio.CancelledError):
             await workers[0]
+
+
+async def test_a_stopping_server_stops_its_worker_cleanly(settings):
+    settings.TASK_WORKER_INTERVAL = 0.05
+    settings.TASK_WORKER_HEARTBEAT = 60
+    heartbeats = database_sync_to_async(WorkerHeartbeat.objects.count)
+
+    async def app(scope, receive, send):
+        pass
+
+    await with_embedded_worker(app)({"type": "http"}, None, None)
+    [worker] = list(running_workers)
+    for _ in range(100):  # the first beat happens before the worker claims anything
+        if await heartbeats():
+            break
+        await asyncio.sleep(0.05)
+    assert await heartbeats() == 1
+
+    await stop_embedded_workers()  # what realtime.asgi runs when Daphne shuts down
+
+    assert worker.cancelled()
+    assert not running_workers
+    # Its heartbeat ended with it: nobody will take it for a dead worker.
+    assert await heartbeats() == 0

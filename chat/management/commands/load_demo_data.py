@@ -4,8 +4,9 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
+from django.utils.text import slugify
 
-from chat.models import Message, Room
+from chat.models import Membership, Message, Room
 
 DEMO_PASSWORD = "relay-demo-pass"  # noqa: S105 - documented in the README and on the sign-in page
 DEMO_USERS = ["ada", "grace", "linus"]
@@ -31,6 +32,16 @@ DEMO_ROOMS = {
     ),
     "Random": ("Anything goes", [("linus", "Shift+Enter adds a new line,\nEnter sends.")]),
 }
+# A private room: only its members see it, in the sidebar or anywhere else.
+PRIVATE_ROOM = (
+    "Founders",
+    "Private: ada and grace",
+    ["ada", "grace"],
+    [
+        ("ada", "Only members see this room. Sign in as linus: it is not there."),
+        ("grace", "Invite someone from the Members list above; they get a notification."),
+    ],
+)
 
 
 class Command(BaseCommand):
@@ -49,10 +60,25 @@ class Command(BaseCommand):
                 user.save()
             users[username] = user
         now = timezone.now()
-        for name, (topic, lines) in DEMO_ROOMS.items():
+        rooms: dict[str, tuple[str, list[tuple[str, str]], list[str] | None]] = {
+            name: (topic, lines, None) for name, (topic, lines) in DEMO_ROOMS.items()
+        }
+        name, topic, members, lines = PRIVATE_ROOM
+        rooms[name] = (topic, lines, members)
+        for name, (topic, lines, private_to) in rooms.items():
             room, created = Room.objects.get_or_create(
-                slug=name.lower(), defaults={"name": name, "topic": topic}
+                slug=slugify(name),
+                defaults={
+                    "name": name,
+                    "topic": topic,
+                    "kind": Room.Kind.PRIVATE if private_to else Room.Kind.PUBLIC,
+                    "created_by": users[private_to[0]] if private_to else None,
+                },
             )
+            if created and private_to:
+                Membership.objects.bulk_create(
+                    Membership(room=room, user=users[member]) for member in private_to
+                )
             if created:
                 start = now - timedelta(minutes=len(lines))
                 Message.objects.bulk_create(
@@ -66,5 +92,5 @@ class Command(BaseCommand):
                 )
         self.stdout.write(
             f"Demo data ready: users {', '.join(DEMO_USERS)} (password {DEMO_PASSWORD!r}), "
-            f"rooms {', '.join(DEMO_ROOMS)}."
+            f"rooms {', '.join(rooms)}."
         )

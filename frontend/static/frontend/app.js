@@ -24,7 +24,9 @@
     root.querySelectorAll("time[datetime]").forEach(function (el) {
       var when = new Date(el.getAttribute("datetime"));
       if (isNaN(when)) return;
-      el.textContent = when.toLocaleTimeString([], { hour: "numeric", minute: "2-digit" });
+      el.textContent = el.dataset.format === "date"
+        ? when.toLocaleDateString([], { year: "numeric", month: "long", day: "numeric" })
+        : when.toLocaleTimeString([], { hour: "numeric", minute: "2-digit" });
       el.title = when.toLocaleString();
     });
   }
@@ -71,7 +73,8 @@
     return parseInt(el.id.slice("message-".length), 10);
   }
 
-  // The newest message the page shows: the cursor it resumes from.
+  // The newest message the page shows: the cursor it resumes new messages from. Edits and
+  // deletes have a cursor of their own, #change-cursor, which each of them moves on.
   function lastMessageId() {
     var last = 0;
     document.querySelectorAll("#history > .message, #messages > .message").forEach(function (el) {
@@ -95,6 +98,18 @@
   // they are sent again once it reopens; the server saves each client id only once.
   var unacknowledged = new Map();
 
+  // Typing signals: at most one per TYPING_EVERY_MS from this tab (the server throttles too).
+  var TYPING_EVERY_MS = 2000;
+  var openSocket = null;
+  var typingSentAt = 0;
+  document.addEventListener("input", function (event) {
+    if (event.target.id !== "composer-body" || !openSocket || !event.target.value.trim()) return;
+    var now = Date.now();
+    if (now - typingSentAt < TYPING_EVERY_MS) return;
+    typingSentAt = now;
+    openSocket.send(JSON.stringify({ action: "chat.typing" }));
+  });
+
   var hadOpened = false;
   document.addEventListener("htmx:wsConnecting", function () {
     setConnection(hadOpened ? "reconnecting" : "connecting");
@@ -102,9 +117,18 @@
   document.addEventListener("htmx:wsOpen", function (event) {
     hadOpened = true;
     setConnection("open");
+    // A refusal's reason (shown in the error line) is stale once a socket opens again.
+    var error = document.getElementById("socket-error");
+    if (error) error.textContent = "";
     var socket = event.detail.socketWrapper;
+    openSocket = socket;
     if (document.getElementById("composer")) {
-      socket.send(JSON.stringify({ action: "chat.resume", after: lastMessageId() }));
+      var changes = document.getElementById("change-cursor");
+      socket.send(JSON.stringify({
+        action: "chat.resume",
+        after: lastMessageId(),
+        changes_after: changes ? parseInt(changes.dataset.after, 10) : 0,
+      }));
     }
     unacknowledged.forEach(function (frame) { socket.send(frame); });
     askForTaskResults(socket);
@@ -126,6 +150,7 @@
     }));
   }
   document.addEventListener("htmx:wsClose", function (event) {
+    openSocket = null;
     var code = event.detail.event.code;
     setConnection(RETRIED.indexOf(code) >= 0 ? "reconnecting" : "closed");
   });
@@ -152,6 +177,11 @@
       return;
     }
     var inserting = incoming && incoming.id && incoming.id !== event.detail.target.id;
+    // Fragments marked data-replaces take the place of their earlier copy (typing renewed).
+    if (inserting && incoming.hasAttribute("data-replaces")) {
+      var earlier = document.getElementById(incoming.id);
+      if (earlier) earlier.remove();
+    }
     if (inserting && document.getElementById(incoming.id)) {
       event.detail.shouldSwap = false;
       return;
@@ -171,16 +201,26 @@
       var mine = target.lastElementChild &&
         target.lastElementChild.dataset.author === document.body.dataset.viewer;
       if (stickToBottom || mine) scrollToEnd();
+      // Whoever sent a message has stopped typing it.
+      var author = arriving && arriving.dataset.author;
+      var typing = author && document.getElementById("typing-" + author);
+      if (typing) typing.remove();
     }
     // For outerHTML swaps the event fires on the new element; detail.target is the old one.
     var swapped = event.target;
+    // Short-lived fragments (typing) go away by themselves unless renewed (a renewal is a
+    // new element with a timer of its own).
+    document.querySelectorAll("[data-expires-in]:not([data-expiring])").forEach(function (el) {
+      el.setAttribute("data-expiring", "");
+      setTimeout(function () { el.remove(); }, parseFloat(el.dataset.expiresIn) * 1000);
+    });
     if (swapped.id === "announcement-banner" && swapped.hasAttribute("data-bump-bell")) {
       bumpBell();
     }
     if (swapped.id === "composer-error" && swapped.dataset.answered) {
       unacknowledged.delete(swapped.dataset.answered);
     }
-    if (target.id === "room-list") {
+    if (target.id === "room-list" || target.id === "direct-list") {
       sortRoomList(target);
     }
     if (target.id === "toasts") {
@@ -206,6 +246,7 @@
     var form = event.target;
     if (form.id !== "composer") return;
     unacknowledged.set(form.elements.client_id.value, event.detail.message);
+    typingSentAt = 0;  // the next message's typing shows at once
     form.querySelector("#composer-body").value = "";
     form.elements.client_id.value = newClientId();
   });

@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('chat', '0002_message_mentions'),
+        ('chat', '0003_private_rooms_invitations_edits'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

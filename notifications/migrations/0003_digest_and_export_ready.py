@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('notifications', '0001_initial'),
+        ('notifications', '0002_invitation_verb'),
     ]
 
     operations = [
@@ -18,6 +18,6 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name='notification',
             name='verb',
-            field=models.CharField(choices=[('mention', 'mentioned you'), ('announcement', 'announced'), ('export_ready', 'Your transcript export is ready')], max_length=32),
+            field=models.CharField(choices=[('mention', 'mentioned you'), ('announcement', 'announced'), ('invitation', 'invited you'), ('export_ready', 'Your transcript export is ready')], max_length=32),
         ),
     ]

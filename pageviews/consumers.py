@@ -1,0 +1,192 @@
+"""The pageview parts of the page socket, and the worker that counts.
+
+PagePart: a page that says which page it is (`/ws/?path=/rooms/general/`) hears its counters
+and is counted in "here now". StatsPart: the stats page hears the stats.
+
+PageviewWorker: a Channels worker consumer on the `pageviews` channel
+(`manage.py runworker pageviews`). Requests send it one message per view without waiting; it
+adds them up in memory, saves them in one transaction per flush, and pushes each changed page's
+total once per flush: at most one update per page per PAGEVIEWS_FLUSH_SECONDS, however many
+views arrive. A message lost on the layer or a batch lost in a crash is never counted: the
+counters are approximate by design (at-most-once), and nothing else depends on them.
+"""
+
+import asyncio
+import logging
+import time
+import weakref
+from collections.abc import Iterable, Mapping
+from functools import partial
+from typing import Any
+
+from channels.consumer import AsyncConsumer, get_handler_name
+from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
+from channels.worker import Worker
+from django.conf import settings
+
+from pageviews import actions, events, logic, queries
+from realtime import logic as realtime_logic
+from realtime.presence import get_presence
+from realtime.sockets import CLOSE_BAD_REQUEST, Action, Connection, Refused
+
+logger = logging.getLogger(__name__)
+
+
+class PagePart:
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self.path: str | None = None
+        self.member = realtime_logic.presence_member(connection.user.pk, connection.socket_id)
+
+    async def join(self) -> Iterable[str]:
+        raw = self.connection.params.get("path")
+        if raw is None:
+            return []
+        try:
+            self.path = logic.clean_page_path(raw)
+        except logic.Invalid as error:
+            raise Refused(CLOSE_BAD_REQUEST, str(error)) from None
+        ensure_embedded_worker()
+        return [logic.page_group_name(self.path)]
+
+    def actions(self) -> Mapping[str, Action]:
+        return {}
+
+    async def ready(self) -> None:
+        if self.path is None:
+            return
+        presence = get_presence()
+        space = logic.page_space(self.path)
+        await presence.enter(space, self.member, announce=partial(announce_here_now, self.path))
+        await presence.enter(realtime_logic.SITE_SPACE, self.member)
+        self.connection.on_close(self.leave)
+        views = await database_sync_to_async(queries.page_views)(path=self.path)
+        people = await presence.people(space)
+        await self.connection.reply(events.views_html(views) + events.here_html(len(people)))
+
+    async def leave(self) -> None:
+        assert self.path is not None
+        presence = get_presence()
+        await presence.leave(logic.page_space(self.path), self.member)
+        await presence.leave(realtime_logic.SITE_SPACE, self.member)
+
+
+async def announce_here_now(path: str, space: str, members: list[str]) -> None:
+    await events.here_now_changed(path, len(realtime_logic.people(members)))
+
+
+class StatsPart:
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self.on_stats = connection.params.get("page") == logic.STATS_PAGE
+
+    async def join(self) -> Iterable[str]:
+        return [logic.STATS_GROUP] if self.on_stats else []
+
+    def actions(self) -> Mapping[str, Action]:
+        return {}
+
+    async def ready(self) -> None:
+        if self.on_stats:
+            await self.connection.reply(await current_stats_html())
+
+
+async def site_presence() -> tuple[int, int]:
+    """Sockets open on the whole site, and the people behind them."""
+    members = await get_presence().members(realtime_logic.SITE_SPACE)
+    return len(members), len(realtime_logic.people(members))
+
+
+async def current_stats_html() -> str:
+    connections, people = await site_presence()
+    html: str = await database_sync_to_async(events.stats_html)(
+        connections=connections, people=people
+    )
+    return html
+
+
+class PageviewWorker(AsyncConsumer):
+    def __init__(self) -> None:
+        super().__init__()
+        self.tally = logic.Tally()
+        self.flusher: asyncio.Task[None] | None = None
+        self.stats_pushed: float | None = None
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            if self.flusher is not None:
+                self.flusher.cancel()
+
+    async def dispatch(self, message: Mapping[str, Any]) -> None:
+        # No thread hop per message to close old database connections: the flush does its
+        # database work in database_sync_to_async, which does that itself.
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            logger.warning("Pageview worker ignored a message of type %r", message.get("type"))
+            return
+        await handler(message)
+
+    async def pageview_hit(self, message: Mapping[str, Any]) -> None:
+        hit = logic.parse_hit(message)
+        if hit is None:
+            logger.warning("Pageview worker ignored a malformed hit: %r", message)
+            return
+        self.tally.add(*hit)
+        if self.flusher is None:
+            self.flusher = asyncio.create_task(self.flush_every(settings.PAGEVIEWS_FLUSH_SECONDS))
+
+    async def flush_every(self, seconds: float) -> None:
+        while True:
+            await asyncio.sleep(seconds)
+            await self.flush()
+
+    async def flush(self) -> None:
+        batch = self.tally.drain()
+        if batch:
+            try:
+                await database_sync_to_async(actions.pageviews_record)(batch=batch)
+            except Exception:
+                lost = sum(batch.views.values())
+                logger.exception("Saving %d pageviews failed; they are not counted", lost)
+        try:
+            await self.push_stats_if_watched()
+        except Exception:
+            logger.warning("Pushing the stats failed", exc_info=True)
+
+    async def push_stats_if_watched(self) -> None:
+        now = time.monotonic()
+        if not logic.due(now=now, last=self.stats_pushed, every=settings.STATS_PUSH_SECONDS):
+            return
+        self.stats_pushed = now
+        presence = get_presence()
+        if not await presence.members(logic.page_space(events.stats_path())):
+            return
+        connections, people = await site_presence()
+        await database_sync_to_async(events.stats_changed)(connections=connections, people=people)
+
+
+_embedded: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, "asyncio.Task[None]"] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def ensure_embedded_worker() -> None:
+    """In the embedded default the worker runs inside the server process, on its loop: the
+    same Channels Worker `runworker` would start, reading the in-memory layer."""
+    if not settings.PAGEVIEWS_EMBEDDED_WORKER:
+        return
+    loop = asyncio.get_running_loop()
+    running = _embedded.get(loop)
+    if running is not None and not running.done():
+        return
+    from realtime.routing import channel_application
+
+    worker = Worker(
+        application=channel_application,
+        channels=[settings.PAGEVIEWS_CHANNEL],
+        channel_layer=get_channel_layer(),
+    )
+    _embedded[loop] = loop.create_task(worker.arun())

@@ -1,0 +1,255 @@
+"""The page socket and private rooms, blocking, edits and deletes."""
+
+import json
+
+import pytest
+from channels.db import database_sync_to_async
+from channels.routing import URLRouter
+from channels.testing import WebsocketCommunicator
+
+from accounts import actions as people_actions
+from chat import actions
+from chat.models import Membership, Message, Room
+from realtime.routing import websocket_urlpatterns
+from realtime.sockets import CLOSE_NOT_FOUND
+
+pytestmark = [
+    pytest.mark.asyncio,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("close_db_connections"),
+]
+
+router = URLRouter(websocket_urlpatterns)
+QUIET = 0.3
+
+
+@pytest.fixture
+def linus(make_user):
+    return make_user("linus")
+
+
+@pytest.fixture
+def secret(db, ada, grace):
+    room = Room.objects.create(name="Secret", slug="secret", kind=Room.Kind.PRIVATE, created_by=ada)
+    Membership.objects.bulk_create(
+        [Membership(room=room, user=ada), Membership(room=room, user=grace)]
+    )
+    return room
+
+
+async def connect(user, path="/ws/?room=secret"):
+    communicator = WebsocketCommunicator(router, path)
+    communicator.scope["user"] = user
+    connected, _ = await communicator.connect()
+    assert connected
+    assert 'id="bell"' in await communicator.receive_from()
+    return communicator
+
+
+async def refusal(user, path):
+    communicator = WebsocketCommunicator(router, path)
+    communicator.scope["user"] = user
+    await communicator.connect()
+    closed = await communicator.receive_output()
+    await communicator.wait()
+    return closed
+
+
+def send_frame(body):
+    return json.dumps({"action": "chat.send", "body": body})
+
+
+def resume_frame(after, changes_after=None):
+    frame = {"action": "chat.resume", "after": after}
+    if changes_after is not None:
+        frame["changes_after"] = changes_after
+    return json.dumps(frame)
+
+
+async def post(room, author, body):
+    return await database_sync_to_async(actions.message_post)(
+        room=room, author=author, body=body, client_id=None
+    )
+
+
+async def test_a_non_member_is_refused_exactly_like_a_missing_room(linus, secret):
+    hidden = await refusal(linus, "/ws/?room=secret")
+    missing = await refusal(linus, "/ws/?room=no-such-room")
+    assert (
+        hidden
+        == missing
+        == {"type": "websocket.close", "code": CLOSE_NOT_FOUND, "reason": "No such room."}
+    )
+
+
+async def test_members_talk_and_nobody_else_hears(ada, grace, linus, secret, room):
+    sender = await connect(ada)
+    member = await connect(grace)
+    lobby = await connect(linus, "/ws/")
+    elsewhere = await connect(linus, "/ws/?room=general")
+
+    await sender.send_to(text_data=send_frame("just us"))
+    assert "just us" in await member.receive_from()
+    assert await lobby.receive_nothing(timeout=QUIET)
+    assert await elsewhere.receive_nothing(timeout=QUIET)
+    for socket in (sender, member, lobby, elsewhere):
+        await socket.disconnect()
+
+
+async def test_a_removed_member_stops_receiving_at_once(ada, grace, secret):
+    sender = await connect(ada)
+    removed = await connect(grace)
+
+    await database_sync_to_async(actions.membership_end)(room=secret, member=grace, by=ada)
+    frames = [await removed.receive_from(), await removed.receive_from()]
+    assert any("You are no longer a member of #Secret." in frame for frame in frames)
+    assert any('hx-swap-oob="delete"' in frame for frame in frames)
+
+    await post(secret, ada, "after she left")
+    assert await removed.receive_nothing(timeout=QUIET)
+    # ... and the socket can neither post nor replay the room any more.
+    await removed.send_to(text_data=send_frame("still here?"))
+    assert "not a member of this room any more" in await removed.receive_from()
+    await removed.send_to(text_data=resume_frame(0))
+    assert "You are no longer a member" in await removed.receive_from()
+    assert await removed.receive_nothing(timeout=QUIET)
+    assert not await database_sync_to_async(Message.objects.filter(body="still here?").exists)()
+    await sender.disconnect()
+    await removed.disconnect()
+
+
+async def test_a_tab_elsewhere_of_the_removed_member_is_only_told_of_the_sidebar(
+    ada, grace, secret, room
+):
+    elsewhere = await connect(grace, "/ws/?room=general")
+    await database_sync_to_async(actions.membership_end)(room=secret, member=grace, by=ada)
+    frame = await elsewhere.receive_from()
+    assert 'hx-swap-oob="delete"' in frame
+    assert await elsewhere.receive_nothing(timeout=QUIET)
+    await elsewhere.disconnect()
+
+
+async def test_an_invitee_who_accepts_receives_the_room(ada, grace, linus, secret):
+    invitation = await database_sync_to_async(actions.invitation_create)(
+        room=secret, inviter=ada, invitee=linus
+    )
+    tab = await connect(linus, "/ws/")
+    await database_sync_to_async(actions.invitation_accept)(invitation=invitation, user=linus)
+    assert f'id="room-link-{secret.id}"' in await tab.receive_from()
+    await tab.disconnect()
+
+    inside = await connect(linus)
+    await post(secret, ada, "welcome, linus")
+    assert "welcome, linus" in await inside.receive_from()
+    await inside.disconnect()
+
+
+async def test_blocking_hides_the_author_on_every_tab_and_in_replays(ada, grace, room):
+    tab = await connect(ada, "/ws/?room=general")
+    other_tab = await connect(ada, "/ws/")
+    await database_sync_to_async(people_actions.block)(blocker=ada, blocked=grace)
+    rules = f'.message[data-author="{grace.pk}"]{{display:none}}'
+    assert rules in await tab.receive_from()
+    assert rules in await other_tab.receive_from()
+
+    # Live messages are the same for everyone (the page's rules hide them) ...
+    before = await post(room, ada, "mine")
+    await tab.receive_from()
+    hidden = await post(room, grace, "from grace")
+    assert f'data-author="{grace.pk}"' in await tab.receive_from()
+    # ... but a replay after reconnecting leaves them out on the server.
+    await tab.send_to(text_data=resume_frame(before.id - 1))
+    replay = await tab.receive_from()
+    assert f'id="message-{before.id}"' in replay
+    assert f'id="message-{hidden.id}"' not in replay
+    await tab.disconnect()
+    await other_tab.disconnect()
+
+
+async def test_edits_and_deletes_reach_everyone_in_the_room(ada, grace, room):
+    author = await connect(ada, "/ws/?room=general")
+    reader = await connect(grace, "/ws/?room=general")
+    message = await post(room, ada, "helo")
+    await author.receive_from()
+    await reader.receive_from()
+
+    await database_sync_to_async(actions.message_edit)(message=message, editor=ada, body="hello")
+    edited = await reader.receive_from()
+    assert f'<article id="message-{message.id}"' in edited
+    assert "hello" in edited
+    assert "(edited)" in edited
+    assert edited == await author.receive_from()
+
+    await database_sync_to_async(actions.message_delete)(message=message, deleter=ada)
+    deleted = await reader.receive_from()
+    assert "This message was deleted." in deleted
+    assert "hello" not in deleted
+    assert await reader.receive_nothing(timeout=QUIET)
+    await author.disconnect()
+    await reader.disconnect()
+
+
+async def test_edits_and_deletes_missed_while_offline_arrive_once_after_reconnecting(
+    ada, grace, room
+):
+    kept = await post(room, ada, "stays")
+    edited = await post(room, ada, "first draft")
+    deleted = await post(room, ada, "regret")
+    tab = await connect(grace, "/ws/?room=general")
+    await tab.send_to(text_data=resume_frame(deleted.id, 0))
+    assert await tab.receive_nothing(timeout=QUIET)  # nothing missed yet
+    await tab.disconnect()
+
+    # Offline: an edit (twice), a delete and a new message.
+    await database_sync_to_async(actions.message_edit)(message=edited, editor=ada, body="second")
+    await database_sync_to_async(actions.message_edit)(message=edited, editor=ada, body="final")
+    await database_sync_to_async(actions.message_delete)(message=deleted, deleter=ada)
+    newer = await post(room, ada, "new one")
+    await database_sync_to_async(actions.message_edit)(
+        message=newer, editor=ada, body="new, edited"
+    )
+
+    tab = await connect(grace, "/ws/?room=general")
+    await tab.send_to(text_data=resume_frame(deleted.id, 0))
+    replay = await tab.receive_from()
+    assert await tab.receive_nothing(timeout=QUIET)  # one frame, once
+    # The new message whole, as it is now; then each changed message once, in change order.
+    assert replay.count(f'id="message-{newer.id}"') == 1
+    assert "new, edited" in replay
+    assert replay.count(f'id="message-{edited.id}"') == 1
+    assert replay.count(f'id="message-{deleted.id}"') == 1
+    assert replay.index(f'id="message-{edited.id}"') < replay.index(f'id="message-{deleted.id}"')
+    assert "final" in replay
+    assert "second" not in replay
+    assert "regret" not in replay
+    assert f'id="message-{kept.id}"' not in replay
+    cursor = int(replay.split('id="change-cursor" data-after="')[1].split('"')[0])
+
+    # Resuming from the new cursors sends nothing again.
+    await tab.send_to(text_data=resume_frame(newer.id, cursor))
+    assert await tab.receive_nothing(timeout=QUIET)
+    await tab.disconnect()
+
+
+async def test_too_many_missed_changes_refresh_the_conversation(ada, grace, room, settings):
+    settings.CHAT_RESUME_LIMIT = 2
+    message = await post(room, ada, "v0")
+    for version in range(1, 4):
+        await database_sync_to_async(actions.message_edit)(
+            message=message, editor=ada, body=f"v{version}"
+        )
+    tab = await connect(grace, "/ws/?room=general")
+    await tab.send_to(text_data=resume_frame(message.id, 0))
+    refreshed = await tab.receive_from()
+    assert '<div id="history" class="history" hx-swap-oob="true">' in refreshed
+    assert "v3" in refreshed
+    assert 'id="change-cursor"' in refreshed
+    await tab.disconnect()
+
+
+@pytest.mark.parametrize("changes_after", ["abc", -1, True, [1]])
+async def test_resume_needs_a_change_id(grace, room, changes_after):
+    tab = await connect(grace, "/ws/?room=general")
+    await tab.send_to(text_data=resume_frame(0, changes_after))
+    assert "“changes_after” must be an id." in await tab.receive_from()
+    await tab.disconnect()

@@ -1,0 +1,103 @@
+"""Who may read what: every read decision goes through chat.queries.rooms_readable_by."""
+
+import pytest
+
+from accounts.models import Block
+from chat import queries
+from chat.models import Membership, Message, MessageChange, Room
+
+
+@pytest.fixture
+def linus(make_user):
+    return make_user("linus")
+
+
+@pytest.fixture
+def secret(db, ada):
+    room = Room.objects.create(name="Secret", slug="secret", kind=Room.Kind.PRIVATE, created_by=ada)
+    Membership.objects.create(room=room, user=ada)
+    return room
+
+
+@pytest.fixture
+def direct(db, ada, grace):
+    room = Room.objects.create(name="dm-x", slug="dm-x", kind=Room.Kind.DIRECT)
+    Membership.objects.bulk_create(
+        [Membership(room=room, user=ada), Membership(room=room, user=grace)]
+    )
+    return room
+
+
+def test_readable_rooms_are_public_ones_and_ones_the_user_belongs_to(
+    ada, grace, linus, room, secret, direct
+):
+    assert set(queries.rooms_readable_by(user=ada)) == {room, secret, direct}
+    assert set(queries.rooms_readable_by(user=grace)) == {room, direct}
+    assert set(queries.rooms_readable_by(user=linus)) == {room}
+
+
+def test_readable_rooms_is_a_queryset_that_composes(ada, room, secret):
+    # Other features filter it further (search, unread counts) in one query.
+    assert list(queries.rooms_readable_by(user=ada).filter(slug="secret")) == [secret]
+    assert queries.rooms_readable_by(user=ada).count() == 2
+
+
+def test_a_private_room_looks_missing_to_a_non_member(ada, grace, secret):
+    assert queries.room_readable(user=ada, slug="secret") == secret
+    assert queries.room_readable(user=grace, slug="secret") is None
+    assert queries.room_readable(user=grace, slug="no-such-room") is None
+    assert queries.room_is_readable(user=grace, room_id=secret.id) is False
+
+
+def test_readers_among(ada, grace, linus, room, secret):
+    assert queries.readers_among(room=room, users=[grace, linus]) == [grace, linus]
+    assert queries.readers_among(room=secret, users=[ada, grace]) == [ada]
+
+
+def test_sidebar_lists_only_readable_rooms(ada, grace, room, secret, direct):
+    assert queries.sidebar_rooms(user=grace) == [room, direct]  # by name
+    assert secret in queries.sidebar_rooms(user=ada)
+
+
+def test_a_message_in_an_unreadable_room_is_not_found(ada, grace, secret, room):
+    hidden = Message.objects.create(room=secret, author=ada, body="psst")
+    shown = Message.objects.create(room=room, author=ada, body="hi")
+    assert queries.message_readable(user=grace, message_id=hidden.id) is None
+    assert queries.message_readable(user=ada, message_id=hidden.id) == hidden
+    assert queries.message_readable(user=grace, message_id=shown.id) == shown
+
+
+def test_history_leaves_out_hidden_authors(ada, grace, room):
+    kept = Message.objects.create(room=room, author=ada, body="kept")
+    Message.objects.create(room=room, author=grace, body="hidden")
+    Block.objects.create(blocker=ada, blocked=grace)
+    blocked = [grace.pk]
+    assert queries.room_messages_before(
+        room_id=room.id, before_id=None, limit=10, hidden_author_ids=blocked
+    ) == ([kept], False)
+    assert queries.room_messages_after(
+        room_id=room.id, after_id=0, limit=10, hidden_author_ids=blocked
+    ) == ([kept], False)
+
+
+def test_changes_after_a_cursor_in_order(ada, room):
+    first = Message.objects.create(room=room, author=ada, body="a")
+    second = Message.objects.create(room=room, author=ada, body="b")
+    changes = [
+        MessageChange.objects.create(room=room, message=message, kind="edited")
+        for message in (first, second, first)
+    ]
+    assert queries.room_change_cursor(room_id=room.id) == changes[-1].id
+    rows, more = queries.room_changes_after(room_id=room.id, after_id=changes[0].id, limit=1)
+    assert rows == [(changes[1].id, second.id)]
+    assert more is True
+    assert queries.messages_by_id(ids=[second.id, first.id]) == [second, first]
+
+
+def test_invitations_are_only_found_by_their_invitee(ada, grace, linus, secret):
+    from chat.models import Invitation
+
+    invitation = Invitation.objects.create(room=secret, invitee=grace, invited_by=ada)
+    assert queries.invitation_for(user=grace, invitation_id=invitation.id) == invitation
+    assert queries.invitation_for(user=linus, invitation_id=invitation.id) is None
+    assert queries.invitations_for(user=grace) == [invitation]

@@ -1,0 +1,236 @@
+"""Views of private rooms, invitations and messages: a room or message someone may not read
+answers exactly like a missing one."""
+
+import pytest
+
+from accounts.models import Block
+from chat.models import Invitation, Membership, Message, MessageChange, Room
+from notifications.models import Notification
+
+
+@pytest.fixture
+def linus(make_user):
+    return make_user("linus")
+
+
+@pytest.fixture
+def secret(db, ada, grace):
+    room = Room.objects.create(name="Secret", slug="secret", kind=Room.Kind.PRIVATE, created_by=ada)
+    Membership.objects.bulk_create(
+        [Membership(room=room, user=ada), Membership(room=room, user=grace)]
+    )
+    return room
+
+
+def as_user(client, user):
+    client.force_login(user)
+    return client
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/rooms/secret/",
+        "/rooms/secret/older/?before=100",
+    ],
+)
+def test_a_private_room_is_a_404_to_outsiders_like_a_missing_room(client, linus, secret, url):
+    as_user(client, linus)
+    hidden = client.get(url)
+    missing = client.get(url.replace("secret", "no-such-room"))
+    assert hidden.status_code == missing.status_code == 404
+    assert hidden.content == missing.content
+
+
+@pytest.mark.parametrize("action", ["invite", "leave"])
+def test_outsiders_cannot_post_to_a_private_room(client, linus, secret, action):
+    as_user(client, linus)
+    assert client.post(f"/rooms/secret/{action}/", {"username": "linus"}).status_code == 404
+    assert not Invitation.objects.exists()
+
+
+def test_members_see_the_room_its_members_and_the_invite_form(client, ada, grace, secret):
+    html = as_user(client, grace).get("/rooms/secret/").content.decode()
+    assert 'ws-connect="/ws/?room=secret&amp;path=%2Frooms%2Fsecret%2F"' in html
+    assert "Members (2)" in html
+    assert 'id="invite-form"' in html
+    assert 'action="/direct/ada/"' in html  # a direct message from the member list
+    assert "/members/ada/remove/" not in html  # only the creator removes people
+
+
+def test_private_rooms_stay_out_of_other_sidebars(client, grace, linus, secret, room):
+    assert "Secret" in as_user(client, grace).get("/").content.decode()
+    assert "Secret" not in as_user(client, linus).get("/").content.decode()
+
+
+def test_creating_a_private_room(client, ada):
+    response = as_user(client, ada).post("/rooms/new/", {"name": "Plans", "private": "1"})
+    assert response.status_code == 302
+    created = Room.objects.get(slug="plans")
+    assert created.kind == Room.Kind.PRIVATE
+    assert list(created.members.all()) == [ada]
+
+
+def test_inviting_through_the_form(client, ada, linus, secret):
+    response = as_user(client, ada).post(
+        "/rooms/secret/invite/", {"username": "linus"}, headers={"HX-Request": "true"}
+    )
+    assert response.status_code == 200
+    assert "Invited linus." in response.content.decode()
+    assert Invitation.objects.get().invitee == linus
+    assert Notification.objects.get().recipient == linus
+
+
+@pytest.mark.parametrize(
+    ("name", "error"),
+    [
+        ("", "Type the name"),
+        ("nobody", "No one is called “nobody”."),
+        ("grace", "already a member"),
+    ],
+)
+def test_refused_invitations_keep_the_name_and_say_why(client, ada, grace, secret, name, error):
+    response = as_user(client, ada).post(
+        "/rooms/secret/invite/", {"username": name}, headers={"HX-Request": "true"}
+    )
+    assert response.status_code == 422
+    html = response.content.decode()
+    assert error in html
+    assert f'value="{name}"' in html
+    assert not Invitation.objects.exists()
+
+
+def test_an_invitation_is_accepted_from_its_page(client, ada, linus, secret):
+    invitation = Invitation.objects.create(room=secret, invitee=linus, invited_by=ada)
+    as_user(client, linus)
+    page = client.get(f"/invitations/{invitation.id}/").content.decode()
+    assert "invited you to the private room #Secret" in page
+    assert "invited you to #Secret" in client.get("/").content.decode()
+    response = client.post(f"/invitations/{invitation.id}/accept/")
+    assert response["Location"] == "/rooms/secret/"
+    assert client.get("/rooms/secret/").status_code == 200
+
+
+def test_declining(client, ada, linus, secret):
+    invitation = Invitation.objects.create(room=secret, invitee=linus, invited_by=ada)
+    as_user(client, linus).post(f"/invitations/{invitation.id}/decline/")
+    assert not Invitation.objects.exists()
+    assert client.get("/rooms/secret/").status_code == 404
+
+
+def test_someone_elses_invitation_is_a_404(client, ada, grace, linus, secret):
+    invitation = Invitation.objects.create(room=secret, invitee=linus, invited_by=ada)
+    as_user(client, grace)
+    assert client.get(f"/invitations/{invitation.id}/").status_code == 404
+    assert client.post(f"/invitations/{invitation.id}/accept/").status_code == 404
+    assert Invitation.objects.exists()
+
+
+def test_leaving_and_being_removed(client, ada, grace, linus, secret):
+    Membership.objects.create(room=secret, user=linus)
+    assert as_user(client, grace).post("/rooms/secret/leave/")["Location"] == "/"
+    assert client.get("/rooms/secret/").status_code == 404
+    as_user(client, ada).post("/rooms/secret/members/linus/remove/")
+    assert list(secret.members.all()) == [ada]
+
+
+def test_a_member_cannot_remove_another(client, ada, grace, secret):
+    response = as_user(client, grace).post("/rooms/secret/members/ada/remove/")
+    assert response.status_code == 403
+    assert ada in secret.members.all()
+
+
+def test_a_direct_message_from_a_profile(client, ada, grace):
+    response = as_user(client, ada).post("/direct/grace/")
+    conversation = Room.objects.get(kind=Room.Kind.DIRECT)
+    assert response["Location"] == f"/rooms/{conversation.slug}/"
+    html = client.get(response["Location"]).content.decode()
+    assert '<h1 id="room-title">@grace</h1>' in html
+    assert 'placeholder="Message @grace"' in html
+
+
+def test_a_direct_message_to_someone_who_blocked_you_is_refused(client, ada, grace):
+    Block.objects.create(blocker=grace, blocked=ada)
+    response = as_user(client, ada).post("/direct/grace/")
+    assert response.status_code == 403
+    assert "You cannot send direct messages to grace." in response.content.decode()
+    assert not Room.objects.exists()
+
+
+def test_a_direct_message_to_nobody_is_a_404(client, ada):
+    assert as_user(client, ada).post("/direct/nobody/").status_code == 404
+
+
+def test_a_direct_conversation_is_private_to_its_two_people(client, ada, grace, linus):
+    as_user(client, ada).post("/direct/grace/")
+    conversation = Room.objects.get()
+    assert as_user(client, linus).get(f"/rooms/{conversation.slug}/").status_code == 404
+
+
+def test_history_leaves_out_people_you_blocked(client, ada, grace, room):
+    Message.objects.create(room=room, author=grace, body="from grace")
+    Message.objects.create(room=room, author=ada, body="from ada")
+    Block.objects.create(blocker=ada, blocked=grace)
+    html = as_user(client, ada).get("/rooms/general/").content.decode()
+    assert "from grace" not in html
+    assert "from ada" in html
+    # ... and the page's style hides any that arrive live.
+    assert f'.message[data-author="{grace.pk}"]{{display:none}}' in html
+
+
+def test_edit_form_save_and_cancel(client, ada, room):
+    message = Message.objects.create(room=room, author=ada, body="helo")
+    as_user(client, ada)
+    form = client.get(f"/messages/{message.id}/edit/").content.decode()
+    assert ">helo</textarea>" in form
+    saved = client.post(f"/messages/{message.id}/edit/", {"body": " hello "})
+    assert saved.status_code == 200
+    assert '<div class="body">hello</div>' in saved.content.decode()
+    assert "(edited)" in saved.content.decode()
+    assert Message.objects.get().body == "hello"
+    assert "(edited)" in client.get(f"/messages/{message.id}/").content.decode()
+
+
+@pytest.mark.parametrize(
+    ("body", "error"), [("  ", "Type a message first."), ("x" * 4001, "limit")]
+)
+def test_a_refused_edit_keeps_the_text(client, ada, room, body, error):
+    message = Message.objects.create(room=room, author=ada, body="original")
+    response = as_user(client, ada).post(f"/messages/{message.id}/edit/", {"body": body})
+    assert response.status_code == 422
+    assert error in response.content.decode()
+    assert body.strip() in response.content.decode()
+    assert Message.objects.get().body == "original"
+    assert not MessageChange.objects.exists()
+
+
+def test_someone_elses_message_cannot_be_edited(client, ada, grace, room):
+    message = Message.objects.create(room=room, author=ada, body="mine")
+    as_user(client, grace)
+    assert client.get(f"/messages/{message.id}/edit/").status_code == 403
+    assert client.post(f"/messages/{message.id}/edit/", {"body": "x"}).status_code == 403
+    assert client.post(f"/messages/{message.id}/delete/").status_code == 403
+    assert Message.objects.get().body == "mine"
+
+
+def test_deleting_ones_own(client, ada, room):
+    message = Message.objects.create(room=room, author=ada, body="oops")
+    response = as_user(client, ada).post(f"/messages/{message.id}/delete/")
+    assert "This message was deleted." in response.content.decode()
+    assert "This message was deleted." in client.get("/rooms/general/").content.decode()
+
+
+@pytest.mark.parametrize("method", ["get", "post"])
+@pytest.mark.parametrize(
+    "path", ["/messages/{id}/", "/messages/{id}/edit/", "/messages/{id}/delete/"]
+)
+def test_a_message_in_a_private_room_is_a_404_to_outsiders(
+    client, ada, linus, secret, method, path
+):
+    message = Message.objects.create(room=secret, author=ada, body="psst")
+    as_user(client, linus)
+    response = getattr(client, method)(path.format(id=message.id))
+    missing = getattr(client, method)(path.format(id=message.id + 1000))
+    assert response.status_code == missing.status_code
+    assert response.status_code in (404, 405)
+    assert Message.objects.get().body == "psst"

@@ -1,0 +1,200 @@
+"""Who is in a room, and who is typing: RoomPresencePart of the page socket."""
+
+import asyncio
+import json
+import re
+import time
+import uuid
+
+import pytest
+from channels.routing import URLRouter
+from channels.testing import WebsocketCommunicator
+
+from chat import consumers, logic
+from realtime.presence import memory_store
+
+pytestmark = [
+    pytest.mark.asyncio,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("close_db_connections", "quick_presence"),
+]
+
+ROOM_PAGE = "/ws/?room=general&path=%2Frooms%2Fgeneral%2F"
+PRESENCE = re.compile(r'<section id="room-presence".*?</section>', re.S)
+TYPING = '<p id="typing-{}" class="typing"'
+
+
+@pytest.fixture
+def quick_presence(settings):
+    settings.PRESENCE_TTL_SECONDS = 0.6
+    settings.PRESENCE_HEARTBEAT_SECONDS = 0.15
+    settings.PRESENCE_ANNOUNCE_SECONDS = 0.05
+    settings.CHAT_TYPING_THROTTLE = 0.4
+    settings.CHAT_TYPING_SHOW = 3.0
+    memory_store.clear()
+    consumers.typing_buckets.clear()
+    yield
+    memory_store.clear()
+    consumers.typing_buckets.clear()
+
+
+def router():
+    from realtime.routing import websocket_urlpatterns
+
+    return URLRouter(websocket_urlpatterns)
+
+
+async def open_room(user, path=ROOM_PAGE):
+    communicator = WebsocketCommunicator(router(), path)
+    communicator.scope["user"] = user
+    connected, _ = await communicator.connect()
+    assert connected
+    return communicator
+
+
+async def frames_until(communicator, done, *, within=3.0):
+    frames: list[str] = []
+    async with asyncio.timeout(within):
+        while not done(frames):
+            frames.append(await communicator.receive_from())
+    return frames
+
+
+async def frames_for(communicator, seconds):
+    frames = []
+    while not await communicator.receive_nothing(timeout=seconds):
+        frames.append(await communicator.receive_from())
+    return frames
+
+
+def people_shown(frames):
+    """The names in the last room presence fragment received."""
+    shown = [m.group(0) for frame in frames for m in PRESENCE.finditer(frame)]
+    if not shown:
+        return None
+    return re.findall(r'<li data-user="\d+">([^<]+)</li>', shown[-1])
+
+
+def showing(*names):
+    return lambda frames: people_shown(frames) == list(names)
+
+
+def typing_frame():
+    return json.dumps({"action": "chat.typing"})
+
+
+async def test_people_in_the_room_see_each_other_arrive_and_leave(ada, grace, room):
+    ada_tab = await open_room(ada)
+    await frames_until(ada_tab, showing("ada"))
+    grace_tab = await open_room(grace)
+    await frames_until(grace_tab, showing("ada", "grace"))
+    await frames_until(ada_tab, showing("ada", "grace"))
+
+    await grace_tab.disconnect()
+    await frames_until(ada_tab, showing("ada"))
+    await ada_tab.disconnect()
+
+
+async def test_two_tabs_are_one_person_in_the_list(ada, grace, room):
+    first = await open_room(ada)
+    second = await open_room(ada)
+    frames = await frames_until(second, showing("ada"))
+    assert people_shown(frames) == ["ada"]
+    watcher = await open_room(grace)
+    await frames_until(watcher, showing("ada", "grace"))
+
+    await first.disconnect()
+    # ada still has the room open in her other tab: nobody is told she left.
+    for frame in await frames_for(watcher, 0.5):
+        assert people_shown([frame]) in (None, ["ada", "grace"])
+    await second.disconnect()
+    await frames_until(watcher, showing("grace"))
+    await watcher.disconnect()
+
+
+async def test_presence_expires_by_heartbeat_without_a_disconnect(ada, grace, room):
+    tab = await open_room(ada)
+    await frames_until(tab, showing("ada"))
+    # grace's tab on another server process that died: no goodbye, no more heartbeats.
+    await memory_store.refresh(
+        {logic.room_space(room.id): [f"{grace.pk}:elsewhere"]}, expires_at=time.time() + 0.6
+    )
+
+    await frames_until(tab, showing("ada", "grace"))
+    await frames_until(tab, showing("ada"))
+    await tab.disconnect()
+
+
+async def test_bare_sockets_are_not_shown_in_the_room(ada, grace, room):
+    tab = await open_room(ada)
+    await frames_until(tab, showing("ada"))
+    bare = await open_room(grace, "/ws/?room=general")
+    await bare.receive_from()  # the bell
+
+    frames = await frames_for(tab, 0.4)
+    assert people_shown(frames) in (None, ["ada"])
+    await bare.disconnect()
+    await tab.disconnect()
+
+
+async def test_typing_reaches_the_others_throttled_and_is_never_stored(ada, grace, room):
+    typist = await open_room(ada)
+    reader = await open_room(grace)
+    await frames_until(reader, showing("ada", "grace"))
+    await frames_for(typist, 0.1)
+
+    await typist.send_to(text_data=typing_frame())
+    frames = await frames_until(reader, lambda fs: any(TYPING.format(ada.pk) in f for f in fs))
+    pushed = next(f for f in frames if TYPING.format(ada.pk) in f)
+    assert "ada is typing…" in pushed
+    assert 'hx-swap-oob="beforeend:#typing"' in pushed
+    assert f'data-not-for="{ada.pk}"' in pushed  # ada's own tabs skip it
+    assert 'data-expires-in="3.0"' in pushed  # the page lets it go by itself
+
+    # Within the throttle: dropped. After it: the next one goes out.
+    await typist.send_to(text_data=typing_frame())
+    assert not any(TYPING.format(ada.pk) in f for f in await frames_for(reader, 0.2))
+    await asyncio.sleep(0.3)
+    await typist.send_to(text_data=typing_frame())
+    await frames_until(reader, lambda fs: any(TYPING.format(ada.pk) in f for f in fs))
+
+    await typist.disconnect()
+    await reader.disconnect()
+
+
+async def test_a_flood_of_typing_frames_gives_one_signal_and_the_socket_still_answers(
+    ada, grace, room
+):
+    typist = await open_room(ada)
+    reader = await open_room(grace)
+    await frames_until(reader, showing("ada", "grace"))
+    await frames_for(typist, 0.1)
+
+    for _ in range(500):
+        await typist.send_to(text_data=typing_frame())
+    client_id = uuid.uuid4()
+    await typist.send_to(
+        text_data=json.dumps(
+            {"action": "chat.send", "body": "done typing", "client_id": str(client_id)}
+        )
+    )
+
+    answered = await frames_until(
+        typist, lambda fs: any(f'data-answered="{client_id}"' in f for f in fs)
+    )
+    assert not any("socket-error" in f and "flash-error" in f for f in answered)
+    received = await frames_until(reader, lambda fs: any("done typing" in f for f in fs))
+    received += await frames_for(reader, 0.2)
+    assert sum(TYPING.format(ada.pk) in f for f in received) == 1
+
+    await typist.disconnect()
+    await reader.disconnect()
+
+
+async def test_typing_outside_a_room_is_an_unknown_action(ada):
+    tab = await open_room(ada, "/ws/?path=%2F")
+    await frames_until(tab, lambda fs: any('id="bell"' in f for f in fs))
+    await tab.send_to(text_data=typing_frame())
+    frames = await frames_until(tab, lambda fs: any("Unknown action" in f for f in fs))
+    assert "chat.typing" in frames[-1]
+    await tab.disconnect()

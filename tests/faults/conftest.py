@@ -1,0 +1,161 @@
+"""The fault suite: real services are broken on purpose, and the project must recover.
+
+Every fault is one that the tests cause themselves, on processes they started: their own
+`redis-server` on a free port (restarted, never the system's Redis), their own Daphne processes
+(stopped with SIGTERM), and a TCP proxy in front of PostgreSQL (cut and restored; PostgreSQL
+itself is never stopped). Each test starts its own servers (the frame-limit tests share one);
+the database is the session's integration database, migrated once.
+"""
+
+import secrets
+import shutil
+import subprocess
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import redis
+
+from tests.integration.conftest import (
+    DEMO_PASSWORD,
+    Server,
+    postgres_url,  # noqa: F401 - a fixture this suite uses
+    service_unavailable,
+)
+from tests.servers import (
+    DAPHNE_LIMITS,
+    LOCALHOST,
+    free_port,
+    manage,
+    sign_in,
+    start_daphne,
+    start_redis,
+    stop,
+)
+
+METRICS_TOKEN = secrets.token_urlsafe(16)
+
+
+@pytest.fixture(scope="session")
+def fault_env(postgres_url: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:  # noqa: F811
+    """A production environment (DEBUG off, PostgreSQL) without a channel layer yet."""
+    env = {
+        "DJANGO_SETTINGS_MODULE": "realtime.settings",
+        "DEBUG": "0",
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "DATABASE_URL": postgres_url,
+        "REDIS_URL": "",
+        "ALLOWED_HOSTS": f"{LOCALHOST},localhost",
+        "SECURE_SSL_REDIRECT": "0",
+        "SECURE_COOKIES": "0",
+        "STATIC_ROOT": str(tmp_path_factory.mktemp("fault-static")),
+        "MEDIA_ROOT": str(tmp_path_factory.mktemp("fault-media")),
+        "METRICS_TOKEN": METRICS_TOKEN,
+        "PYTHONUNBUFFERED": "1",
+    }
+    manage(env, "migrate", "--noinput")
+    manage(env, "load_demo_data")
+    manage(env, "collectstatic", "--noinput")
+    return env
+
+
+@dataclass
+class RedisServer:
+    """A redis-server of the test's own, on a free port, with nothing saved to disk."""
+
+    workdir: Path
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://{LOCALHOST}:{self.port}/0"
+
+    def start(self) -> None:
+        self.process = start_redis(port=self.port, workdir=self.workdir)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            stop(self.process)
+            self.process = None
+
+    def client(self) -> redis.Redis:
+        return redis.Redis(host=LOCALHOST, port=self.port, socket_timeout=5)
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+    if shutil.which("redis-server") is None:
+        service_unavailable("redis-server", FileNotFoundError("not installed"))
+    server = RedisServer(workdir=tmp_path)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@dataclass
+class Daphne:
+    """A Daphne process on a fixed port that a test may stop and start again."""
+
+    env: dict[str, str]
+    log: Path
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def server(self) -> Server:
+        return Server(port=self.port, log=self.log)
+
+    def start(self) -> None:
+        self.process = start_daphne(self.env, port=self.port, log=self.log, args=DAPHNE_LIMITS)
+
+    def stop(self) -> int:
+        """SIGTERM; the exit code."""
+        assert self.process is not None
+        code = stop(self.process)
+        self.process = None
+        return code
+
+    def log_tail(self) -> str:
+        return self.log.read_text(errors="replace")[-4000:] if self.log.exists() else ""
+
+
+@pytest.fixture
+def daphnes(tmp_path: Path) -> Iterator[Callable[[dict[str, str]], Daphne]]:
+    """Starts Daphne processes with the given environment; stops what is left at the end."""
+    started: list[Daphne] = []
+
+    def start(env: dict[str, str]) -> Daphne:
+        server = Daphne(env=env, log=tmp_path / f"daphne-{uuid.uuid4().hex[:8]}.log")
+        started.append(server)
+        server.start()
+        return server
+
+    yield start
+    for server in started:
+        if server.process is not None:
+            server.stop()
+
+
+@pytest.fixture
+def sessions() -> Callable[[Daphne], dict[str, str]]:
+    """Signs the demo users in through a server's login form; session ids by username."""
+
+    def sign_in_all(server: Daphne) -> dict[str, str]:
+        origin = server.server.origin
+        return {name: sign_in(origin, name, DEMO_PASSWORD) for name in ("ada", "grace")}
+
+    return sign_in_all
+
+
+def eventually(check: Callable[[], bool], *, timeout: float = 15.0, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} did not happen within {timeout} s")
+        time.sleep(0.1)
