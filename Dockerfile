@@ -20,7 +20,8 @@ COPY . .
 # off. This key exists for this one command only: it is not stored in the image.
 RUN DEBUG=0 SECRET_KEY=build-time-only-key-never-used-at-run-time-0123456789 \
     python manage.py collectstatic --noinput \
-    && useradd --system --uid 10001 --user-group --no-create-home --home-dir /nonexistent app
+    && useradd --system --uid 10001 --user-group --no-create-home --home-dir /nonexistent app \
+    && mkdir -p /data/media && chown 10001:10001 /data/media
 
 # The code stays owned by root: the app user (10001) can read it but not change it.
 USER 10001:10001

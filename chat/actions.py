@@ -2,16 +2,33 @@
 events on commit."""
 
 import uuid
+from copy import copy
 from functools import partial
+from typing import IO, Any
 
 from django.contrib.auth.models import User
+from django.core.files import File
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
+from django.tasks import Task
 from django.utils import timezone
 
 from accounts import queries as people
-from chat import events, logic, queries
-from chat.logic import Invalid
-from chat.models import Invitation, Membership, Message, MessageChange, ReadCursor, Room
+from chat import events, logic, queries, tasks
+from chat.images import THUMBNAIL_EXTENSION, DecodedImage, Thumbnail
+from chat.logic import IMAGE_EXTENSIONS, Invalid, PageMetadata, first_link
+from chat.models import (
+    Attachment,
+    Invitation,
+    LinkPreview,
+    Membership,
+    Message,
+    MessageChange,
+    ReadCursor,
+    Room,
+    TranscriptExport,
+)
 from notifications.actions import notify
 from notifications.logic import excerpt, mentioned_names
 from notifications.models import Notification
@@ -104,6 +121,7 @@ def message_post(*, room: Room, author: User, body: str, client_id: uuid.UUID | 
                 mentions=[user.username for user in mentioned],
             )
             transaction.on_commit(partial(events.message_posted, message), robust=True)
+            link_preview_schedule(message)
             notify(
                 recipients=recipients,
                 actor=author,
@@ -136,8 +154,23 @@ def message_edit(*, message: Message, editor: User, body: str) -> Message:
     # Mentions are linked again; editing does not notify anyone a second time.
     message.mentions = [user.username for user in users_named(mentioned_names(body))]
     message.edited_at = timezone.now()
-    _save_change(message, MessageChange.Kind.EDITED, ["body", "mentions", "edited_at"])
+    with transaction.atomic():
+        _save_change(message, MessageChange.Kind.EDITED, ["body", "mentions", "edited_at"])
+        _link_preview_follow(message)
     return message
+
+
+def _link_preview_follow(message: Message) -> None:
+    """In an edit's transaction: the preview shows the edited text's first link. The same link
+    keeps its preview; another link gets a new one, fetched on commit; none, no preview."""
+    current = LinkPreview.objects.filter(message=message).first()
+    if current is not None and current.url == first_link(message.body):
+        return
+    if current is not None:
+        _link_previews_remove(message)
+    preview = link_preview_schedule(message)
+    # The edit's push renders the message with whichever preview it has now.
+    _related_cache_set(message, "link_preview", preview)
 
 
 def message_delete(*, message: Message, deleter: User) -> Message:
@@ -152,7 +185,16 @@ def message_delete(*, message: Message, deleter: User) -> Message:
     message.body = ""
     message.mentions = []
     message.deleted_at = timezone.now()
-    _save_change(message, MessageChange.Kind.DELETED, ["body", "mentions", "deleted_at"])
+    with transaction.atomic():
+        _save_change(message, MessageChange.Kind.DELETED, ["body", "mentions", "deleted_at"])
+        # What was deleted goes with the text: its image and its link's card, files included.
+        _link_previews_remove(message)
+        attachments = Attachment.objects.filter(message=message)
+        files = [name for a in attachments for name in (a.original, a.thumbnail) if name]
+        attachments.delete()
+        transaction.on_commit(partial(_files_delete, files), robust=True)
+    _related_cache_set(message, "link_preview", None)
+    _related_cache_set(message, "attachment", None)
     return message
 
 
@@ -161,6 +203,26 @@ def _save_change(message: Message, kind: MessageChange.Kind, fields: list[str]) 
         message.save(update_fields=fields)
         change = MessageChange.objects.create(room_id=message.room_id, message=message, kind=kind)
         transaction.on_commit(partial(events.message_changed, message, change.id), robust=True)
+
+
+def _link_previews_remove(message: Message) -> None:
+    """In the caller's transaction. A fetch still running for the preview finds it gone and
+    stores nothing (link_preview_store)."""
+    previews = LinkPreview.objects.filter(message=message)
+    images = [preview.image for preview in previews if preview.image]
+    previews.delete()
+    transaction.on_commit(partial(_files_delete, images), robust=True)
+
+
+def _files_delete(names: list[str]) -> None:
+    for name in names:
+        default_storage.delete(name)
+
+
+def _related_cache_set(message: Message, name: str, value: LinkPreview | Attachment | None) -> None:
+    """What `message.<name>` (a reverse one-to-one) returns from now on, without a query; None
+    makes it raise DoesNotExist, which templates show as nothing."""
+    Message._meta.get_field(name).set_cached_value(message, value)  # type: ignore[union-attr]
 
 
 def invitation_create(*, room: Room, inviter: User, invitee: User) -> Invitation:
@@ -256,3 +318,182 @@ def room_mark_read(*, user: User, room: Room, up_to: int) -> int | None:
         if moved:
             transaction.on_commit(partial(events.read_cursor_moved, user, room.id), robust=True)
     return queries.read_cursor_for(user_id=user.pk, room_id=room.id)
+
+
+# Link previews, image attachments, transcript exports: the writes around their tasks. -------
+
+
+def link_preview_schedule(message: Message) -> LinkPreview | None:
+    """In the message's transaction: a pending preview for its first link, fetched on commit."""
+    url = first_link(message.body)
+    if url is None:
+        return None
+    preview = LinkPreview.objects.create(message=message, url=url)
+    transaction.on_commit(
+        partial(enqueue, tasks.fetch_link_preview, preview_id=preview.pk), robust=True
+    )
+    return preview
+
+
+def link_preview_store(*, preview: LinkPreview, metadata: PageMetadata, image: str) -> None:
+    """Show the card; unless the preview was removed meanwhile (its message deleted, or edited
+    to another link): then nothing is stored, and the fetched image is thrown away."""
+    preview.title = metadata.title
+    preview.description = metadata.description
+    preview.site_name = metadata.site_name
+    preview.image = image
+    preview.status = LinkPreview.Status.READY
+    preview.error = ""
+    preview.updated_at = timezone.now()
+    fields = ["title", "description", "site_name", "image", "status", "error", "updated_at"]
+    with transaction.atomic():
+        if not _update_if_present(preview, fields):
+            transaction.on_commit(partial(_files_delete, [image] if image else []), robust=True)
+            return
+        transaction.on_commit(partial(events.link_preview_changed, preview), robust=True)
+
+
+def _update_if_present(row: LinkPreview | Attachment, fields: list[str]) -> bool:
+    """Save `fields` of a row that may have been deleted meanwhile; False if it was (a plain
+    save would insert it again)."""
+    values = {field: getattr(row, field) for field in fields}
+    return type(row).objects.filter(pk=row.pk).update(**values) > 0
+
+
+def link_preview_fail(*, preview_id: int, reason: str) -> None:
+    with transaction.atomic():
+        preview = LinkPreview.objects.select_related("message").filter(id=preview_id).first()
+        if preview is None:
+            return
+        preview.status = LinkPreview.Status.FAILED
+        preview.error = reason[:300]
+        preview.updated_at = timezone.now()
+        if not _update_if_present(preview, ["status", "error", "updated_at"]):
+            return
+        transaction.on_commit(partial(events.link_preview_changed, preview), robust=True)
+
+
+def message_post_with_image(
+    *, room: Room, author: User, body: str, upload: IO[bytes], decoded: DecodedImage, size: int
+) -> Message:
+    """Store the image, post the message (shown at once, with a placeholder), and make the
+    thumbnail in a task on commit."""
+    extension = IMAGE_EXTENSIONS[decoded.format]
+    upload.seek(0)
+    name = default_storage.save(f"attachments/{uuid.uuid4().hex}.{extension}", File(upload))
+    try:
+        with transaction.atomic():
+            message = message_post(room=room, author=author, body=body, client_id=None)
+            attachment = Attachment.objects.create(
+                message=message,
+                original=name,
+                content_type=decoded.content_type,
+                width=decoded.width,
+                height=decoded.height,
+                size=size,
+            )
+            transaction.on_commit(
+                partial(enqueue, tasks.make_thumbnail, attachment_id=attachment.pk), robust=True
+            )
+    except BaseException:
+        default_storage.delete(name)
+        raise
+    return message
+
+
+def attachment_thumbnail_store(*, attachment: Attachment, thumbnail: Thumbnail) -> None:
+    name = default_storage.save(
+        f"thumbnails/{uuid.uuid4().hex}.{THUMBNAIL_EXTENSION}", ContentFile(thumbnail.data)
+    )
+    attachment.thumbnail = name
+    attachment.thumbnail_width = thumbnail.width
+    attachment.thumbnail_height = thumbnail.height
+    attachment.status = Attachment.Status.READY
+    attachment.error = ""
+    fields = ["thumbnail", "thumbnail_width", "thumbnail_height", "status", "error"]
+    with transaction.atomic():
+        if not _update_if_present(attachment, fields):
+            # Its message was deleted while the thumbnail was being made.
+            transaction.on_commit(partial(_files_delete, [name]), robust=True)
+            return
+        transaction.on_commit(partial(events.attachment_changed, attachment), robust=True)
+
+
+def attachment_fail(*, attachment_id: int, reason: str) -> None:
+    with transaction.atomic():
+        attachment = Attachment.objects.select_related("message").filter(id=attachment_id).first()
+        if attachment is None:
+            return
+        attachment.status = Attachment.Status.FAILED
+        attachment.error = reason[:300]
+        if not _update_if_present(attachment, ["status", "error"]):
+            return
+        transaction.on_commit(partial(events.attachment_changed, attachment), robust=True)
+
+
+EXPORTS_UNFINISHED_LIMIT = 3
+
+
+def export_request(*, room: Room, user: User, export_format: str) -> TranscriptExport:
+    if export_format not in TranscriptExport.Format.values:
+        raise Invalid("Choose JSON or CSV.")
+    if not queries.room_is_readable(user=user, room_id=room.id):
+        raise Forbidden(NOT_A_MEMBER)
+    with transaction.atomic():
+        if queries.exports_unfinished_count(user_id=user.pk) >= EXPORTS_UNFINISHED_LIMIT:
+            raise Invalid(
+                f"You have {EXPORTS_UNFINISHED_LIMIT} exports in progress; wait for one to finish."
+            )
+        export = TranscriptExport.objects.create(room=room, requested_by=user, format=export_format)
+        transaction.on_commit(
+            partial(enqueue, tasks.build_transcript_export, export_id=export.pk), robust=True
+        )
+    return export
+
+
+def export_progress(*, export: TranscriptExport, progress: int) -> None:
+    """Record and show progress; nothing is written or pushed when the percentage is the same."""
+    if export.status == TranscriptExport.Status.RUNNING and export.progress == progress:
+        return
+    export.status = TranscriptExport.Status.RUNNING
+    export.progress = progress
+    with transaction.atomic():
+        export.save(update_fields=["status", "progress"])
+        # A copy: the push shows this step's progress even if it leaves after later steps.
+        transaction.on_commit(partial(events.export_changed, copy(export)), robust=True)
+
+
+def export_finish(*, export: TranscriptExport, file: str, message_count: int) -> None:
+    """The file is ready: show the link and notify its owner, with a link only they can use."""
+    export.file = file
+    export.message_count = message_count
+    export.status = TranscriptExport.Status.READY
+    export.progress = 100
+    export.error = ""
+    export.finished_at = timezone.now()
+    with transaction.atomic():
+        export.save()
+        transaction.on_commit(partial(events.export_changed, export), robust=True)
+        notify(
+            recipients=[export.requested_by],
+            actor=None,
+            verb=Notification.Verb.EXPORT_READY,
+            target_label=f"{room_label(export.room)} ({export.get_format_display()})",
+            target_url=export.get_absolute_url(),
+        )
+
+
+def export_fail(*, export_id: int, reason: str) -> None:
+    with transaction.atomic():
+        export = TranscriptExport.objects.filter(id=export_id).first()
+        if export is None:
+            return
+        export.status = TranscriptExport.Status.FAILED
+        export.error = reason[:300]
+        export.finished_at = timezone.now()
+        export.save()
+        transaction.on_commit(partial(events.export_changed, export), robust=True)
+
+
+def enqueue(task: Task[..., None], **kwargs: Any) -> None:
+    task.enqueue(**kwargs)

@@ -356,3 +356,59 @@ def typing_allowed(user_id: int, room_id: int) -> bool:
         burst=1,
         now=time.monotonic(),
     )
+
+
+class TaskResultsPart:
+    """A page that shows something a task is still working on (a preview, a thumbnail, an
+    export) asks for its current state once its socket is open: a result pushed before the
+    socket joined, or while it was down, is not missed.
+
+    Each answer is read through the room's readability check at the time of asking: a socket
+    whose viewer may not (or no longer) read the room gets nothing, as if nothing existed.
+    """
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+    async def join(self) -> Iterable[str]:
+        return []
+
+    def actions(self) -> Mapping[str, Action]:
+        return {"tasks.refresh": self.refresh}
+
+    async def ready(self) -> None:
+        pass
+
+    async def refresh(self, frame: Frame) -> None:
+        try:
+            message_ids = logic.parse_ids(frame.get("messages"))
+            export_ids = logic.parse_ids(frame.get("exports"))
+        except logic.Invalid as error:
+            await self.connection.reply(socket_error_html(str(error)))
+            return
+        html = await database_sync_to_async(task_results_html)(
+            self.connection.user, self.connection.params.get("room"), message_ids, export_ids
+        )
+        if html:
+            await self.connection.reply(html)
+
+
+def task_results_html(
+    user: User, room_slug: str | None, message_ids: list[int], export_ids: list[int]
+) -> str:
+    previews, attachments, exports = queries.task_results_for(
+        user=user, room_slug=room_slug, message_ids=message_ids, export_ids=export_ids
+    )
+    parts = [
+        render_to_string("chat/room.html#link-preview", {"preview": preview, "oob": True})
+        for preview in previews
+    ]
+    parts += [
+        render_to_string("chat/room.html#attachment", {"attachment": attachment, "oob": True})
+        for attachment in attachments
+    ]
+    parts += [
+        render_to_string("chat/exports.html#export", {"export": export, "oob": True})
+        for export in exports
+    ]
+    return "".join(parts)

@@ -16,7 +16,7 @@ from django.template.loader import render_to_string
 
 from chat import queries
 from chat.logic import LOBBY_GROUP, reader_group_name, room_activity_group_name, room_group_name
-from chat.models import Message, Room
+from chat.models import Attachment, LinkPreview, Message, Room, TranscriptExport
 from chat.queries import users_by_id
 from notifications.logic import user_group_name
 from realtime.push import apush_html, push_html, push_leave
@@ -98,3 +98,19 @@ def read_cursor_moved(user: User, room_id: int) -> None:
 
 def unread_badge_html(state: queries.UnreadState, *, oob: bool) -> str:
     return render_to_string("chat/layout.html#unread-badge", {"unread": state, "oob": oob})
+
+
+def link_preview_changed(preview: LinkPreview) -> None:
+    html = render_to_string("chat/room.html#link-preview", {"preview": preview, "oob": True})
+    push_html(room_group_name(preview.message.room_id), html)
+
+
+def attachment_changed(attachment: Attachment) -> None:
+    html = render_to_string("chat/room.html#attachment", {"attachment": attachment, "oob": True})
+    push_html(room_group_name(attachment.message.room_id), html)
+
+
+def export_changed(export: TranscriptExport) -> None:
+    """Only the tabs of the person who asked: the export is theirs alone."""
+    html = render_to_string("chat/exports.html#export", {"export": export, "oob": True})
+    push_html(user_group_name(export.requested_by_id), html)

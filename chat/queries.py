@@ -18,8 +18,20 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.utils.safestring import SafeString
 
+from accounts.models import Block
 from chat import logic
-from chat.models import Invitation, Membership, Message, MessageChange, ReadCursor, Room
+from chat.logic import TranscriptLine
+from chat.models import (
+    Attachment,
+    Invitation,
+    LinkPreview,
+    Membership,
+    Message,
+    MessageChange,
+    ReadCursor,
+    Room,
+    TranscriptExport,
+)
 
 
 def rooms_readable_by(*, user: User) -> QuerySet[Room]:
@@ -106,6 +118,10 @@ def message_readable(*, user: User, message_id: int) -> Message | None:
     )
 
 
+# What the message partial shows besides the text: read with the messages, not one by one.
+MESSAGE_RELATED = ("author", "link_preview", "attachment")
+
+
 def _visible(messages: QuerySet[Message], hidden_author_ids: Collection[int]) -> QuerySet[Message]:
     if hidden_author_ids:
         messages = messages.exclude(author_id__in=list(hidden_author_ids))
@@ -119,7 +135,9 @@ def room_messages_after(
     Messages by `hidden_author_ids` (people the reader blocked) are left out."""
     messages = Message.objects.filter(room_id=room_id, id__gt=after_id)
     page = list(
-        _visible(messages, hidden_author_ids).select_related("author").order_by("id")[: limit + 1]
+        _visible(messages, hidden_author_ids)
+        .select_related(*MESSAGE_RELATED)
+        .order_by("id")[: limit + 1]
     )
     return page[:limit], len(page) > limit
 
@@ -132,7 +150,7 @@ def room_messages_before(
     messages = _visible(Message.objects.filter(room_id=room_id), hidden_author_ids)
     if before_id is not None:
         messages = messages.filter(id__lt=before_id)
-    page = list(messages.select_related("author").order_by("-id")[: limit + 1])
+    page = list(messages.select_related(*MESSAGE_RELATED).order_by("-id")[: limit + 1])
     has_older = len(page) > limit
     return page[:limit][::-1], has_older
 
@@ -161,7 +179,7 @@ def messages_by_id(
 ) -> list[Message]:
     """The messages with `ids`, in the order of `ids` (those by hidden authors left out)."""
     found = _visible(Message.objects.filter(id__in=list(ids)), hidden_author_ids).select_related(
-        "author"
+        *MESSAGE_RELATED
     )
     by_id = {message.id: message for message in found}
     return [by_id[message_id] for message_id in ids if message_id in by_id]
@@ -368,3 +386,106 @@ def _substring_search(messages: QuerySet[Message], query: str, limit: int) -> li
         SearchHit(message=row, snippet=logic.highlight(logic.marked_snippet(row.body, terms)))
         for row in messages.order_by("-id")[:limit]
     ]
+
+
+def link_preview_get(*, preview_id: int) -> LinkPreview | None:
+    return LinkPreview.objects.filter(id=preview_id).select_related("message").first()
+
+
+def attachment_get(*, attachment_id: int) -> Attachment | None:
+    return (
+        Attachment.objects.filter(id=attachment_id)
+        .select_related("message", "message__room")
+        .first()
+    )
+
+
+def _shown_to(user: User) -> Q:
+    """For rows hanging off a message: the message is in a room `user` may read now, is not
+    deleted, and is not by someone `user` blocked."""
+    return Q(message__room__in=rooms_readable_by(user=user), message__deleted_at__isnull=True) & ~Q(
+        message__author_id__in=Block.objects.filter(blocker_id=user.pk).values("blocked_id")
+    )
+
+
+def link_preview_readable(*, user: User, preview_id: int) -> LinkPreview | None:
+    return LinkPreview.objects.filter(_shown_to(user), id=preview_id).first()
+
+
+def attachment_readable(*, user: User, attachment_id: int) -> Attachment | None:
+    return Attachment.objects.filter(_shown_to(user), id=attachment_id).first()
+
+
+def export_get(*, export_id: int) -> TranscriptExport | None:
+    return (
+        TranscriptExport.objects.filter(id=export_id).select_related("room", "requested_by").first()
+    )
+
+
+def _own_exports(user: User) -> QuerySet[TranscriptExport]:
+    """`user`'s exports of rooms they may still read: leaving a room leaves its transcripts."""
+    return TranscriptExport.objects.filter(
+        requested_by_id=user.pk, room__in=rooms_readable_by(user=user)
+    ).select_related("room")
+
+
+def export_for_download(*, export_id: int, user: User) -> TranscriptExport | None:
+    """A finished export, only for the person who asked for it, while they may read its room."""
+    return _own_exports(user).filter(id=export_id, status=TranscriptExport.Status.READY).first()
+
+
+def exports_for(*, room_id: int, user_id: int, limit: int = 5) -> list[TranscriptExport]:
+    return list(
+        TranscriptExport.objects.filter(room_id=room_id, requested_by_id=user_id)
+        .select_related("room")
+        .order_by("-id")[:limit]
+    )
+
+
+def exports_unfinished_count(*, user_id: int) -> int:
+    return TranscriptExport.objects.filter(
+        requested_by_id=user_id,
+        status__in=[TranscriptExport.Status.PENDING, TranscriptExport.Status.RUNNING],
+    ).count()
+
+
+def _transcript_messages(room_id: int, hidden_author_ids: Collection[int]) -> QuerySet[Message]:
+    """What a transcript holds: the room's messages as its reader sees them, without deleted
+    ones or those by people the reader blocked."""
+    messages = Message.objects.filter(room_id=room_id, deleted_at__isnull=True)
+    return _visible(messages, hidden_author_ids)
+
+
+def room_message_count(*, room_id: int, hidden_author_ids: Collection[int] = ()) -> int:
+    return _transcript_messages(room_id, hidden_author_ids).count()
+
+
+def transcript_lines_after(
+    *, room_id: int, after_id: int, limit: int, hidden_author_ids: Collection[int] = ()
+) -> list[TranscriptLine]:
+    rows = (
+        _transcript_messages(room_id, hidden_author_ids)
+        .filter(id__gt=after_id)
+        .order_by("id")
+        .values_list("id", "created_at", "author__username", "body")[:limit]
+    )
+    return [
+        TranscriptLine(id=id_, sent_at=sent_at, author=author, body=body)
+        for id_, sent_at, author, body in rows
+    ]
+
+
+def task_results_for(
+    *, user: User, room_slug: str | None, message_ids: list[int], export_ids: list[int]
+) -> tuple[list[LinkPreview], list[Attachment], list[TranscriptExport]]:
+    """The current previews and attachments of these messages (in the room the page shows,
+    if `user` may read it now) and `user`'s own exports among these: what a page still waiting
+    on them needs. Anything else asked for is left out, as if it did not exist."""
+    previews: list[LinkPreview] = []
+    attachments: list[Attachment] = []
+    if room_slug and message_ids:
+        shown = _shown_to(user) & Q(message_id__in=message_ids, message__room__slug=room_slug)
+        previews = list(LinkPreview.objects.filter(shown))
+        attachments = list(Attachment.objects.filter(shown))
+    exports = list(_own_exports(user).filter(id__in=export_ids)) if export_ids else []
+    return previews, attachments, exports

@@ -4,14 +4,16 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpResponse
+from django.core.files.storage import default_storage
+from django.http import FileResponse, Http404, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
 from accounts import queries as people
-from chat import actions, logic, queries
+from chat import actions, images, logic, queries
 from chat.consumers import ROOMS_PAGE
+from chat.images import THUMBNAIL_TYPE
 from chat.models import Message, Room
 from realtime.http import AuthedHttpRequest
 from realtime.sockets import socket_url
@@ -109,6 +111,7 @@ def room(request: AuthedHttpRequest, slug: str) -> HttpResponse:
         "client_id": uuid.uuid4(),
         "max_length": settings.CHAT_MESSAGE_MAX_LENGTH,
         "socket_url": socket_url(room=current.slug),
+        "exports": queries.exports_for(room_id=current.id, user_id=request.user.pk),
     }
     return render(request, "chat/room.html", context)
 
@@ -398,3 +401,138 @@ def message_delete(request: AuthedHttpRequest, message_id: int) -> HttpResponse:
     except actions.Forbidden as error:
         return _forbidden(error)
     return _message_html(request, deleted)
+
+
+# Image attachments, link preview images, transcript exports ---------------------------------
+
+# Room for the multipart framing and the caption around the image itself.
+UPLOAD_OVERHEAD = 64 * 1024
+# Served files come from uploads: never let a browser run or sniff them as anything else.
+# Nor keep them: access is checked on every request, so someone who leaves a private room (or
+# whose message is deleted) does not keep its images in a cache.
+FILE_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; sandbox",
+    "X-Content-Type-Options": "nosniff",
+    "Cache-Control": "private, no-cache",
+}
+
+
+def _attach_form(
+    request: AuthedHttpRequest, room: Room, *, error: str = "", caption: str = "", status: int = 200
+) -> HttpResponse:
+    context = {"room": room, "attach_error": error, "caption": caption}
+    return render(request, "chat/room.html#attach-form", context, status=status)
+
+
+@login_required
+@require_POST
+def attachment_upload(request: AuthedHttpRequest, slug: str) -> HttpResponse:
+    current = _readable_room_or_404(request, slug)
+    declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    caption = ""
+    try:
+        # Refused before the body is read: an oversized upload is never stored anywhere.
+        if declared > settings.ATTACHMENT_MAX_BYTES + UPLOAD_OVERHEAD:
+            refusal = logic.upload_size_refusal(declared, max_bytes=settings.ATTACHMENT_MAX_BYTES)
+            raise logic.Invalid(refusal or "That file is too large.")
+        caption = request.POST.get("caption", "").strip()
+        if caption:
+            caption = logic.clean_body(caption, max_length=settings.CHAT_MESSAGE_MAX_LENGTH)
+        upload = request.FILES.get("image")
+        if upload is None:
+            raise logic.Invalid("Choose an image to attach.")
+        max_bytes = settings.ATTACHMENT_MAX_BYTES
+        refusal = logic.upload_size_refusal(upload.size or 0, max_bytes=max_bytes)
+        if refusal:
+            raise logic.Invalid(refusal)
+        decoded = images.decode_image(upload, max_pixels=settings.ATTACHMENT_MAX_PIXELS)
+        actions.message_post_with_image(
+            room=current,
+            author=request.user,
+            body=caption,
+            upload=upload,
+            decoded=decoded,
+            size=upload.size or 0,
+        )
+    except logic.Invalid as error:
+        if not request.htmx:
+            messages.error(request, str(error))
+            return redirect(current)
+        return _attach_form(request, current, error=str(error), caption=caption, status=422)
+    if not request.htmx:
+        return redirect(current)
+    return _attach_form(request, current)
+
+
+def _file_response(name: str, content_type: str) -> FileResponse:
+    try:
+        handle = default_storage.open(name, "rb")
+    except FileNotFoundError:
+        raise Http404("That file is gone.") from None
+    response = FileResponse(handle, content_type=content_type)
+    for header, value in FILE_HEADERS.items():
+        response[header] = value
+    return response
+
+
+@login_required
+@require_GET
+def attachment_file(request: AuthedHttpRequest, attachment_id: int, kind: str) -> HttpResponseBase:
+    # Only from a room the viewer may read now, and never once its message is deleted.
+    attachment = queries.attachment_readable(user=request.user, attachment_id=attachment_id)
+    if attachment is None or kind not in ("original", "thumbnail"):
+        raise Http404("No such image.")
+    if kind == "original":
+        return _file_response(attachment.original, attachment.content_type)
+    if not attachment.thumbnail:
+        raise Http404("The thumbnail is not ready.")
+    return _file_response(attachment.thumbnail, THUMBNAIL_TYPE)
+
+
+@login_required
+@require_GET
+def preview_image(request: AuthedHttpRequest, preview_id: int) -> HttpResponseBase:
+    preview = queries.link_preview_readable(user=request.user, preview_id=preview_id)
+    if preview is None or not preview.image:
+        raise Http404("No such image.")
+    return _file_response(preview.image, THUMBNAIL_TYPE)
+
+
+@login_required
+@require_POST
+def export_create(request: AuthedHttpRequest, slug: str) -> HttpResponse:
+    current = _readable_room_or_404(request, slug)
+    try:
+        export = actions.export_request(
+            room=current, user=request.user, export_format=request.POST.get("format", "")
+        )
+    except logic.Invalid as error:
+        if not request.htmx:
+            messages.error(request, str(error))
+            return redirect(current)
+        context = {"room": current, "export_error": str(error)}
+        return render(request, "chat/exports.html#export-error", context, status=422)
+    if not request.htmx:
+        return redirect(current)
+    context = {"room": current, "export": export, "export_error": ""}
+    return render(request, "chat/exports.html#created", context)
+
+
+@login_required
+@require_GET
+def export_download(request: AuthedHttpRequest, export_id: int) -> HttpResponseBase:
+    # Someone else's export, one not finished, or one of a room the person may no longer read
+    # is simply not found.
+    export = queries.export_for_download(export_id=export_id, user=request.user)
+    if export is None:
+        raise Http404("No such export.")
+    try:
+        handle = default_storage.open(export.file, "rb")
+    except FileNotFoundError:
+        raise Http404("That export file is gone.") from None
+    content_type = "application/json" if export.format == "json" else "text/csv; charset=utf-8"
+    response = FileResponse(
+        handle, as_attachment=True, filename=export.filename, content_type=content_type
+    )
+    response["Cache-Control"] = "private, no-store"
+    return response

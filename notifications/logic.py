@@ -52,3 +52,21 @@ def link_mentions(escaped: str, names: Iterable[str], url_for: Callable[[str], s
 def excerpt(text: str, *, length: int = EXCERPT_LENGTH) -> str:
     flat = " ".join(text.split())
     return flat if len(flat) <= length else flat[: length - 1].rstrip() + "…"
+
+
+def digest_subject(count: int) -> str:
+    return f"You have {count} unread notification{'s' if count != 1 else ''} on Relay"
+
+
+def digest_line(*, actor: str | None, verb: str, target_label: str, excerpt: str) -> str:
+    who = f"{actor} " if actor else ""
+    line = f"- {who}{verb}" + (f" in {target_label}" if target_label else "")
+    return line + (f": “{excerpt}”" if excerpt else "")
+
+
+def digest_body(*, username: str, lines: Iterable[str], inbox_url: str) -> str:
+    return (
+        f"Hello {username},\n\nWhile you were away:\n\n"
+        + "\n".join(lines)
+        + f"\n\nSee them all: {inbox_url}\n"
+    )

@@ -22,6 +22,7 @@ class Notification(models.Model):
         MENTION = "mention", "mentioned you"
         ANNOUNCEMENT = "announcement", "announced"
         INVITATION = "invitation", "invited you"
+        EXPORT_READY = "export_ready", "Your transcript export is ready"
 
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
@@ -40,6 +41,8 @@ class Notification(models.Model):
     data = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     read_at = models.DateTimeField(null=True, blank=True)
+    # Set when the notification went out in an email digest; each one is emailed at most once.
+    emailed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [

@@ -1,4 +1,5 @@
 from collections.abc import Iterable
+from datetime import datetime
 from functools import reduce
 from operator import or_
 from typing import Any
@@ -65,3 +66,19 @@ def unread_announcement_for(*, user_id: int) -> Announcement | None:
         .first()
     )
     return notification.announcement if notification else None
+
+
+def digest_recipients_due(*, cutoff: datetime) -> list[int]:
+    """Users with notifications unread since before `cutoff` that no digest has carried yet."""
+    return list(
+        Notification.objects.filter(
+            read_at__isnull=True,
+            emailed_at__isnull=True,
+            created_at__lte=cutoff,
+            recipient__is_active=True,
+        )
+        .exclude(recipient__email="")
+        .values_list("recipient_id", flat=True)
+        .distinct()
+        .order_by("recipient_id")
+    )

@@ -1,3 +1,4 @@
+import asyncio
 import os
 
 from django.core.asgi import get_asgi_application
@@ -8,11 +9,13 @@ django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from django.conf import settings  # noqa: E402
 
 from realtime.auth import SessionAuthMiddleware  # noqa: E402
 from realtime.routing import channel_application, websocket_urlpatterns  # noqa: E402
 from realtime.server import adapt_daphne  # noqa: E402
 from realtime.sockets import close_all  # noqa: E402
+from taskworker.embedded import stop_embedded_workers, with_embedded_worker  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
@@ -23,6 +26,16 @@ application = ProtocolTypeRouter(
         "channel": channel_application,
     }
 )
+if settings.TASK_WORKER_EMBEDDED:
+    # The embedded topology: tasks run inside this process (see taskworker.embedded).
+    application = with_embedded_worker(application)
+
+
+async def shutdown() -> None:
+    """The server is stopping: pages are told to reconnect (1012) while the embedded task
+    worker, if any, finishes its task and stops; both before the event loop ends."""
+    await asyncio.gather(close_all(), stop_embedded_workers())
+
 
 # Under Daphne: proper close codes, 1009 for oversized messages, 1012 on shutdown.
-adapt_daphne(on_shutdown=close_all)
+adapt_daphne(on_shutdown=shutdown)

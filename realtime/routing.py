@@ -2,7 +2,7 @@ from channels.routing import ChannelNameRouter
 from django.conf import settings
 from django.urls import path
 
-from chat.consumers import LobbyPart, RoomPart, RoomPresencePart, UnreadPart
+from chat.consumers import LobbyPart, RoomPart, RoomPresencePart, TaskResultsPart, UnreadPart
 from notifications.consumers import PersonalPart
 from pageviews.consumers import PagePart, PageviewWorker, StatsPart
 from realtime.sockets import SOCKET_PATH, PageConsumer
@@ -17,6 +17,7 @@ websocket_urlpatterns = [
                 RoomPart,
                 RoomPresencePart,
                 UnreadPart,
+                TaskResultsPart,
                 PagePart,
                 StatsPart,
             )

@@ -52,6 +52,9 @@ INSTALLED_APPS = [
     "notifications",
     "pageviews",
     "loadtest",
+    # Before django_tasks_db: its db_worker command adds heartbeats to the original.
+    "taskworker",
+    "django_tasks_db",
 ]
 
 MIDDLEWARE = [
@@ -105,6 +108,22 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CHANNEL_LAYERS = {"default": channel_layer(env)}
 
+# Slow work (link previews, thumbnails, exports, digests) on durable database-backed tasks.
+# A separate `manage.py db_worker` runs them in production; the embedded default (no
+# REDIS_URL) runs a worker inside the server process instead.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+TASK_WORKER_EMBEDDED = env_bool(
+    env, "TASK_WORKER_EMBEDDED", default=not env.get("REDIS_URL", "").strip()
+)
+TASK_WORKER_INTERVAL = env_seconds(env, "TASK_WORKER_INTERVAL", default=0.5)
+TASK_WORKER_HEARTBEAT = env_seconds(env, "TASK_WORKER_HEARTBEAT", default=5.0)
+# A running task whose worker has not beaten for this long is run again by another worker.
+TASK_WORKER_STALE_AFTER = env_seconds(env, "TASK_WORKER_STALE_AFTER", default=60.0)
+# Failed attempts are retried after 5 s, 10 s, 20 s, ... (at most TASK_RETRY_MAX_DELAY).
+TASK_RETRY_ATTEMPTS = env_int(env, "TASK_RETRY_ATTEMPTS", default=4)
+TASK_RETRY_BASE_DELAY = env_seconds(env, "TASK_RETRY_BASE_DELAY", default=5.0)
+TASK_RETRY_MAX_DELAY = env_seconds(env, "TASK_RETRY_MAX_DELAY", default=300.0)
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -122,6 +141,8 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = Path(env.get("STATIC_ROOT", BASE_DIR / "staticfiles"))
+# Uploaded images, thumbnails and exports. Never served as static files: views check who asks.
+MEDIA_ROOT = Path(env.get("MEDIA_ROOT", BASE_DIR / "media"))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -171,6 +192,8 @@ LOGGING = {
     "loggers": {
         # runserver's request log: once, not again through the root logger.
         "django.channels.server": {"handlers": ["console"], "propagate": False},
+        # Each task's start and end: once, not again through Django's own DEBUG handler.
+        "django.tasks": {"handlers": ["console"], "level": "INFO", "propagate": False},
     },
 }
 
@@ -195,6 +218,44 @@ HUB_LAYER_CONCURRENCY = env_int(env, "HUB_LAYER_CONCURRENCY", default=100)
 # Messages a socket may have waiting to be written before it is closed as too slow (1013).
 SOCKET_BACKLOG_LIMIT = env_int(env, "SOCKET_BACKLOG_LIMIT", default=500)
 
+# Link previews fetch pages people post. Only public addresses are fetched; networks listed
+# here (CIDR, comma-separated) are allowed too, e.g. an intranet wiki.
+LINK_PREVIEW_ALLOWED_NETWORKS = env_list(env, "LINK_PREVIEW_ALLOWED_NETWORKS", default=[])
+# 0: fetch only links to addresses in the allowed networks, written as addresses (no name is
+# looked up): for a site without internet access, and for tests.
+LINK_PREVIEW_PUBLIC = env_bool(env, "LINK_PREVIEW_PUBLIC", default=True)
+LINK_PREVIEW_TIMEOUT = env_seconds(env, "LINK_PREVIEW_TIMEOUT", default=5.0)
+LINK_PREVIEW_MAX_BYTES = env_int(env, "LINK_PREVIEW_MAX_BYTES", default=1_000_000)
+LINK_PREVIEW_MAX_REDIRECTS = 5
+# Image attachments: the largest upload, and the most pixels a decoded image may have.
+ATTACHMENT_MAX_BYTES = env_int(env, "ATTACHMENT_MAX_BYTES", default=10_000_000)
+ATTACHMENT_MAX_PIXELS = env_int(env, "ATTACHMENT_MAX_PIXELS", default=40_000_000)
+THUMBNAIL_SIZE = 480
+# Unread notifications older than this many seconds are emailed once, as a digest.
+NOTIFICATIONS_DIGEST_DELAY = env_int(env, "NOTIFICATIONS_DIGEST_DELAY", default=900)
+# Email (the digests): SMTP to EMAIL_HOST; printed on the console instead in development
+# (EMAIL_CONSOLE=1, the default with DEBUG).
+EMAIL_CONSOLE = env_bool(env, "EMAIL_CONSOLE", default=DEBUG)
+MAILERS = {
+    "default": (
+        {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {
+                "host": env.get("EMAIL_HOST", "localhost"),
+                "port": env_int(env, "EMAIL_PORT", default=25),
+                "username": env.get("EMAIL_HOST_USER", ""),
+                "password": env.get("EMAIL_HOST_PASSWORD", ""),
+                "use_tls": env_bool(env, "EMAIL_USE_TLS", default=False),
+                "timeout": 10,
+            },
+        }
+        if not EMAIL_CONSOLE
+        else {"BACKEND": "django.core.mail.backends.console.EmailBackend"}
+    )
+}
+# Where people reach the site; links in emails start with it.
+SITE_URL = env.get("SITE_URL", "http://localhost:8000").rstrip("/")
+DEFAULT_FROM_EMAIL = env.get("DEFAULT_FROM_EMAIL", "Relay <relay@localhost>")
 # Presence ("here now", who is in a room): entries live PRESENCE_TTL_SECONDS unless the
 # server holding the socket refreshes them every PRESENCE_HEARTBEAT_SECONDS; changes are
 # announced at most every PRESENCE_ANNOUNCE_SECONDS per space and process. Stored on the first

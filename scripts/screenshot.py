@@ -82,6 +82,9 @@ def main() -> None:
             "DATABASE_URL": f"sqlite:///{workdir}/db.sqlite3",
             "REDIS_URL": "",
             "DJANGO_SETTINGS_MODULE": "realtime.settings",
+            "MEDIA_ROOT": f"{workdir}/media",
+            # The conversation links to a public site: no preview is fetched from here.
+            "LINK_PREVIEW_PUBLIC": "0",
         }
         manage(env, "migrate", "--noinput")
         manage(env, "load_demo_data")

@@ -1,4 +1,5 @@
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -7,6 +8,7 @@ from django.db import connections
 
 from chat.models import Room
 from realtime import sockets
+from taskworker.worker import claim_and_run_one, new_worker
 
 User = get_user_model()
 
@@ -85,3 +87,25 @@ def pushes(monkeypatch: pytest.MonkeyPatch) -> PushLog:
     monkeypatch.setattr("accounts.events.push_html", log)
     monkeypatch.setattr("chat.events.push_leave", log.leave)
     return log
+
+
+@pytest.fixture(autouse=True)
+def media_root(settings, tmp_path) -> Path:
+    """Uploads, thumbnails and exports of each test go to a directory of its own."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return Path(settings.MEDIA_ROOT)
+
+
+@pytest.fixture
+def run_tasks(db: None) -> Callable[[], int]:
+    """Run every task that is due, in this process and transaction, as a worker would; returns
+    how many ran. Tasks that enqueue more tasks (retries) are run too, if they are due."""
+
+    def run() -> int:
+        worker = new_worker("tests")
+        count = 0
+        while claim_and_run_one(worker):
+            count += 1
+        return count
+
+    return run

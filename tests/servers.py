@@ -11,16 +11,22 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from http.cookiejar import CookieJar
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 LOCALHOST = "127.0.0.1"
+# Given to every process started here, over the test's own environment: link previews fetch
+# only addresses a test allow-lists. This machine's DNS is at a private address, and test
+# servers must never reach the internet.
+OFFLINE = {"LINK_PREVIEW_PUBLIC": "0"}
 
 # Debian's Chromium, headless. Without the background-networking flags it keeps trying to reach
 # hosts this machine cannot reach.
@@ -60,7 +66,7 @@ def manage(env: Mapping[str, str], *args: str) -> str:
     result = subprocess.run(
         [PYTHON, "manage.py", *args],
         cwd=ROOT,
-        env={**os.environ, **env},
+        env={**os.environ, **env, **OFFLINE},
         capture_output=True,
         text=True,
         timeout=120,
@@ -86,7 +92,7 @@ def start_daphne(
         process = subprocess.Popen(
             [*command, "realtime.asgi:application"],
             cwd=ROOT,
-            env={**os.environ, **env},
+            env={**os.environ, **env, **OFFLINE},
             stdout=out,
             stderr=subprocess.STDOUT,
         )
@@ -163,3 +169,111 @@ def sign_in(base_url: str, username: str, password: str) -> str:
         if cookie.name == "sessionid" and cookie.value:
             return cookie.value
     raise AssertionError(f"signing in as {username} gave no session")
+
+
+class PageServer:
+    """A small HTTP server on 127.0.0.1 that answers each path with what a test set up: the
+    stand-in for the sites people link to. `requests` records (path, Host header)."""
+
+    def __init__(self) -> None:
+        self.routes: dict[str, Callable[[BaseHTTPRequestHandler], None]] = {}
+        self.requests: list[tuple[str, str]] = []
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                server.requests.append((self.path, self.headers.get("Host", "")))
+                route = server.routes.get(self.path.split("?", 1)[0])
+                if route is None:
+                    self.send_error(404)
+                    return
+                route(self)
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer((LOCALHOST, 0), Handler)
+        self.httpd.daemon_threads = True
+        self.port = int(self.httpd.server_address[1])
+        self.thread = threading.Thread(
+            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+
+    @property
+    def origin(self) -> str:
+        return f"http://{LOCALHOST}:{self.port}"
+
+    def url(self, path: str) -> str:
+        return self.origin + path
+
+    def reply(
+        self,
+        path: str,
+        body: bytes,
+        *,
+        content_type: str = "text/html; charset=utf-8",
+        status: int = 200,
+    ) -> None:
+        def answer(handler: BaseHTTPRequestHandler) -> None:
+            handler.send_response(status)
+            handler.send_header("Content-Type", content_type)
+            handler.send_header("Content-Length", str(len(body)))
+            handler.end_headers()
+            handler.wfile.write(body)
+
+        self.routes[path] = answer
+
+    def redirect(self, path: str, location: str, *, status: int = 302) -> None:
+        def answer(handler: BaseHTTPRequestHandler) -> None:
+            handler.send_response(status)
+            handler.send_header("Location", location)
+            handler.send_header("Content-Length", "0")
+            handler.end_headers()
+
+        self.routes[path] = answer
+
+    def __enter__(self) -> "PageServer":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@contextlib.contextmanager
+def db_worker(
+    env: Mapping[str, str], *, worker_id: str, log: Path
+) -> Iterator[subprocess.Popen[bytes]]:
+    """A real `manage.py db_worker` process; stopped with SIGTERM (gracefully) on exit unless
+    the test ended it first."""
+    with open(log, "ab") as out:
+        process = subprocess.Popen(
+            [
+                PYTHON,
+                "manage.py",
+                "db_worker",
+                "--no-reload",
+                "--no-startup-delay",
+                "--interval",
+                "0.2",
+                "--worker-id",
+                worker_id,
+                "--verbosity",
+                "2",
+            ],
+            cwd=ROOT,
+            env={**os.environ, **env, **OFFLINE},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            yield process
+        finally:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+                try:
+                    process.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()

@@ -15,6 +15,12 @@ SECURE_SSL_REDIRECT = False
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
 ALLOWED_HOSTS = ["localhost", "127.0.0.1", "testserver"]
+# Tests run queued tasks themselves (the run_tasks fixture), or start real db_worker processes.
+TASK_WORKER_EMBEDDED = False
+TASK_RETRY_BASE_DELAY = 1
+LINK_PREVIEW_TIMEOUT = 2
+# Tests never reach the internet: only allow-listed (local) sites are previewed.
+LINK_PREVIEW_PUBLIC = False
 # Tests drive the pageview worker themselves (tests/pageviews/test_worker.py); a worker left
 # running on one test's event loop would hold the in-memory layer's queue for the next.
 PAGEVIEWS_EMBEDDED_WORKER = False

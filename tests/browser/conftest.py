@@ -102,10 +102,14 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     env = {
         "DEBUG": "1",
         "DATABASE_URL": f"sqlite:///{workdir / 'db.sqlite3'}",
+        "MEDIA_ROOT": str(workdir / "media"),
         # An empty REDIS_URL selects the in-memory channel layer even if the shell sets one.
         "REDIS_URL": "",
         # pytest-django exports tests.settings (an in-memory database) to child processes.
         "DJANGO_SETTINGS_MODULE": "realtime.settings",
+        # Link previews: only the local test site, never the internet.
+        "LINK_PREVIEW_PUBLIC": "0",
+        "LINK_PREVIEW_ALLOWED_NETWORKS": "127.0.0.1/32",
     }
     manage(env, "migrate", "--noinput")
     manage(env, "load_demo_data")

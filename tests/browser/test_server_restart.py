@@ -53,6 +53,7 @@ def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pair]:
         env = {
             "DEBUG": "1",
             "DATABASE_URL": f"sqlite:///{workdir / 'db.sqlite3'}",
+            "MEDIA_ROOT": str(workdir / "media"),
             "REDIS_URL": f"redis://{LOCALHOST}:{redis_port}/0",
             "DJANGO_SETTINGS_MODULE": "realtime.settings",
             "PYTHONUNBUFFERED": "1",

@@ -15,6 +15,7 @@ def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     env = {
         "DEBUG": "1",
         "DATABASE_URL": f"sqlite:///{workdir / 'db.sqlite3'}",
+        "MEDIA_ROOT": str(workdir / "media"),
         "REDIS_URL": "",
         "DJANGO_SETTINGS_MODULE": "realtime.settings",
         "SOCKETS_PER_USER": "1",

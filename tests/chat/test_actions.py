@@ -1,10 +1,11 @@
 import uuid
 
 import pytest
+from django_tasks_db.models import DBTaskResult
 
 from chat import actions
 from chat.logic import Invalid
-from chat.models import Message, ReadCursor, Room
+from chat.models import LinkPreview, Message, ReadCursor, Room, TranscriptExport
 
 
 def test_message_post_saves_then_pushes_once_on_commit(
@@ -188,3 +189,53 @@ def test_a_message_in_a_big_room_is_two_pushes_whatever_the_membership(
         f"chat.room.{room.id}",
         f"chat.activity.{room.id}",
     ]
+
+
+def test_a_message_with_a_link_queues_its_preview_on_commit(
+    ada, room, pushes, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        message = actions.message_post(
+            room=room,
+            author=ada,
+            body="see https://example.com/x and http://b.example",
+            client_id=None,
+        )
+    preview = LinkPreview.objects.get(message=message)
+    assert preview.url == "https://example.com/x"
+    assert not DBTaskResult.objects.exists()  # nothing queued before the commit
+
+    for callback in callbacks:
+        callback()
+    [task] = DBTaskResult.objects.all()
+    assert task.task_path == "chat.tasks.fetch_link_preview"
+    assert task.args_kwargs["kwargs"] == {"preview_id": preview.pk}
+    # The message itself, once, to the room (and its activity to room lists); the card later.
+    [html] = pushes.to(f"chat.room.{room.id}")
+    assert f'id="preview-{message.id}"' in html
+    assert 'data-status="pending"' in html
+
+
+def test_an_export_request_queues_one_task_and_pushes_nothing(
+    ada, room, pushes, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        export = actions.export_request(room=room, user=ada, export_format="json")
+    assert export.status == TranscriptExport.Status.PENDING
+    assert DBTaskResult.objects.get().args_kwargs["kwargs"] == {"export_id": export.pk}
+    assert pushes.sent == []
+
+
+def test_export_progress_pushes_only_changes_and_only_to_its_owner(
+    ada, room, pushes, django_capture_on_commit_callbacks
+):
+    export = actions.export_request(room=room, user=ada, export_format="csv")
+    with django_capture_on_commit_callbacks(execute=True):
+        actions.export_progress(export=export, progress=10)
+        actions.export_progress(export=export, progress=10)
+        actions.export_progress(export=export, progress=55)
+    assert [group for group, _ in pushes.sent] == [f"user.{ada.pk}"] * 2
+    assert 'value="10"' in pushes.sent[0][1]
+    assert 'value="55"' in pushes.sent[1][1]
+    export.refresh_from_db()
+    assert (export.status, export.progress) == (TranscriptExport.Status.RUNNING, 55)

@@ -1,8 +1,33 @@
+import csv
+import io
+import json
 import uuid
+from datetime import UTC, datetime
 
 import pytest
 
 from chat import logic
+from chat.logic import (
+    FetchTarget,
+    PageMetadata,
+    Refused,
+    TranscriptLine,
+    address_refusal,
+    content_type,
+    first_link,
+    image_refusal,
+    page_metadata,
+    parse_fetch_url,
+    parse_networks,
+    percent_done,
+    spreadsheet_safe,
+    thumbnail_size,
+    transcript_csv_header,
+    transcript_csv_rows,
+    transcript_json_head,
+    transcript_json_rows,
+    upload_size_refusal,
+)
 
 
 @pytest.mark.parametrize(
@@ -301,3 +326,256 @@ def test_highlight_escapes_everything_but_the_marks(marked, html):
 )
 def test_group_names(function, argument, name):
     assert function(argument) == name
+
+
+# Link previews, attachments, exports ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "link"),
+    [
+        ("see https://example.com/a?b=c, it is good", "https://example.com/a?b=c"),
+        ("(https://example.com/page).", "https://example.com/page"),
+        ("https://en.wikipedia.org/wiki/Foo_(bar)", "https://en.wikipedia.org/wiki/Foo_(bar)"),
+        ("HTTP://EXAMPLE.COM", "HTTP://EXAMPLE.COM"),
+        ("two: http://a.example/ and https://b.example/", "http://a.example/"),
+        ("ftp://example.com/file and javascript:alert(1)", None),
+        ("no links here", None),
+        ("https://", None),
+    ],
+)
+def test_first_link(body, link):
+    assert first_link(body) == link
+
+
+@pytest.mark.parametrize(
+    ("url", "target"),
+    [
+        (
+            "https://example.com",
+            FetchTarget("https://example.com/", "https", "example.com", 443, "/"),
+        ),
+        (
+            "http://example.com:8080/a/b?q=1#frag",
+            FetchTarget("http://example.com:8080/a/b?q=1", "http", "example.com", 8080, "/a/b?q=1"),
+        ),
+        (
+            "https://bücher.example/",
+            FetchTarget("https://bücher.example/", "https", "xn--bcher-kva.example", 443, "/"),
+        ),
+    ],
+)
+def test_parse_fetch_url(url, target):
+    assert parse_fetch_url(url) == target
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("ftp://example.com/", "Only http and https"),
+        ("file:///etc/passwd", "Only http and https"),
+        ("gopher://example.com/", "Only http and https"),
+        ("http://user:pw@example.com/", "credentials"),
+        ("http:///path", "no host"),
+        ("http://example.com:99999/", "malformed"),
+        ("https://example.com/" + "a" * 2000, "too long"),
+    ],
+)
+def test_parse_fetch_url_refuses(url, reason):
+    with pytest.raises(Refused, match=reason):
+        parse_fetch_url(url)
+
+
+@pytest.mark.parametrize(
+    ("address", "refused"),
+    [
+        ("93.184.215.14", None),
+        ("2606:2800:21f:cb07:6820:80da:af6b:8b2c", None),
+        ("127.0.0.1", "loopback"),
+        ("127.8.9.10", "loopback"),
+        ("::1", "loopback"),
+        ("::ffff:127.0.0.1", "loopback"),
+        ("169.254.169.254", "link-local"),
+        ("fe80::1%eth0", "link-local"),
+        ("10.1.2.3", "private"),
+        ("172.16.0.1", "private"),
+        ("192.168.1.1", "private"),
+        ("fd00:ec2::254", "private"),
+        ("0.0.0.0", "private or reserved"),  # noqa: S104
+        ("224.0.0.1", "private or reserved"),
+        ("100.64.0.1", "not public"),
+        ("not-an-ip", "not an IP address"),
+    ],
+)
+def test_address_refusal(address, refused):
+    reason = address_refusal(address, allowed=[])
+    if refused is None:
+        assert reason is None
+    else:
+        assert reason is not None
+        assert refused in reason
+
+
+def test_with_public_off_only_allowed_networks_are_fetched():
+    allowed = parse_networks(["127.0.0.1/32"])
+    assert address_refusal("127.0.0.1", allowed=allowed, public=False) is None
+    assert "allow-listed" in (address_refusal("93.184.215.14", allowed=allowed, public=False) or "")
+    assert "private" in (address_refusal("10.0.0.1", allowed=allowed, public=False) or "")
+
+
+def test_allowed_networks_let_private_addresses_through():
+    allowed = parse_networks(["127.0.0.1/32", " 10.0.0.0/8 ", ""])
+    assert address_refusal("127.0.0.1", allowed=allowed) is None
+    assert address_refusal("10.9.8.7", allowed=allowed) is None
+    assert address_refusal("127.0.0.2", allowed=allowed) is not None
+    assert address_refusal("169.254.169.254", allowed=allowed) is not None
+
+
+@pytest.mark.parametrize(
+    ("header", "parsed"),
+    [
+        ("text/html; charset=ISO-8859-1", ("text/html", "ISO-8859-1")),
+        ('Text/HTML; Charset="utf-8"', ("text/html", "utf-8")),
+        ("image/png", ("image/png", None)),
+        (None, ("", None)),
+    ],
+)
+def test_content_type(header, parsed):
+    assert content_type(header) == parsed
+
+
+PAGE = """<!doctype html><html><head>
+<title>  Plain   title </title>
+<meta property="og:title" content="Open &amp; Graph">
+<meta name="description" content="Plain description">
+<meta property="og:description" content="<script>alert(1)</script>">
+<meta property="og:site_name" content="Example">
+<meta property="og:image" content="/img/card.png">
+</head><body><meta property="og:title" content="ignored, in the body"></body></html>"""
+
+
+def test_page_metadata_prefers_open_graph():
+    assert page_metadata(PAGE, base_url="https://example.com/post/1") == PageMetadata(
+        title="Open & Graph",
+        description="<script>alert(1)</script>",
+        site_name="Example",
+        image_url="https://example.com/img/card.png",
+    )
+
+
+@pytest.mark.parametrize(
+    ("html", "metadata"),
+    [
+        (
+            "<title>Only a title</title><meta name=description content='Short'>",
+            PageMetadata(title="Only a title", description="Short"),
+        ),
+        ("<p>no head at all</p>", PageMetadata()),
+        (
+            "<meta property='og:image' content='javascript:alert(1)'><title>t</title>",
+            PageMetadata(title="t"),
+        ),
+        (f"<title>{'x' * 400}</title>", PageMetadata(title="x" * 299 + "…")),
+    ],
+)
+def test_page_metadata_cases(html, metadata):
+    assert page_metadata(html, base_url="https://example.com/") == metadata
+
+
+@pytest.mark.parametrize(
+    ("image_format", "width", "height", "refused"),
+    [
+        ("PNG", 100, 100, None),
+        ("WEBP", 4000, 3000, None),
+        ("BMP", 10, 10, "JPEG, PNG, GIF or WebP"),
+        (None, 10, 10, "JPEG, PNG, GIF or WebP"),
+        ("PNG", 10_000, 10_000, "million pixels"),
+        ("GIF", 0, 10, "no pixels"),
+    ],
+)
+def test_image_refusal(image_format, width, height, refused):
+    reason = image_refusal(
+        image_format=image_format, width=width, height=height, max_pixels=30_000_000
+    )
+    assert (reason is None) if refused is None else (refused in (reason or ""))
+
+
+@pytest.mark.parametrize(
+    ("size", "refused"),
+    [(1, None), (10_000_000, None), (0, "empty"), (10_000_001, "limit is 10 MB")],
+)
+def test_upload_size_refusal(size, refused):
+    reason = upload_size_refusal(size, max_bytes=10_000_000)
+    assert (reason is None) if refused is None else (refused in (reason or ""))
+
+
+@pytest.mark.parametrize(
+    ("size", "box", "expected"),
+    [((1000, 500), 480, (480, 240)), ((500, 1000), 480, (240, 480)), ((100, 50), 480, (100, 50))],
+)
+def test_thumbnail_size(size, box, expected):
+    assert thumbnail_size(*size, box=box) == expected
+
+
+LINES = [
+    TranscriptLine(1, datetime(2026, 11, 29, 9, 0, tzinfo=UTC), "ada", "Hello, world"),
+    TranscriptLine(2, datetime(2026, 11, 29, 9, 1, tzinfo=UTC), "grace", '=HYPERLINK("x")'),
+    TranscriptLine(3, datetime(2026, 11, 29, 9, 2, tzinfo=UTC), "linus", "two\nlines"),
+]
+
+
+def test_transcript_csv_quotes_and_defuses_formulas():
+    text = transcript_csv_header() + transcript_csv_rows(LINES)
+    rows = list(csv.reader(io.StringIO(text)))
+    assert rows[0] == ["id", "sent_at", "author", "body"]
+    assert rows[1] == ["1", "2026-11-29T09:00:00+00:00", "ada", "Hello, world"]
+    assert rows[2][3] == '\'=HYPERLINK("x")'
+    assert rows[3][3] == "two\nlines"
+
+
+@pytest.mark.parametrize(
+    ("cell", "safe"), [("=1+1", "'=1+1"), ("@SUM", "'@SUM"), ("-2", "'-2"), ("ok", "ok")]
+)
+def test_spreadsheet_safe(cell, safe):
+    assert spreadsheet_safe(cell) == safe
+
+
+@pytest.mark.parametrize(
+    "batches", [[LINES], [LINES[:1], LINES[1:]], [LINES[:1], [], LINES[1:]], [[]]]
+)
+def test_transcript_json_is_valid_however_it_is_batched(batches):
+    text = transcript_json_head(room="General", slug="general", exported_at=LINES[0].sent_at)
+    written = 0
+    for batch in batches:
+        text += transcript_json_rows(batch, first=written == 0)
+        written += len(batch)
+    text += "]}"
+    document = json.loads(text)
+    assert document["room"] == "General"
+    assert [m["id"] for m in document["messages"]] == [
+        line.id for batch in batches for line in batch
+    ]
+
+
+@pytest.mark.parametrize(
+    ("done", "total", "percent"),
+    [(0, 10, 0), (5, 10, 50), (10, 10, 100), (12, 10, 100), (0, 0, 100)],
+)
+def test_percent_done(done, total, percent):
+    assert percent_done(done, total) == percent
+
+
+@pytest.mark.parametrize(
+    ("raw", "ids"),
+    [(None, []), ([], []), ([3, 1, 3], [3, 1]), (list(range(1, 101)), list(range(1, 101)))],
+)
+def test_parse_ids(raw, ids):
+    assert logic.parse_ids(raw) == ids
+
+
+@pytest.mark.parametrize(
+    "raw", ["1,2", [0], [-1], ["1"], [1.5], [True], list(range(1, 102)), {"a": 1}]
+)
+def test_parse_ids_refuses(raw):
+    with pytest.raises(logic.Invalid):
+        logic.parse_ids(raw)

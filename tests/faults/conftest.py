@@ -52,6 +52,7 @@ def fault_env(postgres_url: str, tmp_path_factory: pytest.TempPathFactory) -> di
         "SECURE_SSL_REDIRECT": "0",
         "SECURE_COOKIES": "0",
         "STATIC_ROOT": str(tmp_path_factory.mktemp("fault-static")),
+        "MEDIA_ROOT": str(tmp_path_factory.mktemp("fault-media")),
         "METRICS_TOKEN": METRICS_TOKEN,
         "PYTHONUNBUFFERED": "1",
     }

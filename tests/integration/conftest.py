@@ -155,6 +155,7 @@ def production_env(
         "SECURE_SSL_REDIRECT": "0",
         "SECURE_COOKIES": "0",
         "STATIC_ROOT": str(tmp_path_factory.mktemp("static")),
+        "MEDIA_ROOT": str(tmp_path_factory.mktemp("media")),
         "PYTHONUNBUFFERED": "1",
     }
     manage(env, "migrate", "--noinput")

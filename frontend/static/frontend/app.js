@@ -1,5 +1,6 @@
 // The little the page needs beyond htmx: keyboard sending, the connection badge,
-// local times, keeping the conversation scrolled, and the rooms' unread counts.
+// local times, keeping the conversation scrolled to the newest message, the rooms' unread
+// counts, and asking for task results the page may have missed.
 (function () {
   "use strict";
 
@@ -195,7 +196,24 @@
     unacknowledged.forEach(function (frame) { socket.send(frame); });
     readSent = 0;  // a report may have been lost with the old socket; the cursor never goes back
     markRead();
+    askForTaskResults(socket);
   });
+
+  // Previews, thumbnails and exports still in progress on this page: ask for their current
+  // state, in case the result was pushed before this socket joined or while it was down.
+  function askForTaskResults(socket) {
+    function ids(selector) {
+      return Array.from(document.querySelectorAll(selector), function (el) {
+        return parseInt(el.id.split("-").pop(), 10);
+      });
+    }
+    var messages = ids('.link-preview[data-status="pending"], .attachment[data-status="pending"]');
+    var exports = ids('.export[data-status="pending"], .export[data-status="running"]');
+    if (!messages.length && !exports.length) return;
+    socket.send(JSON.stringify({
+      action: "tasks.refresh", messages: messages.slice(-100), exports: exports.slice(0, 100),
+    }));
+  }
   document.addEventListener("htmx:wsClose", function (event) {
     openSocket = null;
     var code = event.detail.event.code;

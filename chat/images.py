@@ -1,0 +1,85 @@
+"""Decoding uploaded images and making thumbnails with Pillow.
+
+An upload is accepted only if Pillow decodes all of it as one of the allowed formats, within a
+pixel budget checked from the header before any pixel is decoded (a small file can claim a
+huge image: a decompression bomb)."""
+
+import io
+import warnings
+from dataclasses import dataclass
+from typing import IO
+
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from chat.logic import IMAGE_TYPES, Invalid, image_refusal, thumbnail_size
+
+THUMBNAIL_FORMAT = "WEBP"
+THUMBNAIL_TYPE = "image/webp"
+THUMBNAIL_EXTENSION = "webp"
+
+
+@dataclass(frozen=True)
+class DecodedImage:
+    format: str
+    content_type: str
+    width: int
+    height: int
+
+
+def decode_image(source: IO[bytes], *, max_pixels: int) -> DecodedImage:
+    """What the bytes are, if they are an acceptable image; Invalid with the reason if not."""
+    try:
+        with warnings.catch_warnings():
+            # Pillow's own bomb check warns (or raises) far above our budget; ours comes first.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(source) as image:
+                refusal = image_refusal(
+                    image_format=image.format,
+                    width=image.width,
+                    height=image.height,
+                    max_pixels=max_pixels,
+                )
+                if refusal:
+                    raise Invalid(refusal)
+                image_format = str(image.format)
+                image.load()
+                width, height = image.size
+    except Image.DecompressionBombError:
+        raise Invalid("That image has far too many pixels.") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
+        if isinstance(error, Invalid):
+            raise
+        raise Invalid("That file is not an image this chat can show.") from None
+    return DecodedImage(
+        format=image_format, content_type=IMAGE_TYPES[image_format], width=width, height=height
+    )
+
+
+@dataclass(frozen=True)
+class Thumbnail:
+    data: bytes
+    width: int
+    height: int
+
+
+def make_thumbnail(source: IO[bytes], *, box: int, max_pixels: int) -> Thumbnail:
+    """A re-encoded, upright, at most `box`-pixel-wide-and-high copy (the first frame of an
+    animation). Re-encoding drops the original's metadata (such as GPS positions)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        with Image.open(source) as image:
+            refusal = image_refusal(
+                image_format=image.format,
+                width=image.width,
+                height=image.height,
+                max_pixels=max_pixels,
+            )
+            if refusal:
+                raise Invalid(refusal)
+            upright = ImageOps.exif_transpose(image)
+            mode = "RGBA" if upright.mode in ("RGBA", "LA", "P", "PA") else "RGB"
+            converted = upright.convert(mode)
+            converted.thumbnail(thumbnail_size(*converted.size, box=box), Image.Resampling.LANCZOS)
+            out = io.BytesIO()
+            converted.save(out, THUMBNAIL_FORMAT, quality=82)
+            return Thumbnail(data=out.getvalue(), width=converted.width, height=converted.height)

@@ -1,0 +1,189 @@
+"""What keeps durable tasks durable: heartbeats, handing back the tasks of dead workers, and
+the worker that runs inside the server process in the embedded topology.
+
+django-tasks-db marks a task RUNNING when a worker claims it and never looks at it again: if
+that worker is killed (SIGKILL, out of memory, the machine dies) the task stays RUNNING forever.
+Every worker here beats a heartbeat, and every worker hands back to the queue the running
+tasks whose worker has stopped beating, so they run again.
+"""
+
+import asyncio
+import logging
+import os
+import socket
+import threading
+import time
+from datetime import timedelta
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.db import OperationalError, close_old_connections, connection
+from django.tasks.base import DEFAULT_TASK_BACKEND_ALIAS, TaskResultStatus
+from django.utils import timezone
+from django.utils.crypto import get_random_string
+from django_tasks_db.management.commands.db_worker import Worker
+from django_tasks_db.models import DBTaskResult
+from django_tasks_db.utils import exclusive_transaction, is_locked_database_exception
+
+from taskworker.logic import RunningTask, stale_task_ids
+from taskworker.models import WorkerHeartbeat
+
+logger = logging.getLogger(__name__)
+
+HEARTBEATS_KEPT = timedelta(days=1)
+
+
+def heartbeat_beat(*, worker_id: str) -> None:
+    now = timezone.now()
+    WorkerHeartbeat.objects.update_or_create(
+        worker_id=worker_id,
+        defaults={"seen_at": now},
+        create_defaults={
+            "seen_at": now,
+            "started_at": now,
+            "hostname": socket.gethostname()[:255],
+            "pid": os.getpid(),
+        },
+    )
+
+
+def heartbeat_end(*, worker_id: str) -> None:
+    WorkerHeartbeat.objects.filter(worker_id=worker_id).delete()
+
+
+def stale_tasks_reclaim() -> list[str]:
+    """Put the running tasks of workers that stopped beating back in the queue."""
+    now = timezone.now()
+    stale_after = timedelta(seconds=settings.TASK_WORKER_STALE_AFTER)
+    live = set(
+        WorkerHeartbeat.objects.filter(seen_at__gte=now - stale_after).values_list(
+            "worker_id", flat=True
+        )
+    )
+    running = [
+        RunningTask(
+            id=str(row.id),
+            worker_id=row.worker_ids[-1] if row.worker_ids else None,
+            started_at=row.started_at,
+        )
+        for row in DBTaskResult.objects.running().only("id", "worker_ids", "started_at")
+    ]
+    stale = stale_task_ids(running, live_workers=live, now=now, grace=stale_after)
+    if stale:
+        # Only rows still RUNNING: a worker that finished meanwhile keeps its result.
+        handed_back = DBTaskResult.objects.filter(
+            id__in=stale, status=TaskResultStatus.RUNNING
+        ).update(status=TaskResultStatus.READY, started_at=None)
+        logger.warning(
+            "Handed %d task(s) of stopped workers back to the queue: %s",
+            handed_back,
+            ", ".join(stale),
+        )
+    WorkerHeartbeat.objects.filter(seen_at__lt=now - HEARTBEATS_KEPT).delete()
+    return stale
+
+
+class Heartbeat:
+    """A thread beside a worker: beats every TASK_WORKER_HEARTBEAT seconds and reclaims the
+    tasks of dead workers. The first beat happens before the worker claims anything."""
+
+    def __init__(self, worker_id: str) -> None:
+        self.worker_id = worker_id
+        self.stopped = threading.Event()
+        self.next_reclaim = 0.0
+        self.thread = threading.Thread(target=self.run, name=f"heartbeat-{worker_id}", daemon=True)
+
+    def start(self) -> None:
+        self.pulse()
+        connection.close()
+        self.thread.start()
+
+    def pulse(self) -> None:
+        heartbeat_beat(worker_id=self.worker_id)
+        # Looking for stale tasks scans the running ones: often enough to notice a dead worker
+        # soon after TASK_WORKER_STALE_AFTER, not at every beat.
+        now = time.monotonic()
+        if now >= self.next_reclaim:
+            stale_tasks_reclaim()
+            self.next_reclaim = now + settings.TASK_WORKER_STALE_AFTER / 4
+
+    def run(self) -> None:
+        try:
+            while not self.stopped.wait(settings.TASK_WORKER_HEARTBEAT):
+                try:
+                    self.pulse()
+                except Exception:
+                    logger.exception("Task worker heartbeat failed; trying again")
+                    connection.close()
+            heartbeat_end(worker_id=self.worker_id)
+        finally:
+            connection.close()
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self.thread.join(timeout=settings.TASK_WORKER_HEARTBEAT + 5)
+
+
+def claim_and_run_one(worker: Worker) -> bool:
+    """Claim the next ready task and run it; False when there was none (or the database was
+    busy). The same claim as django-tasks-db's worker loop, one task at a time."""
+    close_old_connections()
+    ready = DBTaskResult.objects.ready().filter(backend_name=worker.backend_name)
+    try:
+        with exclusive_transaction(ready.db):
+            claimed = ready.get_locked()
+            if claimed is not None:
+                claimed.claim(worker.worker_id)
+    except OperationalError as error:
+        if is_locked_database_exception(error):
+            return False
+        raise
+    if claimed is None:
+        return False
+    try:
+        worker.run_task(claimed)
+    finally:
+        close_old_connections()
+    return True
+
+
+def new_worker(worker_id: str) -> Worker:
+    return Worker(
+        queue_names=["*"],
+        interval=settings.TASK_WORKER_INTERVAL,
+        batch=False,
+        backend_name=DEFAULT_TASK_BACKEND_ALIAS,
+        startup_delay=False,
+        max_tasks=None,
+        worker_id=worker_id,
+        excluded_queue_names=[],
+    )
+
+
+async def run_embedded_worker() -> None:
+    """The embedded topology's task worker, on the server's event loop. Each task runs in a
+    worker thread; its live pushes go through this loop (asgiref routes them here), which is
+    what the in-memory channel layer needs. Cancelled (taskworker.embedded), it stops between
+    two tasks and ends its heartbeat, so that nobody takes it for a dead worker."""
+    worker_id = f"embedded-{get_random_string(12)}"
+    worker = new_worker(worker_id)
+    heartbeat = Heartbeat(worker_id)
+    await sync_to_async(heartbeat.start, thread_sensitive=False)()
+    logger.info("Task worker %s running inside the server process", worker_id)
+    this = asyncio.current_task()
+    try:
+        while True:
+            try:
+                ran = await sync_to_async(claim_and_run_one, thread_sensitive=False)(worker)
+            except Exception:
+                logger.exception("The embedded task worker failed; trying again")
+                ran = False
+            # sync_to_async lets a running task finish and then returns as if nothing happened:
+            # a cancellation that arrived meanwhile is only visible here.
+            if this is not None and this.cancelling():
+                raise asyncio.CancelledError
+            if not ran:
+                await asyncio.sleep(settings.TASK_WORKER_INTERVAL)
+    finally:
+        await asyncio.to_thread(heartbeat.stop)
+        logger.info("Task worker %s stopped", worker_id)

@@ -1,0 +1,185 @@
+"""Durable tasks with real `db_worker` processes against PostgreSQL (and Redis for the pushes):
+a stopped worker loses nothing, and a task whose worker is killed mid-task runs again."""
+
+import signal
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from tests.servers import LOCALHOST, PageServer, db_worker, manage
+
+pytestmark = pytest.mark.integration
+
+TIMEOUT = 30.0
+
+
+@pytest.fixture(scope="module")
+def worker_env(production_env: dict[str, str]) -> dict[str, str]:
+    return {
+        **production_env,
+        "TASK_WORKER_HEARTBEAT": "0.5",
+        "TASK_WORKER_STALE_AFTER": "3",
+        "LINK_PREVIEW_ALLOWED_NETWORKS": f"{LOCALHOST}/32",
+        "LINK_PREVIEW_PUBLIC": "0",
+        "LINK_PREVIEW_TIMEOUT": "30",
+    }
+
+
+@pytest.fixture
+def logs(tmp_path: Path) -> Path:
+    return tmp_path
+
+
+@pytest.fixture
+def site() -> Iterator[PageServer]:
+    with PageServer() as server:
+        yield server
+
+
+def query(url: str, sql: str, *params: object) -> list[tuple[object, ...]]:
+    with psycopg.connect(url, autocommit=True) as connection:
+        return connection.execute(sql, params).fetchall()
+
+
+def wait_until(what: str, check: Callable[[], bool], *, timeout: float = TIMEOUT) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting until {what}")
+        time.sleep(0.2)
+
+
+def request_exports(env: dict[str, str], count: int) -> list[int]:
+    output = manage(
+        env,
+        "shell",
+        "--no-imports",
+        "-c",
+        "from chat import actions; from chat.models import Room;"
+        " from django.contrib.auth.models import User;"
+        " room = Room.objects.get(slug='general');"
+        " print('EXPORTS', *[actions.export_request(room=room,"
+        " user=User.objects.get(username=name), export_format='csv').pk"
+        f" for name in (['ada', 'grace', 'linus'] * {count})[:{count}]])",
+    )
+    [line] = [line for line in output.splitlines() if line.startswith("EXPORTS")]
+    return [int(pk) for pk in line.split()[1:]]
+
+
+def export_statuses(env: dict[str, str], ids: list[int]) -> dict[int, str]:
+    rows = query(
+        env["DATABASE_URL"], "SELECT id, status FROM chat_transcriptexport WHERE id = ANY(%s)", ids
+    )
+    return {int(pk): str(status) for pk, status in rows}  # type: ignore[call-overload]
+
+
+def test_tasks_queued_while_the_worker_is_stopped_run_when_it_returns(worker_env, logs):
+    url = worker_env["DATABASE_URL"]
+    with db_worker(worker_env, worker_id="first", log=logs / "first.log") as worker:
+        before = request_exports(worker_env, 2)
+        wait_until(
+            "the first exports are ready",
+            lambda: set(export_statuses(worker_env, before).values()) == {"ready"},
+        )
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(timeout=20) == 0
+
+    queued = request_exports(worker_env, 3)
+    time.sleep(1.5)
+    assert set(export_statuses(worker_env, queued).values()) == {"pending"}
+    assert query(url, "SELECT count(*) FROM taskworker_workerheartbeat") == [(0,)]
+
+    with db_worker(worker_env, worker_id="second", log=logs / "second.log"):
+        wait_until(
+            "the queued exports are ready",
+            lambda: set(export_statuses(worker_env, queued).values()) == {"ready"},
+        )
+    # Each finished once: one notification per export, and one task result that succeeded.
+    notified = query(
+        url,
+        "SELECT count(*) FROM notifications_notification WHERE verb = 'export_ready'"
+        " AND target_url = ANY(%s)",
+        [f"/exports/{pk}/download/" for pk in queued],
+    )
+    assert notified == [(3,)]
+    ran = query(
+        url,
+        "SELECT status, worker_ids FROM django_tasks_database_dbtaskresult"
+        " WHERE task_path = 'chat.tasks.build_transcript_export'"
+        " AND (args_kwargs->'kwargs'->>'export_id')::int = ANY(%s)",
+        queued,
+    )
+    assert sorted(ran) == [("SUCCESSFUL", ["second"])] * 3
+
+
+def test_a_task_whose_worker_is_killed_runs_again_and_completes(worker_env, logs, site):
+    url = worker_env["DATABASE_URL"]
+    calls: list[float] = []
+
+    def slow_then_fine(handler):
+        calls.append(time.monotonic())
+        if len(calls) == 1:
+            time.sleep(20)  # the worker is killed while it waits for this
+            return
+        body = b"<html><head><title>Survived a SIGKILL</title></head></html>"
+        handler.send_response(200)
+        handler.send_header("Content-Type", "text/html")
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        handler.wfile.write(body)
+
+    site.routes["/article"] = slow_then_fine
+    with db_worker(worker_env, worker_id="doomed", log=logs / "doomed.log") as doomed:
+        manage(
+            worker_env,
+            "shell",
+            "--no-imports",
+            "-c",
+            "from chat import actions; from chat.models import Room;"
+            " from django.contrib.auth.models import User;"
+            " actions.message_post(room=Room.objects.get(slug='general'),"
+            f" author=User.objects.get(username='grace'), body='read {site.url('/article')}',"
+            " client_id=None)",
+        )
+        wait_until("the worker is in the middle of the task", lambda: len(calls) == 1)
+        doomed.send_signal(signal.SIGKILL)
+        doomed.wait(timeout=10)
+
+    [(preview_id,)] = query(
+        url, "SELECT id FROM chat_linkpreview WHERE url = %s", site.url("/article")
+    )
+    [(task_id, status, workers)] = query(
+        url,
+        "SELECT id, status, worker_ids FROM django_tasks_database_dbtaskresult"
+        " WHERE task_path = 'chat.tasks.fetch_link_preview'"
+        " AND (args_kwargs->'kwargs'->>'preview_id')::int = %s",
+        preview_id,
+    )
+    assert (status, workers) == ("RUNNING", ["doomed"])  # left behind by the dead worker
+
+    with db_worker(worker_env, worker_id="rescuer", log=logs / "rescuer.log"):
+        wait_until(
+            "the preview is ready",
+            lambda: (
+                query(
+                    url,
+                    "SELECT status, title FROM chat_linkpreview WHERE url = %s",
+                    site.url("/article"),
+                )
+                == [("ready", "Survived a SIGKILL")]
+            ),
+        )
+    [(status, workers)] = query(
+        url,
+        "SELECT status, worker_ids FROM django_tasks_database_dbtaskresult WHERE id = %s",
+        task_id,
+    )
+    assert (status, workers) == ("SUCCESSFUL", ["doomed", "rescuer"])
+    assert len(calls) == 2
+    assert (
+        "Handed 1 task(s) of stopped workers back to the queue"
+        in (logs / "rescuer.log").read_text()
+    )

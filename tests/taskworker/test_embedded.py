@@ -1,0 +1,86 @@
+"""The embedded topology: the ASGI application starts a task worker on its own event loop,
+whose pushes reach the in-memory channel layer of the same process."""
+
+import asyncio
+
+import pytest
+from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
+
+from chat import actions
+from chat.models import TranscriptExport
+from notifications.logic import user_group_name
+from taskworker.embedded import running_workers, stop_embedded_workers, with_embedded_worker
+from taskworker.models import WorkerHeartbeat
+
+pytestmark = [
+    pytest.mark.asyncio,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("close_db_connections"),
+]
+
+
+async def test_the_first_call_starts_one_worker_that_runs_tasks_and_pushes_live(
+    ada, room, settings
+):
+    settings.TASK_WORKER_INTERVAL = 0.05
+    # The test database is an in-memory SQLite shared between threads, which fails writes that
+    # meet another thread's lock instead of waiting: one beat only, and the task queued first.
+    settings.TASK_WORKER_HEARTBEAT = 60
+    export = await database_sync_to_async(actions.export_request)(
+        room=room, user=ada, export_format="csv"
+    )
+    calls = []
+
+    async def app(scope, receive, send):
+        calls.append(scope["type"])
+
+    application = with_embedded_worker(app)
+    layer = get_channel_layer()
+    channel = await layer.new_channel()
+    await layer.group_add(user_group_name(ada.pk), channel)
+    tasks_before = len(asyncio.all_tasks())
+
+    await application({"type": "http"}, None, None)
+    await application({"type": "websocket"}, None, None)
+    assert calls == ["http", "websocket"]
+    workers = [t for t in asyncio.all_tasks() if "run_embedded_worker" in repr(t.get_coro())]
+    assert len(workers) == 1
+    assert len(asyncio.all_tasks()) == tasks_before + 1
+
+    try:
+        pushed = ""
+        async with asyncio.timeout(10):
+            while "Download" not in pushed:
+                pushed = (await layer.receive(channel))["html"]
+        assert f'id="export-{export.pk}"' in pushed
+        await database_sync_to_async(export.refresh_from_db)()
+        assert export.status == TranscriptExport.Status.READY
+    finally:
+        workers[0].cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await workers[0]
+
+
+async def test_a_stopping_server_stops_its_worker_cleanly(settings):
+    settings.TASK_WORKER_INTERVAL = 0.05
+    settings.TASK_WORKER_HEARTBEAT = 60
+    heartbeats = database_sync_to_async(WorkerHeartbeat.objects.count)
+
+    async def app(scope, receive, send):
+        pass
+
+    await with_embedded_worker(app)({"type": "http"}, None, None)
+    [worker] = list(running_workers)
+    for _ in range(100):  # the first beat happens before the worker claims anything
+        if await heartbeats():
+            break
+        await asyncio.sleep(0.05)
+    assert await heartbeats() == 1
+
+    await stop_embedded_workers()  # what realtime.asgi runs when Daphne shuts down
+
+    assert worker.cancelled()
+    assert not running_workers
+    # Its heartbeat ended with it: nobody will take it for a dead worker.
+    assert await heartbeats() == 0

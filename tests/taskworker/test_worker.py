@@ -1,0 +1,80 @@
+"""Heartbeats and the reclaiming of tasks whose worker died, against the task tables."""
+
+from datetime import timedelta
+
+import pytest
+from django.core.management import call_command
+from django.tasks.base import TaskResultStatus
+from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
+
+from notifications.tasks import send_digests
+from taskworker.models import WorkerHeartbeat
+from taskworker.worker import Heartbeat, heartbeat_beat, stale_tasks_reclaim
+
+pytestmark = pytest.mark.django_db
+
+
+def running_task(worker_id, *, started_ago):
+    result = send_digests.enqueue()
+    DBTaskResult.objects.filter(id=result.id).update(
+        status=TaskResultStatus.RUNNING,
+        worker_ids=[worker_id],
+        started_at=timezone.now() - started_ago,
+    )
+    return result.id
+
+
+def status_of(task_id):
+    return DBTaskResult.objects.get(id=task_id).status
+
+
+def test_tasks_of_a_worker_that_stopped_beating_go_back_to_the_queue(settings):
+    settings.TASK_WORKER_STALE_AFTER = 30
+    heartbeat_beat(worker_id="alive")
+    heartbeat_beat(worker_id="dead")
+    WorkerHeartbeat.objects.filter(worker_id="dead").update(
+        seen_at=timezone.now() - timedelta(minutes=5)
+    )
+    mine = running_task("alive", started_ago=timedelta(hours=1))
+    orphan = running_task("dead", started_ago=timedelta(minutes=6))
+    unknown = running_task("never-beat", started_ago=timedelta(minutes=1))
+    fresh = running_task("starting-up", started_ago=timedelta(seconds=2))
+
+    assert sorted(stale_tasks_reclaim()) == sorted([orphan, unknown])
+    assert status_of(orphan) == TaskResultStatus.READY
+    assert DBTaskResult.objects.get(id=orphan).started_at is None
+    assert status_of(unknown) == TaskResultStatus.READY
+    assert status_of(mine) == TaskResultStatus.RUNNING
+    assert status_of(fresh) == TaskResultStatus.RUNNING
+
+
+def test_old_heartbeats_are_forgotten():
+    heartbeat_beat(worker_id="ancient")
+    WorkerHeartbeat.objects.update(seen_at=timezone.now() - timedelta(days=2))
+    stale_tasks_reclaim()
+    assert not WorkerHeartbeat.objects.exists()
+
+
+def test_a_heartbeat_beats_at_start_and_is_removed_at_stop(settings, transactional_db):
+    settings.TASK_WORKER_HEARTBEAT = 0.05
+    heartbeat = Heartbeat("w1")
+    heartbeat.start()
+    first = WorkerHeartbeat.objects.get(worker_id="w1").seen_at
+    try:
+        deadline = timezone.now() + timedelta(seconds=5)
+        while WorkerHeartbeat.objects.get(worker_id="w1").seen_at == first:
+            assert timezone.now() < deadline, "the heartbeat did not beat again"
+    finally:
+        heartbeat.stop()
+    assert not WorkerHeartbeat.objects.filter(worker_id="w1").exists()
+
+
+def test_db_worker_in_batch_mode_runs_what_is_queued(transactional_db):
+    result = send_digests.enqueue()
+    call_command(
+        "db_worker", "--batch", "--no-startup-delay", "--worker-id", "batch-1", verbosity=0
+    )
+    assert status_of(result.id) == TaskResultStatus.SUCCESSFUL
+    assert DBTaskResult.objects.get(id=result.id).worker_ids == ["batch-1"]
+    assert not WorkerHeartbeat.objects.exists()
