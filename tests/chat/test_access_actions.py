@@ -6,22 +6,8 @@ import pytest
 from accounts.models import Block
 from chat import actions
 from chat.logic import Invalid
-from chat.models import Invitation, Membership, Message, MessageChange, Room
+from chat.models import Invitation, Message, MessageChange, Room
 from notifications.models import Notification
-
-
-@pytest.fixture
-def linus(make_user):
-    return make_user("linus")
-
-
-@pytest.fixture
-def secret(db, ada, grace):
-    room = Room.objects.create(name="Secret", slug="secret", kind=Room.Kind.PRIVATE, created_by=ada)
-    Membership.objects.bulk_create(
-        [Membership(room=room, user=ada), Membership(room=room, user=grace)]
-    )
-    return room
 
 
 def test_a_private_room_is_announced_to_its_creator_alone(

@@ -9,7 +9,7 @@ from channels.testing import WebsocketCommunicator
 
 from accounts import actions as people_actions
 from chat import actions
-from chat.models import Membership, Message, ReadCursor, Room
+from chat.models import Membership, Message, ReadCursor
 from realtime.routing import websocket_urlpatterns
 from realtime.sockets import CLOSE_NOT_FOUND
 
@@ -21,20 +21,6 @@ pytestmark = [
 
 router = URLRouter(websocket_urlpatterns)
 QUIET = 0.3
-
-
-@pytest.fixture
-def linus(make_user):
-    return make_user("linus")
-
-
-@pytest.fixture
-def secret(db, ada, grace):
-    room = Room.objects.create(name="Secret", slug="secret", kind=Room.Kind.PRIVATE, created_by=ada)
-    Membership.objects.bulk_create(
-        [Membership(room=room, user=ada), Membership(room=room, user=grace)]
-    )
-    return room
 
 
 async def connect(user, path="/ws/?room=secret"):

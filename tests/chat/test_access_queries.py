@@ -8,11 +8,6 @@ from chat.models import Membership, Message, MessageChange, ReadCursor, Room
 
 
 @pytest.fixture
-def linus(make_user):
-    return make_user("linus")
-
-
-@pytest.fixture
 def secret(db, ada):
     room = Room.objects.create(name="Secret", slug="secret", kind=Room.Kind.PRIVATE, created_by=ada)
     Membership.objects.create(room=room, user=ada)

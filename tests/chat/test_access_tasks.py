@@ -13,28 +13,10 @@ from PIL import Image
 
 from accounts.models import Block
 from chat import actions
-from chat.models import Attachment, LinkPreview, Membership, Message, Room, TranscriptExport
+from chat.models import Attachment, LinkPreview, Message, TranscriptExport
+from tests.chat.conftest import as_user
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
-
-
-@pytest.fixture
-def linus(make_user):
-    return make_user("linus")
-
-
-@pytest.fixture
-def secret(db, ada, grace):
-    room = Room.objects.create(name="Secret", slug="secret", kind=Room.Kind.PRIVATE, created_by=ada)
-    Membership.objects.bulk_create(
-        [Membership(room=room, user=ada), Membership(room=room, user=grace)]
-    )
-    return room
-
-
-def as_user(client, user):
-    client.force_login(user)
-    return client
 
 
 def png() -> bytes:

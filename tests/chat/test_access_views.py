@@ -6,25 +6,7 @@ import pytest
 from accounts.models import Block
 from chat.models import Invitation, Membership, Message, MessageChange, Room
 from notifications.models import Notification
-
-
-@pytest.fixture
-def linus(make_user):
-    return make_user("linus")
-
-
-@pytest.fixture
-def secret(db, ada, grace):
-    room = Room.objects.create(name="Secret", slug="secret", kind=Room.Kind.PRIVATE, created_by=ada)
-    Membership.objects.bulk_create(
-        [Membership(room=room, user=ada), Membership(room=room, user=grace)]
-    )
-    return room
-
-
-def as_user(client, user):
-    client.force_login(user)
-    return client
+from tests.chat.conftest import as_user
 
 
 @pytest.mark.parametrize(
