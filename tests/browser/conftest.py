@@ -58,6 +58,9 @@ class Person:
     page: Page
     console_errors: list[str] = field(default_factory=list)
     dialogs: list[str] = field(default_factory=list)
+    # Dialogs are dismissed (an unexpected alert is a finding); a test that expects a
+    # confirmation sets this to accept the next one.
+    accept_next_dialog: bool = False
 
     def csp_violations(self) -> list[str]:
         return list(self.page.evaluate("window.__cspViolations || []"))
@@ -146,7 +149,11 @@ def person(browser: Browser, server: Server) -> Iterator[Callable[..., Person]]:
 
         def on_dialog(dialog: Dialog) -> None:
             someone.dialogs.append(dialog.message)
-            dialog.dismiss()
+            if someone.accept_next_dialog:
+                someone.accept_next_dialog = False
+                dialog.accept()
+            else:
+                dialog.dismiss()
 
         page.on("console", on_console)
         page.on("pageerror", lambda error: someone.console_errors.append(f"{page.url}: {error}"))

@@ -140,6 +140,11 @@ def test_edits_and_deletes_are_seen_live_in_another_tab(person: Callable[..., Pe
     expect(other_tab.get_by_text(draft)).to_have_count(0)
 
     article = f"#{message(ada, final).get_attribute('id')}"
+    # Deleting asks first: cancelled, nothing happens; confirmed, it is gone for everyone.
+    message(ada, final).get_by_role("button", name="Delete").click()
+    assert ada.dialogs == ["Delete this message for everyone in the room?"]
+    expect(grace.page.locator(article)).to_contain_text(final)
+    ada.accept_next_dialog = True
     message(ada, final).get_by_role("button", name="Delete").click()
     for page in (ada.page, other_tab, grace.page):
         expect(page.locator(article)).to_contain_text("This message was deleted.")
@@ -253,6 +258,7 @@ def test_edits_and_deletes_made_while_offline_are_caught_up_after_reconnecting(
     ada.page.get_by_label("Edit message").fill(final)
     ada.page.get_by_role("button", name="Save").click()
     expect(message(ada, final)).to_be_visible()
+    ada.accept_next_dialog = True
     message(ada, doomed).get_by_role("button", name="Delete").click()
     expect(ada.page.locator(doomed_id)).to_contain_text("This message was deleted.")
     expect(message(grace, draft)).to_be_visible()  # offline: still the old text
