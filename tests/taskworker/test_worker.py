@@ -1,9 +1,11 @@
 """Heartbeats and the reclaiming of tasks whose worker died, against the task tables."""
 
-from datetime import timedelta
+import time
+from datetime import datetime, timedelta
 
 import pytest
 from django.core.management import call_command
+from django.db import OperationalError
 from django.tasks.base import TaskResultStatus
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
@@ -56,15 +58,32 @@ def test_old_heartbeats_are_forgotten():
     assert not WorkerHeartbeat.objects.exists()
 
 
+def seen_at(worker_id: str) -> datetime | None:
+    # The test database is in-memory SQLite shared between threads, where a write in the
+    # heartbeat's thread locks the table for a moment instead of making readers wait.
+    for _ in range(100):
+        try:
+            return (
+                WorkerHeartbeat.objects.filter(worker_id=worker_id)
+                .values_list("seen_at", flat=True)
+                .first()
+            )
+        except OperationalError:
+            time.sleep(0.01)
+    raise AssertionError("the heartbeat table stayed locked")
+
+
 def test_a_heartbeat_beats_at_start_and_is_removed_at_stop(settings, transactional_db):
     settings.TASK_WORKER_HEARTBEAT = 0.05
     heartbeat = Heartbeat("w1")
     heartbeat.start()
-    first = WorkerHeartbeat.objects.get(worker_id="w1").seen_at
     try:
-        deadline = timezone.now() + timedelta(seconds=5)
-        while WorkerHeartbeat.objects.get(worker_id="w1").seen_at == first:
-            assert timezone.now() < deadline, "the heartbeat did not beat again"
+        first = seen_at("w1")
+        assert first is not None, "no heartbeat at start"
+        deadline = time.monotonic() + 5
+        while seen_at("w1") == first:
+            assert time.monotonic() < deadline, "the heartbeat did not beat again"
+            time.sleep(0.02)
     finally:
         heartbeat.stop()
     assert not WorkerHeartbeat.objects.filter(worker_id="w1").exists()
