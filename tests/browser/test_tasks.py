@@ -50,7 +50,8 @@ def test_a_posted_link_gets_its_preview_card_live(
         "/story",
         b"""<html><head><title>A story</title>
         <meta property="og:title" content="How &lt;b&gt;bold&lt;/b&gt; previews work">
-        <meta property="og:description" content="Fetched by a task, swapped in live.">
+        <meta property="og:description"
+          content="&lt;img src=x onerror=alert(1)&gt;Fetched by a task, swapped in live.">
         <meta property="og:site_name" content="Local News">
         <meta property="og:image" content="/card.png"></head></html>""",
     )
@@ -70,6 +71,10 @@ def test_a_posted_link_gets_its_preview_card_live(
         expect(card).to_be_visible(timeout=TASK_TIMEOUT_MS)
         expect(card.locator(".preview-title")).to_have_text("How <b>bold</b> previews work")
         expect(card.locator(".preview-title b")).to_have_count(0)
+        expect(card.locator(".preview-description")).to_have_text(
+            "<img src=x onerror=alert(1)>Fetched by a task, swapped in live."
+        )
+        expect(card.locator(".preview-description img")).to_have_count(0)
         expect(card.locator(".preview-site")).to_have_text("Local News")
         expect(card).to_have_attribute("href", site.url("/story"))
         image = card.locator("img.preview-image")
@@ -77,6 +82,7 @@ def test_a_posted_link_gets_its_preview_card_live(
         assert image.evaluate("img => img.decode().then(() => img.naturalWidth)") > 0
         assert someone.csp_violations() == []
         assert someone.console_errors == []
+        assert someone.dialogs == []
 
 
 @pytest.mark.browser
