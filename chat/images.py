@@ -6,6 +6,8 @@ huge image: a decompression bomb)."""
 
 import io
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import IO
 
@@ -26,24 +28,32 @@ class DecodedImage:
     height: int
 
 
+@contextmanager
+def opened_within_budget(source: IO[bytes], *, max_pixels: int) -> Iterator[Image.Image]:
+    """The image, opened (header only) and refused with Invalid unless its format and size are
+    acceptable: nothing is decoded before the pixel budget is checked."""
+    with warnings.catch_warnings():
+        # Pillow's own bomb check warns (or raises) far above our budget; ours comes first.
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        with Image.open(source) as image:
+            refusal = image_refusal(
+                image_format=image.format,
+                width=image.width,
+                height=image.height,
+                max_pixels=max_pixels,
+            )
+            if refusal:
+                raise Invalid(refusal)
+            yield image
+
+
 def decode_image(source: IO[bytes], *, max_pixels: int) -> DecodedImage:
     """What the bytes are, if they are an acceptable image; Invalid with the reason if not."""
     try:
-        with warnings.catch_warnings():
-            # Pillow's own bomb check warns (or raises) far above our budget; ours comes first.
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            with Image.open(source) as image:
-                refusal = image_refusal(
-                    image_format=image.format,
-                    width=image.width,
-                    height=image.height,
-                    max_pixels=max_pixels,
-                )
-                if refusal:
-                    raise Invalid(refusal)
-                image_format = str(image.format)
-                image.load()
-                width, height = image.size
+        with opened_within_budget(source, max_pixels=max_pixels) as image:
+            image_format = str(image.format)
+            image.load()
+            width, height = image.size
     except Image.DecompressionBombError:
         raise Invalid("That image has far too many pixels.") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
@@ -65,21 +75,11 @@ class Thumbnail:
 def make_thumbnail(source: IO[bytes], *, box: int, max_pixels: int) -> Thumbnail:
     """A re-encoded, upright, at most `box`-pixel-wide-and-high copy (the first frame of an
     animation). Re-encoding drops the original's metadata (such as GPS positions)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-        with Image.open(source) as image:
-            refusal = image_refusal(
-                image_format=image.format,
-                width=image.width,
-                height=image.height,
-                max_pixels=max_pixels,
-            )
-            if refusal:
-                raise Invalid(refusal)
-            upright = ImageOps.exif_transpose(image)
-            mode = "RGBA" if upright.mode in ("RGBA", "LA", "P", "PA") else "RGB"
-            converted = upright.convert(mode)
-            converted.thumbnail(thumbnail_size(*converted.size, box=box), Image.Resampling.LANCZOS)
-            out = io.BytesIO()
-            converted.save(out, THUMBNAIL_FORMAT, quality=82)
-            return Thumbnail(data=out.getvalue(), width=converted.width, height=converted.height)
+    with opened_within_budget(source, max_pixels=max_pixels) as image:
+        upright = ImageOps.exif_transpose(image)
+        mode = "RGBA" if upright.mode in ("RGBA", "LA", "P", "PA") else "RGB"
+        converted = upright.convert(mode)
+        converted.thumbnail(thumbnail_size(*converted.size, box=box), Image.Resampling.LANCZOS)
+        out = io.BytesIO()
+        converted.save(out, THUMBNAIL_FORMAT, quality=82)
+        return Thumbnail(data=out.getvalue(), width=converted.width, height=converted.height)
