@@ -25,9 +25,9 @@ from pathlib import Path
 
 import psycopg
 import redis
-from psycopg import sql
 
 from bench.client import Dialect
+from bench.postgres import scratch_database
 from bench.procstat import parent_pid
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -213,21 +213,8 @@ def postgres_admin() -> psycopg.Connection[tuple[object, ...]]:
     return psycopg.connect(f"{POSTGRES_URL}/postgres", connect_timeout=5, autocommit=True)
 
 
-@contextlib.contextmanager
-def postgres_database() -> Iterator[str]:
-    name = f"bench_{secrets.token_hex(6)}"
-    with postgres_admin() as admin:
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield f"{POSTGRES_URL}/{name}"
-    finally:
-        with postgres_admin() as admin:
-            admin.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                " WHERE datname = %s AND pid <> pg_backend_pid()",
-                [name],
-            )
-            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
+def postgres_database() -> contextlib.AbstractContextManager[str]:
+    return scratch_database(postgres_admin, server_url=POSTGRES_URL, prefix="bench")
 
 
 def manage(env: Mapping[str, str], root: Path, *args: str, timeout: float = 300) -> str:

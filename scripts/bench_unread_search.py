@@ -21,35 +21,25 @@ import secrets
 import statistics
 import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
 import psycopg
-from psycopg import sql
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-ADMIN = "postgres://postgres@127.0.0.1:5432/postgres"
+from bench.postgres import scratch_database  # noqa: E402
+
+SERVER = "postgres://postgres@127.0.0.1:5432"
+ADMIN = f"{SERVER}/postgres"
 VOCABULARY = 5000  # distinct words; word n appears about 1/n as often as the commonest
 RARE, COMMON = "zebracorn", "lorem"
 
 
-@contextmanager
-def scratch_database() -> Iterator[str]:
-    name = f"relay_bench_{secrets.token_hex(4)}"
-    with psycopg.connect(ADMIN, autocommit=True) as admin:
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield f"postgres://postgres@127.0.0.1:5432/{name}"
-    finally:
-        from django.db import connections
-
-        connections.close_all()
-        with psycopg.connect(ADMIN, autocommit=True) as admin:
-            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
+def admin() -> psycopg.Connection[tuple[object, ...]]:
+    return psycopg.connect(ADMIN, autocommit=True)
 
 
 def words(rng: random.Random, count: int) -> str:
@@ -121,7 +111,7 @@ def main() -> None:
     if not 1 <= options.messages <= 2_000_000 or not 1 <= options.rooms <= 1000:
         parser.error("--messages must be 1..2,000,000 and --rooms 1..1000")
 
-    with scratch_database() as url:
+    with scratch_database(admin, server_url=SERVER, prefix="relay_bench") as url:
         os.environ.update(
             DATABASE_URL=url,
             DJANGO_SETTINGS_MODULE="realtime.settings",

@@ -17,10 +17,10 @@ from typing import NoReturn
 import psycopg
 import pytest
 import redis
-from psycopg import sql
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from bench.postgres import scratch_database
 from tests.servers import LOCALHOST, daphne, manage, sign_in
 
 POSTGRES_PORT = 5432
@@ -89,19 +89,9 @@ def postgres_admin() -> psycopg.Connection[tuple[object, ...]]:
 
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
-    name = f"realtime_it_{secrets.token_hex(6)}"
-    with postgres_admin() as admin:
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield f"postgres://{POSTGRES_USER}@{LOCALHOST}:{POSTGRES_PORT}/{name}"
-    finally:
-        with postgres_admin() as admin:
-            admin.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                " WHERE datname = %s AND pid <> pg_backend_pid()",
-                [name],
-            )
-            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
+    server_url = f"postgres://{POSTGRES_USER}@{LOCALHOST}:{POSTGRES_PORT}"
+    with scratch_database(postgres_admin, server_url=server_url, prefix="realtime_it") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
