@@ -7,8 +7,8 @@ chat message, and the layer's per-channel capacity silently drops the overflow.
 
 The hub gives the *process* one channel instead. The first local member of a group adds that
 channel to the group; later members only join a set in memory. A group message then arrives
-once per process and is written straight to each local member's socket. The last member to
-leave discards the channel from the group.
+once per process, is framed once (realtime.frames), and the same bytes are written to each
+local member's socket. The last member to leave discards the channel from the group.
 
 - Joins and leaves of one group are serialised, so a join racing the last leave never ends up
   unsubscribed.
@@ -30,6 +30,7 @@ from channels.layers import BaseChannelLayer, get_channel_layer
 from django.conf import settings
 
 from realtime import metrics
+from realtime.frames import text_frame
 
 logger = logging.getLogger(__name__)
 
@@ -50,8 +51,8 @@ def leave_event(group: str, *, leave: str, html: str) -> dict[str, Any]:
 
 
 class Member(Protocol):
-    def deliver(self, html: str) -> None:
-        """Queue `html` for this socket without waiting."""
+    def deliver(self, html: str, frame: bytes | None = None) -> None:
+        """Queue `html` for this socket without waiting; `frame` is it as a ready-made frame."""
         ...
 
     def interrupted(self) -> None:
@@ -140,8 +141,9 @@ class Hub:
         if state is None:
             return
         html = message["html"]
+        frame = text_frame(html)
         for member in tuple(state.members):
-            member.deliver(html)
+            member.deliver(html, frame)
         metrics.DELIVERIES.inc(len(state.members))
         sent_at = message.get("sent_at")
         if isinstance(sent_at, float):

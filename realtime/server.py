@@ -1,4 +1,4 @@
-"""Four fixes to how Daphne handles WebSocket connections.
+"""Five changes to how Daphne handles WebSocket connections.
 
 1. Daphne closes sockets through autobahn's `sendClose`, which accepts only 1000 and
    3000-4999: asked for 1011, 1012 or 1013 it raises, and no close frame is sent at all. Those
@@ -16,6 +16,13 @@
    to: its shutdown trigger raises KeyError), then drops every connection without a close
    frame, which a browser reports as 1006. A shutdown trigger of our own runs first and is
    awaited by Twisted: it closes the sockets with 1012 and waits for the clients to answer.
+5. Every text message goes through autobahn's sendMessage (which formats debug-log arguments
+   on every frame, with debug off) into Twisted's write(), which only buffers it and asks the
+   reactor to watch the socket: two epoll calls per message, and the bytes leave on a later
+   turn of the loop. Text messages are framed here instead and written at once when nothing
+   is waiting to be sent, as asyncio's own transports do; only what the kernel does not take
+   is buffered. Each WebSocket's scope also carries a writer of ready-made frames
+   (realtime.frames), so that one frame serves every member of a group in this process.
 
 Daphne's command line imports its server before it loads the application, so realtime.asgi
 applies these when it is imported. Outside Daphne they change nothing.
@@ -25,11 +32,12 @@ import asyncio
 import logging
 import sys
 from collections.abc import Callable, Coroutine
+from functools import partial
 from typing import Any
 
 from django.conf import settings
 
-from realtime import metrics
+from realtime import frames, metrics
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +53,7 @@ def adapt_daphne(*, on_shutdown: Callable[[], Coroutine[Any, Any, None]]) -> Non
     if _adapted or "daphne.server" not in sys.modules:
         return
     _adapted = True
+    from daphne.server import Server
     from daphne.ws_protocol import WebSocketFactory, WebSocketProtocol
     from twisted.internet import reactor
     from twisted.internet.defer import Deferred
@@ -67,18 +76,39 @@ def adapt_daphne(*, on_shutdown: Callable[[], Coroutine[Any, Any, None]]) -> Non
 
     WebSocketFactory.__init__ = factory_init
 
+    global send_buffer_limit
+    send_buffer_limit = settings.SOCKET_SEND_BUFFER_BYTES
     daphne_reply = WebSocketProtocol.handle_reply
-    limit = settings.SOCKET_SEND_BUFFER_BYTES
 
     def handle_reply(protocol: Any, message: dict[str, Any]) -> None:
-        if message.get("type") == "websocket.send" and unsent_bytes(protocol.transport) > limit:
-            logger.info("Dropping a WebSocket client that stopped reading")
-            metrics.DROPS.inc()
-            protocol.transport.abortConnection()
-            return
+        if message.get("type") == "websocket.send":
+            if unsent_bytes(protocol.transport) > send_buffer_limit:
+                drop(protocol)
+                return
+            text = message.get("text")
+            # Daphne sends nothing for an empty text; neither does this.
+            if (
+                text
+                and message.get("bytes") is None
+                and write_frame(protocol, frames.text_frame(text))
+            ):
+                return
         daphne_reply(protocol, message)
 
     WebSocketProtocol.handle_reply = handle_reply
+
+    daphne_create_application = Server.create_application
+
+    def create_application(server: Any, protocol: Any, scope: dict[str, Any]) -> Any:
+        if isinstance(protocol, WebSocketProtocol):
+            extensions = {
+                **scope.get("extensions", {}),
+                frames.EXTENSION: partial(write_frame, protocol),
+            }
+            scope = {**scope, "extensions": extensions}
+        return daphne_create_application(server, protocol, scope)
+
+    Server.create_application = create_application
 
     # Typed through zope.interface, whose method signatures mypy misreads.
     events: Any = reactor
@@ -94,3 +124,47 @@ def unsent_bytes(transport: Any) -> int:
     offset = getattr(transport, "offset", 0)
     pending = getattr(transport, "_tempDataLen", 0)
     return len(buffered) - offset + pending
+
+
+# Bytes a connection may leave unsent before it is dropped (SOCKET_SEND_BUFFER_BYTES).
+send_buffer_limit = 0
+
+
+def write_frame(protocol: Any, frame: bytes) -> bool:
+    """Write a ready-made frame to a Daphne WebSocket, or say False: it is not open, or it
+    compresses its messages (permessage-deflate), and the caller sends the ordinary way."""
+    if protocol.state != protocol.STATE_OPEN or protocol._perMessageCompress is not None:
+        return False
+    transport = protocol.transport
+    if unsent_bytes(transport) > send_buffer_limit:
+        drop(protocol)
+        return True
+    write_now(transport, frame)
+    return True
+
+
+def drop(protocol: Any) -> None:
+    logger.info("Dropping a WebSocket client that stopped reading")
+    metrics.DROPS.inc()
+    protocol.transport.abortConnection()
+
+
+def write_now(transport: Any, data: bytes) -> None:
+    """Send `data` on a Twisted TCP transport now if nothing else waits to be sent, buffering
+    only the rest; anything unusual (TLS, a closing or already busy connection) takes
+    Twisted's own write(), which keeps the order."""
+    if (
+        unsent_bytes(transport)
+        or getattr(transport, "TLS", True)
+        or not getattr(transport, "connected", False)
+        or transport.disconnecting
+        or not hasattr(transport, "writeSomeData")
+    ):
+        transport.write(data)
+        return
+    sent = transport.writeSomeData(data)
+    if not isinstance(sent, int):
+        # The connection is gone: Twisted's write() finds out and closes it the usual way.
+        sent = 0
+    if sent < len(data):
+        transport.write(data[sent:])

@@ -27,7 +27,7 @@ from django.contrib.auth.models import AnonymousUser, User
 from django.db import InterfaceError, OperationalError
 from django.template.loader import render_to_string
 
-from realtime import metrics
+from realtime import frames, metrics
 from realtime.hub import get_hub
 from realtime.limits import BucketMap, OpenCounts, attempt_key
 
@@ -172,6 +172,8 @@ class PageConsumer(AsyncWebsocketConsumer):
         # The user this socket is counted against in open_sockets, while it is.
         self.counted_as: int | None = None
         self.gone = asyncio.Event()  # set once the client has disconnected
+        # Writes a ready-made frame straight to the socket, where the server offers that.
+        self.write_frame: Callable[[bytes], bool] | None = None
 
     async def __call__(self, scope: ASGIMessage, receive: Receive, send: Send) -> None:
         # Channels' AsyncConsumer.__call__ would open a layer channel and a receive loop for
@@ -179,6 +181,7 @@ class PageConsumer(AsyncWebsocketConsumer):
         self.scope = scope
         self.channel_layer = None
         self.base_send = send
+        self.write_frame = scope.get("extensions", {}).get(frames.EXTENSION)
         try:
             while True:
                 await self.dispatch(await receive())
@@ -349,7 +352,7 @@ class PageConsumer(AsyncWebsocketConsumer):
         """Replies share the outgoing queue with pushes, so the page sees them in order."""
         self.deliver(html)
 
-    def deliver(self, html: str) -> None:
+    def deliver(self, html: str, frame: bytes | None = None) -> None:
         if self.closing:
             return
         if self.backlog is not None:
@@ -357,6 +360,10 @@ class PageConsumer(AsyncWebsocketConsumer):
                 self.overflowed()
                 return
             self.backlog.append(html)
+            return
+        # On Daphne: the hub's frame, made once for all the members of this process, written
+        # as it is. No task, no ASGI message, no framing per socket.
+        if self.write_frame is not None and self.write_frame(frame or frames.text_frame(html)):
             return
         self.start_send(html)
 

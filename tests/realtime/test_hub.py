@@ -39,7 +39,7 @@ class Socket:
         self.interruptions = 0
         self.removals: list[tuple[str, str]] = []
 
-    def deliver(self, html: str) -> None:
+    def deliver(self, html: str, frame: bytes | None = None) -> None:
         self.received.append(html)
 
     def interrupted(self) -> None:
