@@ -12,6 +12,7 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 from django.conf import settings  # noqa: E402
 
 from realtime.auth import SessionAuthMiddleware  # noqa: E402
+from realtime.push import flush_pushes  # noqa: E402
 from realtime.routing import channel_application, websocket_urlpatterns  # noqa: E402
 from realtime.server import adapt_daphne  # noqa: E402
 from realtime.sockets import close_all  # noqa: E402
@@ -33,8 +34,9 @@ if settings.TASK_WORKER_EMBEDDED:
 
 async def shutdown() -> None:
     """The server is stopping: pages are told to reconnect (1012) while the embedded task
-    worker, if any, finishes its task and stops; both before the event loop ends."""
-    await asyncio.gather(close_all(), stop_embedded_workers())
+    worker, if any, finishes its task and stops, and the pushes made so far are sent; all
+    before the event loop ends."""
+    await asyncio.gather(close_all(), stop_embedded_workers(), flush_pushes())
 
 
 # Under Daphne: proper close codes, 1009 for oversized messages, 1012 on shutdown.

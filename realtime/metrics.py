@@ -9,6 +9,9 @@ DELIVERIES = Counter("relay_deliveries", "Group messages written to local socket
 DROPS = Counter(
     "relay_slow_socket_drops", "Sockets closed because their outgoing backlog overflowed"
 )
+PUSHES_DROPPED = Counter(
+    "relay_pushes_dropped", "Pushes not sent: the channel layer failed or fell too far behind"
+)
 PUSH_LATENCY = Histogram(
     "relay_push_latency_seconds",
     "From group_send to arrival at this process's hub",

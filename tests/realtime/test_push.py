@@ -1,0 +1,90 @@
+"""Pushes made in the server's worker threads go through the event loop's outbox."""
+
+import asyncio
+import threading
+
+import pytest
+from asgiref.sync import sync_to_async
+from channels.layers import InMemoryChannelLayer
+
+from realtime import push
+from realtime.hub import push_event
+
+
+class GatedLayer(InMemoryChannelLayer):
+    """Records group sends in order; each waits for `open` (a slow or stuck Redis)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.open = asyncio.Event()
+        self.sent: list[tuple[str, str]] = []
+        self.failing: set[str] = set()
+
+    async def group_send(self, group, message):
+        await self.open.wait()
+        if message.get("html") in self.failing:
+            raise ConnectionError("redis went away")
+        self.sent.append((group, message.get("html") or message["type"]))
+
+
+@pytest.fixture
+def layer(monkeypatch):
+    layer = GatedLayer()
+    monkeypatch.setattr(push, "get_channel_layer", lambda: layer)
+    return layer
+
+
+@pytest.mark.asyncio
+async def test_a_worker_thread_does_not_wait_for_the_layer(layer):
+    def commit() -> None:  # what an action's on_commit does in a view or socket action
+        push.push_html("room.1", "first")
+        push.push_leave("user.2", leave="room.1", html="gone")
+        push.push_html("room.1", "second")
+
+    # Returns although the layer has not taken anything yet.
+    await asyncio.wait_for(sync_to_async(commit)(), timeout=2)
+    assert layer.sent == []
+    layer.open.set()
+    await push.flush_pushes()
+    assert layer.sent == [("room.1", "first"), ("user.2", "gone"), ("room.1", "second")]
+
+
+@pytest.mark.asyncio
+async def test_a_failed_push_is_logged_and_the_next_ones_go_on(layer, caplog):
+    layer.failing.add("lost")
+    layer.open.set()
+
+    def commit() -> None:
+        for html in ("before", "lost", "after"):
+            push.push_html("room.1", html)
+
+    await sync_to_async(commit)()
+    await push.flush_pushes()
+    assert layer.sent == [("room.1", "before"), ("room.1", "after")]
+    assert "Could not push to room.1" in caplog.text
+
+
+@pytest.mark.asyncio
+async def test_past_the_limit_pushes_are_dropped_not_queued(layer, monkeypatch, caplog):
+    monkeypatch.setattr(push, "OUTBOX_LIMIT", 3)
+    for number in range(5):  # handed over while the loop is busy: nothing is sent meanwhile
+        push.outbox_put("room.1", push_event("room.1", str(number)))
+    layer.open.set()
+    await push.flush_pushes()
+    assert [html for _, html in layer.sent] == ["0", "1", "2"]
+    assert caplog.text.count("Outbox full") == 2
+
+
+def test_outside_a_server_the_push_is_sent_before_returning(layer):
+    layer.open.set()
+    done = threading.Event()
+
+    def plain_thread() -> None:  # a management command or the task worker
+        push.push_html("room.1", "now")
+        done.set()
+
+    thread = threading.Thread(target=plain_thread)
+    thread.start()
+    thread.join(timeout=5)
+    assert done.is_set()
+    assert layer.sent == [("room.1", "now")]
