@@ -99,12 +99,9 @@ def message_post(*, room: Room, author: User, body: str, client_id: uuid.UUID | 
     may read the room and have not blocked the author.
 
     A send retried with the same client id returns the message saved the first time and
-    pushes nothing again.
+    pushes nothing again. The insert itself finds that out (the client id is unique per
+    author), so a new message, by far the usual case, costs no lookup first.
     """
-    if client_id is not None:
-        existing = Message.objects.filter(author=author, client_id=client_id).first()
-        if existing is not None:
-            return existing
     _check_may_post(room=room, author=author)
     mentioned = users_named(mentioned_names(body))
     blockers = people.blockers_among(user_id=author.pk, candidate_ids=[u.pk for u in mentioned])
@@ -121,7 +118,10 @@ def message_post(*, room: Room, author: User, body: str, client_id: uuid.UUID | 
                 mentions=[user.username for user in mentioned],
             )
             transaction.on_commit(partial(events.message_posted, message), robust=True)
-            link_preview_schedule(message)
+            # Known here, so the push renders without asking: no attachment (uploads are
+            # attachment_post's), and the preview just scheduled, if the text has a link.
+            _related_cache_set(message, "attachment", None)
+            _related_cache_set(message, "link_preview", link_preview_schedule(message))
             notify(
                 recipients=recipients,
                 actor=author,
@@ -131,7 +131,10 @@ def message_post(*, room: Room, author: User, body: str, client_id: uuid.UUID | 
                 excerpt=excerpt(body),
             )
     except IntegrityError:
-        # Two sockets raced with the same client id; the other one saved it.
+        if client_id is None:
+            raise
+        # Saved before (a retry, or another socket racing with the same client id): the
+        # transaction and its pushes are undone, and the first message is the answer.
         return Message.objects.get(author=author, client_id=client_id)
     return message
 

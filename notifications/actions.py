@@ -37,12 +37,13 @@ def notify(
         for recipient in recipients
         if actor is None or recipient.pk != actor.pk
     ]
+    if not rows:
+        return rows
     with transaction.atomic():
         Notification.objects.bulk_create(rows)
         for row in rows:
             transaction.on_commit(partial(events.notification_created, row), robust=True)
-        if rows:
-            digest_schedule()
+        digest_schedule()
     return rows
 
 

@@ -33,6 +33,22 @@ def test_message_post_saves_then_pushes_once_on_commit(
     )
 
 
+@pytest.mark.parametrize(
+    ("body", "shows"), [("plain words", ""), ("see https://example.com/x", 'id="preview-')]
+)
+def test_the_push_of_a_new_message_renders_without_queries(
+    ada, room, pushes, django_capture_on_commit_callbacks, django_assert_num_queries, body, shows
+):
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        actions.message_post(room=room, author=ada, body=body, client_id=None)
+    with django_assert_num_queries(0):  # no attachment or preview lookups per message
+        for callback in callbacks:
+            if getattr(callback, "func", None) is not actions.enqueue:
+                callback()
+    [html] = pushes.to(f"chat.room.{room.id}")
+    assert shows in html
+
+
 def test_message_post_escapes_and_links(ada, room, pushes, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         actions.message_post(
