@@ -5,7 +5,7 @@ from operator import or_
 from typing import Any
 
 from django.contrib.auth.models import User
-from django.db.models import Q
+from django.db.models import Count, Max, Q
 
 from notifications.models import Announcement, Notification
 
@@ -51,6 +51,24 @@ def users_named(names: Iterable[str]) -> list[User]:
     if not matches:
         return []
     return list(User.objects.filter(reduce(or_, matches), is_active=True).order_by("id"))
+
+
+def bell_state_for(*, user_id: int) -> tuple[int, Announcement | None]:
+    """The unread count, and the announcement `unread_announcement_for` finds: one query,
+    and one more only while there is an announcement to show."""
+    unread = Notification.objects.filter(recipient_id=user_id, read_at__isnull=True)
+    row = unread.aggregate(
+        count=Count("id"),
+        announcement_notification=Max("id", filter=Q(verb=Notification.Verb.ANNOUNCEMENT)),
+    )
+    if row["announcement_notification"] is None:
+        return row["count"], None
+    notification = (
+        Notification.objects.filter(id=row["announcement_notification"])
+        .select_related("announcement")
+        .first()
+    )
+    return row["count"], notification.announcement if notification else None
 
 
 def unread_announcement_for(*, user_id: int) -> Announcement | None:

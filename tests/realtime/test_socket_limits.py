@@ -20,6 +20,7 @@ from realtime.sockets import (
     CLOSE_UNAVAILABLE,
     DATABASE_UNAVAILABLE,
     FAILED,
+    NOTHING_MISSED,
     TOO_MANY_ATTEMPTS,
     TOO_MANY_SOCKETS,
     UNAVAILABLE,
@@ -122,9 +123,13 @@ async def test_anonymous_attempts_are_limited_per_address(room, settings):
     assert (await socket.receive_output())["code"] == CLOSE_UNAUTHENTICATED
 
 
-async def test_a_session_that_could_not_be_read_is_retried_not_signed_out(room):
-    socket = communicator(AnonymousUser())
-    socket.scope["auth_unavailable"] = True
+async def test_a_session_that_could_not_be_read_is_retried_not_signed_out(room, monkeypatch):
+    def database_down(session):
+        raise OperationalError("could not connect to server")
+
+    monkeypatch.setattr("realtime.auth.session_user", database_down)
+    socket = communicator(None)
+    socket.scope["session"] = object()
     error, code = await refused(socket)
     assert code == CLOSE_UNAVAILABLE
     assert UNAVAILABLE in error
@@ -153,14 +158,17 @@ class FailingPart:
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
 
-    async def join(self):
+    def load(self):
         return ["failing"]
 
     def actions(self):
         return {"database": self.database, "bug": self.bug, "echo": self.echo}
 
-    async def ready(self):
+    async def enter(self):
         pass
+
+    def catch_up(self):
+        return NOTHING_MISSED
 
     async def database(self, frame):
         raise OperationalError("server closed the connection unexpectedly")
