@@ -290,3 +290,9 @@ SOCKET_CONNECT_BURST = float(env.get("SOCKET_CONNECT_BURST", "30"))
 SOCKET_CONNECT_RATE = float(env.get("SOCKET_CONNECT_RATE", "2"))
 # Accounts and addresses whose attempts are remembered at once (least recently seen go first).
 SOCKET_LIMIT_KEYS = env_int(env, "SOCKET_LIMIT_KEYS", default=100_000)
+# New sockets a process opens at once; others wait their turn in arrival order, at most
+# SOCKET_CONNECT_WAIT seconds, then are refused with 1013 (the page retries). Keep the wait
+# well under Daphne's --websocket_connect_timeout (5 s by default), which drops a handshake
+# without an answer.
+SOCKET_CONNECT_CONCURRENCY = env_int(env, "SOCKET_CONNECT_CONCURRENCY", default=32)
+SOCKET_CONNECT_WAIT = env_seconds(env, "SOCKET_CONNECT_WAIT", default=3.0)

@@ -7,7 +7,8 @@ consumer itself only authenticates, joins, routes frames to parts, and relays pu
 
 Opening a socket takes two calls to the one database thread, whatever the parts: one that
 authenticates and runs every part's `load` (what to join), one that runs every part's
-`catch_up` (what the page may have missed) once the groups are joined.
+`catch_up` (what the page may have missed) once the groups are joined. Sockets open a few at a
+time, in arrival order (realtime.admission).
 """
 
 import asyncio
@@ -34,6 +35,7 @@ from django.db import InterfaceError, OperationalError
 from django.template.loader import render_to_string
 
 from realtime import metrics
+from realtime.admission import get_admission
 from realtime.auth import scope_user
 from realtime.hub import get_hub
 from realtime.limits import BucketMap, OpenCounts, attempt_key
@@ -50,11 +52,12 @@ CLOSE_TOO_MANY_SOCKETS = 4409  # SOCKETS_PER_USER already open in this process
 CLOSE_TOO_MANY_ATTEMPTS = 4429  # connection attempts beyond SOCKET_CONNECT_BURST/_RATE
 CLOSE_UNAVAILABLE = 1011  # the database or the channel layer failed; the page retries later
 CLOSE_SERVICE_RESTART = 1012  # the page reconnects and resumes
-CLOSE_TRY_AGAIN_LATER = 1013  # likewise, after falling too far behind
+CLOSE_TRY_AGAIN_LATER = 1013  # likewise: fell too far behind, or waited too long to open
 
 TOO_MANY_SOCKETS = "Relay is open in too many tabs. Close one, then reload this page."
 TOO_MANY_ATTEMPTS = "Too many connection attempts. Wait a minute, then reload this page."
 UNAVAILABLE = "Live updates are unavailable at the moment. Retrying…"
+BUSY = "Relay is busy at the moment. Retrying…"
 DATABASE_UNAVAILABLE = "That was not done: the database is unavailable. Try again in a moment."
 FAILED = "Something went wrong on our side; that was not done. Try again."
 
@@ -248,6 +251,16 @@ class PageConsumer(AsyncWebsocketConsumer):
         await handler(message)
 
     async def connect(self) -> None:
+        admission = get_admission()
+        if not await admission.enter():
+            await self.refuse(CLOSE_TRY_AGAIN_LATER, BUSY, explain=True)
+            return
+        try:
+            await self.open()
+        finally:
+            admission.leave()
+
+    async def open(self) -> None:
         try:
             opening = await database_sync_to_async(self.load)()
         except Exception:

@@ -10,12 +10,15 @@ from django.contrib.auth.models import AnonymousUser
 from django.db import OperationalError
 
 from realtime import sockets
+from realtime.admission import get_admission
 from realtime.hub import get_hub
 from realtime.routing import websocket_urlpatterns
 from realtime.sockets import (
+    BUSY,
     CLOSE_SERVICE_RESTART,
     CLOSE_TOO_MANY_ATTEMPTS,
     CLOSE_TOO_MANY_SOCKETS,
+    CLOSE_TRY_AGAIN_LATER,
     CLOSE_UNAUTHENTICATED,
     CLOSE_UNAVAILABLE,
     DATABASE_UNAVAILABLE,
@@ -207,3 +210,21 @@ async def test_a_stopping_server_closes_sockets_with_1012_and_leaves_its_groups(
         await socket.future
     assert hub.groups == {}
     assert len(sockets.open_sockets) == 0
+
+
+async def test_a_socket_that_waited_too_long_to_open_is_told_to_retry_with_1013(
+    ada, room, settings
+):
+    settings.SOCKET_CONNECT_CONCURRENCY = 1
+    settings.SOCKET_CONNECT_WAIT = 0.1
+    admission = get_admission()
+    assert await admission.enter()  # another socket is opening and holds the only place
+
+    error, code = await refused(communicator(ada))
+    assert code == CLOSE_TRY_AGAIN_LATER  # htmx reconnects after 1013
+    assert BUSY in error
+    assert sockets.open_sockets[ada.pk] == 0
+    assert get_hub().groups == {}
+
+    admission.leave()
+    await (await open_socket(ada)).disconnect()
