@@ -368,6 +368,14 @@ class PageConsumer(AsyncWebsocketConsumer):
             open_sockets.close(self.counted_as)
             self.counted_as = None
 
+    async def websocket_disconnect(self, message: ASGIMessage) -> None:
+        # Unlike Channels' handler, no group_discard (the hub holds the memberships) and no hop
+        # to the database thread to close old connections: database_sync_to_async does that
+        # around every call. Under a burst of refused sockets those hops queued in front of
+        # the sockets still opening.
+        await self.disconnect(message["code"])
+        raise StopConsumer()
+
     async def disconnect(self, code: int) -> None:
         if self.handlers or self.joined:
             metrics.SOCKETS.dec()

@@ -1,5 +1,5 @@
 """How a page socket opens: two calls to the database thread, reads shared between parts,
-and a catch-up that one failing part does not spoil."""
+and a catch-up that one failing part does not spoil; and that it closes without any."""
 
 import pytest
 from channels.db import database_sync_to_async
@@ -145,3 +145,19 @@ async def test_a_part_whose_catch_up_fails_is_reported_and_the_others_still_catc
     assert "hello" in await socket.receive_from()
     assert await socket.receive_nothing(timeout=0.2)  # nothing sent for the quiet part
     await socket.disconnect()
+
+
+async def test_closing_a_socket_makes_no_call_to_the_database_thread(ada, room, monkeypatch):
+    socket = WebsocketCommunicator(URLRouter(websocket_urlpatterns), "/ws/?room=general")
+    socket.scope["user"] = ada
+    assert (await socket.connect())[0]
+    assert 'id="bell"' in await socket.receive_from()
+    hops = []
+
+    async def hop():
+        hops.append("aclose_old_connections")
+
+    monkeypatch.setattr("channels.generic.websocket.aclose_old_connections", hop)
+    monkeypatch.setattr(sockets, "database_sync_to_async", lambda f: hops.append(f) or f)
+    await socket.disconnect()
+    assert hops == []
