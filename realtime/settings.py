@@ -172,6 +172,8 @@ SECURE_CSP = {
     "form-action": [CSP.SELF],
 }
 
+# The database backend, with its one read prepared (realtime/sessions.py).
+SESSION_ENGINE = "realtime.sessions"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"

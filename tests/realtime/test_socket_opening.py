@@ -158,6 +158,11 @@ async def test_closing_a_socket_makes_no_call_to_the_database_thread(ada, room, 
         hops.append("aclose_old_connections")
 
     monkeypatch.setattr("channels.generic.websocket.aclose_old_connections", hop)
-    monkeypatch.setattr(sockets, "database_sync_to_async", lambda f: hops.append(f) or f)
+
+    def counted(function):
+        hops.append(function)
+        return function
+
+    monkeypatch.setattr(sockets, "database_sync_to_async", counted)
     await socket.disconnect()
     assert hops == []
