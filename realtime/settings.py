@@ -301,5 +301,5 @@ SOCKET_LIMIT_KEYS = env_int(env, "SOCKET_LIMIT_KEYS", default=100_000)
 # SOCKET_CONNECT_WAIT seconds, then are refused with 1013 (the page retries). Keep the wait
 # well under Daphne's --websocket_connect_timeout (5 s by default), which drops a handshake
 # without an answer.
-SOCKET_CONNECT_CONCURRENCY = env_int(env, "SOCKET_CONNECT_CONCURRENCY", default=32)
-SOCKET_CONNECT_WAIT = env_seconds(env, "SOCKET_CONNECT_WAIT", default=3.0)
+SOCKET_CONNECT_CONCURRENCY = env_int(env, "SOCKET_CONNECT_CONCURRENCY", default=16)
+SOCKET_CONNECT_WAIT = env_seconds(env, "SOCKET_CONNECT_WAIT", default=2.5)
