@@ -20,7 +20,9 @@ from realtime.presence import get_presence
 from realtime.sockets import (
     CLOSE_NOT_FOUND,
     DATABASE_DOWN,
+    NOTHING_MISSED,
     Action,
+    CatchUp,
     Connection,
     Frame,
     Refused,
@@ -38,14 +40,30 @@ class LobbyPart:
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
 
-    async def join(self) -> Iterable[str]:
+    def load(self) -> Iterable[str]:
         return [logic.LOBBY_GROUP]
 
     def actions(self) -> Mapping[str, Action]:
         return {}
 
-    async def ready(self) -> None:
+    async def enter(self) -> None:
         pass
+
+    def catch_up(self) -> CatchUp:
+        return NOTHING_MISSED
+
+
+def shown_room(connection: Connection) -> Room | None:
+    """The room the page shows (`?room=<slug>`), if its viewer may read it. Read once per
+    socket, in its first database call, and shared by the parts that need it."""
+    slug = connection.params.get("room")
+    if slug is None:
+        return None
+    if "chat.room" not in connection.shared:
+        connection.shared["chat.room"] = queries.room_readable(user=connection.user, slug=slug)
+    room = connection.shared["chat.room"]
+    assert room is None or isinstance(room, Room)
+    return room
 
 
 class RoomPart:
@@ -59,13 +77,10 @@ class RoomPart:
         self.connection = connection
         self.room: Room | None = None
 
-    async def join(self) -> Iterable[str]:
-        slug = self.connection.params.get("room")
-        if slug is None:
+    def load(self) -> Iterable[str]:
+        if "room" not in self.connection.params:
             return []
-        self.room = await database_sync_to_async(queries.room_readable)(
-            user=self.connection.user, slug=slug
-        )
+        self.room = shown_room(self.connection)
         if self.room is None:
             raise Refused(CLOSE_NOT_FOUND, "No such room.")
         return [logic.room_group_name(self.room.id)]
@@ -73,13 +88,19 @@ class RoomPart:
     def actions(self) -> Mapping[str, Action]:
         return {"chat.send": self.send, "chat.resume": self.resume} if self.room else {}
 
-    async def ready(self) -> None:
-        # Access may have ended between the check in join() and joining the group, when the
+    async def enter(self) -> None:
+        pass
+
+    def catch_up(self) -> CatchUp:
+        # Access may have ended between the check in load() and joining the group, when the
         # push that evicts this socket could not reach it yet.
         if self.room is None or self.room.is_public:
-            return
-        if not await self.readable():
-            await self.lose_access()
+            return NOTHING_MISSED
+        if queries.room_is_readable(user=self.connection.user, room_id=self.room.id):
+            return NOTHING_MISSED
+        return CatchUp(
+            html=access_ended_html(self.room), leave=[logic.room_group_name(self.room.id)]
+        )
 
     async def readable(self) -> bool:
         assert self.room is not None
@@ -91,9 +112,7 @@ class RoomPart:
     async def lose_access(self) -> None:
         assert self.room is not None
         await self.connection.leave(logic.room_group_name(self.room.id))
-        await self.connection.reply(
-            render_to_string("chat/room.html#access-ended", {"room": self.room})
-        )
+        await self.connection.reply(access_ended_html(self.room))
 
     async def send(self, frame: Frame) -> None:
         assert self.room is not None
@@ -143,6 +162,10 @@ class RoomPart:
             await self.connection.reply(html)
 
 
+def access_ended_html(room: Room) -> str:
+    return render_to_string("chat/room.html#access-ended", {"room": room})
+
+
 ROOMS_PAGE = "rooms"
 
 
@@ -170,12 +193,10 @@ class UnreadPart:
         )
         self.following: list[int] = []
 
-    async def join(self) -> Iterable[str]:
+    def load(self) -> Iterable[str]:
         if not self.shows_rooms:
             return []
-        self.following = await database_sync_to_async(followed_room_ids)(
-            self.user, shown=self.connection.params.get("room")
-        )
+        self.following = followed_room_ids(self.user, shown=self.connection.params.get("room"))
         return [logic.reader_group_name(self.user.pk)] + [
             logic.room_activity_group_name(room_id) for room_id in self.following
         ]
@@ -183,19 +204,24 @@ class UnreadPart:
     def actions(self) -> Mapping[str, Action]:
         return {"chat.read": self.read} if "room" in self.connection.params else {}
 
-    async def ready(self) -> None:
+    async def enter(self) -> None:
+        pass
+
+    def catch_up(self) -> CatchUp:
         # A tab that reconnects may have missed pushes: send the current counts.
         if not self.shows_rooms:
-            return
-        states = await database_sync_to_async(queries.unread_states_for)(user=self.user)
-        # Access may have ended between the check in join() and joining the groups, when the
+            return NOTHING_MISSED
+        states = queries.unread_states_for(user=self.user)
+        # Access may have ended between the check in load() and joining the groups, when the
         # push that makes this socket leave could not reach it yet.
-        for room_id in self.following:
-            if room_id not in states:
-                await self.connection.leave(logic.room_activity_group_name(room_id))
-        html = "".join(events.unread_badge_html(state, oob=True) for state in states.values())
-        if html:
-            await self.connection.reply(html)
+        return CatchUp(
+            html="".join(events.unread_badge_html(state, oob=True) for state in states.values()),
+            leave=[
+                logic.room_activity_group_name(room_id)
+                for room_id in self.following
+                if room_id not in states
+            ],
+        )
 
     async def read(self, frame: Frame) -> None:
         try:
@@ -210,10 +236,7 @@ class UnreadPart:
 
 def followed_room_ids(user: User, *, shown: str | None) -> list[int]:
     """The rooms whose activity a page of `user` hears: those they follow but the one shown."""
-    rooms = queries.rooms_followed_by(user=user)
-    if shown is not None:
-        rooms = rooms.exclude(slug=shown)
-    return list(rooms.values_list("pk", flat=True))
+    return queries.room_ids_followed_by(user=user, except_slug=shown or "")
 
 
 def mark_read(user: User, room_id: int, up_to: int) -> bool:
@@ -304,20 +327,17 @@ class RoomPresencePart:
         self.connection = connection
         self.room: Room | None = None
         self.member = presence_member(connection.user.pk, connection.socket_id)
+        self.people_here: list[int] | None = None
 
-    async def join(self) -> Iterable[str]:
+    def load(self) -> Iterable[str]:
         # The room's group is RoomPart's, which also refuses rooms the user may not read.
-        slug = self.connection.params.get("room")
-        if slug is not None:
-            self.room = await database_sync_to_async(queries.room_readable)(
-                user=self.connection.user, slug=slug
-            )
+        self.room = shown_room(self.connection)
         return []
 
     def actions(self) -> Mapping[str, Action]:
         return {"chat.typing": self.typing} if self.room else {}
 
-    async def ready(self) -> None:
+    async def enter(self) -> None:
         if self.room is None or "path" not in self.connection.params:
             return
         space = logic.room_space(self.room.id)
@@ -326,9 +346,12 @@ class RoomPresencePart:
             space, self.member, announce=partial(announce_room_presence, self.room.id)
         )
         self.connection.on_close(self.leave)
-        people_here = await presence.people(space)
-        html = await database_sync_to_async(events.room_presence_html)(self.room.id, people_here)
-        await self.connection.reply(html)
+        self.people_here = await presence.people(space)
+
+    def catch_up(self) -> CatchUp:
+        if self.room is None or self.people_here is None:
+            return NOTHING_MISSED
+        return CatchUp(html=events.room_presence_html(self.room.id, self.people_here))
 
     async def leave(self) -> None:
         assert self.room is not None
@@ -370,14 +393,17 @@ class TaskResultsPart:
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
 
-    async def join(self) -> Iterable[str]:
+    def load(self) -> Iterable[str]:
         return []
 
     def actions(self) -> Mapping[str, Action]:
         return {"tasks.refresh": self.refresh}
 
-    async def ready(self) -> None:
+    async def enter(self) -> None:
         pass
+
+    def catch_up(self) -> CatchUp:
+        return NOTHING_MISSED
 
     async def refresh(self, frame: Frame) -> None:
         try:

@@ -32,6 +32,7 @@ from chat.models import (
     Room,
     TranscriptExport,
 )
+from realtime.prepared import PreparedQuery
 
 
 def rooms_readable_by(*, user: User) -> QuerySet[Room]:
@@ -41,10 +42,27 @@ def rooms_readable_by(*, user: User) -> QuerySet[Room]:
     return Room.objects.filter(Q(kind=Room.Kind.PUBLIC) | Q(id__in=member_of))
 
 
+def reader(user_id: int) -> User:
+    """A stand-in for the user with `user_id`, for building prepared reads: the reads above
+    use only its id."""
+    return User(pk=user_id)
+
+
+# Every page socket of a room looks the room up: compiled once (realtime.prepared).
+_room_readable = PreparedQuery(
+    lambda user_id, slug: rooms_readable_by(user=reader(user_id)).filter(slug=slug)[:1],
+    user_id=int,
+    slug=str,
+)
+
+
 def room_readable(*, user: User, slug: str) -> Room | None:
     """The room, if it exists and `user` may read it. None either way: a caller must not tell
     a private room from a missing one."""
-    return rooms_readable_by(user=user).filter(slug=slug).first()
+    if user.pk is None:
+        return rooms_readable_by(user=user).filter(slug=slug).first()
+    found = _room_readable(user_id=user.pk, slug=slug)
+    return found[0] if found else None
 
 
 def room_is_readable(*, user: User, room_id: int) -> bool:
@@ -195,6 +213,25 @@ def rooms_followed_by(*, user: User) -> QuerySet[Room]:
     return rooms_readable_by(user=user).filter(read_cursors__user=user)
 
 
+# Every page socket with the room list reads these: compiled once (realtime.prepared).
+_room_ids_followed = PreparedQuery(
+    lambda user_id, except_slug: (
+        rooms_followed_by(user=reader(user_id))
+        .exclude(slug=except_slug)
+        .order_by()
+        .values_list("id", flat=True)
+    ),
+    user_id=int,
+    except_slug=str,
+)
+
+
+def room_ids_followed_by(*, user: User, except_slug: str = "") -> list[int]:
+    """The ids of the rooms `user` follows, but the one with `except_slug` (no room has an
+    empty slug)."""
+    return _room_ids_followed(user_id=user.pk, except_slug=except_slug)
+
+
 def room_message_get(*, room_id: int, message_id: int) -> Message | None:
     return Message.objects.filter(room_id=room_id, id=message_id).first()
 
@@ -281,9 +318,18 @@ def unread_states_for(
     """The user's unread state in every room they follow (can read and have opened, so have
     a cursor in), or in those of `room_ids`, in one query; counting walks only the unread
     part of each room's index. Rooms never opened have no count: everything in them is new."""
-    rooms = rooms_followed_by(user=user)
-    if room_ids is not None:
-        rooms = rooms.filter(pk__in=list(room_ids))
+    if room_ids is None:
+        rows = _unread_rows(user_id=user.pk)
+    else:
+        rows = list(unread_rows(rooms_followed_by(user=user).filter(pk__in=list(room_ids)), user))
+    return {
+        room_id: UnreadState(room_id=room_id, read_id=read_id, newest_id=newest_id, count=count)
+        for room_id, read_id, newest_id, count in rows
+    }
+
+
+def unread_rows(rooms: QuerySet[Room], user: User) -> QuerySet[Room, tuple[int, int, int, int]]:
+    """Of each of `rooms`: its id, `user`'s cursor, its newest message id and unread count."""
     cursor = ReadCursor.objects.filter(user_id=user.pk, room_id=OuterRef("pk"))
     newest = Message.objects.filter(room_id=OuterRef("pk")).order_by("-id")
     unread = (
@@ -294,19 +340,22 @@ def unread_states_for(
         .values("room_id")
         .annotate(count=Count("id"))
     )
-    rows = (
+    return (
         rooms.order_by()
         .annotate(read_id=Coalesce(Subquery(cursor.values("last_read_id")[:1]), 0))
         .annotate(
             newest_id=Coalesce(Subquery(newest.values("id")[:1]), 0),
             unread=Coalesce(Subquery(unread.values("count")), 0),
         )
-        .values_list("pk", "read_id", "newest_id", "unread")
+        .values_list("id", "read_id", "newest_id", "unread")
     )
-    return {
-        room_id: UnreadState(room_id=room_id, read_id=read_id, newest_id=newest_id, count=count)
-        for room_id, read_id, newest_id, count in rows
-    }
+
+
+# Every page socket with the room list reads these when it opens: compiled once.
+_unread_rows = PreparedQuery(
+    lambda user_id: unread_rows(rooms_followed_by(user=reader(user_id)), reader(user_id)),
+    user_id=int,
+)
 
 
 @dataclass(frozen=True)

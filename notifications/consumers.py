@@ -7,7 +7,7 @@ from django.conf import settings
 
 from chat.logic import Invalid, parse_cursor
 from notifications import events, logic, queries
-from realtime.sockets import Action, Connection, Frame, socket_error_html
+from realtime.sockets import Action, CatchUp, Connection, Frame, socket_error_html
 
 INBOX_PAGE = "inbox"
 
@@ -21,7 +21,7 @@ class PersonalPart:
         self.user_id: int = connection.user.pk
         self.on_inbox = connection.params.get("page") == INBOX_PAGE
 
-    async def join(self) -> Iterable[str]:
+    def load(self) -> Iterable[str]:
         groups = [logic.user_group_name(self.user_id), logic.SITE_GROUP]
         if self.on_inbox:
             groups += [logic.inbox_group_name(self.user_id), logic.SITE_INBOX_GROUP]
@@ -30,16 +30,16 @@ class PersonalPart:
     def actions(self) -> Mapping[str, Action]:
         return {"notifications.resume": self.resume}
 
-    async def ready(self) -> None:
+    async def enter(self) -> None:
+        pass
+
+    def catch_up(self) -> CatchUp:
         # A tab that reconnects may have missed pushes: send the current state, which swaps
         # in by id, so nothing is duplicated.
-        await self.connection.reply(await database_sync_to_async(self.catch_up_html)())
-
-    def catch_up_html(self) -> str:
-        html = events.bell_html(self.user_id) + events.banner_html(self.user_id)
+        html = events.bell_and_banner_html(self.user_id)
         if self.on_inbox:
             html += events.inbox_html(self.user_id)
-        return html
+        return CatchUp(html=html)
 
     async def resume(self, frame: Frame) -> None:
         """The toasts of notifications newer than the page's cursor (`after`), oldest first:

@@ -21,16 +21,19 @@ def bell_html(user_id: int) -> str:
     return render("bell", {"unread_count": queries.unread_count_for(user_id=user_id), "oob": True})
 
 
+def bell_and_banner_html(user_id: int) -> str:
+    """The badge and the banner, as a page catching up needs them both."""
+    unread_count, announcement = queries.bell_state_for(user_id=user_id)
+    return render("bell", {"unread_count": unread_count, "oob": True}) + render(
+        "banner", {"announcement": announcement, "oob": True}
+    )
+
+
 def inbox_html(user_id: int) -> str:
     page = queries.inbox_page(
         user_id=user_id, before_id=None, limit=settings.NOTIFICATIONS_PAGE_SIZE
     )
     return render("list", {**page, "oob": True})
-
-
-def banner_html(user_id: int) -> str:
-    announcement = queries.unread_announcement_for(user_id=user_id)
-    return render("banner", {"announcement": announcement, "oob": True})
 
 
 def toasts_html(notifications: list[Notification]) -> str:
@@ -48,7 +51,7 @@ def notification_created(notification: Notification) -> None:
 
 def read_state_changed(user_id: int) -> None:
     """Every tab of the user: the badge and the banner; tabs showing the list: the list."""
-    push_html(user_group_name(user_id), bell_html(user_id) + banner_html(user_id))
+    push_html(user_group_name(user_id), bell_and_banner_html(user_id))
     push_html(inbox_group_name(user_id), inbox_html(user_id))
 
 

@@ -5,9 +5,10 @@ from operator import or_
 from typing import Any
 
 from django.contrib.auth.models import User
-from django.db.models import Q
+from django.db.models import Count, Max, Q
 
 from notifications.models import Announcement, Notification
+from realtime.prepared import PreparedQuery
 
 
 def unread_count_for(*, user_id: int) -> int:
@@ -51,6 +52,39 @@ def users_named(names: Iterable[str]) -> list[User]:
     if not matches:
         return []
     return list(User.objects.filter(reduce(or_, matches), is_active=True).order_by("id"))
+
+
+# Every page socket reads the bell when it opens: compiled once (realtime.prepared).
+_bell_rows = PreparedQuery(
+    lambda user_id: (
+        Notification.objects.filter(recipient_id=user_id, read_at__isnull=True)
+        .order_by()
+        .values("recipient_id")
+        .annotate(
+            count=Count("id"),
+            newest_announcement=Max("id", filter=Q(verb=Notification.Verb.ANNOUNCEMENT)),
+        )
+        .values_list("count", "newest_announcement")
+    ),
+    user_id=int,
+)
+_announcement_of = PreparedQuery(
+    lambda notification_id: Announcement.objects.filter(notifications__id=notification_id),
+    notification_id=int,
+)
+
+
+def bell_state_for(*, user_id: int) -> tuple[int, Announcement | None]:
+    """The unread count, and the announcement `unread_announcement_for` finds: one query,
+    and one more only while there is an announcement to show."""
+    rows = _bell_rows(user_id=user_id)
+    if not rows:
+        return 0, None
+    [(count, newest_announcement)] = rows
+    if newest_announcement is None:
+        return count, None
+    announcements = _announcement_of(notification_id=newest_announcement)
+    return count, announcements[0] if announcements else None
 
 
 def unread_announcement_for(*, user_id: int) -> Announcement | None:

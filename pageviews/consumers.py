@@ -28,7 +28,14 @@ from django.conf import settings
 from pageviews import actions, events, logic, queries
 from realtime import logic as realtime_logic
 from realtime.presence import get_presence
-from realtime.sockets import CLOSE_BAD_REQUEST, Action, Connection, Refused
+from realtime.sockets import (
+    CLOSE_BAD_REQUEST,
+    NOTHING_MISSED,
+    Action,
+    CatchUp,
+    Connection,
+    Refused,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -38,8 +45,9 @@ class PagePart:
         self.connection = connection
         self.path: str | None = None
         self.member = realtime_logic.presence_member(connection.user.pk, connection.socket_id)
+        self.people_here: list[int] | None = None
 
-    async def join(self) -> Iterable[str]:
+    def load(self) -> Iterable[str]:
         raw = self.connection.params.get("path")
         if raw is None:
             return []
@@ -47,23 +55,27 @@ class PagePart:
             self.path = logic.clean_page_path(raw)
         except logic.Invalid as error:
             raise Refused(CLOSE_BAD_REQUEST, str(error)) from None
-        ensure_embedded_worker()
         return [logic.page_group_name(self.path)]
 
     def actions(self) -> Mapping[str, Action]:
         return {}
 
-    async def ready(self) -> None:
+    async def enter(self) -> None:
         if self.path is None:
             return
+        ensure_embedded_worker()
         presence = get_presence()
         space = logic.page_space(self.path)
         await presence.enter(space, self.member, announce=partial(announce_here_now, self.path))
         await presence.enter(realtime_logic.SITE_SPACE, self.member)
         self.connection.on_close(self.leave)
-        views = await database_sync_to_async(queries.page_views)(path=self.path)
-        people = await presence.people(space)
-        await self.connection.reply(events.views_html(views) + events.here_html(len(people)))
+        self.people_here = await presence.people(space)
+
+    def catch_up(self) -> CatchUp:
+        if self.path is None or self.people_here is None:
+            return NOTHING_MISSED
+        views = queries.page_views(path=self.path)
+        return CatchUp(html=events.views_html(views) + events.here_html(len(self.people_here)))
 
     async def leave(self) -> None:
         assert self.path is not None
@@ -80,30 +92,29 @@ class StatsPart:
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
         self.on_stats = connection.params.get("page") == logic.STATS_PAGE
+        self.presence: tuple[int, int] | None = None
 
-    async def join(self) -> Iterable[str]:
+    def load(self) -> Iterable[str]:
         return [logic.STATS_GROUP] if self.on_stats else []
 
     def actions(self) -> Mapping[str, Action]:
         return {}
 
-    async def ready(self) -> None:
+    async def enter(self) -> None:
         if self.on_stats:
-            await self.connection.reply(await current_stats_html())
+            self.presence = await site_presence()
+
+    def catch_up(self) -> CatchUp:
+        if self.presence is None:
+            return NOTHING_MISSED
+        connections, people = self.presence
+        return CatchUp(html=events.stats_html(connections=connections, people=people))
 
 
 async def site_presence() -> tuple[int, int]:
     """Sockets open on the whole site, and the people behind them."""
     members = await get_presence().members(realtime_logic.SITE_SPACE)
     return len(members), len(realtime_logic.people(members))
-
-
-async def current_stats_html() -> str:
-    connections, people = await site_presence()
-    html: str = await database_sync_to_async(events.stats_html)(
-        connections=connections, people=people
-    )
-    return html
 
 
 class PageviewWorker(AsyncConsumer):

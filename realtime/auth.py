@@ -1,52 +1,63 @@
 """Who is on the other end of a socket, from the session cookie."""
 
-import logging
+from collections.abc import Awaitable, Callable
 from importlib import import_module
 from typing import Any
 
-from channels.auth import get_user
 from django.conf import settings
-from django.contrib.auth.models import AnonymousUser
-from django.db import InterfaceError, OperationalError
+from django.contrib.auth import get_user
+from django.contrib.auth.models import AnonymousUser, User
+from django.contrib.sessions.backends.base import SessionBase
+from django.http import HttpRequest
 from django.http.cookie import parse_cookie
 
-from realtime.sockets import ASGIMessage, Receive, Send
-
-ASGIApp = Any
-
-logger = logging.getLogger(__name__)
+Scope = dict[str, Any]
+ASGIApp = Callable[[Scope, Any, Any], Awaitable[None]]
 
 
 class SessionAuthMiddleware:
-    """Sets scope["session"] and scope["user"] from the session cookie.
+    """Sets scope["session"] from the session cookie, without reading it yet.
 
-    Channels' AuthMiddlewareStack does the same but also wraps `send`, to save a session an
-    HTTP response changed. A socket never changes its session, and that wrapper would run on
-    every frame written to every socket.
+    The user behind it is looked up by `scope_user` where the socket does its first database
+    work (realtime.sockets: one call to the database thread for everything a page socket
+    reads before it opens), not in a database call of its own here.
 
-    When the session cannot be read (the database is down), scope["auth_unavailable"] is set
-    and the page socket closes with 1011, which the page retries.
+    Channels' AuthMiddlewareStack also wraps `send`, to save a session an HTTP response
+    changed. A socket never changes its session, and that wrapper would run on every frame
+    written to every socket.
     """
 
     def __init__(self, inner: ASGIApp) -> None:
         self.inner = inner
         self.session_store = import_module(settings.SESSION_ENGINE).SessionStore
 
-    async def __call__(self, scope: ASGIMessage, receive: Receive, send: Send) -> None:
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         cookies = parse_cookie(header(scope, b"cookie"))
         session = self.session_store(cookies.get(settings.SESSION_COOKIE_NAME))
-        scope = dict(scope, session=session)
-        try:
-            scope["user"] = await get_user(scope)
-        except (OperationalError, InterfaceError):
-            # Not "signed out": the page must try again later rather than ask to sign in.
-            logger.warning("Could not look up a socket's session", exc_info=True)
-            scope["user"] = AnonymousUser()
-            scope["auth_unavailable"] = True
-        await self.inner(scope, receive, send)
+        await self.inner(dict(scope, session=session), receive, send)
 
 
-def header(scope: ASGIMessage, name: bytes) -> str:
+def scope_user(scope: Scope) -> User | AnonymousUser:
+    """The user on the scope if something already put one there (another auth middleware, a
+    test), else the session's. Synchronous: call it where database work is allowed. Raises
+    what the database raises when the session cannot be read: that is not "signed out"."""
+    user = scope.get("user")
+    if user is not None:
+        return user  # type: ignore[no-any-return]
+    session = scope.get("session")
+    return session_user(session) if session is not None else AnonymousUser()
+
+
+def session_user(session: SessionBase) -> User | AnonymousUser:
+    """The signed-in user of `session`, checked as for an HTTP request (an account whose
+    password changed since is signed out)."""
+    request = HttpRequest()
+    request.session = session
+    user = get_user(request)
+    return user if isinstance(user, User) else AnonymousUser()
+
+
+def header(scope: Scope, name: bytes) -> str:
     for key, value in scope.get("headers", ()):
         if key == name:
             return str(value.decode("latin-1"))

@@ -110,7 +110,7 @@ def channel_layer(env: Mapping[str, str]) -> dict[str, Any]:
             "CONFIG": {"capacity": capacity},
         }
     return {
-        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "BACKEND": "realtime.layers.RedisChannelLayer",
         "CONFIG": {
             "hosts": redis_hosts(
                 url_list, max_connections=env_int(env, "REDIS_MAX_CONNECTIONS", default=1000)

@@ -23,3 +23,8 @@ PAGEVIEWS_DROPPED = Counter(
 REFUSALS = Counter(
     "relay_socket_refusals", "Sockets closed right after opening, by close code", ["code"]
 )
+ADMISSION_WAIT = Histogram(
+    "relay_socket_admission_wait_seconds",
+    "How long new sockets waited for their turn to open (realtime.admission)",
+    buckets=(0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0),
+)

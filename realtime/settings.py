@@ -101,7 +101,12 @@ DATABASES = {
         # Reuse database connections: sockets' writes run in one worker thread, and opening a
         # PostgreSQL connection for each message would cost more than the message.
         conn_max_age=env_int(env, "CONN_MAX_AGE", default=60),
-        conn_health_checks=True,
+        # Off by default: every call to the database thread counts as a request, so health
+        # checks cost a SELECT 1 per socket action (17 % of that thread under a burst of
+        # connections). Without them a connection that broke while idle fails the one action
+        # that finds it broken, reported like any outage (503, the socket's error line, 1011),
+        # and Django replaces it for the next.
+        conn_health_checks=env_bool(env, "CONN_HEALTH_CHECKS", default=False),
     )
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -167,6 +172,8 @@ SECURE_CSP = {
     "form-action": [CSP.SELF],
 }
 
+# The database backend, with its one read prepared (realtime/sessions.py).
+SESSION_ENGINE = "realtime.sessions"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
@@ -290,3 +297,9 @@ SOCKET_CONNECT_BURST = float(env.get("SOCKET_CONNECT_BURST", "30"))
 SOCKET_CONNECT_RATE = float(env.get("SOCKET_CONNECT_RATE", "2"))
 # Accounts and addresses whose attempts are remembered at once (least recently seen go first).
 SOCKET_LIMIT_KEYS = env_int(env, "SOCKET_LIMIT_KEYS", default=100_000)
+# New sockets a process opens at once; others wait their turn in arrival order, at most
+# SOCKET_CONNECT_WAIT seconds, then are refused with 1013 (the page retries). Keep the wait
+# well under Daphne's --websocket_connect_timeout (5 s by default), which drops a handshake
+# without an answer.
+SOCKET_CONNECT_CONCURRENCY = env_int(env, "SOCKET_CONNECT_CONCURRENCY", default=16)
+SOCKET_CONNECT_WAIT = env_seconds(env, "SOCKET_CONNECT_WAIT", default=2.5)

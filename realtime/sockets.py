@@ -4,10 +4,16 @@ A page opens one socket (`ws-connect` on <body>) whose query string says what th
 e.g. `/ws/?room=general`. Each *part* looks at that and answers which groups to join and which
 frame actions it handles: the viewer's personal group, the room's group, and so on. The
 consumer itself only authenticates, joins, routes frames to parts, and relays pushed HTML.
+
+Opening a socket takes two calls to the one database thread, whatever the parts: one that
+authenticates and runs every part's `load` (what to join), one that runs every part's
+`catch_up` (what the page may have missed) once the groups are joined. Sockets open a few at a
+time, in arrival order (realtime.admission).
 """
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import time
@@ -15,11 +21,12 @@ import uuid
 import weakref
 from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import parse_qsl, urlencode
 
 from channels.consumer import get_handler_name
+from channels.db import database_sync_to_async
 from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
@@ -28,6 +35,8 @@ from django.db import InterfaceError, OperationalError
 from django.template.loader import render_to_string
 
 from realtime import frames, metrics
+from realtime.admission import get_admission
+from realtime.auth import scope_user
 from realtime.hub import get_hub
 from realtime.limits import BucketMap, OpenCounts, attempt_key
 
@@ -43,11 +52,12 @@ CLOSE_TOO_MANY_SOCKETS = 4409  # SOCKETS_PER_USER already open in this process
 CLOSE_TOO_MANY_ATTEMPTS = 4429  # connection attempts beyond SOCKET_CONNECT_BURST/_RATE
 CLOSE_UNAVAILABLE = 1011  # the database or the channel layer failed; the page retries later
 CLOSE_SERVICE_RESTART = 1012  # the page reconnects and resumes
-CLOSE_TRY_AGAIN_LATER = 1013  # likewise, after falling too far behind
+CLOSE_TRY_AGAIN_LATER = 1013  # likewise: fell too far behind, or waited too long to open
 
 TOO_MANY_SOCKETS = "Relay is open in too many tabs. Close one, then reload this page."
 TOO_MANY_ATTEMPTS = "Too many connection attempts. Wait a minute, then reload this page."
 UNAVAILABLE = "Live updates are unavailable at the moment. Retrying…"
+BUSY = "Relay is busy at the moment. Retrying…"
 DATABASE_UNAVAILABLE = "That was not done: the database is unavailable. Try again in a moment."
 FAILED = "Something went wrong on our side; that was not done. Try again."
 
@@ -93,19 +103,42 @@ class Connection:
     on_close: Callable[[Cleanup], None]
     # Stops this socket receiving a group's messages (after access to it ended).
     leave: Callable[[str], Awaitable[None]]
+    # What parts read while the socket opens and share (e.g. the room a page shows), by name.
+    shared: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CatchUp:
+    """What a part sends once its socket is open, and the groups it leaves again because
+    access ended between joining and now."""
+
+    html: str = ""
+    leave: Sequence[str] = ()
+
+
+NOTHING_MISSED = CatchUp()
 
 
 class Part(Protocol):
-    async def join(self) -> Iterable[str]:
-        """The groups this part needs; raise Refused to refuse the whole socket."""
+    """Made for each socket once its user is known; `load` and `catch_up` run in the database
+    thread (synchronous ORM calls are fine there), together with every other part's."""
+
+    def load(self) -> Iterable[str]:
+        """Before the socket opens: read what this part needs, and answer the groups it joins.
+        Raise Refused to refuse the whole socket."""
         ...
 
     def actions(self) -> Mapping[str, Action]:
         """Frame handlers by the frame's `action` field."""
         ...
 
-    async def ready(self) -> None:
-        """Called once the socket is open: send what the page may have missed."""
+    async def enter(self) -> None:
+        """Once the socket is open, before catching up: work away from the database (e.g.
+        presence)."""
+        ...
+
+    def catch_up(self) -> CatchUp:
+        """Once the socket is open: what the page may have missed."""
         ...
 
 
@@ -150,6 +183,7 @@ async def closed_by_client(receive: Receive, waiting: bool) -> None:
         pass
 
 
+@functools.lru_cache(maxsize=64)
 def socket_error_html(message: str) -> str:
     return render_to_string("frontend/base.html#socket-error", {"socket_error": message})
 
@@ -220,9 +254,28 @@ class PageConsumer(AsyncWebsocketConsumer):
         await handler(message)
 
     async def connect(self) -> None:
-        user: User | AnonymousUser = self.scope.get("user") or AnonymousUser()
-        user_id = user.pk if user.is_authenticated else None
-        attempt = attempt_key(user_id=user_id, client=self.scope.get("client"))
+        admission = get_admission()
+        if not await admission.enter():
+            await self.refuse(CLOSE_TRY_AGAIN_LATER, BUSY, explain=True)
+            return
+        try:
+            await self.open()
+        finally:
+            admission.leave()
+
+    async def open(self) -> None:
+        try:
+            opening = await database_sync_to_async(self.load)()
+        except Exception:
+            # The database is down (the session cannot even be read): not "signed out". The
+            # page is told, and tries again.
+            logger.exception("Could not open a page socket")
+            await self.refuse(CLOSE_UNAVAILABLE, UNAVAILABLE, explain=True)
+            return
+        user = opening.user
+        attempt = attempt_key(
+            user_id=user.pk if user.is_authenticated else None, client=self.scope.get("client")
+        )
         if not connection_attempts.take(
             attempt,
             rate=settings.SOCKET_CONNECT_RATE,
@@ -231,9 +284,6 @@ class PageConsumer(AsyncWebsocketConsumer):
         ):
             await self.refuse(CLOSE_TOO_MANY_ATTEMPTS, TOO_MANY_ATTEMPTS, explain=True)
             return
-        if self.scope.get("auth_unavailable"):
-            await self.refuse(CLOSE_UNAVAILABLE, UNAVAILABLE, explain=True)
-            return
         if not user.is_authenticated:
             await self.refuse(CLOSE_UNAUTHENTICATED, "Sign in to connect.")
             return
@@ -241,36 +291,16 @@ class PageConsumer(AsyncWebsocketConsumer):
             await self.refuse(CLOSE_TOO_MANY_SOCKETS, TOO_MANY_SOCKETS, explain=True)
             return
         self.counted_as = user.pk
-        connection = Connection(
-            user=user,
-            params=socket_params(self.scope["query_string"]),
-            reply=self.send_html,
-            leave=self.leave_group,
-            socket_id=uuid.uuid4().hex,
-            on_close=self.cleanups.append,
-        )
-        parts = [make_part(connection) for make_part in self.parts]
-        groups: list[str] = []
-        handlers: dict[str, Action] = {}
-        try:
-            for part in parts:
-                groups.extend(await part.join())
-                handlers.update(part.actions())
-        except Refused as refusal:
-            await self.refuse(refusal.code, refusal.reason)
-            return
-        except Exception:
-            # The database is down: tell the page, which tries again.
-            logger.exception("Could not open a page socket")
-            await self.refuse(CLOSE_UNAVAILABLE, UNAVAILABLE, explain=True)
+        if opening.refusal is not None:
+            await self.refuse(opening.refusal.code, opening.refusal.reason)
             return
         hub = get_hub()
-        self.joined = groups
+        self.joined = opening.groups
         # Pushes that arrive before the handshake is complete wait for it: nothing may be sent
         # on a socket that is not yet accepted.
         self.backlog = deque()
         try:
-            await asyncio.gather(*(hub.join(group, self) for group in groups))
+            await asyncio.gather(*(hub.join(group, self) for group in opening.groups))
         except Exception:
             # The channel layer is down: likewise.
             self.backlog = None
@@ -282,15 +312,48 @@ class PageConsumer(AsyncWebsocketConsumer):
             self.backlog = None
             await self.leave_groups()
             raise
-        self.handlers = handlers
+        self.handlers = {name: a for part in opening.parts for name, a in part.actions().items()}
         metrics.SOCKETS.inc()
         open_pages.add(self)
         await self.accept()
         waiting, self.backlog = self.backlog, None
         for html in waiting:
             self.deliver(html)
-        for part in parts:
-            await self.guarded(part.ready())
+        await asyncio.gather(*(self.guarded(part.enter()) for part in opening.parts))
+        await self.guarded(self.catch_up(opening.parts))
+
+    def load(self) -> "Opening":
+        """In the database thread: who this is, then every part's reads and groups."""
+        user = scope_user(self.scope)
+        if not user.is_authenticated:
+            return Opening(user=user)
+        connection = Connection(
+            user=user,
+            params=socket_params(self.scope["query_string"]),
+            reply=self.send_html,
+            leave=self.leave_group,
+            socket_id=uuid.uuid4().hex,
+            on_close=self.cleanups.append,
+        )
+        parts = [make_part(connection) for make_part in self.parts]
+        groups: list[str] = []
+        try:
+            for part in parts:
+                groups.extend(part.load())
+        except Refused as refusal:
+            return Opening(user=user, refusal=refusal)
+        return Opening(user=user, parts=parts, groups=groups)
+
+    async def catch_up(self, parts: Sequence[Part]) -> None:
+        # Each part's catch-up is its own frame, in the parts' order, as it would be pushed.
+        for outcome in await database_sync_to_async(catch_up_all)(parts):
+            if isinstance(outcome, Exception):
+                await self.failed(outcome)
+                continue
+            for group in outcome.leave:
+                await self.leave_group(group)
+            if outcome.html:
+                await self.send_html(outcome.html)
 
     async def refuse(self, code: int, reason: str, *, explain: bool = False) -> None:
         # Accepted first so the page learns why: a refused handshake looks like a network
@@ -307,6 +370,14 @@ class PageConsumer(AsyncWebsocketConsumer):
         if self.counted_as is not None:
             open_sockets.close(self.counted_as)
             self.counted_as = None
+
+    async def websocket_disconnect(self, message: ASGIMessage) -> None:
+        # Unlike Channels' handler, no group_discard (the hub holds the memberships) and no hop
+        # to the database thread to close old connections: database_sync_to_async does that
+        # around every call. Under a burst of refused sockets those hops queued in front of
+        # the sockets still opening.
+        await self.disconnect(message["code"])
+        raise StopConsumer()
 
     async def disconnect(self, code: int) -> None:
         if self.handlers or self.joined:
@@ -341,11 +412,15 @@ class PageConsumer(AsyncWebsocketConsumer):
         """Run a part's handler; if it fails, the page is told and the socket stays open."""
         try:
             await work
-        except DATABASE_DOWN:
-            logger.warning("A socket action failed on the database", exc_info=True)
+        except Exception as error:
+            await self.failed(error)
+
+    async def failed(self, error: Exception) -> None:
+        if isinstance(error, DATABASE_DOWN):
+            logger.warning("A socket action failed on the database", exc_info=error)
             await self.send_html(socket_error_html(DATABASE_UNAVAILABLE))
-        except Exception:
-            logger.exception("A socket action failed")
+        else:
+            logger.error("A socket action failed", exc_info=error)
             await self.send_html(socket_error_html(FAILED))
 
     async def send_html(self, html: str) -> None:
@@ -428,6 +503,27 @@ class PageConsumer(AsyncWebsocketConsumer):
             self.settle(closing)
         else:
             closing.add_done_callback(self.settle)
+
+
+@dataclass
+class Opening:
+    """What a socket read before opening: who it is, and its parts' groups or a refusal."""
+
+    user: User | AnonymousUser
+    parts: list[Part] = field(default_factory=list)
+    groups: list[str] = field(default_factory=list)
+    refusal: Refused | None = None
+
+
+def catch_up_all(parts: Sequence[Part]) -> list[CatchUp | Exception]:
+    """Every part's catch-up, in the database thread; one part failing spoils no other's."""
+    outcomes: list[CatchUp | Exception] = []
+    for part in parts:
+        try:
+            outcomes.append(part.catch_up())
+        except Exception as error:
+            outcomes.append(error)
+    return outcomes
 
 
 async def close_all() -> None:

@@ -7,7 +7,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import connections
 
 from chat.models import Room
-from realtime import sockets
+from realtime import prepared, sockets
 from taskworker.worker import claim_and_run_one, new_worker
 
 User = get_user_model()
@@ -49,6 +49,14 @@ def fresh_socket_limits() -> Iterator[None]:
     yield
     sockets.open_sockets.clear()
     sockets.connection_attempts.clear()
+
+
+@pytest.fixture(autouse=True)
+def fresh_prepared_queries() -> Iterator[None]:
+    """Prepared queries are built anew in each test, from what the test may have replaced."""
+    prepared.forget_all()
+    yield
+    prepared.forget_all()
 
 
 @pytest.fixture

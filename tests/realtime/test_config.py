@@ -64,7 +64,7 @@ def test_channel_layer_redis_shards_with_safe_timeouts():
     layer = config.channel_layer(
         {"REDIS_URL": "redis://r1:6379/0, redis://r2:6379/0", "REDIS_MAX_CONNECTIONS": "500"}
     )
-    assert layer["BACKEND"] == "channels_redis.core.RedisChannelLayer"
+    assert layer["BACKEND"] == "realtime.layers.RedisChannelLayer"
     hosts = layer["CONFIG"]["hosts"]
     assert [h["address"] for h in hosts] == ["redis://r1:6379/0", "redis://r2:6379/0"]
     # Longer than channels-redis' 5 s blocking reads, or idle sockets get killed.

@@ -10,16 +10,20 @@ from django.contrib.auth.models import AnonymousUser
 from django.db import OperationalError
 
 from realtime import sockets
+from realtime.admission import get_admission
 from realtime.hub import get_hub
 from realtime.routing import websocket_urlpatterns
 from realtime.sockets import (
+    BUSY,
     CLOSE_SERVICE_RESTART,
     CLOSE_TOO_MANY_ATTEMPTS,
     CLOSE_TOO_MANY_SOCKETS,
+    CLOSE_TRY_AGAIN_LATER,
     CLOSE_UNAUTHENTICATED,
     CLOSE_UNAVAILABLE,
     DATABASE_UNAVAILABLE,
     FAILED,
+    NOTHING_MISSED,
     TOO_MANY_ATTEMPTS,
     TOO_MANY_SOCKETS,
     UNAVAILABLE,
@@ -122,9 +126,13 @@ async def test_anonymous_attempts_are_limited_per_address(room, settings):
     assert (await socket.receive_output())["code"] == CLOSE_UNAUTHENTICATED
 
 
-async def test_a_session_that_could_not_be_read_is_retried_not_signed_out(room):
-    socket = communicator(AnonymousUser())
-    socket.scope["auth_unavailable"] = True
+async def test_a_session_that_could_not_be_read_is_retried_not_signed_out(room, monkeypatch):
+    def database_down(session):
+        raise OperationalError("could not connect to server")
+
+    monkeypatch.setattr("realtime.auth.session_user", database_down)
+    socket = communicator(None)
+    socket.scope["session"] = object()
     error, code = await refused(socket)
     assert code == CLOSE_UNAVAILABLE
     assert UNAVAILABLE in error
@@ -153,14 +161,17 @@ class FailingPart:
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
 
-    async def join(self):
+    def load(self):
         return ["failing"]
 
     def actions(self):
         return {"database": self.database, "bug": self.bug, "echo": self.echo}
 
-    async def ready(self):
+    async def enter(self):
         pass
+
+    def catch_up(self):
+        return NOTHING_MISSED
 
     async def database(self, frame):
         raise OperationalError("server closed the connection unexpectedly")
@@ -199,3 +210,21 @@ async def test_a_stopping_server_closes_sockets_with_1012_and_leaves_its_groups(
         await socket.future
     assert hub.groups == {}
     assert len(sockets.open_sockets) == 0
+
+
+async def test_a_socket_that_waited_too_long_to_open_is_told_to_retry_with_1013(
+    ada, room, settings
+):
+    settings.SOCKET_CONNECT_CONCURRENCY = 1
+    settings.SOCKET_CONNECT_WAIT = 0.1
+    admission = get_admission()
+    assert await admission.enter()  # another socket is opening and holds the only place
+
+    error, code = await refused(communicator(ada))
+    assert code == CLOSE_TRY_AGAIN_LATER  # htmx reconnects after 1013
+    assert BUSY in error
+    assert sockets.open_sockets[ada.pk] == 0
+    assert get_hub().groups == {}
+
+    admission.leave()
+    await (await open_socket(ada)).disconnect()

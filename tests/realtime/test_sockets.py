@@ -6,6 +6,7 @@ from realtime import metrics
 from realtime.sockets import (
     CLOSE_SERVICE_RESTART,
     CLOSE_TRY_AGAIN_LATER,
+    CatchUp,
     PageConsumer,
     decode_frame,
     socket_params,
@@ -103,14 +104,17 @@ class JoinsOneGroup:
     def __init__(self, connection) -> None:
         self.connection = connection
 
-    async def join(self):
+    def load(self):
         return ["test.early"]
 
     def actions(self):
         return {}
 
-    async def ready(self) -> None:
-        await self.connection.reply("<p>ready</p>")
+    async def enter(self) -> None:
+        pass
+
+    def catch_up(self):
+        return CatchUp(html="<p>ready</p>")
 
 
 class EarlyPushHub:

@@ -1,0 +1,168 @@
+"""How a page socket opens: two calls to the database thread, reads shared between parts,
+and a catch-up that one failing part does not spoil; and that it closes without any."""
+
+import pytest
+from channels.db import database_sync_to_async
+from channels.routing import URLRouter
+from channels.testing import WebsocketCommunicator
+from django.conf import settings
+
+from chat import queries
+from chat.models import ReadCursor
+from realtime import sockets
+from realtime.routing import websocket_urlpatterns
+from realtime.sockets import DATABASE_UNAVAILABLE, NOTHING_MISSED, CatchUp, PageConsumer
+
+pytestmark = [
+    pytest.mark.asyncio,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("close_db_connections"),
+]
+
+ROOM_PAGE = "/ws/?room=general&path=/rooms/general/"
+
+
+@pytest.fixture
+def database_calls(monkeypatch):
+    """The functions the page socket hands to the database thread, in order."""
+    calls = []
+
+    def counted(function):
+        calls.append(getattr(function, "__name__", repr(function)))
+        return database_sync_to_async(function)
+
+    monkeypatch.setattr(sockets, "database_sync_to_async", counted)
+    return calls
+
+
+async def frames_for(socket, *, seconds):
+    frames = []
+    while not await socket.receive_nothing(timeout=seconds):
+        frames.append(await socket.receive_from())
+    return frames
+
+
+@pytest.fixture
+def session_cookie(client, ada):
+    client.force_login(ada)
+    return client.cookies[settings.SESSION_COOKIE_NAME].value
+
+
+async def test_a_room_page_opens_in_two_database_calls_signing_in_included(
+    session_cookie, room, ada, database_calls
+):
+    from realtime.asgi import application
+
+    await database_sync_to_async(ReadCursor.objects.create)(user=ada, room=room)
+    headers = [
+        (b"origin", b"http://localhost"),
+        (b"host", b"localhost"),
+        (b"cookie", f"{settings.SESSION_COOKIE_NAME}={session_cookie}".encode()),
+    ]
+    socket = WebsocketCommunicator(application, ROOM_PAGE, headers=headers)
+    connected, _ = await socket.connect()
+    assert connected
+
+    frames = await frames_for(socket, seconds=1.0)
+    for caught_up in (
+        'id="bell"',
+        f'id="unread-{room.id}"',
+        'id="room-presence"',
+        'id="page-views"',
+    ):
+        assert any(caught_up in frame for frame in frames), caught_up
+    assert database_calls == ["load", "catch_up_all"]
+    await socket.disconnect()
+
+
+async def test_the_room_parts_look_the_room_up_once(ada, room, monkeypatch):
+    lookups = []
+    real = queries.room_readable
+
+    def counted(**kwargs):
+        lookups.append(kwargs["slug"])
+        return real(**kwargs)
+
+    monkeypatch.setattr(queries, "room_readable", counted)
+    socket = WebsocketCommunicator(URLRouter(websocket_urlpatterns), ROOM_PAGE)
+    socket.scope["user"] = ada
+    connected, _ = await socket.connect()
+    assert connected
+    frames = await frames_for(socket, seconds=0.5)
+    assert any('id="room-presence"' in frame for frame in frames)
+    assert lookups == ["general"]
+    await socket.disconnect()
+
+
+class BrokenCatchUp:
+    def __init__(self, connection):
+        self.connection = connection
+
+    def load(self):
+        return ["broken"]
+
+    def actions(self):
+        return {}
+
+    async def enter(self):
+        pass
+
+    def catch_up(self):
+        from django.db import OperationalError
+
+        raise OperationalError("server closed the connection unexpectedly")
+
+
+class Greeting:
+    def __init__(self, connection):
+        self.connection = connection
+
+    def load(self):
+        return []
+
+    def actions(self):
+        return {}
+
+    async def enter(self):
+        pass
+
+    def catch_up(self):
+        return CatchUp(html="<p id='greeting'>hello</p>")
+
+
+class Quiet(Greeting):
+    def catch_up(self):
+        return NOTHING_MISSED
+
+
+async def test_a_part_whose_catch_up_fails_is_reported_and_the_others_still_catch_up(ada):
+    app = PageConsumer.as_asgi(parts=(BrokenCatchUp, Quiet, Greeting))
+    socket = WebsocketCommunicator(app, "/ws/")
+    socket.scope["user"] = ada
+    assert (await socket.connect())[0]
+
+    assert DATABASE_UNAVAILABLE in await socket.receive_from()
+    assert "hello" in await socket.receive_from()
+    assert await socket.receive_nothing(timeout=0.2)  # nothing sent for the quiet part
+    await socket.disconnect()
+
+
+async def test_closing_a_socket_makes_no_call_to_the_database_thread(ada, room, monkeypatch):
+    socket = WebsocketCommunicator(URLRouter(websocket_urlpatterns), "/ws/?room=general")
+    socket.scope["user"] = ada
+    assert (await socket.connect())[0]
+    assert 'id="bell"' in await socket.receive_from()
+    hops = []
+
+    async def hop():
+        hops.append("aclose_old_connections")
+
+    monkeypatch.setattr("channels.generic.websocket.aclose_old_connections", hop)
+
+    def counted(function):
+        hops.append(function)
+        return function
+
+    monkeypatch.setattr(sockets, "database_sync_to_async", counted)
+    await socket.disconnect()
+    assert hops == []
