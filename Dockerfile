@@ -34,9 +34,11 @@ ENTRYPOINT ["/app/docker/entrypoint.sh"]
 # A listen backlog of 2048 instead of Daphne's 50: bursts of reconnecting sockets then wait in
 # the kernel's queue instead of being refused and retried. A handshake not answered within 5 s
 # is dropped by Daphne; the app refuses sockets that waited SOCKET_CONNECT_WAIT (2.5 s) for their
-# turn with 1013 before that. WebSocket messages over 64 KiB are refused with 1009 (Daphne's
+# turn with 1013 before that. Idle sockets are pinged every 60 s instead of 20: at 10,000
+# sockets Daphne's default costs several percent of a core (docs/benchmarks.md); nginx keeps
+# idle sockets for an hour. WebSocket messages over 64 KiB are refused with 1009 (Daphne's
 # default is 1 MiB; a chat message is a few KiB at most).
 CMD ["daphne", "-e", "tcp:port=8000:interface=0.0.0.0:backlog=2048", "--proxy-headers", \
-     "--websocket_connect_timeout", "5", \
+     "--websocket_connect_timeout", "5", "--ping-interval", "60", \
      "--websocket-max-message-size", "65536", "--websocket-max-frame-size", "65536", \
      "realtime.asgi:application"]
