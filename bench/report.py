@@ -324,20 +324,28 @@ def checks(documents: Sequence[Result]) -> list[list[str]]:
         f"{number(idle_cpu)} % at {number(held)} connections",
         None if idle_cpu is None else idle_cpu <= 3 and (held or 0) >= 10_000,
     )
+    # Sockets that open and stay open, at a steady 25 handshakes in flight per client process
+    # (the idle fill): the burst scenario also counts sockets the app accepts only to refuse.
     text, value = ratio_text(
-        get("app", "handshakes", "connections", "per_second"),
-        get("tutorial", "handshakes", "connections", "per_second"),
+        get("app", "idle", "connections", "per_second"),
+        get("tutorial", "idle", "connections", "per_second"),
     )
     add(
-        "Handshakes: ≥ 2x the tutorial's connections/s", text, None if value is None else value >= 2
+        "Handshakes: ≥ 2x the tutorial's connections/s (idle fill)",
+        text,
+        None if value is None else value >= 2,
     )
     errors = get("app", "handshakes", "connections", "http_500")
     failed = get("app", "handshakes", "connections", "failed")
     attempted = get("app", "handshakes", "connections", "attempted")
+    kept = get("app", "handshakes", "alive_after")
     add(
         "Handshakes: no 500s (nor other failures) at 1,000 concurrent",
-        f"{number(errors)} HTTP 500s, {number(failed)} failed of {number(attempted)}",
-        None if errors is None else errors == failed == 0 and (attempted or 0) >= 1000,
+        f"{number(errors)} HTTP 500s, {number(failed)} failed, {number(kept)} of "
+        f"{number(attempted)} open after (the rest refused with 1013, to retry)",
+        None
+        if errors is None
+        else errors == failed == 0 and kept == attempted and (attempted or 0) >= 1000,
     )
     return rows
 

@@ -27,23 +27,21 @@ def test_checks_compare_the_project_with_its_peers():
             result(
                 "app",
                 room={"ratio": 1.0},
+                idle={"connections": {"per_second": 150.0}},
                 **{"room-max": {"deliveries_per_second": 400.0}},
                 handshakes={
-                    "connections": {
-                        "per_second": 50.0,
-                        "http_500": 0,
-                        "failed": 3,
-                        "attempted": 1000,
-                    }
+                    "connections": {"http_500": 0, "failed": 0, "attempted": 1000},
+                    "alive_after": 400,
                 },
             ),
             result("bare", **{"room-max": {"deliveries_per_second": 1000.0}}),
-            result("tutorial", handshakes={"connections": {"per_second": 100.0}}),
+            result("tutorial", idle={"connections": {"per_second": 100.0}}),
         ]
     )
     verdicts = {goal: verdict for goal, _, verdict in rows}
     assert verdicts["Big room: every delivery arrives (ratio 1.0)"] == "**met**"
     assert verdicts["Big room: deliveries/s ≥ 0.5x bare Daphne (room-max)"] == "**missed**"
-    assert verdicts["Handshakes: ≥ 2x the tutorial's connections/s"] == "**missed**"
+    assert verdicts["Handshakes: ≥ 2x the tutorial's connections/s (idle fill)"] == "**missed**"
+    # Answered, but most of the burst refused (1013): not every socket opened.
     assert verdicts["Handshakes: no 500s (nor other failures) at 1,000 concurrent"] == "**missed**"
     assert verdicts["Idle: ≤ 25 KB per connection"] == "not measured"
