@@ -2,7 +2,7 @@ import socket
 
 from twisted.internet.abstract import FileDescriptor
 
-from realtime.server import unsent_bytes
+from realtime.server import FormattedWhenLogged, unsent_bytes
 
 
 class Transport(FileDescriptor):
@@ -31,3 +31,16 @@ def test_unsent_bytes_counts_both_of_twisteds_buffers():
 def test_transports_without_twisteds_buffers_count_as_empty():
     with socket.socket() as sock:
         assert unsent_bytes(sock) == 0
+
+
+class Exploding:
+    def __repr__(self) -> str:
+        raise AssertionError("formatted although nothing was logged")
+
+
+def test_log_arguments_are_formatted_only_when_logged():
+    lazy = FormattedWhenLogged([("autoPingInterval", 20, "Factory")])
+    FormattedWhenLogged(Exploding())  # never formatted: no error
+    assert f"\n{lazy}" == "\n[('autoPingInterval', 20, 'Factory')]"
+    template = "{attrs}"  # as the logger formats its arguments, when it logs
+    assert template.format(attrs=lazy) == "[('autoPingInterval', 20, 'Factory')]"
