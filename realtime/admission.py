@@ -10,11 +10,11 @@ a burst completes at the server's throughput, oldest first. A socket that waited
 
 import asyncio
 import time
-import weakref
 
 from django.conf import settings
 
 from realtime import metrics
+from realtime.loops import per_loop
 
 
 class Admission:
@@ -44,17 +44,11 @@ class Admission:
         self.slots.release()
 
 
-_admissions: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Admission] = (
-    weakref.WeakKeyDictionary()
-)
+def make_admission() -> Admission:
+    return Admission(
+        concurrency=settings.SOCKET_CONNECT_CONCURRENCY, wait=settings.SOCKET_CONNECT_WAIT
+    )
 
 
-def get_admission() -> Admission:
-    """The gate of the running event loop (one per server process)."""
-    loop = asyncio.get_running_loop()
-    admission = _admissions.get(loop)
-    if admission is None:
-        admission = _admissions[loop] = Admission(
-            concurrency=settings.SOCKET_CONNECT_CONCURRENCY, wait=settings.SOCKET_CONNECT_WAIT
-        )
-    return admission
+# The gate of the running event loop (one per server process).
+get_admission = per_loop(make_admission)

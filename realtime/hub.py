@@ -21,7 +21,6 @@ local member's socket. The last member to leave discards the channel from the gr
 import asyncio
 import logging
 import time
-import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -31,6 +30,7 @@ from django.conf import settings
 
 from realtime import metrics
 from realtime.frames import text_frame
+from realtime.loops import per_loop
 
 logger = logging.getLogger(__name__)
 
@@ -228,19 +228,15 @@ def subscribed_groups(groups: Iterable[tuple[str, GroupState]]) -> list[str]:
     return [name for name, state in groups if state.subscribed]
 
 
-_hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Hub] = weakref.WeakKeyDictionary()
+def make_hub() -> Hub:
+    layer = get_channel_layer()
+    expiry = getattr(layer, "group_expiry", 86400)
+    return Hub(
+        layer,
+        refresh_every=getattr(settings, "HUB_REFRESH_SECONDS", expiry / 4),
+        concurrency=settings.HUB_LAYER_CONCURRENCY,
+    )
 
 
-def get_hub() -> Hub:
-    """The hub of the running event loop (one per server process)."""
-    loop = asyncio.get_running_loop()
-    hub = _hubs.get(loop)
-    if hub is None:
-        layer = get_channel_layer()
-        expiry = getattr(layer, "group_expiry", 86400)
-        hub = _hubs[loop] = Hub(
-            layer,
-            refresh_every=getattr(settings, "HUB_REFRESH_SECONDS", expiry / 4),
-            concurrency=settings.HUB_LAYER_CONCURRENCY,
-        )
-    return hub
+# The hub of the running event loop (one per server process).
+get_hub = per_loop(make_hub)

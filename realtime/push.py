@@ -15,7 +15,6 @@ task worker) it is sent before push_html returns.
 import asyncio
 import logging
 import os
-import weakref
 from collections import deque
 from typing import Any
 
@@ -24,6 +23,7 @@ from channels.layers import get_channel_layer
 
 from realtime import metrics
 from realtime.hub import leave_event, push_event
+from realtime.loops import per_loop
 
 logger = logging.getLogger(__name__)
 
@@ -99,18 +99,8 @@ class Outbox:
             await asyncio.shield(self.sending)
 
 
-_outboxes: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Outbox] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def get_outbox() -> Outbox:
-    """The outbox of the running event loop."""
-    loop = asyncio.get_running_loop()
-    outbox = _outboxes.get(loop)
-    if outbox is None:
-        outbox = _outboxes[loop] = Outbox()
-    return outbox
+# The outbox of the running event loop.
+get_outbox = per_loop(Outbox)
 
 
 def outbox_put(group: str, message: dict[str, Any]) -> None:
