@@ -109,6 +109,14 @@ DATABASES = {
         conn_health_checks=env_bool(env, "CONN_HEALTH_CHECKS", default=False),
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The embedded default writes from several threads of one process (requests, socket
+    # actions, the task and pageview workers). A transaction that reads and then writes fails
+    # at once with "database is locked" if another wrote in between; taking the write lock at
+    # BEGIN makes it wait its turn instead, up to `timeout` seconds.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"transaction_mode": "IMMEDIATE", "timeout": 20}
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CHANNEL_LAYERS = {"default": channel_layer(env)}

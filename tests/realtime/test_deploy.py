@@ -31,3 +31,17 @@ def test_the_dockerfile_starts_daphne_with_the_tested_frame_limits():
     # tests/faults/test_frame_limits.py runs Daphne with DAPHNE_LIMITS; production must too.
     command = (ROOT / "Dockerfile").read_text().rpartition("CMD ")[2]
     assert all(f'"{option}"' in command for option in DAPHNE_LIMITS)
+
+
+def test_the_embedded_sqlite_database_takes_the_write_lock_at_begin(tmp_path):
+    # Read-then-write transactions from several threads would otherwise fail at once with
+    # "database is locked" instead of waiting (seen: an export request during a worker's write).
+    env = {
+        "DJANGO_SETTINGS_MODULE": "realtime.settings",
+        "DEBUG": "1",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        "REDIS_URL": "",
+    }
+    code = "from django.db import connection; print(connection.settings_dict['OPTIONS'])"
+    output = manage(env, "shell", "-c", code)
+    assert "'transaction_mode': 'IMMEDIATE'" in output
