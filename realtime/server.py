@@ -87,16 +87,14 @@ def adapt_daphne(*, on_shutdown: Callable[[], Coroutine[Any, Any, None]]) -> Non
 
     def handle_reply(protocol: Any, message: dict[str, Any]) -> None:
         if message.get("type") == "websocket.send":
-            if unsent_bytes(protocol.transport) > send_buffer_limit:
-                drop(protocol)
-                return
             text = message.get("text")
-            # Daphne sends nothing for an empty text; neither does this.
-            if (
-                text
-                and message.get("bytes") is None
-                and write_frame(protocol, frames.text_frame(text))
-            ):
+            # Daphne sends nothing for an empty text; neither does this. write_frame checks
+            # the send buffer itself; other messages are checked here.
+            if text and message.get("bytes") is None:
+                if write_frame(protocol, frames.text_frame(text)):
+                    return
+            elif unsent_bytes(protocol.transport) > send_buffer_limit:
+                drop(protocol)
                 return
         daphne_reply(protocol, message)
 

@@ -101,3 +101,11 @@ def test_a_closing_transport_is_left_to_twisted(connection):
     transport.disconnecting = True
     write_now(transport, b"late")
     assert unsent_bytes(transport) == 4  # buffered by Twisted's own write(), not sent here
+
+
+def test_a_connection_lost_mid_write_is_left_to_twisted_to_find(connection):
+    transport, peer, reactor = connection
+    peer.close()
+    write_now(transport, b"x" * 100_000)  # the send fails: the data goes to Twisted's buffer
+    assert unsent_bytes(transport) > 0
+    assert transport in reactor.getWriters()  # its next write attempt reports the loss
