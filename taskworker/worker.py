@@ -163,27 +163,35 @@ def new_worker(worker_id: str) -> Worker:
 async def run_embedded_worker() -> None:
     """The embedded topology's task worker, on the server's event loop. Each task runs in a
     worker thread; its live pushes go through this loop (asgiref routes them here), which is
-    what the in-memory channel layer needs. Cancelled (taskworker.embedded), it stops between
-    two tasks and ends its heartbeat, so that nobody takes it for a dead worker."""
+    what the in-memory channel layer needs. Cancelled (taskworker.embedded), it lets the task in
+    progress finish, then ends its heartbeat and stops, so that nobody takes it for a dead
+    worker."""
     worker_id = f"embedded-{get_random_string(12)}"
     worker = new_worker(worker_id)
     heartbeat = Heartbeat(worker_id)
     await sync_to_async(heartbeat.start, thread_sensitive=False)()
     logger.info("Task worker %s running inside the server process", worker_id)
-    this = asyncio.current_task()
     try:
         while True:
+            claim = asyncio.ensure_future(claim_and_run_next(worker))
             try:
-                ran = await sync_to_async(claim_and_run_one, thread_sensitive=False)(worker)
-            except Exception:
-                logger.exception("The embedded task worker failed; trying again")
-                ran = False
-            # sync_to_async lets a running task finish and then returns as if nothing happened:
-            # a cancellation that arrived meanwhile is only visible here.
-            if this is not None and this.cancelling():
-                raise asyncio.CancelledError
+                ran = await asyncio.shield(claim)
+            except asyncio.CancelledError:
+                # A cancelled sync_to_async returns at once while its thread runs on: wait for
+                # the task in progress, so that its result is saved and pushed before the
+                # heartbeat ends.
+                await claim
+                raise
             if not ran:
                 await asyncio.sleep(settings.TASK_WORKER_INTERVAL)
     finally:
         await asyncio.to_thread(heartbeat.stop)
         logger.info("Task worker %s stopped", worker_id)
+
+
+async def claim_and_run_next(worker: Worker) -> bool:
+    try:
+        return await sync_to_async(claim_and_run_one, thread_sensitive=False)(worker)
+    except Exception:
+        logger.exception("The embedded task worker failed; trying again")
+        return False

@@ -2,6 +2,8 @@
 whose pushes reach the in-memory channel layer of the same process."""
 
 import asyncio
+import threading
+import time
 
 import pytest
 from channels.db import database_sync_to_async
@@ -10,6 +12,7 @@ from channels.layers import get_channel_layer
 from chat import actions
 from chat.models import TranscriptExport
 from notifications.logic import user_group_name
+from taskworker import worker as worker_module
 from taskworker.embedded import running_workers, stop_embedded_workers, with_embedded_worker
 from taskworker.models import WorkerHeartbeat
 
@@ -83,4 +86,33 @@ async def test_a_stopping_server_stops_its_worker_cleanly(settings):
     assert worker.cancelled()
     assert not running_workers
     # Its heartbeat ended with it: nobody will take it for a dead worker.
+    assert await heartbeats() == 0
+
+
+async def test_a_stopping_server_waits_for_the_task_in_progress(settings, monkeypatch):
+    settings.TASK_WORKER_INTERVAL = 0.05
+    settings.TASK_WORKER_HEARTBEAT = 60
+    heartbeats = database_sync_to_async(WorkerHeartbeat.objects.count)
+    started = threading.Event()
+    events = []
+
+    def a_slow_task(worker):
+        started.set()
+        time.sleep(0.5)
+        events.append("task finished")
+        return True
+
+    monkeypatch.setattr(worker_module, "claim_and_run_one", a_slow_task)
+
+    async def app(scope, receive, send):
+        pass
+
+    await with_embedded_worker(app)({"type": "http"}, None, None)
+    assert await asyncio.to_thread(started.wait, 5)
+
+    await stop_embedded_workers()
+    events.append("stopped")
+
+    assert events == ["task finished", "stopped"]
+    assert not running_workers
     assert await heartbeats() == 0
