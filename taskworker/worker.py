@@ -8,16 +8,18 @@ tasks whose worker has stopped beating, so they run again.
 """
 
 import asyncio
+import contextlib
 import logging
 import os
 import socket
 import threading
 import time
+from collections.abc import Callable
 from datetime import timedelta
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.db import OperationalError, close_old_connections, connection
+from django.db import DatabaseError, OperationalError, close_old_connections, connection
 from django.tasks.base import DEFAULT_TASK_BACKEND_ALIAS, TaskResultStatus
 from django.utils import timezone
 from django.utils.crypto import get_random_string
@@ -31,6 +33,8 @@ from taskworker.models import WorkerHeartbeat
 logger = logging.getLogger(__name__)
 
 HEARTBEATS_KEPT = timedelta(days=1)
+END_ATTEMPTS = 5
+START_RETRY_MAX_DELAY = 30.0
 
 
 def heartbeat_beat(*, worker_id: str) -> None:
@@ -115,12 +119,37 @@ class Heartbeat:
                 except Exception:
                     logger.exception("Task worker heartbeat failed; trying again")
                     connection.close()
-            heartbeat_end(worker_id=self.worker_id)
+            self.end()
         finally:
             connection.close()
 
+    def end(self) -> None:
+        # A worker that stops without removing its heartbeat looks dead to the others only
+        # after TASK_WORKER_STALE_AFTER: worth a few tries when the database is busy.
+        for attempt in range(1, END_ATTEMPTS + 1):
+            try:
+                heartbeat_end(worker_id=self.worker_id)
+                return
+            except DatabaseError:
+                logger.warning(
+                    "Could not remove the heartbeat of %s (try %d of %d)",
+                    self.worker_id,
+                    attempt,
+                    END_ATTEMPTS,
+                    exc_info=True,
+                )
+                connection.close()
+                time.sleep(0.1 * attempt)
+
     def stop(self) -> None:
         self.stopped.set()
+        if self.thread.ident is None:
+            # start() failed after the first beat, or never ran: no thread will end the beat.
+            try:
+                self.end()
+            finally:
+                connection.close()
+            return
         self.thread.join(timeout=settings.TASK_WORKER_HEARTBEAT + 5)
 
 
@@ -169,19 +198,23 @@ async def run_embedded_worker() -> None:
     worker_id = f"embedded-{get_random_string(12)}"
     worker = new_worker(worker_id)
     heartbeat = Heartbeat(worker_id)
-    await sync_to_async(heartbeat.start, thread_sensitive=False)()
-    logger.info("Task worker %s running inside the server process", worker_id)
     try:
-        while True:
-            claim = asyncio.ensure_future(claim_and_run_next(worker))
+        delay = settings.TASK_WORKER_INTERVAL
+        while True:  # the database may be down when the server starts
             try:
-                ran = await asyncio.shield(claim)
-            except asyncio.CancelledError:
-                # A cancelled sync_to_async returns at once while its thread runs on: wait for
-                # the task in progress, so that its result is saved and pushed before the
-                # heartbeat ends.
-                await claim
-                raise
+                await in_thread(heartbeat.start)
+                break
+            except Exception:
+                logger.exception("The embedded task worker could not start; trying again")
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, START_RETRY_MAX_DELAY)
+        logger.info("Task worker %s running inside the server process", worker_id)
+        while True:
+            try:
+                ran = await in_thread(claim_and_run_one, worker)
+            except Exception:
+                logger.exception("The embedded task worker failed; trying again")
+                ran = False
             if not ran:
                 await asyncio.sleep(settings.TASK_WORKER_INTERVAL)
     finally:
@@ -189,9 +222,14 @@ async def run_embedded_worker() -> None:
         logger.info("Task worker %s stopped", worker_id)
 
 
-async def claim_and_run_next(worker: Worker) -> bool:
+async def in_thread[**P, T](function: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    """`function` in a worker thread. A cancelled sync_to_async returns at once while its
+    thread runs on; cancelled, this waits for the thread to finish first (a task's result
+    saved and pushed, a heartbeat started that the caller can then stop)."""
+    call = asyncio.ensure_future(sync_to_async(function, thread_sensitive=False)(*args, **kwargs))
     try:
-        return await sync_to_async(claim_and_run_one, thread_sensitive=False)(worker)
-    except Exception:
-        logger.exception("The embedded task worker failed; trying again")
-        return False
+        return await asyncio.shield(call)
+    except asyncio.CancelledError:
+        with contextlib.suppress(Exception):
+            await call
+        raise

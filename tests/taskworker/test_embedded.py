@@ -8,10 +8,12 @@ import time
 import pytest
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
+from django.db import OperationalError
 
 from chat import actions
 from chat.models import TranscriptExport
 from notifications.logic import user_group_name
+from realtime.hub import carrier
 from taskworker import worker as worker_module
 from taskworker.embedded import running_workers, stop_embedded_workers, with_embedded_worker
 from taskworker.models import WorkerHeartbeat
@@ -41,7 +43,7 @@ async def test_the_first_call_starts_one_worker_that_runs_tasks_and_pushes_live(
     application = with_embedded_worker(app)
     layer = get_channel_layer()
     channel = await layer.new_channel()
-    await layer.group_add(user_group_name(ada.pk), channel)
+    await layer.group_add(carrier(user_group_name(ada.pk)), channel)
     tasks_before = len(asyncio.all_tasks())
 
     await application({"type": "http"}, None, None)
@@ -65,10 +67,21 @@ async def test_the_first_call_starts_one_worker_that_runs_tasks_and_pushes_live(
             await workers[0]
 
 
+@database_sync_to_async
+def heartbeats() -> int:
+    # In-memory SQLite shared between threads fails a read that meets another thread's write
+    # instead of waiting.
+    for _ in range(100):
+        try:
+            return WorkerHeartbeat.objects.count()
+        except OperationalError:
+            time.sleep(0.01)
+    raise AssertionError("the heartbeat table stayed locked")
+
+
 async def test_a_stopping_server_stops_its_worker_cleanly(settings):
     settings.TASK_WORKER_INTERVAL = 0.05
     settings.TASK_WORKER_HEARTBEAT = 60
-    heartbeats = database_sync_to_async(WorkerHeartbeat.objects.count)
 
     async def app(scope, receive, send):
         pass
@@ -92,7 +105,6 @@ async def test_a_stopping_server_stops_its_worker_cleanly(settings):
 async def test_a_stopping_server_waits_for_the_task_in_progress(settings, monkeypatch):
     settings.TASK_WORKER_INTERVAL = 0.05
     settings.TASK_WORKER_HEARTBEAT = 60
-    heartbeats = database_sync_to_async(WorkerHeartbeat.objects.count)
     started = threading.Event()
     events = []
 
@@ -115,4 +127,34 @@ async def test_a_stopping_server_waits_for_the_task_in_progress(settings, monkey
 
     assert events == ["task finished", "stopped"]
     assert not running_workers
+    assert await heartbeats() == 0
+
+
+async def test_a_worker_whose_database_is_down_at_start_keeps_trying(settings, monkeypatch, caplog):
+    settings.TASK_WORKER_INTERVAL = 0.05
+    settings.TASK_WORKER_HEARTBEAT = 60
+    real_beat = worker_module.heartbeat_beat
+    failures = [OperationalError("connection refused")] * 2
+
+    def beat(*, worker_id):
+        if failures:
+            raise failures.pop()
+        real_beat(worker_id=worker_id)
+
+    monkeypatch.setattr(worker_module, "heartbeat_beat", beat)
+
+    async def app(scope, receive, send):
+        pass
+
+    await with_embedded_worker(app)({"type": "http"}, None, None)
+    [worker] = list(running_workers)
+    for _ in range(100):
+        if await heartbeats():
+            break
+        await asyncio.sleep(0.05)
+    assert await heartbeats() == 1
+    assert caplog.text.count("could not start; trying again") >= 2
+    assert not worker.done()
+
+    await stop_embedded_workers()
     assert await heartbeats() == 0

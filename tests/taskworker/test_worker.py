@@ -11,6 +11,7 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from notifications.tasks import send_digests
+from taskworker import worker
 from taskworker.models import WorkerHeartbeat
 from taskworker.worker import Heartbeat, heartbeat_beat, stale_tasks_reclaim
 
@@ -87,6 +88,26 @@ def test_a_heartbeat_beats_at_start_and_is_removed_at_stop(settings, transaction
     finally:
         heartbeat.stop()
     assert not WorkerHeartbeat.objects.filter(worker_id="w1").exists()
+
+
+def test_a_stopping_heartbeat_tries_again_to_remove_itself(
+    settings, transactional_db, monkeypatch, caplog
+):
+    settings.TASK_WORKER_HEARTBEAT = 60
+    heartbeat = Heartbeat("w2")
+    heartbeat.start()
+    real_end = worker.heartbeat_end
+    failures = [OperationalError("database is locked")] * 2
+
+    def end(*, worker_id):
+        if failures:
+            raise failures.pop()
+        real_end(worker_id=worker_id)
+
+    monkeypatch.setattr(worker, "heartbeat_end", end)
+    heartbeat.stop()
+    assert not WorkerHeartbeat.objects.filter(worker_id="w2").exists()
+    assert caplog.text.count("Could not remove the heartbeat of w2") == 2
 
 
 def test_db_worker_in_batch_mode_runs_what_is_queued(transactional_db):
