@@ -161,7 +161,7 @@ def room_activity_group_name(room_id: int) -> str:
 
 def reader_group_name(user_id: int) -> str:
     """One person's tabs that show the room list: their read cursors' changes."""
-    return f"chat.reader.{user_id}"
+    return f"user.{user_id}.reader"
 
 
 UNREAD_LABEL_LIMIT = 99

@@ -10,6 +10,11 @@ channel to the group; later members only join a set in memory. A group message t
 once per process, is framed once (realtime.frames), and the same bytes are written to each
 local member's socket. The last member to leave discards the channel from the group.
 
+A person's groups are carried together (`carrier`): with one layer group per person, a fill of
+ten thousand people's sockets made thirty thousand group adds, a quarter of the event loop's
+time. Their messages name the group they are for; a process drops those for people it does
+not hold.
+
 - Joins and leaves of one group are serialised, so a join racing the last leave never ends up
   unsubscribed.
 - Memberships are re-added periodically, before the layer's group expiry forgets them.
@@ -20,8 +25,8 @@ local member's socket. The last member to leave discards the channel from the gr
 
 import asyncio
 import logging
+import re
 import time
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -64,12 +69,28 @@ class Member(Protocol):
         ...
 
 
+def carrier(group: str) -> str:
+    """The channel-layer group that carries `group`'s messages. A person's groups (their
+    tabs, their inbox, their read cursors: `user.<id>...`) share one of HUB_PERSON_CARRIERS
+    carriers by user id, so that ten thousand people cost a process at most that many
+    subscriptions instead of three each, and a new person's socket usually none at all. Every
+    other group is its own carrier."""
+    match = PERSONAL.match(group)
+    if match is None:
+        return group
+    return f"users.{int(match[1]) % settings.HUB_PERSON_CARRIERS}"
+
+
+PERSONAL = re.compile(r"user\.(\d+)(?:\.|$)")
+
+
 @dataclass(eq=False)
-class GroupState:
-    members: set[Member] = field(default_factory=set)
+class CarrierState:
+    # The groups with local members that this carrier brings in.
+    groups: set[str] = field(default_factory=set)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     subscribed: bool = False
-    # Coroutines inside join() or leave() for this group; the state is forgotten only at 0.
+    # Coroutines inside join() or leave() for this carrier; the state is forgotten only at 0.
     busy: int = 0
 
 
@@ -83,51 +104,59 @@ class Hub:
         # together must queue here, not exhaust the Redis connection pool.
         self.layer_calls = asyncio.Semaphore(concurrency)
         self.channel = ""
-        self.groups: dict[str, GroupState] = {}
+        self.members: dict[str, set[Member]] = {}  # group: its local members
+        self.carriers: dict[str, CarrierState] = {}
         self.reader: asyncio.Task[None] | None = None
         self.refresher: asyncio.Task[None] | None = None
 
     async def join(self, group: str, member: Member) -> None:
-        state = self.groups.setdefault(group, GroupState())
+        name = carrier(group)
+        state = self.carriers.setdefault(name, CarrierState())
         state.busy += 1
         try:
             async with state.lock:
                 if not state.subscribed:
                     channel = await self._channel()
                     async with self.layer_calls:
-                        await self.layer.group_add(group, channel)
+                        await self.layer.group_add(name, channel)
                     state.subscribed = True
                     metrics.GROUPS.inc()
-                state.members.add(member)
+                self.members.setdefault(group, set()).add(member)
+                state.groups.add(group)
         finally:
             state.busy -= 1
-            self._forget_if_unused(group, state)
+            self._forget_if_unused(name, state)
         metrics.MEMBERSHIPS.inc()
         self._start()
 
     async def leave(self, group: str, member: Member) -> None:
-        state = self.groups.get(group)
-        if state is None or member not in state.members:
+        members = self.members.get(group)
+        if members is None or member not in members:
             return
-        state.members.discard(member)
+        members.discard(member)
         metrics.MEMBERSHIPS.dec()
+        name = carrier(group)
+        state = self.carriers[name]
+        if not members:
+            del self.members[group]
+            state.groups.discard(group)
         state.busy += 1
         try:
             async with state.lock:
-                if state.subscribed and not state.members:
+                if state.subscribed and not state.groups:
                     state.subscribed = False
                     metrics.GROUPS.dec()
                     try:
                         async with self.layer_calls:
-                            await self.layer.group_discard(group, self.channel)
+                            await self.layer.group_discard(name, self.channel)
                     except Exception:
                         # The layer's group expiry removes it eventually; until then the
                         # hub drops what arrives for a group without members.
-                        logger.warning("Could not leave group %s", group, exc_info=True)
+                        logger.warning("Could not leave group %s", name, exc_info=True)
         finally:
             state.busy -= 1
-            self._forget_if_unused(group, state)
-        if not self.groups:
+            self._forget_if_unused(name, state)
+        if not self.carriers:
             self._stop()
 
     def deliver(self, message: dict[str, Any]) -> None:
@@ -137,38 +166,36 @@ class Hub:
         if message.get("type") != PUSH:
             logger.warning("Hub ignored a message of type %r", message.get("type"))
             return
-        state = self.groups.get(message["group"])
-        if state is None:
+        # A carrier shared by several groups brings in the messages of groups without local
+        # members too: those are dropped here.
+        members = self.members.get(message["group"])
+        if not members:
             return
         html = message["html"]
         frame = text_frame(html)
-        for member in tuple(state.members):
+        for member in tuple(members):
             member.deliver(html, frame)
-        metrics.DELIVERIES.inc(len(state.members))
+        metrics.DELIVERIES.inc(len(members))
         sent_at = message.get("sent_at")
         if isinstance(sent_at, float):
             metrics.PUSH_LATENCY.observe(max(0.0, time.time() - sent_at))
 
     def deliver_leave(self, message: dict[str, Any]) -> None:
-        state = self.groups.get(message["group"])
-        if state is None:
-            return
-        for member in tuple(state.members):
+        for member in tuple(self.members.get(message["group"], ())):
             member.removed(message["leave"], message["html"])
 
     def group_size(self, group: str) -> int:
-        state = self.groups.get(group)
-        return len(state.members) if state else 0
+        return len(self.members.get(group, ()))
 
     async def _channel(self) -> str:
         if not self.channel:
             self.channel = await self.layer.new_channel("hub")
         return self.channel
 
-    def _forget_if_unused(self, group: str, state: GroupState) -> None:
-        unused = not state.members and not state.busy and not state.subscribed
-        if unused and self.groups.get(group) is state:
-            del self.groups[group]
+    def _forget_if_unused(self, name: str, state: CarrierState) -> None:
+        unused = not state.groups and not state.busy and not state.subscribed
+        if unused and self.carriers.get(name) is state:
+            del self.carriers[name]
 
     def _start(self) -> None:
         if self.reader is None or self.reader.done():
@@ -205,7 +232,7 @@ class Hub:
         except Exception:
             logger.warning("Channel layer still unavailable", exc_info=True)
             return
-        members = {member for state in self.groups.values() for member in state.members}
+        members = {member for group in self.members.values() for member in group}
         logger.warning("Channel layer back; asking %d sockets to resume", len(members))
         for member in members:
             member.interrupted()
@@ -219,13 +246,9 @@ class Hub:
                 logger.warning("Refreshing group memberships failed", exc_info=True)
 
     async def _subscribe_all(self) -> None:
-        for group in subscribed_groups(self.groups.items()):
+        for name in [name for name, state in self.carriers.items() if state.subscribed]:
             async with self.layer_calls:
-                await self.layer.group_add(group, self.channel)
-
-
-def subscribed_groups(groups: Iterable[tuple[str, GroupState]]) -> list[str]:
-    return [name for name, state in groups if state.subscribed]
+                await self.layer.group_add(name, self.channel)
 
 
 def make_hub() -> Hub:

@@ -22,7 +22,7 @@ from asgiref.sync import SyncToAsync, async_to_sync
 from channels.layers import get_channel_layer
 
 from realtime import metrics
-from realtime.hub import leave_event, push_event
+from realtime.hub import carrier, leave_event, push_event
 from realtime.loops import per_loop
 
 logger = logging.getLogger(__name__)
@@ -39,7 +39,7 @@ def push_html(group: str, html: str) -> None:
 
 async def apush_html(group: str, html: str) -> None:
     """The same, from code already running on the event loop."""
-    await get_channel_layer().group_send(group, push_event(group, html))
+    await get_channel_layer().group_send(carrier(group), push_event(group, html))
 
 
 def push_leave(group: str, *, leave: str, html: str) -> None:
@@ -51,7 +51,7 @@ def push_leave(group: str, *, leave: str, html: str) -> None:
 def send(group: str, message: dict[str, Any]) -> None:
     loop = server_loop()
     if loop is None:
-        async_to_sync(get_channel_layer().group_send)(group, message)
+        async_to_sync(get_channel_layer().group_send)(carrier(group), message)
         return
     loop.call_soon_threadsafe(outbox_put, group, message)
 
@@ -87,7 +87,7 @@ class Outbox:
         while self.waiting:
             group, message = self.waiting.popleft()
             try:
-                await layer.group_send(group, message)
+                await layer.group_send(carrier(group), message)
             except Exception:
                 # As a failing on_commit callback would: logged, and the pushes after it go on.
                 logger.exception("Could not push to %s", group)

@@ -230,6 +230,9 @@ NOTIFICATIONS_RESUME_LIMIT = env_int(env, "NOTIFICATIONS_RESUME_LIMIT", default=
 # Group subscription changes a process sends to the channel layer at once (keep it well under
 # REDIS_MAX_CONNECTIONS).
 HUB_LAYER_CONCURRENCY = env_int(env, "HUB_LAYER_CONCURRENCY", default=100)
+# Channel-layer groups that carry people's personal groups (realtime.hub.carrier). More means
+# fewer messages for people a process does not hold, and more subscriptions per process.
+HUB_PERSON_CARRIERS = env_int(env, "HUB_PERSON_CARRIERS", default=64)
 # Messages a socket may have waiting to be written before it is closed as too slow (1013).
 SOCKET_BACKLOG_LIMIT = env_int(env, "SOCKET_BACKLOG_LIMIT", default=500)
 

@@ -149,7 +149,7 @@ def test_mark_read_moves_the_cursor_and_pushes_once_to_the_readers_tabs(
         callback()
     # One push, to ada's own tabs with the room list; none to the room or its other members.
     [(group, html)] = pushes.sent
-    assert group == f"chat.reader.{ada.id}"
+    assert group == f"user.{ada.id}.reader"
     assert f'id="unread-{room.id}"' in html
     assert f'data-read="{messages[1].id}"' in html
     assert f'data-seen="{messages[2].id}"' in html

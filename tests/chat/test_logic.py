@@ -321,7 +321,7 @@ def test_highlight_escapes_everything_but_the_marks(marked, html):
     ("function", "argument", "name"),
     [
         (logic.room_activity_group_name, 7, "chat.activity.7"),
-        (logic.reader_group_name, 3, "chat.reader.3"),
+        (logic.reader_group_name, 3, "user.3.reader"),
     ],
 )
 def test_group_names(function, argument, name):

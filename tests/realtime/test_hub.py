@@ -4,7 +4,7 @@ import pytest
 import pytest_asyncio
 from channels.layers import InMemoryChannelLayer
 
-from realtime.hub import Hub, leave_event, push_event
+from realtime.hub import Hub, carrier, leave_event, push_event
 
 pytestmark = pytest.mark.asyncio
 
@@ -82,11 +82,54 @@ async def test_a_leave_event_reaches_the_members_of_its_group_only(hub):
     await hub.join("user.1", tab)
     await hub.join("user.2", other_person)
 
-    await hub.layer.group_send("user.1", leave_event("user.1", leave="room", html="<p>gone</p>"))
+    await hub.layer.group_send(
+        carrier("user.1"), leave_event("user.1", leave="room", html="<p>gone</p>")
+    )
     await until(lambda: tab.removals)
     assert tab.removals == [("room", "<p>gone</p>")]
     assert tab.received == []  # the member decides whether the page is told
     assert other_person.removals == []
+
+
+@pytest.mark.parametrize(
+    ("group", "carried_by"),
+    [
+        ("user.3", "users.3"),
+        ("user.67.inbox", "users.3"),
+        ("user.64.reader", "users.0"),
+        ("room.3", "room.3"),
+        ("user.3x", "user.3x"),
+        ("users.3", "users.3"),
+    ],
+)
+async def test_a_persons_groups_share_one_of_a_few_carriers(group, carried_by, settings):
+    settings.HUB_PERSON_CARRIERS = 64
+    assert carrier(group) == carried_by
+
+
+async def test_people_in_one_carrier_hear_only_their_own_messages(hub, settings):
+    settings.HUB_PERSON_CARRIERS = 64
+    ada_tab, ada_inbox, grace = Socket(), Socket(), Socket()
+    await hub.join("user.1", ada_tab)
+    await hub.join("user.1.inbox", ada_inbox)
+    await hub.join("user.65", grace)
+    assert hub.layer.adds == ["users.1"]  # one subscription for all three
+
+    await hub.layer.group_send("users.1", push_event("user.1.inbox", "for ada's inbox"))
+    await hub.layer.group_send("users.1", push_event("user.65", "for grace"))
+    await hub.layer.group_send("users.1", push_event("user.129", "for nobody here"))
+    await until(lambda: ada_inbox.received and grace.received)
+    assert ada_inbox.received == ["for ada's inbox"]
+    assert grace.received == ["for grace"]
+    assert ada_tab.received == []
+
+    # The carrier stays while any of its groups has a member here.
+    await hub.leave("user.1", ada_tab)
+    await hub.leave("user.1.inbox", ada_inbox)
+    assert hub.layer.discards == []
+    await hub.leave("user.65", grace)
+    assert hub.layer.discards == ["users.1"]
+    assert (hub.members, hub.carriers) == ({}, {})
 
 
 async def test_concurrent_first_joins_subscribe_once(hub):
@@ -114,7 +157,7 @@ async def test_leaving_everything_forgets_the_group_and_stops_reading(hub):
     assert hub.reader is not None
     await hub.leave("room", socket)
     await hub.leave("room", socket)  # twice is harmless
-    assert hub.groups == {}
+    assert (hub.members, hub.carriers) == ({}, {})
     assert hub.reader is None
     assert hub.layer.discards == ["room"]
 
@@ -152,11 +195,11 @@ async def test_layer_calls_are_bounded_when_many_sockets_leave_at_once():
 
     hub = Hub(Gauge(), refresh_every=3600, concurrency=5)
     sockets = [Socket() for _ in range(40)]
-    await asyncio.gather(*(hub.join(f"user.{i}", s) for i, s in enumerate(sockets)))
-    await asyncio.gather(*(hub.leave(f"user.{i}", s) for i, s in enumerate(sockets)))
+    await asyncio.gather(*(hub.join(f"room.{i}", s) for i, s in enumerate(sockets)))
+    await asyncio.gather(*(hub.leave(f"room.{i}", s) for i, s in enumerate(sockets)))
     assert hub.layer.peak == 5
     assert len(hub.layer.discards) == 40
-    assert hub.groups == {}
+    assert (hub.members, hub.carriers) == ({}, {})
 
 
 async def test_memberships_are_refreshed_before_they_expire(monkeypatch):

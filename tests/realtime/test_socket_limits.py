@@ -152,7 +152,7 @@ async def test_an_unreachable_channel_layer_refuses_with_1011(ada, room, setting
     assert code == CLOSE_UNAVAILABLE
     assert UNAVAILABLE in error
     assert sockets.open_sockets[ada.pk] == 0
-    assert get_hub().groups == {}
+    assert (get_hub().members, get_hub().carriers) == ({}, {})
 
 
 class FailingPart:
@@ -199,7 +199,8 @@ async def test_a_failing_action_is_answered_and_the_socket_stays_open(ada):
 async def test_a_stopping_server_closes_sockets_with_1012_and_leaves_its_groups(ada, room):
     socket = await open_socket(ada)
     hub = get_hub()
-    assert hub.groups
+    assert hub.members
+    assert hub.carriers
 
     socket.future.cancel()  # what Daphne does to every application on SIGTERM
     await asyncio.sleep(0)
@@ -208,7 +209,7 @@ async def test_a_stopping_server_closes_sockets_with_1012_and_leaves_its_groups(
     await socket.send_input({"type": "websocket.disconnect", "code": CLOSE_SERVICE_RESTART})
     with pytest.raises(asyncio.CancelledError):
         await socket.future
-    assert hub.groups == {}
+    assert (hub.members, hub.carriers) == ({}, {})
     assert len(sockets.open_sockets) == 0
 
 
@@ -224,7 +225,7 @@ async def test_a_socket_that_waited_too_long_to_open_is_told_to_retry_with_1013(
     assert code == CLOSE_TRY_AGAIN_LATER  # htmx reconnects after 1013
     assert BUSY in error
     assert sockets.open_sockets[ada.pk] == 0
-    assert get_hub().groups == {}
+    assert (get_hub().members, get_hub().carriers) == ({}, {})
 
     admission.leave()
     await (await open_socket(ada)).disconnect()
