@@ -21,7 +21,7 @@ ASGIApp = Callable[
 
 def lifespan(*, on_shutdown: Callable[[], Coroutine[Any, Any, None]]) -> ASGIApp:
     """An application for the "lifespan" scope: nothing to do at startup, `on_shutdown` at
-    shutdown. A failure is reported to the server, which logs it and exits non-zero."""
+    shutdown. A failure is logged here and reported to the server, which logs it too."""
 
     async def application(
         scope: Message,
