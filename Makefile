@@ -33,10 +33,23 @@ migrate: $(BIN)/.runtime
 demo: migrate
 	DEBUG=1 $(BIN)/python manage.py load_demo_data
 
-# The embedded default: SQLite, the in-memory channel layer, one process.
+# The embedded default: SQLite, the in-memory channel layer, one process. Served by Daphne
+# (runserver); `make run SERVER=uvicorn` serves it with uvicorn and README's production options.
+SERVER ?= daphne
+UVICORN_OPTIONS := --backlog 2048 --proxy-headers --loop uvloop --http httptools \
+	--ws websockets-sansio --ws-ping-interval 60 --ws-max-size 65536 \
+	--ws-per-message-deflate false --lifespan on --no-access-log
+
 run: demo
 	@echo "Serving on http://$(HOST):$(PORT)/ — sign in as ada, grace or linus (password relay-demo-pass)."
+ifeq ($(SERVER),daphne)
 	DEBUG=1 $(BIN)/python manage.py runserver $(HOST):$(PORT)
+else ifeq ($(SERVER),uvicorn)
+	DEBUG=1 $(BIN)/python -m uvicorn realtime.asgi:application --host $(HOST) --port $(PORT) \
+		$(UVICORN_OPTIONS)
+else
+	$(error SERVER is daphne (the default) or uvicorn, not '$(SERVER)')
+endif
 
 lint: $(BIN)/.dev
 	$(BIN)/ruff check .

@@ -2,8 +2,9 @@
 
 Every server is a child process bound to 127.0.0.1, started fresh for each scenario and
 stopped by its own pid whatever happens. The project runs as it is deployed — DEBUG off,
-PostgreSQL, the Redis channel layer, Daphne — on a database created for the run and a Redis
-database number of its own that is flushed before each scenario and at the end.
+PostgreSQL, the Redis channel layer, Daphne (or uvicorn: `app-uvicorn`) — on a database
+created for the run and a Redis database number of its own that is flushed before each
+scenario and at the end.
 """
 
 import contextlib
@@ -22,6 +23,7 @@ import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import psycopg
 import redis
@@ -50,6 +52,7 @@ class Target:
     name: str
     title: str
     dialect: Dialect
+    server: Literal["daphne", "uvicorn"] = "daphne"
     uses_redis: bool = False
     uses_postgres: bool = False
     root: Path = ROOT  # where the server runs from: this checkout, or an exported commit
@@ -62,6 +65,9 @@ class Target:
     def command(self, port: int) -> list[str]:
         if self.name == "websockets":
             return [PYTHON, "-m", "bench.peers.wsserver", "--port", str(port)]
+        if self.server == "uvicorn":  # the project as README's uvicorn command runs it
+            uvicorn = [PYTHON, "-m", "uvicorn", "--host", LOCALHOST, "--port", str(port)]
+            return [*uvicorn, *APP_UVICORN_OPTIONS, APPLICATIONS["app"]]
         # Every Daphne target gets the production listen backlog: with Daphne's 50, a burst of
         # handshakes measures the kernel's SYN retries (1 s, 3 s) more than the server.
         endpoint = f"tcp:port={port}:interface={LOCALHOST}:backlog={LISTEN_BACKLOG}"
@@ -85,6 +91,32 @@ APP_DAPHNE_OPTIONS = [
     "--websocket-max-frame-size",
     "65536",
 ]
+# README's uvicorn command without its address (tests/bench checks that they match): the
+# production backlog; client addresses from a proxy's X-Forwarded-For; uvloop, httptools and
+# the websockets protocol named, so that a missing one fails instead of falling back; idle
+# sockets pinged every 60 s and messages limited to 64 KiB, as on Daphne; no compression
+# (Daphne offers none either); the lifespan protocol required, since the shutdown work runs
+# through it; no access log (Daphne keeps none either).
+APP_UVICORN_OPTIONS = [
+    "--backlog",
+    str(LISTEN_BACKLOG),
+    "--proxy-headers",
+    "--loop",
+    "uvloop",
+    "--http",
+    "httptools",
+    "--ws",
+    "websockets-sansio",
+    "--ws-ping-interval",
+    "60",
+    "--ws-max-size",
+    "65536",
+    "--ws-per-message-deflate",
+    "false",
+    "--lifespan",
+    "on",
+    "--no-access-log",
+]
 
 
 APPLICATIONS = {
@@ -97,6 +129,14 @@ TARGETS = {
     target.name: target
     for target in (
         Target("app", "this project (Daphne)", "app", uses_redis=True, uses_postgres=True),
+        Target(
+            "app-uvicorn",
+            "this project (uvicorn)",
+            "app",
+            server="uvicorn",
+            uses_redis=True,
+            uses_postgres=True,
+        ),
         Target("tutorial", "Channels tutorial (Daphne)", "peer", uses_redis=True),
         Target("bare", "bare ASGI (Daphne)", "peer"),
         Target("websockets", "raw websockets", "peer"),

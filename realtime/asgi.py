@@ -12,11 +12,21 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 from django.conf import settings  # noqa: E402
 
 from realtime.auth import SessionAuthMiddleware  # noqa: E402
+from realtime.lifespan import lifespan  # noqa: E402
 from realtime.push import flush_pushes  # noqa: E402
 from realtime.routing import channel_application, websocket_urlpatterns  # noqa: E402
 from realtime.server import adapt_daphne  # noqa: E402
 from realtime.sockets import close_all  # noqa: E402
 from taskworker.embedded import stop_embedded_workers, with_embedded_worker  # noqa: E402
+
+
+async def shutdown() -> None:
+    """The server is stopping: pages are told to reconnect (1012) while the embedded task
+    worker, if any, finishes its task and stops, and the pushes made so far are sent; all
+    before the event loop ends. Daphne runs this from its reactor's shutdown trigger
+    (realtime.server), uvicorn through the lifespan protocol (realtime.lifespan)."""
+    await asyncio.gather(close_all(), stop_embedded_workers(), flush_pushes())
+
 
 application = ProtocolTypeRouter(
     {
@@ -25,18 +35,13 @@ application = ProtocolTypeRouter(
             SessionAuthMiddleware(URLRouter(websocket_urlpatterns))
         ),
         "channel": channel_application,
+        # Servers that speak the lifespan protocol (uvicorn) run the shutdown through it.
+        "lifespan": lifespan(on_shutdown=shutdown),
     }
 )
 if settings.TASK_WORKER_EMBEDDED:
     # The embedded topology: tasks run inside this process (see taskworker.embedded).
     application = with_embedded_worker(application)
-
-
-async def shutdown() -> None:
-    """The server is stopping: pages are told to reconnect (1012) while the embedded task
-    worker, if any, finishes its task and stops, and the pushes made so far are sent; all
-    before the event loop ends."""
-    await asyncio.gather(close_all(), stop_embedded_workers(), flush_pushes())
 
 
 # Under Daphne: proper close codes, 1009 for oversized messages, 1012 on shutdown.

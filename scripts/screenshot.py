@@ -17,7 +17,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.servers import CHROMIUM, CHROMIUM_ARGS, daphne, manage  # noqa: E402
+from tests.servers import CHROMIUM, CHROMIUM_ARGS, manage, serving  # noqa: E402
 
 # Generous: the machine may be busy, and a slow screenshot is better than none.
 expect.set_options(timeout=15_000)
@@ -56,7 +56,7 @@ def open_general(
 
 
 def take_screenshots(env: dict[str, str], log: Path) -> None:
-    with daphne(env, log=log) as port, sync_playwright() as playwright:
+    with serving(env, log=log) as port, sync_playwright() as playwright:
         base_url = f"http://127.0.0.1:{port}"
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         pages = {name: open_general(browser, base_url, name) for name in ("ada", "grace")}

@@ -19,6 +19,9 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from http.cookiejar import CookieJar
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Literal
+
+from bench.targets import APP_UVICORN_OPTIONS
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
@@ -81,16 +84,36 @@ def manage(env: Mapping[str, str], *args: str) -> str:
 # than 64 KiB are refused (1009). A chat message is at most a few KiB.
 DAPHNE_LIMITS = ["--websocket-max-message-size", "65536", "--websocket-max-frame-size", "65536"]
 
+# The servers the project supports: Daphne (the default) and uvicorn.
+ServerName = Literal["daphne", "uvicorn"]
+SERVERS: tuple[ServerName, ...] = ("daphne", "uvicorn")
+# Each server's production options that matter to the application (the rest concern the
+# listening socket): the Dockerfile's limits for Daphne, README's options for uvicorn.
+PRODUCTION_OPTIONS: dict[ServerName, list[str]] = {
+    "daphne": DAPHNE_LIMITS,
+    "uvicorn": APP_UVICORN_OPTIONS,
+}
 
-def start_daphne(
-    env: Mapping[str, str], *, port: int, log: Path | None = None, args: Sequence[str] = ()
+
+def server_command(server: ServerName, port: int) -> list[str]:
+    if server == "uvicorn":
+        return [PYTHON, "-m", "uvicorn", "--host", LOCALHOST, "--port", str(port)]
+    return [PYTHON, "-m", "daphne", "-b", LOCALHOST, "-p", str(port)]
+
+
+def start_server(
+    env: Mapping[str, str],
+    *,
+    port: int,
+    log: Path | None = None,
+    args: Sequence[str] = (),
+    server: ServerName = "daphne",
 ) -> subprocess.Popen[bytes]:
-    """A Daphne process serving the project on 127.0.0.1:`port`, answering once it returns."""
-    command = [PYTHON, "-m", "daphne", "-b", LOCALHOST, "-p", str(port), *args]
+    """A server process serving the project on 127.0.0.1:`port`, answering once it returns."""
     out = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115 - the child owns it
     try:
         process = subprocess.Popen(
-            [*command, "realtime.asgi:application"],
+            [*server_command(server, port), *args, "realtime.asgi:application"],
             cwd=ROOT,
             env={**os.environ, **env, **OFFLINE},
             stdout=out,
@@ -120,16 +143,17 @@ def stop(process: subprocess.Popen[bytes], *, timeout: float = 10.0) -> int:
 
 
 @contextlib.contextmanager
-def daphne(
+def serving(
     env: Mapping[str, str],
     *,
     port: int | None = None,
     log: Path | None = None,
     args: Sequence[str] = (),
+    server: ServerName = "daphne",
 ) -> Iterator[int]:
-    """A Daphne process serving the project on 127.0.0.1; yields its port."""
+    """A server process serving the project on 127.0.0.1; yields its port."""
     port = port or free_port()
-    process = start_daphne(env, port=port, log=log, args=args)
+    process = start_server(env, port=port, log=log, args=args, server=server)
     try:
         yield port
     finally:

@@ -45,3 +45,37 @@ def test_checks_compare_the_project_with_its_peers():
     # Answered, but most of the burst refused (1013): not every socket opened.
     assert verdicts["Handshakes: no 500s (nor other failures) at 1,000 concurrent"] == "**missed**"
     assert verdicts["Idle: ≤ 25 KB per connection"] == "not measured"
+
+
+def room_p99(target, p99, run="2026-11-29T12:00:00Z"):
+    return {**result(target, room={"latency_ms": {"p99": p99}}), "run": run}
+
+
+def uvicorn_check(documents):
+    (row,) = [row for row in report.checks(documents) if "uvicorn" in row[0]]
+    return row[1:]
+
+
+def test_the_uvicorn_room_p99_is_judged_against_raw_websockets_in_the_same_run():
+    met = [room_p99("app-uvicorn", 30.0), room_p99("websockets", 12.0)]
+    assert uvicorn_check(met) == ["30 vs 12 = 2.50x", "**met**"]
+    missed = [room_p99("app-uvicorn", 40.0), room_p99("websockets", 12.0)]
+    assert uvicorn_check(missed) == ["40 vs 12 = 3.33x", "**missed**"]
+    apart = [room_p99("app-uvicorn", 30.0), room_p99("websockets", 12.0, run="earlier")]
+    assert uvicorn_check(apart) == ["30 vs 12 = 2.50x, but from different runs", "not measured"]
+    assert uvicorn_check([room_p99("app", 30.0), room_p99("websockets", 12.0)])[1] == (
+        "not measured"
+    )
+
+
+def test_the_uvicorn_target_has_its_own_column_beside_daphne():
+    documents = [
+        {**room_p99(name, 10.0), "title": title}
+        for name, title in (
+            ("websockets", "raw websockets"),
+            ("app-uvicorn", "this project (uvicorn)"),
+            ("app", "this project (Daphne)"),
+        )
+    ]
+    header = report.scenario_table("room", report.ordered(documents))[0]
+    assert header == "|  | this project (Daphne) | this project (uvicorn) | raw websockets |"

@@ -1,8 +1,9 @@
 """The benchmark starts the project as it is deployed."""
 
 import json
+import shlex
 
-from bench.targets import APP_DAPHNE_OPTIONS, ROOT, TARGETS
+from bench.targets import APP_DAPHNE_OPTIONS, APP_UVICORN_OPTIONS, ROOT, TARGETS
 
 
 def dockerfile_command() -> list[str]:
@@ -23,3 +24,28 @@ def test_every_daphne_target_listens_with_the_same_backlog():
     for name in ("app", "tutorial", "bare"):
         command = TARGETS[name].command(8123)
         assert command[command.index("-e") + 1] == "tcp:port=8123:interface=127.0.0.1:backlog=2048"
+
+
+def readme_uvicorn_command() -> list[str]:
+    """The production uvicorn command documented in README, as arguments."""
+    readme = (ROOT / "README.md").read_text()
+    start = readme.index("uvicorn realtime.asgi:application")
+    command = readme[start : readme.index("\n```", start)].replace("\\\n", " ")
+    return shlex.split(command, comments=True)
+
+
+def test_the_uvicorn_target_runs_with_readmes_uvicorn_options():
+    documented = readme_uvicorn_command()
+    assert documented[:2] == ["uvicorn", "realtime.asgi:application"]
+    options = documented[2:]
+    for address in ("--host", "--port"):
+        del options[options.index(address) : options.index(address) + 2]
+    assert options == APP_UVICORN_OPTIONS
+    command = TARGETS["app-uvicorn"].command(8123)
+    assert command[-len(APP_UVICORN_OPTIONS) - 1 : -1] == APP_UVICORN_OPTIONS
+    assert command[command.index("--port") + 1] == "8123"
+    assert command[command.index("--host") + 1] == "127.0.0.1"
+
+
+def test_every_project_target_serves_the_same_application():
+    assert TARGETS["app"].command(8123)[-1] == TARGETS["app-uvicorn"].command(8123)[-1]

@@ -25,7 +25,7 @@ from playwright.sync_api import (
     sync_playwright,
 )
 
-from tests.servers import CHROMIUM, CHROMIUM_ARGS, daphne, manage
+from tests.servers import CHROMIUM, CHROMIUM_ARGS, manage, serving
 
 DEMO_PASSWORD = "relay-demo-pass"
 TIMEOUT_MS = 5_000
@@ -117,7 +117,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     manage(env, "migrate", "--noinput")
     manage(env, "load_demo_data")
     log = workdir / "daphne.log"
-    with daphne(env, log=log) as port:
+    with serving(env, log=log) as port:
         yield Server(base_url=f"http://127.0.0.1:{port}", env=env, log=log)
 
 

@@ -17,7 +17,7 @@ import pytest
 from playwright.sync_api import Browser, expect
 
 from tests.browser.conftest import TIMEOUT_MS, Person
-from tests.servers import LOCALHOST, free_port, manage, start_daphne, start_redis, stop
+from tests.servers import LOCALHOST, free_port, manage, start_redis, start_server, stop
 
 # The page reconnects with jittered, doubling delays while its server is away.
 RECONNECT_MS = 40_000
@@ -33,7 +33,7 @@ class Pair:
     b: subprocess.Popen[bytes] | None = None
 
     def start_a(self) -> None:
-        self.a = start_daphne(self.env, port=self.a_port, log=self.log)
+        self.a = start_server(self.env, port=self.a_port, log=self.log)
 
     def stop_a(self) -> int:
         assert self.a is not None
@@ -62,7 +62,7 @@ def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pair]:
         manage(env, "load_demo_data")
         pair = Pair(env=env, a_port=free_port(), b_port=free_port(), log=workdir / "daphne.log")
         pair.start_a()
-        pair.b = start_daphne(env, port=pair.b_port, log=pair.log)
+        pair.b = start_server(env, port=pair.b_port, log=pair.log)
         yield pair
         for process in (pair.a, pair.b):
             if process is not None:

@@ -6,7 +6,7 @@ import pytest
 from playwright.sync_api import Browser, expect
 
 from tests.browser.conftest import TIMEOUT_MS, Person
-from tests.servers import LOCALHOST, daphne, manage
+from tests.servers import LOCALHOST, manage, serving
 
 
 @pytest.fixture(scope="module")
@@ -22,7 +22,7 @@ def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     }
     manage(env, "migrate", "--noinput")
     manage(env, "load_demo_data")
-    with daphne(env, log=workdir / "daphne.log") as port:
+    with serving(env, log=workdir / "daphne.log") as port:
         yield f"http://{LOCALHOST}:{port}"
 
 

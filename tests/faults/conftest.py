@@ -1,10 +1,11 @@
 """The fault suite: real services are broken on purpose, and the project must recover.
 
 Every fault is one that the tests cause themselves, on processes they started: their own
-`redis-server` on a free port (restarted, never the system's Redis), their own Daphne processes
-(stopped with SIGTERM), and a TCP proxy in front of PostgreSQL (cut and restored; PostgreSQL
-itself is never stopped). Each test starts its own servers (the frame-limit tests share one);
-the database is the session's integration database, migrated once.
+`redis-server` on a free port (restarted, never the system's Redis), their own server
+processes (Daphne, or uvicorn where a test says so; stopped with SIGTERM), and a TCP proxy in
+front of PostgreSQL (cut and restored; PostgreSQL itself is never stopped). Each test starts
+its own servers (the frame-limit tests share one of each kind); the database is the session's
+integration database, migrated once.
 """
 
 import secrets
@@ -26,13 +27,14 @@ from tests.integration.conftest import (
     service_unavailable,
 )
 from tests.servers import (
-    DAPHNE_LIMITS,
     LOCALHOST,
+    PRODUCTION_OPTIONS,
+    ServerName,
     free_port,
     manage,
     sign_in,
-    start_daphne,
     start_redis,
+    start_server,
     stop,
 )
 
@@ -99,11 +101,13 @@ def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
 
 
 @dataclass
-class Daphne:
-    """A Daphne process on a fixed port that a test may stop and start again."""
+class AppServer:
+    """A server process (Daphne unless told otherwise) on a fixed port, with its production
+    options, that a test may stop and start again."""
 
     env: dict[str, str]
     log: Path
+    name: ServerName = "daphne"
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
 
@@ -112,7 +116,13 @@ class Daphne:
         return Server(port=self.port, log=self.log)
 
     def start(self) -> None:
-        self.process = start_daphne(self.env, port=self.port, log=self.log, args=DAPHNE_LIMITS)
+        self.process = start_server(
+            self.env,
+            port=self.port,
+            log=self.log,
+            args=PRODUCTION_OPTIONS[self.name],
+            server=self.name,
+        )
 
     def stop(self) -> int:
         """SIGTERM; the exit code."""
@@ -126,12 +136,21 @@ class Daphne:
 
 
 @pytest.fixture
-def daphnes(tmp_path: Path) -> Iterator[Callable[[dict[str, str]], Daphne]]:
-    """Starts Daphne processes with the given environment; stops what is left at the end."""
-    started: list[Daphne] = []
+def server_name() -> ServerName:
+    """The server `app_servers` starts: Daphne, unless a test parametrizes this by server."""
+    return "daphne"
 
-    def start(env: dict[str, str]) -> Daphne:
-        server = Daphne(env=env, log=tmp_path / f"daphne-{uuid.uuid4().hex[:8]}.log")
+
+@pytest.fixture
+def app_servers(
+    tmp_path: Path, server_name: ServerName
+) -> Iterator[Callable[[dict[str, str]], AppServer]]:
+    """Starts server processes with the given environment; stops what is left at the end."""
+    started: list[AppServer] = []
+
+    def start(env: dict[str, str]) -> AppServer:
+        log = tmp_path / f"{server_name}-{uuid.uuid4().hex[:8]}.log"
+        server = AppServer(env=env, log=log, name=server_name)
         started.append(server)
         server.start()
         return server
@@ -143,10 +162,10 @@ def daphnes(tmp_path: Path) -> Iterator[Callable[[dict[str, str]], Daphne]]:
 
 
 @pytest.fixture
-def sessions() -> Callable[[Daphne], dict[str, str]]:
+def sessions() -> Callable[[AppServer], dict[str, str]]:
     """Signs the demo users in through a server's login form; session ids by username."""
 
-    def sign_in_all(server: Daphne) -> dict[str, str]:
+    def sign_in_all(server: AppServer) -> dict[str, str]:
         origin = server.server.origin
         return {name: sign_in(origin, name, DEMO_PASSWORD) for name in ("ada", "grace")}
 

@@ -14,7 +14,7 @@ import pytest
 
 from chat.consumers import NOT_SAVED
 from realtime.sockets import CLOSE_UNAVAILABLE, DATABASE_UNAVAILABLE, UNAVAILABLE
-from tests.faults.conftest import Daphne
+from tests.faults.conftest import AppServer
 from tests.faults.pages import Page, has_acknowledgement, has_bodies, has_text
 from tests.faults.proxy import TcpProxy
 from tests.integration.conftest import POSTGRES_PORT
@@ -30,7 +30,7 @@ def proxy() -> Iterator[TcpProxy]:
     proxy.close()
 
 
-def get(server: Daphne, path: str, *, session: str, htmx: bool = False) -> tuple[int, str, str]:
+def get(server: AppServer, path: str, *, session: str, htmx: bool = False) -> tuple[int, str, str]:
     """Status, body and Retry-After of a GET."""
     headers = {"Cookie": f"sessionid={session}"}
     if htmx:
@@ -54,11 +54,11 @@ async def test_http_answers_503_sockets_report_it_and_all_works_again_after(
     fault_env: dict[str, str],
     postgres_url: str,
     proxy: TcpProxy,
-    daphnes: Callable[[dict[str, str]], Daphne],
-    sessions: Callable[[Daphne], dict[str, str]],
+    app_servers: Callable[[dict[str, str]], AppServer],
+    sessions: Callable[[AppServer], dict[str, str]],
 ) -> None:
     through_proxy = postgres_url.replace(f":{POSTGRES_PORT}/", f":{proxy.port}/")
-    server = await asyncio.to_thread(daphnes, {**fault_env, "DATABASE_URL": through_proxy})
+    server = await asyncio.to_thread(app_servers, {**fault_env, "DATABASE_URL": through_proxy})
     signed_in = await asyncio.to_thread(sessions, server)
     page = Page(session=signed_in["ada"])
     await page.open(server.server)

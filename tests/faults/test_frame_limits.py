@@ -1,16 +1,17 @@
-"""Oversized WebSocket frames and messages against a real Daphne, started with the
-production options (tests.servers.DAPHNE_LIMITS, as in the Dockerfile): autobahn closes the
-connection with 1009 before the application sees any of it."""
+"""Oversized WebSocket frames and messages against a real server, Daphne and uvicorn, each
+started with its production options (tests.servers.PRODUCTION_OPTIONS: the Dockerfile's, and
+README's uvicorn command): the server closes the connection with 1009, saying what the limit
+is, before the application sees any of it."""
 
 import json
 from collections.abc import Iterator
 
 import pytest
 
-from tests.faults.conftest import Daphne
+from tests.faults.conftest import AppServer
 from tests.faults.pages import Page, has_text
 from tests.integration.conftest import DEMO_PASSWORD
-from tests.servers import DAPHNE_LIMITS, sign_in
+from tests.servers import DAPHNE_LIMITS, SERVERS, sign_in
 
 pytestmark = [pytest.mark.faults, pytest.mark.asyncio]
 
@@ -18,21 +19,26 @@ LIMIT = int(DAPHNE_LIMITS[DAPHNE_LIMITS.index("--websocket-max-message-size") + 
 MESSAGE_TOO_BIG = 1009
 
 
-@pytest.fixture(scope="module")
-def server(fault_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daphne]:
-    """One server for these tests: none of them changes it."""
-    server = Daphne(env=fault_env, log=tmp_path_factory.mktemp("limits") / "daphne.log")
+@pytest.fixture(scope="module", params=SERVERS)
+def server(
+    request: pytest.FixtureRequest,
+    fault_env: dict[str, str],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[AppServer]:
+    """One server of each kind for these tests: none of them changes it."""
+    log = tmp_path_factory.mktemp("limits") / f"{request.param}.log"
+    server = AppServer(env=fault_env, log=log, name=request.param)
     server.start()
     yield server
     server.stop()
 
 
 @pytest.fixture(scope="module")
-def session(server: Daphne) -> str:
+def session(server: AppServer) -> str:
     return sign_in(server.server.origin, "ada", DEMO_PASSWORD)
 
 
-async def open_page(server: Daphne, session: str) -> Page:
+async def open_page(server: AppServer, session: str) -> Page:
     page = Page(session=session)
     await page.open(server.server, resume=False)
     await page.receive_until(has_text('id="bell"'), what="the opening frame")
@@ -52,7 +58,9 @@ async def test_a_message_over_the_limit_closes_the_socket_with_1009(server, sess
     assert page.socket is not None
     await page.socket.send(json.dumps({"action": "chat.send", "body": "x" * LIMIT}))
     assert await page.closed_with() == MESSAGE_TOO_BIG
-    assert "exceeds payload limit" in str(page.socket.protocol.close_rcvd)
+    reason = str(page.socket.protocol.close_rcvd)
+    assert "exceeds" in reason, reason
+    assert str(LIMIT) in reason, reason
 
 
 async def test_small_frames_adding_up_to_too_much_close_the_socket_with_1009(server, session):

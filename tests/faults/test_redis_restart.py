@@ -7,7 +7,7 @@ from collections.abc import Callable
 import pytest
 
 from realtime.sockets import CLOSE_SERVICE_RESTART
-from tests.faults.conftest import Daphne, RedisServer
+from tests.faults.conftest import AppServer, RedisServer
 from tests.faults.pages import Page, has_acknowledgement, has_bodies
 
 pytestmark = [pytest.mark.faults, pytest.mark.asyncio]
@@ -16,11 +16,13 @@ pytestmark = [pytest.mark.faults, pytest.mark.asyncio]
 async def test_sockets_resume_after_redis_restarts_and_nothing_sent_meanwhile_is_lost(
     fault_env: dict[str, str],
     redis_server: RedisServer,
-    daphnes: Callable[[dict[str, str]], Daphne],
-    sessions: Callable[[Daphne], dict[str, str]],
+    app_servers: Callable[[dict[str, str]], AppServer],
+    sessions: Callable[[AppServer], dict[str, str]],
 ) -> None:
     env = {**fault_env, "REDIS_URL": redis_server.url}
-    a, b = await asyncio.gather(asyncio.to_thread(daphnes, env), asyncio.to_thread(daphnes, env))
+    a, b = await asyncio.gather(
+        asyncio.to_thread(app_servers, env), asyncio.to_thread(app_servers, env)
+    )
     signed_in = await asyncio.to_thread(sessions, a)
     token = uuid.uuid4().hex
     writer = Page(session=signed_in["ada"])

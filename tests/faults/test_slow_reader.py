@@ -13,7 +13,7 @@ import pytest
 from channels_redis.core import RedisChannelLayer
 from websockets.asyncio.client import connect
 
-from tests.faults.conftest import Daphne, RedisServer, eventually
+from tests.faults.conftest import AppServer, RedisServer, eventually
 from tests.faults.pages import Page, has_text
 from tests.faults.test_socket_churn import gauges
 from tests.servers import LOCALHOST
@@ -36,11 +36,11 @@ async def test_a_client_that_stops_reading_is_dropped_and_the_others_get_everyth
     fault_env: dict[str, str],
     postgres_url: str,
     redis_server: RedisServer,
-    daphnes: Callable[[dict[str, str]], Daphne],
-    sessions: Callable[[Daphne], dict[str, str]],
+    app_servers: Callable[[dict[str, str]], AppServer],
+    sessions: Callable[[AppServer], dict[str, str]],
 ) -> None:
     env = {**fault_env, "REDIS_URL": redis_server.url, "SOCKET_SEND_BUFFER_BYTES": str(LIMIT)}
-    server = await asyncio.to_thread(daphnes, env)
+    server = await asyncio.to_thread(app_servers, env)
     signed_in = await asyncio.to_thread(sessions, server)
     healthy = Page(session=signed_in["ada"])
     await healthy.open(server.server, resume=False)

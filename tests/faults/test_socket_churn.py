@@ -13,7 +13,7 @@ from collections.abc import Callable
 import pytest
 from websockets.asyncio.client import connect
 
-from tests.faults.conftest import METRICS_TOKEN, Daphne, RedisServer, eventually
+from tests.faults.conftest import METRICS_TOKEN, AppServer, RedisServer, eventually
 from tests.servers import LOCALHOST
 
 pytestmark = [pytest.mark.faults, pytest.mark.asyncio]
@@ -23,7 +23,7 @@ AT_ONCE = 10
 GAUGES = ("relay_open_sockets", "relay_group_memberships", "relay_subscribed_groups")
 
 
-def gauges(server: Daphne) -> dict[str, float]:
+def gauges(server: AppServer) -> dict[str, float]:
     connection = http.client.HTTPConnection(LOCALHOST, server.port, timeout=10)
     try:
         connection.request("GET", "/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
@@ -37,7 +37,7 @@ def gauges(server: Daphne) -> dict[str, float]:
     }
 
 
-async def cycle(server: Daphne, session: str, n: int) -> None:
+async def cycle(server: AppServer, session: str, n: int) -> None:
     """Open a room page's socket and leave: cleanly, by dropping the TCP connection once the
     page is live, or by dropping it at once."""
     socket = await connect(
@@ -60,11 +60,11 @@ async def cycle(server: Daphne, session: str, n: int) -> None:
 async def test_connects_and_disconnects_leave_no_membership_behind(
     fault_env: dict[str, str],
     redis_server: RedisServer,
-    daphnes: Callable[[dict[str, str]], Daphne],
-    sessions: Callable[[Daphne], dict[str, str]],
+    app_servers: Callable[[dict[str, str]], AppServer],
+    sessions: Callable[[AppServer], dict[str, str]],
 ) -> None:
     env = {**fault_env, "REDIS_URL": redis_server.url, "SOCKET_CONNECT_BURST": str(CYCLES * 2)}
-    server = await asyncio.to_thread(daphnes, env)
+    server = await asyncio.to_thread(app_servers, env)
     signed_in = await asyncio.to_thread(sessions, server)
     users = list(signed_in.values())
 

@@ -1,4 +1,5 @@
-"""The production topology for integration tests: PostgreSQL, Redis and two Daphne processes.
+"""The production topology for integration tests: PostgreSQL, Redis and two server processes
+(Daphne; uvicorn for the tests marked `on_every_server`).
 
 Each run gets a fresh PostgreSQL database (dropped at the end) and a Redis database of its own
 (flushed at the start and the end), and configures the servers only through environment
@@ -21,7 +22,15 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from bench.postgres import scratch_database
-from tests.servers import LOCALHOST, daphne, manage, sign_in
+from tests.servers import (
+    LOCALHOST,
+    PRODUCTION_OPTIONS,
+    SERVERS,
+    ServerName,
+    manage,
+    serving,
+    sign_in,
+)
 
 POSTGRES_PORT = 5432
 POSTGRES_USER = "postgres"
@@ -53,11 +62,16 @@ class Server:
 
 @dataclass(frozen=True)
 class Topology:
-    """Two Daphne processes sharing one PostgreSQL database and one Redis channel layer."""
+    """Two server processes sharing one PostgreSQL database and one Redis channel layer."""
 
     a: Server
     b: Server
     sessions: dict[str, str]  # username -> session id, valid on both servers
+    server: ServerName
+
+
+# A test so marked runs once on each server the project supports.
+on_every_server = pytest.mark.parametrize("topology", SERVERS, indirect=True)
 
 
 def services_required() -> bool:
@@ -154,21 +168,29 @@ def production_env(
     return env
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="session", params=["daphne"])
 def topology(
-    production_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+    request: pytest.FixtureRequest,
+    production_env: dict[str, str],
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Topology]:
-    logs = tmp_path_factory.mktemp("daphne")
+    server: ServerName = request.param
+    logs = tmp_path_factory.mktemp(server)
     with ExitStack() as stack:
-        servers = [start_server(stack, production_env, logs / f"{name}.log") for name in "ab"]
+        servers = [
+            start_process(stack, production_env, logs / f"{name}.log", server) for name in "ab"
+        ]
         sessions = {user: sign_in(servers[0].origin, user, DEMO_PASSWORD) for user in DEMO_USERS}
-        yield Topology(a=servers[0], b=servers[1], sessions=sessions)
+        yield Topology(a=servers[0], b=servers[1], sessions=sessions, server=server)
 
 
-def start_server(stack: ExitStack, env: dict[str, str], log: Path) -> Server:
+def start_process(stack: ExitStack, env: dict[str, str], log: Path, server: ServerName) -> Server:
+    """One server with its production options, stopped when `stack` closes."""
     try:
-        port = stack.enter_context(daphne(env, log=log))
+        port = stack.enter_context(
+            serving(env, log=log, args=PRODUCTION_OPTIONS[server], server=server)
+        )
     except (RuntimeError, TimeoutError) as error:
         tail = log.read_text(errors="replace")[-4000:] if log.exists() else ""
-        raise RuntimeError(f"Daphne did not start ({error}); its log ends:\n{tail}") from error
+        raise RuntimeError(f"{server} did not start ({error}); its log ends:\n{tail}") from error
     return Server(port=port, log=log)

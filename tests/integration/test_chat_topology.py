@@ -1,4 +1,4 @@
-"""Chat across two Daphne processes that share PostgreSQL and the Redis channel layer.
+"""Chat across two server processes that share PostgreSQL and the Redis channel layer.
 
 The client is a plain WebSocket client speaking the page socket's protocol, as the browser
 would: JSON frames in, HTML fragments out.
@@ -17,7 +17,7 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from tests.integration.conftest import Server, Topology
+from tests.integration.conftest import Server, Topology, on_every_server
 from tests.servers import LOCALHOST
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio]
@@ -145,6 +145,30 @@ async def test_message_sent_through_one_process_reaches_a_socket_on_the_other(
     assert 'hx-swap-oob="beforeend:#messages"' in push
     (message_id,) = message_ids(pushed, escaped)
     assert message_ids(sent, escaped) == [message_id]
+
+
+@on_every_server
+async def test_messages_posted_on_one_socket_reach_the_other_once_and_in_order(
+    topology: Topology,
+) -> None:
+    token = uuid.uuid4().hex
+    bodies = [f"{token} message {n}" for n in range(5)]
+    async with (
+        page_socket(topology.a, session=topology.sessions["ada"], room="general") as sender,
+        page_socket(topology.b, session=topology.sessions["grace"], room="general") as reader,
+    ):
+        for socket in (sender, reader):  # joined: the bell's state comes once it is ready
+            await receive_until(socket, containing('id="bell"'), what="the bell's state")
+        for body in bodies:  # at once, without waiting for the acknowledgements
+            await sender.send(chat_send(body, uuid.uuid4()))
+        frames = await receive_until(reader, containing(bodies[-1]), what="the last message")
+        frames += await receive_for(reader)  # anything sent again would arrive meanwhile
+
+    pushed = [frame for frame in frames if token in frame]
+    assert [body for frame in pushed for body in bodies if f"{body}<" in frame] == bodies
+    ids = message_ids(pushed, token)
+    assert len(ids) == len(bodies)
+    assert ids == sorted(set(ids))
 
 
 async def test_a_socket_in_another_room_hears_nothing_of_the_message(topology: Topology) -> None:

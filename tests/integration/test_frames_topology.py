@@ -1,11 +1,12 @@
-"""Pushed HTML reaches sockets on Daphne as frames made once per process (realtime.frames):
-intact at every length encoding, in order, alike on every socket of every process."""
+"""Pushed HTML reaches sockets intact at every length encoding, in order, alike on every socket
+of every process: on Daphne as frames made once per process (realtime.frames), on uvicorn,
+which offers no such extension, as each socket's own ASGI send."""
 
 import uuid
 
 import pytest
 
-from tests.integration.conftest import Topology
+from tests.integration.conftest import Topology, on_every_server
 from tests.integration.test_chat_topology import containing, page_socket, receive_until
 from tests.servers import manage
 
@@ -25,6 +26,7 @@ for size in {sizes}:
 """
 
 
+@on_every_server
 async def test_pushes_of_every_length_arrive_whole_and_in_order_on_every_socket(
     production_env: dict[str, str], topology: Topology
 ) -> None:

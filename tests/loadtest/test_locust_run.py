@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.servers import ROOT, daphne, free_port, manage
+from tests.servers import ROOT, free_port, manage, serving
 
 pytestmark = pytest.mark.skipif(
     importlib.util.find_spec("locust") is None or importlib.util.find_spec("websocket") is None,
@@ -80,7 +80,7 @@ def site(tmp_path):
         "--email",
         "staff@example.com",
     )
-    with daphne(env, log=tmp_path / "daphne.log") as port:
+    with serving(env, log=tmp_path / "daphne.log") as port:
         yield f"http://127.0.0.1:{port}"
 
 

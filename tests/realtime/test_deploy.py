@@ -4,7 +4,7 @@ import secrets
 
 import pytest
 
-from tests.servers import DAPHNE_LIMITS, ROOT, manage
+from tests.servers import DAPHNE_LIMITS, PRODUCTION_OPTIONS, ROOT, manage
 
 
 def test_check_deploy_is_clean_in_production():
@@ -31,6 +31,19 @@ def test_the_dockerfile_starts_daphne_with_the_tested_frame_limits():
     # tests/faults/test_frame_limits.py runs Daphne with DAPHNE_LIMITS; production must too.
     command = (ROOT / "Dockerfile").read_text().rpartition("CMD ")[2]
     assert all(f'"{option}"' in command for option in DAPHNE_LIMITS)
+
+
+def test_uvicorn_has_daphnes_message_limit():
+    # tests/faults/test_frame_limits.py runs both servers with their production options.
+    daphne = DAPHNE_LIMITS[DAPHNE_LIMITS.index("--websocket-max-message-size") + 1]
+    uvicorn = PRODUCTION_OPTIONS["uvicorn"]
+    assert uvicorn[uvicorn.index("--ws-max-size") + 1] == daphne
+
+
+def test_make_run_serves_uvicorn_with_the_production_options():
+    makefile = (ROOT / "Makefile").read_text().replace("\\\n", " ")
+    options = makefile.partition("\nUVICORN_OPTIONS := ")[2].partition("\n")[0].split()
+    assert options == PRODUCTION_OPTIONS["uvicorn"]
 
 
 def test_the_embedded_sqlite_database_takes_the_write_lock_at_begin(tmp_path):

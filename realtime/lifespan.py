@@ -1,0 +1,45 @@
+"""The ASGI lifespan protocol, for servers that speak it (uvicorn; Daphne does not).
+
+On SIGTERM uvicorn stops listening, closes every WebSocket with 1012 itself (each page
+reconnects and resumes from its cursor), waits for the applications to return, and then sends
+`lifespan.shutdown`: the process's own shutdown work runs there, before the event loop ends.
+Daphne's equivalent is a shutdown trigger of its reactor (realtime.server).
+"""
+
+import logging
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+Message = dict[str, Any]
+ASGIApp = Callable[
+    [Message, Callable[[], Awaitable[Message]], Callable[[Message], Awaitable[None]]],
+    Awaitable[None],
+]
+
+
+def lifespan(*, on_shutdown: Callable[[], Coroutine[Any, Any, None]]) -> ASGIApp:
+    """An application for the "lifespan" scope: nothing to do at startup, `on_shutdown` at
+    shutdown. A failure is logged here and reported to the server, which logs it too."""
+
+    async def application(
+        scope: Message,
+        receive: Callable[[], Awaitable[Message]],
+        send: Callable[[Message], Awaitable[None]],
+    ) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                try:
+                    await on_shutdown()
+                except Exception as error:
+                    logger.exception("Shutting down failed")
+                    await send({"type": "lifespan.shutdown.failed", "message": repr(error)})
+                else:
+                    await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    return application
