@@ -8,18 +8,21 @@ its own servers (the frame-limit tests share one of each kind); the database is 
 integration database, migrated once.
 """
 
+import asyncio
 import secrets
 import shutil
 import subprocess
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal, NamedTuple
 
 import pytest
 import redis
 
+from tests.faults.pages import Page, has_bodies
 from tests.integration.conftest import (
     DEMO_PASSWORD,
     Server,
@@ -170,6 +173,43 @@ def sessions() -> Callable[[AppServer], dict[str, str]]:
         return {name: sign_in(origin, name, DEMO_PASSWORD) for name in ("ada", "grace")}
 
     return sign_in_all
+
+
+class Conversation(NamedTuple):
+    a: AppServer
+    b: AppServer
+    writer: Page  # ada
+    reader: Page  # grace
+    token: str  # in every message of this conversation
+
+
+@pytest.fixture
+def conversation(
+    fault_env: dict[str, str],
+    redis_server: RedisServer,
+    app_servers: Callable[[dict[str, str]], AppServer],
+    sessions: Callable[[AppServer], dict[str, str]],
+) -> Callable[..., Awaitable[Conversation]]:
+    """Two server processes, A and B, sharing the test's Redis; grace reads on one of them
+    (`reader_on`), ada writes on the other, and her first message ("<token> before") has
+    reached grace."""
+
+    async def start(*, reader_on: Literal["a", "b"]) -> Conversation:
+        env = {**fault_env, "REDIS_URL": redis_server.url}
+        a, b = await asyncio.gather(
+            asyncio.to_thread(app_servers, env), asyncio.to_thread(app_servers, env)
+        )
+        signed_in = await asyncio.to_thread(sessions, a)
+        token = uuid.uuid4().hex
+        writer = Page(session=signed_in["ada"])
+        reader = Page(session=signed_in["grace"])
+        await reader.open((a if reader_on == "a" else b).server)
+        await writer.open((b if reader_on == "a" else a).server)
+        await writer.post(f"{token} before")
+        await reader.receive_until(has_bodies(token, 1), what="the first message, through Redis")
+        return Conversation(a, b, writer, reader, token)
+
+    return start
 
 
 def eventually(check: Callable[[], bool], *, timeout: float = 15.0, what: str) -> None:

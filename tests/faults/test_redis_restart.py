@@ -1,36 +1,21 @@
 """Redis (the channel layer) restarts mid-conversation."""
 
 import asyncio
-import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 import pytest
 
 from realtime.sockets import CLOSE_SERVICE_RESTART
-from tests.faults.conftest import AppServer, RedisServer
-from tests.faults.pages import Page, has_acknowledgement, has_bodies
+from tests.faults.conftest import Conversation, RedisServer
+from tests.faults.pages import has_acknowledgement, has_bodies
 
 pytestmark = [pytest.mark.faults, pytest.mark.asyncio]
 
 
 async def test_sockets_resume_after_redis_restarts_and_nothing_sent_meanwhile_is_lost(
-    fault_env: dict[str, str],
-    redis_server: RedisServer,
-    app_servers: Callable[[dict[str, str]], AppServer],
-    sessions: Callable[[AppServer], dict[str, str]],
+    redis_server: RedisServer, conversation: Callable[..., Awaitable[Conversation]]
 ) -> None:
-    env = {**fault_env, "REDIS_URL": redis_server.url}
-    a, b = await asyncio.gather(
-        asyncio.to_thread(app_servers, env), asyncio.to_thread(app_servers, env)
-    )
-    signed_in = await asyncio.to_thread(sessions, a)
-    token = uuid.uuid4().hex
-    writer = Page(session=signed_in["ada"])
-    reader = Page(session=signed_in["grace"])
-    await writer.open(a.server)
-    await reader.open(b.server)
-    await writer.post(f"{token} before")
-    await reader.receive_until(has_bodies(token, 1), what="the first message, through Redis")
+    a, b, writer, reader, token = await conversation(reader_on="b")
 
     await asyncio.to_thread(redis_server.stop)
     # Sent while Redis is down: saved and acknowledged (the push cannot go out yet).

@@ -3,13 +3,12 @@
 import asyncio
 import re
 import signal
-import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 import pytest
 
 from realtime.sockets import CLOSE_SERVICE_RESTART
-from tests.faults.conftest import AppServer, RedisServer
+from tests.faults.conftest import AppServer, Conversation
 from tests.faults.pages import Page, has_acknowledgement, has_bodies, has_text
 from tests.servers import SERVERS, ServerName
 
@@ -25,24 +24,9 @@ EXIT_CODE: dict[ServerName, int] = {"daphne": 0, "uvicorn": -signal.SIGTERM}
 
 
 async def test_sockets_of_a_stopped_process_close_with_1012_and_resume_elsewhere(
-    fault_env: dict[str, str],
-    redis_server: RedisServer,
-    app_servers: Callable[[dict[str, str]], AppServer],
-    sessions: Callable[[AppServer], dict[str, str]],
+    conversation: Callable[..., Awaitable[Conversation]],
 ) -> None:
-    env = {**fault_env, "REDIS_URL": redis_server.url}
-    a, b = await asyncio.gather(
-        asyncio.to_thread(app_servers, env), asyncio.to_thread(app_servers, env)
-    )
-    signed_in = await asyncio.to_thread(sessions, a)
-    token = uuid.uuid4().hex
-    reader = Page(session=signed_in["grace"])
-    writer = Page(session=signed_in["ada"])
-    await reader.open(a.server)
-    await writer.open(b.server)
-
-    await writer.post(f"{token} before")
-    await reader.receive_until(has_bodies(token, 1), what="the first message on A")
+    a, b, writer, reader, token = await conversation(reader_on="a")
 
     # SIGTERM: the process tells its sockets "service restart" before it exits.
     stopping = asyncio.create_task(asyncio.to_thread(a.stop))
