@@ -1,7 +1,11 @@
 import socket
 
+from daphne.ws_protocol import WebSocketFactory
 from twisted.internet.abstract import FileDescriptor
+from twisted.internet.address import IPv4Address
+from twisted.internet.testing import StringTransport
 
+import realtime.asgi  # noqa: F401 - applies the changes to Daphne, as Daphne's command line does
 from realtime.server import FormattedWhenLogged, unsent_bytes
 
 
@@ -44,3 +48,17 @@ def test_log_arguments_are_formatted_only_when_logged():
     assert f"\n{lazy}" == "\n[('autoPingInterval', 20, 'Factory')]"
     template = "{attrs}"  # as the logger formats its arguments, when it logs
     assert template.format(attrs=lazy) == "[('autoPingInterval', 20, 'Factory')]"
+
+
+def test_a_daphne_connection_reads_autobahns_options_from_its_factory():
+    factory = WebSocketFactory(None, server="daphne")
+    factory.setProtocolOptions(autoPingInterval=60, autoPingTimeout=30)
+    protocol = factory.buildProtocol(IPv4Address("TCP", "127.0.0.1", 8000))
+    protocol.makeConnection(StringTransport())
+
+    # Nothing copied into the connection's own attributes; the factory's values read through.
+    assert not set(factory.protocol.CONFIG_ATTRS) & set(vars(protocol))
+    assert protocol.autoPingInterval == 60
+    assert protocol.failByDrop is False  # change 2 sets it on the factory
+    factory.setProtocolOptions(autoPingInterval=90)
+    assert protocol.autoPingInterval == 90
