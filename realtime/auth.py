@@ -16,11 +16,12 @@ ASGIApp = Callable[[Scope, Any, Any], Awaitable[None]]
 
 
 class SessionAuthMiddleware:
-    """Sets scope["session"] from the session cookie, without reading it yet.
+    """Sets scope["session_key"] from the session cookie, without reading the session.
 
     The user behind it is looked up by `scope_user` where the socket does its first database
     work (realtime.sockets: one call to the database thread for everything a page socket
-    reads before it opens), not in a database call of its own here.
+    reads before it opens), not in a database call of its own here. The session itself is
+    not kept: a socket holds its scope for hours, and needs the user, not the session's data.
 
     Channels' AuthMiddlewareStack also wraps `send`, to save a session an HTTP response
     changed. A socket never changes its session, and that wrapper would run on every frame
@@ -29,12 +30,11 @@ class SessionAuthMiddleware:
 
     def __init__(self, inner: ASGIApp) -> None:
         self.inner = inner
-        self.session_store = import_module(settings.SESSION_ENGINE).SessionStore
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         cookies = parse_cookie(header(scope, b"cookie"))
-        session = self.session_store(cookies.get(settings.SESSION_COOKIE_NAME))
-        await self.inner(dict(scope, session=session), receive, send)
+        session_key = cookies.get(settings.SESSION_COOKIE_NAME)
+        await self.inner(dict(scope, session_key=session_key), receive, send)
 
 
 def scope_user(scope: Scope) -> User | AnonymousUser:
@@ -44,8 +44,10 @@ def scope_user(scope: Scope) -> User | AnonymousUser:
     user = scope.get("user")
     if user is not None:
         return user  # type: ignore[no-any-return]
-    session = scope.get("session")
-    return session_user(session) if session is not None else AnonymousUser()
+    if "session_key" not in scope:
+        return AnonymousUser()
+    session_store = import_module(settings.SESSION_ENGINE).SessionStore
+    return session_user(session_store(scope["session_key"]))
 
 
 def session_user(session: SessionBase) -> User | AnonymousUser:

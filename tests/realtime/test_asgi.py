@@ -3,8 +3,10 @@
 import pytest
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
+from django.contrib.sessions.backends.base import SessionBase
 
 from realtime.asgi import application
+from realtime.sockets import open_pages
 
 pytestmark = [
     pytest.mark.asyncio,
@@ -31,6 +33,14 @@ async def test_signed_in_socket_is_accepted(session_cookie, room):
     connected, _ = await socket.connect()
     assert connected
     assert 'id="bell"' in await socket.receive_from()
+    await socket.disconnect()
+
+
+async def test_an_open_socket_keeps_its_session_key_not_the_session(session_cookie, room):
+    socket = communicator(cookie=session_cookie)
+    assert (await socket.connect())[0]
+    [page] = [p for p in open_pages if p.scope.get("session_key") == session_cookie]
+    assert not any(isinstance(value, SessionBase) for value in page.scope.values())
     await socket.disconnect()
 
 

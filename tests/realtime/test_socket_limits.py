@@ -132,7 +132,7 @@ async def test_a_session_that_could_not_be_read_is_retried_not_signed_out(room, 
 
     monkeypatch.setattr("realtime.auth.session_user", database_down)
     socket = communicator(None)
-    socket.scope["session"] = object()
+    socket.scope["session_key"] = "a-session-key"
     error, code = await refused(socket)
     assert code == CLOSE_UNAVAILABLE
     assert UNAVAILABLE in error
