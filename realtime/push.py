@@ -39,7 +39,7 @@ def push_html(group: str, html: str) -> None:
 
 async def apush_html(group: str, html: str) -> None:
     """The same, from code already running on the event loop."""
-    await get_channel_layer().group_send(carrier(group), push_event(group, html))
+    await group_send(group, push_event(group, html))
 
 
 def push_leave(group: str, *, leave: str, html: str) -> None:
@@ -51,9 +51,14 @@ def push_leave(group: str, *, leave: str, html: str) -> None:
 def send(group: str, message: dict[str, Any]) -> None:
     loop = server_loop()
     if loop is None:
-        async_to_sync(get_channel_layer().group_send)(carrier(group), message)
+        async_to_sync(group_send)(group, message)
         return
     loop.call_soon_threadsafe(outbox_put, group, message)
+
+
+async def group_send(group: str, message: dict[str, Any]) -> None:
+    """Every push leaves through here: to the layer group that carries `group`."""
+    await get_channel_layer().group_send(carrier(group), message)
 
 
 def server_loop() -> asyncio.AbstractEventLoop | None:
@@ -83,11 +88,10 @@ class Outbox:
             self.sending = asyncio.get_running_loop().create_task(self.send_all())
 
     async def send_all(self) -> None:
-        layer = get_channel_layer()
         while self.waiting:
             group, message = self.waiting.popleft()
             try:
-                await layer.group_send(carrier(group), message)
+                await group_send(group, message)
             except Exception:
                 # As a failing on_commit callback would: logged, and the pushes after it go on.
                 logger.exception("Could not push to %s", group)
