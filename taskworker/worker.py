@@ -8,7 +8,6 @@ tasks whose worker has stopped beating, so they run again.
 """
 
 import asyncio
-import contextlib
 import logging
 import os
 import socket
@@ -230,6 +229,8 @@ async def in_thread[**P, T](function: Callable[P, T], *args: P.args, **kwargs: P
     try:
         return await asyncio.shield(call)
     except asyncio.CancelledError:
-        with contextlib.suppress(Exception):
+        try:
             await call
+        except Exception:
+            logger.exception("%s failed while the task worker was stopping", function.__name__)
         raise

@@ -17,6 +17,7 @@ from realtime.hub import carrier
 from taskworker import worker as worker_module
 from taskworker.embedded import running_workers, stop_embedded_workers, with_embedded_worker
 from taskworker.models import WorkerHeartbeat
+from tests.taskworker.failing import failing_first
 
 pytestmark = [
     pytest.mark.asyncio,
@@ -133,14 +134,8 @@ async def test_a_stopping_server_waits_for_the_task_in_progress(settings, monkey
 async def test_a_worker_whose_database_is_down_at_start_keeps_trying(settings, monkeypatch, caplog):
     settings.TASK_WORKER_INTERVAL = 0.05
     settings.TASK_WORKER_HEARTBEAT = 60
-    real_beat = worker_module.heartbeat_beat
-    failures = [OperationalError("connection refused")] * 2
-
-    def beat(*, worker_id):
-        if failures:
-            raise failures.pop()
-        real_beat(worker_id=worker_id)
-
+    errors = [OperationalError("connection refused")] * 2
+    beat = failing_first(worker_module.heartbeat_beat, errors)
     monkeypatch.setattr(worker_module, "heartbeat_beat", beat)
 
     async def app(scope, receive, send):
@@ -158,3 +153,49 @@ async def test_a_worker_whose_database_is_down_at_start_keeps_trying(settings, m
 
     await stop_embedded_workers()
     assert await heartbeats() == 0
+
+
+async def test_a_worker_stopped_before_its_database_came_back_stops_cleanly(
+    settings, monkeypatch, caplog
+):
+    settings.TASK_WORKER_INTERVAL = 0.05
+    errors = [OperationalError("connection refused")] * 1000
+    beat = failing_first(worker_module.heartbeat_beat, errors)
+    monkeypatch.setattr(worker_module, "heartbeat_beat", beat)
+
+    async def app(scope, receive, send):
+        pass
+
+    await with_embedded_worker(app)({"type": "http"}, None, None)
+    [worker] = list(running_workers)
+    async with asyncio.timeout(5):
+        while "could not start; trying again" not in caplog.text:  # noqa: ASYNC110
+            await asyncio.sleep(0.02)
+
+    await stop_embedded_workers()
+
+    assert worker.cancelled()  # stopped, not failed: no heartbeat thread to join
+    assert await heartbeats() == 0
+
+
+async def test_a_task_that_fails_while_the_worker_stops_is_logged(settings, monkeypatch, caplog):
+    settings.TASK_WORKER_HEARTBEAT = 60
+    started = threading.Event()
+
+    def a_failing_task(worker):
+        started.set()
+        time.sleep(0.2)
+        raise RuntimeError("the task broke")
+
+    monkeypatch.setattr(worker_module, "claim_and_run_one", a_failing_task)
+
+    async def app(scope, receive, send):
+        pass
+
+    await with_embedded_worker(app)({"type": "http"}, None, None)
+    assert await asyncio.to_thread(started.wait, 5)
+    await stop_embedded_workers()
+
+    assert "a_failing_task failed while the task worker was stopping" in caplog.text
+    assert "the task broke" in caplog.text
+    assert not running_workers

@@ -14,6 +14,7 @@ from notifications.tasks import send_digests
 from taskworker import worker
 from taskworker.models import WorkerHeartbeat
 from taskworker.worker import Heartbeat, heartbeat_beat, stale_tasks_reclaim
+from tests.taskworker.failing import failing_first
 
 pytestmark = pytest.mark.django_db
 
@@ -96,15 +97,8 @@ def test_a_stopping_heartbeat_tries_again_to_remove_itself(
     settings.TASK_WORKER_HEARTBEAT = 60
     heartbeat = Heartbeat("w2")
     heartbeat.start()
-    real_end = worker.heartbeat_end
-    failures = [OperationalError("database is locked")] * 2
-
-    def end(*, worker_id):
-        if failures:
-            raise failures.pop()
-        real_end(worker_id=worker_id)
-
-    monkeypatch.setattr(worker, "heartbeat_end", end)
+    errors = [OperationalError("database is locked")] * 2
+    monkeypatch.setattr(worker, "heartbeat_end", failing_first(worker.heartbeat_end, errors))
     heartbeat.stop()
     assert not WorkerHeartbeat.objects.filter(worker_id="w2").exists()
     assert caplog.text.count("Could not remove the heartbeat of w2") == 2
