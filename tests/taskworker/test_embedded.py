@@ -68,6 +68,24 @@ async def test_the_first_call_starts_one_worker_that_runs_tasks_and_pushes_live(
             await workers[0]
 
 
+async def start_worker() -> "asyncio.Task[None]":
+    """What a server's first request does: start its embedded worker."""
+
+    async def app(scope, receive, send):
+        pass
+
+    await with_embedded_worker(app)({"type": "http"}, None, None)
+    [worker] = list(running_workers)
+    return worker
+
+
+def database_down_at_start(monkeypatch, *, beats: int) -> None:
+    """The worker's first `beats` heartbeats fail as with PostgreSQL down."""
+    errors = [OperationalError("connection refused")] * beats
+    beat = failing_first(worker_module.heartbeat_beat, errors)
+    monkeypatch.setattr(worker_module, "heartbeat_beat", beat)
+
+
 @database_sync_to_async
 def heartbeats() -> int:
     # In-memory SQLite shared between threads fails a read that meets another thread's write
@@ -84,11 +102,7 @@ async def test_a_stopping_server_stops_its_worker_cleanly(settings):
     settings.TASK_WORKER_INTERVAL = 0.05
     settings.TASK_WORKER_HEARTBEAT = 60
 
-    async def app(scope, receive, send):
-        pass
-
-    await with_embedded_worker(app)({"type": "http"}, None, None)
-    [worker] = list(running_workers)
+    worker = await start_worker()
     for _ in range(100):  # the first beat happens before the worker claims anything
         if await heartbeats():
             break
@@ -117,10 +131,7 @@ async def test_a_stopping_server_waits_for_the_task_in_progress(settings, monkey
 
     monkeypatch.setattr(worker_module, "claim_and_run_one", a_slow_task)
 
-    async def app(scope, receive, send):
-        pass
-
-    await with_embedded_worker(app)({"type": "http"}, None, None)
+    await start_worker()
     assert await asyncio.to_thread(started.wait, 5)
 
     await stop_embedded_workers()
@@ -134,15 +145,9 @@ async def test_a_stopping_server_waits_for_the_task_in_progress(settings, monkey
 async def test_a_worker_whose_database_is_down_at_start_keeps_trying(settings, monkeypatch, caplog):
     settings.TASK_WORKER_INTERVAL = 0.05
     settings.TASK_WORKER_HEARTBEAT = 60
-    errors = [OperationalError("connection refused")] * 2
-    beat = failing_first(worker_module.heartbeat_beat, errors)
-    monkeypatch.setattr(worker_module, "heartbeat_beat", beat)
+    database_down_at_start(monkeypatch, beats=2)
 
-    async def app(scope, receive, send):
-        pass
-
-    await with_embedded_worker(app)({"type": "http"}, None, None)
-    [worker] = list(running_workers)
+    worker = await start_worker()
     for _ in range(100):
         if await heartbeats():
             break
@@ -159,15 +164,9 @@ async def test_a_worker_stopped_before_its_database_came_back_stops_cleanly(
     settings, monkeypatch, caplog
 ):
     settings.TASK_WORKER_INTERVAL = 0.05
-    errors = [OperationalError("connection refused")] * 1000
-    beat = failing_first(worker_module.heartbeat_beat, errors)
-    monkeypatch.setattr(worker_module, "heartbeat_beat", beat)
+    database_down_at_start(monkeypatch, beats=1000)
 
-    async def app(scope, receive, send):
-        pass
-
-    await with_embedded_worker(app)({"type": "http"}, None, None)
-    [worker] = list(running_workers)
+    worker = await start_worker()
     async with asyncio.timeout(5):
         while "could not start; trying again" not in caplog.text:  # noqa: ASYNC110
             await asyncio.sleep(0.02)
@@ -189,10 +188,7 @@ async def test_a_task_that_fails_while_the_worker_stops_is_logged(settings, monk
 
     monkeypatch.setattr(worker_module, "claim_and_run_one", a_failing_task)
 
-    async def app(scope, receive, send):
-        pass
-
-    await with_embedded_worker(app)({"type": "http"}, None, None)
+    await start_worker()
     assert await asyncio.to_thread(started.wait, 5)
     await stop_embedded_workers()
 
