@@ -1,12 +1,18 @@
-"""Answers a request the database could not serve with a clear 503 page instead of a 500."""
+"""Requests that would otherwise end in a 500: text no field may hold is a 400 with the reason
+(BadTextMiddleware), and a database that cannot be reached is a 503 page
+(DatabaseUnavailableMiddleware)."""
 
 import logging
 from collections.abc import Callable
+from urllib.parse import unquote_to_bytes
 
+from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csp import get_nonce
 from django.template.loader import render_to_string
+
+from realtime import text
 
 logger = logging.getLogger(__name__)
 
@@ -44,3 +50,114 @@ def unavailable_response(request: HttpRequest) -> HttpResponse:
         response = HttpResponse(render_to_string(UNAVAILABLE_TEMPLATE, context), status=503)
     response["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response
+
+
+BAD_REQUEST_TEMPLATE = "frontend/bad_request.html"
+
+
+class BadTextMiddleware:
+    """The one place that refuses NUL characters, unpaired surrogates and bytes that are not
+    UTF-8 (realtime.text), before any view, form or query sees them: in the path, the query
+    string, the headers and the body (url-encoded, multipart or JSON), with a 400 that says
+    which field was wrong.
+
+    A cookie holding such text is dropped instead, as if it had not been sent, and expired in
+    the answer: a planted session cookie must not lock its victim out of every page, the
+    sign-in page included."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        refusal = request_refusal(request)
+        if refusal:
+            return bad_request_response(request, refusal)
+        dropped = drop_bad_cookies(request)
+        response = self.get_response(request)
+        for name in dropped:
+            if name not in response.cookies:  # signing in sets a new session cookie
+                expire_cookie(response, name)
+        return response
+
+
+def request_refusal(request: HttpRequest) -> str | None:
+    return (
+        path_refusal(request)
+        or text.form_refusal(query_bytes(request), where="query string")
+        or header_refusal(request)
+        or body_refusal(request)
+    )
+
+
+def path_refusal(request: HttpRequest) -> str | None:
+    scope = getattr(request, "scope", None)
+    raw_path = scope.get("raw_path") if isinstance(scope, dict) else None
+    if isinstance(raw_path, bytes):
+        return text.bytes_refusal(unquote_to_bytes(raw_path), where="The address")
+    return text.text_refusal(request.path, where="The address")
+
+
+def query_bytes(request: HttpRequest) -> bytes:
+    scope = getattr(request, "scope", None)
+    raw = scope.get("query_string") if isinstance(scope, dict) else None
+    if isinstance(raw, bytes):
+        return raw
+    # WSGI gives the bytes as a latin-1 string (PEP 3333).
+    return str(request.META.get("QUERY_STRING", "")).encode("latin-1", "replace")
+
+
+def header_refusal(request: HttpRequest) -> str | None:
+    for key, value in request.META.items():
+        if key.startswith("HTTP_") and key != "HTTP_COOKIE" and isinstance(value, str):
+            refusal = text.text_refusal(value, where=f"The {key[5:]} header")
+            if refusal:
+                return refusal
+    return None
+
+
+def body_refusal(request: HttpRequest) -> str | None:
+    content_type = request.content_type or ""
+    if content_type == "application/x-www-form-urlencoded":
+        return text.form_refusal(request.body, where="form")
+    if content_type == "multipart/form-data":
+        # Django decodes the fields (bad UTF-8 becomes U+FFFD) and cleans file names itself.
+        fields = [(name, value) for name, values in request.POST.lists() for value in values]
+        return text.fields_refusal(fields, where="form")
+    if content_type == "application/json" or content_type.endswith("+json"):
+        return text.json_refusal(request.body, where="JSON body")
+    return None
+
+
+def drop_bad_cookies(request: HttpRequest) -> list[str]:
+    dropped = [
+        name
+        for name, value in request.COOKIES.items()
+        if text.text_refusal(name, where="") or text.text_refusal(value, where="")
+    ]
+    for name in dropped:
+        del request.COOKIES[name]
+    return dropped
+
+
+def expire_cookie(response: HttpResponse, name: str) -> None:
+    if name == settings.SESSION_COOKIE_NAME:
+        response.delete_cookie(
+            name,
+            path=settings.SESSION_COOKIE_PATH,
+            domain=settings.SESSION_COOKIE_DOMAIN,
+            samesite=settings.SESSION_COOKIE_SAMESITE,
+        )
+    else:
+        response.delete_cookie(name)
+
+
+def bad_request_response(request: HttpRequest, refusal: str) -> HttpResponse:
+    # Rendered without the request: nothing of it (session, user) has been read, nor should be.
+    context = {"refusal": refusal}
+    if request.headers.get("HX-Request") == "true":
+        response = HttpResponse(render_to_string(f"{BAD_REQUEST_TEMPLATE}#notice", context))
+        response["HX-Retarget"] = "#socket-error"
+        response["HX-Reswap"] = "outerHTML"
+        response.status_code = 400
+        return response
+    return HttpResponse(render_to_string(BAD_REQUEST_TEMPLATE, context), status=400)

@@ -62,6 +62,9 @@ MIDDLEWARE = [
     "pageviews.middleware.CountPageviews",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Before anything reads the request: NUL, unpaired surrogates and bad UTF-8 are a 400, a
+    # cookie holding them is dropped (so a planted session cookie is no session, not a 500).
+    "realtime.middleware.BadTextMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
