@@ -140,7 +140,8 @@ def test_a_multipart_field_holding_a_nul_is_a_400(topology: Topology) -> None:
     ]
     body = (
         b"".join(
-            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'
+            f"{value}\r\n".encode()
             for name, value in parts
         )
         + (

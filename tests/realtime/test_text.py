@@ -2,14 +2,18 @@ import pytest
 
 from realtime.text import bytes_refusal, fields_refusal, form_refusal, json_refusal, text_refusal
 
+HOLDS_NUL = "contains a NUL character (\\0), which text here cannot hold."
+NOT_UTF8 = "is not valid UTF-8 text (an encoded unpaired surrogate is not)."
+HOLDS_SURROGATE = "contains an unpaired surrogate, which is not valid Unicode text."
+
 
 @pytest.mark.parametrize(
     ("value", "refusal"),
     [
         ("plain words, émoji 🎉 and RTL עברית", None),
-        ("a\x00b", "The field contains a NUL character (\\0), which text here cannot hold."),
-        ("\ud800", "The field contains an unpaired surrogate, which is not valid Unicode text."),
-        ("x\udfffy", "The field contains an unpaired surrogate, which is not valid Unicode text."),
+        ("a\x00b", "The field " + HOLDS_NUL),
+        ("\ud800", "The field " + HOLDS_SURROGATE),
+        ("x\udfffy", "The field " + HOLDS_SURROGATE),
     ],
 )
 def test_text_refusal(value, refusal):
@@ -20,9 +24,9 @@ def test_text_refusal(value, refusal):
     ("raw", "refusal"),
     [
         ("café".encode(), None),
-        (b"\xed\xa0\x80", "It is not valid UTF-8 text (an encoded unpaired surrogate is not)."),
-        (b"\xff", "It is not valid UTF-8 text (an encoded unpaired surrogate is not)."),
-        (b"a\x00", "It contains a NUL character (\\0), which text here cannot hold."),
+        (b"\xed\xa0\x80", "It " + NOT_UTF8),
+        (b"\xff", "It " + NOT_UTF8),
+        (b"a\x00", "It " + HOLDS_NUL),
     ],
 )
 def test_bytes_refusal(raw, refusal):
@@ -35,12 +39,12 @@ def test_bytes_refusal(raw, refusal):
         (b"", None),
         (b"q=hello+world&page=2&empty=&flag", None),
         (b"q=caf%C3%A9%20%F0%9F%8E%89", None),
-        (b"q=%00", "The form field “q” contains a NUL character (\\0), which text here cannot hold."),
-        (b"ok=1&name=a%00b", "The form field “name” contains a NUL character (\\0), which text here cannot hold."),
-        (b"q=%ED%A0%80", "The form field “q” is not valid UTF-8 text (an encoded unpaired surrogate is not)."),
-        (b"%00=1", "A form field name contains a NUL character (\\0), which text here cannot hold."),
+        (b"q=%00", "The form field “q” " + HOLDS_NUL),
+        (b"ok=1&name=a%00b", "The form field “name” " + HOLDS_NUL),
+        (b"q=%ED%A0%80", "The form field “q” " + NOT_UTF8),
+        (b"%00=1", "A form field name " + HOLDS_NUL),
     ],
-)  # fmt: skip
+)
 def test_form_refusal(encoded, refusal):
     assert form_refusal(encoded, where="form") == refusal
 
@@ -48,7 +52,7 @@ def test_form_refusal(encoded, refusal):
 def test_fields_refusal_names_the_field():
     assert fields_refusal([("caption", "ok"), ("name", "x")], where="form") is None
     assert fields_refusal([("caption", "a\x00")], where="form") == (
-        "The form field “caption” contains a NUL character (\\0), which text here cannot hold."
+        "The form field “caption” " + HOLDS_NUL
     )
 
 
@@ -56,13 +60,13 @@ def test_fields_refusal_names_the_field():
     ("raw", "refusal"),
     [
         (b'{"body": "hi", "n": [1, {"x": "y"}]}', None),
-        (b'{"body": "a\\u0000"}', "A string in the JSON body contains a NUL character (\\0), which text here cannot hold."),
-        (b'{"a": ["\\ud800"]}', "A string in the JSON body contains an unpaired surrogate, which is not valid Unicode text."),
-        (b'{"\\udc00": 1}', "A string in the JSON body contains an unpaired surrogate, which is not valid Unicode text."),
+        (b'{"body": "a\\u0000"}', "A string in the JSON body " + HOLDS_NUL),
+        (b'{"a": ["\\ud800"]}', "A string in the JSON body " + HOLDS_SURROGATE),
+        (b'{"\\udc00": 1}', "A string in the JSON body " + HOLDS_SURROGATE),
         (b'{"pair": "\\ud83c\\udf89"}', None),  # a surrogate pair is one character: fine
         (b"not json", None),  # left to whoever reads it
         (b"[" * 100_000, None),  # too deep for json: left to its reader, no RecursionError here
     ],
-)  # fmt: skip
+)
 def test_json_refusal(raw, refusal):
     assert json_refusal(raw, where="JSON body") == refusal
