@@ -4,16 +4,24 @@ or at its network (server-side request forgery).
 Every hop (the link, then each redirect) is checked the same way: http or https only, the host
 name resolved here, every address it resolves to checked (chat.logic.address_refusal), and the
 connection made to that checked address, so a second DNS answer cannot swap in another one.
-Reads are capped in size and in time, and only the expected media types are accepted.
+Reads are capped in size, and only the expected media types are accepted.
+
+One deadline covers the whole fetch, every hop included: the name lookup (run in a thread the
+fetch stops waiting for), the connection, the TLS handshake, the status line, the headers and
+the body. A socket timeout bounds each read, not their sum (a site that sends a byte a second
+never trips it), so a watchdog shuts the socket down when the deadline passes, and the fetch
+fails as "too long" whatever it was waiting for.
 """
 
 import http.client
 import ipaddress
 import socket
 import ssl
+import threading
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
 from urllib.parse import urljoin
 
 from chat.logic import FetchTarget, IPNetwork, Refused, address_refusal, content_type
@@ -23,6 +31,7 @@ Resolver = Callable[[str, int], list[str]]
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 CHUNK = 64 * 1024
 USER_AGENT = "RelayLinkPreview/1.0"
+TOO_LONG = "The site took too long to answer."
 
 
 class FetchFailed(Exception):
@@ -37,6 +46,76 @@ class Fetched:
     body: bytes
 
 
+@dataclass
+class Deadline:
+    """The moment a fetch must be over by, and whether the watchdog ended it."""
+
+    at: float
+    expired: threading.Event = field(default_factory=threading.Event)
+
+    @classmethod
+    def after(cls, seconds: float) -> "Deadline":
+        return cls(at=time.monotonic() + seconds)
+
+    def remaining(self) -> float:
+        left = self.at - time.monotonic()
+        if left <= 0 or self.expired.is_set():
+            raise FetchFailed(TOO_LONG)
+        return left
+
+    @contextmanager
+    def guarding(self, sock: socket.socket) -> Iterator["Guard"]:
+        """Shut `sock` (or the TLS socket the guard is told replaced it) down at the
+        deadline: every read blocked on it returns at once."""
+        guard = Guard(sock)
+
+        def expire() -> None:
+            self.expired.set()
+            guard.shut()
+
+        timer = threading.Timer(max(0.0, self.at - time.monotonic()), expire)
+        timer.daemon = True
+        timer.start()
+        try:
+            yield guard
+        finally:
+            timer.cancel()
+
+
+class Guard:
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+
+    def shut(self) -> None:
+        # The plain socket's shutdown, also for a TLS socket: it wakes a blocked read without
+        # touching the TLS state the reading thread is using. Already closed: nothing to do.
+        with suppress(OSError):
+            socket.socket.shutdown(self.sock, socket.SHUT_RDWR)
+
+
+def resolve_within(resolver: Resolver, host: str, port: int, deadline: Deadline) -> list[str]:
+    """`resolver(host, port)`, waited for until the deadline. getaddrinfo has no timeout of
+    its own, so it runs in a daemon thread that is left behind if it takes too long."""
+    outcome: list[list[str] | BaseException] = []
+    done = threading.Event()
+
+    def run() -> None:
+        try:
+            outcome.append(resolver(host, port))
+        except BaseException as error:  # handed over to the waiting thread
+            outcome.append(error)
+        finally:
+            done.set()
+
+    threading.Thread(target=run, name="fetch-resolve", daemon=True).start()
+    if not done.wait(deadline.remaining()):
+        raise FetchFailed("Looking up the host took too long.")
+    result = outcome[0]
+    if isinstance(result, BaseException):
+        raise result
+    return result
+
+
 def resolve(host: str, port: int) -> list[str]:
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
@@ -48,13 +127,18 @@ def resolve(host: str, port: int) -> list[str]:
 
 
 def checked_addresses(
-    target: FetchTarget, *, allowed: Sequence[IPNetwork], public: bool, resolver: Resolver
+    target: FetchTarget,
+    *,
+    allowed: Sequence[IPNetwork],
+    public: bool,
+    resolver: Resolver,
+    deadline: Deadline,
 ) -> list[str]:
     """The addresses of the target's host, if every one of them may be fetched."""
     if not public and not is_address(target.host):
         # Without public fetching nothing is looked up: only addresses written in the link.
         raise Refused("This server previews only links to its allow-listed networks.")
-    addresses = resolver(target.host, target.port)
+    addresses = resolve_within(resolver, target.host, target.port, deadline)
     if not addresses:
         raise Refused("The link's host name does not resolve.")
     for address in addresses:
@@ -72,24 +156,33 @@ def is_address(host: str) -> bool:
     return True
 
 
-def connect(target: FetchTarget, address: str, *, timeout: float) -> http.client.HTTPConnection:
+def open_socket(target: FetchTarget, address: str, deadline: Deadline) -> socket.socket:
     try:
-        sock = socket.create_connection((address, target.port), timeout=timeout)
+        return socket.create_connection((address, target.port), timeout=deadline.remaining())
     except TimeoutError:
         raise FetchFailed("Connecting to the site timed out.") from None
     except OSError as error:
         raise FetchFailed(f"Connecting to the site failed ({error.strerror or error}).") from None
+
+
+def connect(target: FetchTarget, guard: Guard, deadline: Deadline) -> http.client.HTTPConnection:
+    """An HTTP connection over the guarded socket, secured first for https."""
+    sock = guard.sock
     if target.scheme == "https":
         context = ssl.create_default_context()
         try:
-            sock = context.wrap_socket(sock, server_hostname=target.host)
+            secure = context.wrap_socket(
+                sock, server_hostname=target.host, do_handshake_on_connect=False
+            )
+            guard.sock = secure  # from here on the watchdog shuts this one
+            secure.settimeout(deadline.remaining())
+            secure.do_handshake()
         except ssl.SSLCertVerificationError:
-            sock.close()
             raise Refused("The site's certificate is not valid.") from None
         except (OSError, ssl.SSLError) as error:
-            sock.close()
             raise FetchFailed(f"The secure connection failed ({error}).") from None
-    connection = http.client.HTTPConnection(target.host, target.port, timeout=timeout)
+        sock = secure
+    connection = http.client.HTTPConnection(target.host, target.port)
     # Already connected to the checked address: http.client never resolves the name itself.
     connection.sock = sock
     return connection
@@ -113,44 +206,63 @@ def fetch(
     public: bool = True,
     resolver: Resolver = resolve,
 ) -> Fetched:
-    """GET `url`, following up to `max_redirects` redirects, each checked like the first.
+    """GET `url`, following up to `max_redirects` redirects, each checked like the first, all
+    within `timeout` seconds in total.
 
     `truncate`: keep the first `max_bytes` of a longer body (a page's head is at its start)
     instead of refusing it (an image cut short is useless)."""
-    deadline = time.monotonic() + timeout
+    deadline = Deadline.after(timeout)
     for _ in range(max_redirects + 1):
         target = parse_url(url)
-        addresses = checked_addresses(target, allowed=allowed, public=public, resolver=resolver)
-        connection = connect(target, addresses[0], timeout=remaining(deadline))
-        sock = connection.sock
-        assert sock is not None
-        try:
-            response = send_request(connection, target, accept, deadline)
-            if response.status in REDIRECTS:
-                location = response.getheader("Location")
-                if not location:
-                    raise Refused("The site redirected nowhere.")
-                url = urljoin(target.url, location.strip())
-                continue
-            body = read_body(response, sock, target, accept, max_bytes, truncate, deadline)
-            return body
-        finally:
-            connection.close()
+        addresses = checked_addresses(
+            target, allowed=allowed, public=public, resolver=resolver, deadline=deadline
+        )
+        outcome = fetch_once(target, addresses[0], accept, max_bytes, truncate, deadline)
+        if isinstance(outcome, Fetched):
+            return outcome
+        url = urljoin(target.url, outcome)
     raise Refused("The link redirects too many times.")
 
 
-def remaining(deadline: float) -> float:
-    left = deadline - time.monotonic()
-    if left <= 0:
-        raise FetchFailed("The site took too long to answer.")
-    return left
+def fetch_once(
+    target: FetchTarget,
+    address: str,
+    accept: frozenset[str],
+    max_bytes: int,
+    truncate: bool,
+    deadline: Deadline,
+) -> Fetched | str:
+    """One request: what it fetched, or where it redirects to."""
+    sock = open_socket(target, address, deadline)
+    with deadline.guarding(sock) as guard:
+        try:
+            connection = connect(target, guard, deadline)
+            try:
+                response = send_request(connection, target, accept, deadline)
+                if response.status in REDIRECTS:
+                    location = (response.getheader("Location") or "").strip()
+                    if not location:
+                        raise Refused("The site redirected nowhere.")
+                    return location
+                fetched = read_body(
+                    response, guard.sock, target, accept, max_bytes, truncate, deadline
+                )
+            finally:
+                connection.close()
+        except (FetchFailed, Refused):
+            deadline.remaining()  # if the watchdog ended it: "too long", whatever failed
+            raise
+        finally:
+            guard.sock.close()
+        deadline.remaining()  # a body the watchdog cut short is not the body
+        return fetched
 
 
 def send_request(
     connection: http.client.HTTPConnection,
     target: FetchTarget,
     accept: frozenset[str],
-    deadline: float,
+    deadline: Deadline,
 ) -> http.client.HTTPResponse:
     try:
         connection.putrequest("GET", target.path, skip_host=True, skip_accept_encoding=True)
@@ -160,10 +272,10 @@ def send_request(
         connection.putheader("Accept-Encoding", "identity")
         connection.endheaders()
         assert connection.sock is not None
-        connection.sock.settimeout(remaining(deadline))
+        connection.sock.settimeout(deadline.remaining())
         return connection.getresponse()
     except TimeoutError:
-        raise FetchFailed("The site took too long to answer.") from None
+        raise FetchFailed(TOO_LONG) from None
     except (OSError, http.client.HTTPException) as error:
         raise FetchFailed(f"The site did not answer properly ({error}).") from None
 
@@ -175,7 +287,7 @@ def read_body(
     accept: frozenset[str],
     max_bytes: int,
     truncate: bool,
-    deadline: float,
+    deadline: Deadline,
 ) -> Fetched:
     status = response.status
     if status >= 500 or status in (408, 429):
@@ -192,15 +304,14 @@ def read_body(
     size = 0
     try:
         while size <= max_bytes:
-            # One read at a time (read1), each within what is left of the deadline: a site
-            # that sends a byte now and then cannot hold the worker.
-            sock.settimeout(remaining(deadline))
+            # One read at a time (read1), each within what is left of the deadline.
+            sock.settimeout(deadline.remaining())
             chunk = response.read1(min(CHUNK, max_bytes + 1 - size))
             if not chunk:
                 break
             chunks.append(chunk)
             size += len(chunk)
-            remaining(deadline)
+            deadline.remaining()
     except TimeoutError:
         raise FetchFailed("The site took too long to send the page.") from None
     except (OSError, http.client.HTTPException) as error:

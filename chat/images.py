@@ -33,9 +33,14 @@ def opened_within_budget(source: IO[bytes], *, max_pixels: int) -> Iterator[Imag
     """The image, opened (header only) and refused with Invalid unless its format and size are
     acceptable: nothing is decoded before the pixel budget is checked."""
     with warnings.catch_warnings():
-        # Pillow's own bomb check warns (or raises) far above our budget; ours comes first.
+        # Pillow warns above its own limit (ours, lower, follows) and raises above twice it.
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-        with Image.open(source) as image:
+        try:
+            opened = Image.open(source)
+        except Image.DecompressionBombError:
+            # Far beyond any budget (Pillow's own limit, twice its warning): the same refusal.
+            raise Invalid("That image has far too many pixels.") from None
+        with opened as image:
             refusal = image_refusal(
                 image_format=image.format,
                 width=image.width,

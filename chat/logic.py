@@ -361,6 +361,27 @@ def parse_networks(cidrs: Iterable[str]) -> list[IPNetwork]:
     return [ipaddress.ip_network(cidr.strip(), strict=False) for cidr in cidrs if cidr.strip()]
 
 
+NAT64_WELL_KNOWN = ipaddress.IPv6Network("64:ff9b::/96")
+NAT64_LOCAL_USE = ipaddress.IPv6Network("64:ff9b:1::/48")
+
+
+def embedded_ipv4(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses a packet to `ip` really goes to, decoded here rather than left to the
+    interpreter (Python 3.12.1 does not classify 6to4): IPv4-mapped (::ffff:a.b.c.d), 6to4
+    (2002::/16), Teredo (2001::/32: the client and its server) and NAT64's well-known prefix
+    (64:ff9b::/96)."""
+    if ip.ipv4_mapped is not None:
+        return [ip.ipv4_mapped]
+    if ip.sixtofour is not None:
+        return [ip.sixtofour]
+    if ip.teredo is not None:
+        server, client = ip.teredo
+        return [client, server]
+    if ip in NAT64_WELL_KNOWN:
+        return [ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)]
+    return []
+
+
 def address_refusal(
     address: str, *, allowed: Sequence[IPNetwork], public: bool = True
 ) -> str | None:
@@ -368,15 +389,29 @@ def address_refusal(
 
     Only globally routable unicast addresses are fetched: not loopback, private, link-local
     (which holds the cloud metadata service, 169.254.169.254), shared, reserved or multicast
-    ranges, also when written as IPv4-mapped IPv6. Networks in `allowed` are let through.
-    With `public` off, only those are.
+    ranges, also when embedded in an IPv6 address (IPv4-mapped, 6to4, Teredo, NAT64), which is
+    judged by the IPv4 address it embeds. Networks in `allowed` are let through. With `public`
+    off, only those are.
     """
     try:
         ip: IPAddress = ipaddress.ip_address(address.split("%", 1)[0])
     except ValueError:
         return f"“{address}” is not an IP address."
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip in NAT64_LOCAL_USE:
+            # Each network chooses where in these the IPv4 address sits: it cannot be judged.
+            return "It points to a private or reserved network (local-use NAT64)."
+        embedded = embedded_ipv4(ip)
+        if embedded and not any(ip in network for network in allowed if network.version == 6):
+            for inner in embedded:
+                refusal = ip_refusal(inner, allowed=allowed, public=public)
+                if refusal is not None:
+                    return refusal
+            return None
+    return ip_refusal(ip, allowed=allowed, public=public)
+
+
+def ip_refusal(ip: IPAddress, *, allowed: Sequence[IPNetwork], public: bool) -> str | None:
     if any(ip.version == network.version and ip in network for network in allowed):
         return None
     if ip.is_loopback:

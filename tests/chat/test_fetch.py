@@ -2,6 +2,8 @@
 server. Name resolution is given as a function, so tests can make any host name resolve to any
 address without touching DNS."""
 
+import contextlib
+import threading
 import time
 
 import pytest
@@ -157,6 +159,71 @@ def test_a_slow_site_times_out(site):
     with pytest.raises(FetchFailed, match="too long"):
         get(site.url("/slow"), timeout=1.0)
     assert time.monotonic() - started < 2.5
+
+
+def dribble(data: bytes, *, every: float):
+    """A site that sends `data` one byte at a time: each read is quick, their sum is not."""
+
+    def route(handler):
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # the fetch gave up
+            for byte in data:
+                handler.wfile.write(bytes([byte]))
+                handler.wfile.flush()
+                time.sleep(every)  # the site's pace, not the test's synchronisation
+
+    return route
+
+
+DRIBBLED_HEAD = (
+    b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nX-Padding: "
+    + b"x" * 200
+    + b"\r\n\r\n<title>late</title>"
+)
+
+
+@pytest.mark.parametrize("every", [0.05, 0.3])
+def test_a_site_dribbling_its_status_line_and_headers_ends_at_the_deadline(site, every):
+    # Each byte comes well within the per-read timeout; only a total deadline stops this.
+    site.routes["/dribble"] = dribble(DRIBBLED_HEAD, every=every)
+    started = time.monotonic()
+    with pytest.raises(FetchFailed, match="took too long"):
+        get(site.url("/dribble"), timeout=1.0)
+    assert time.monotonic() - started < 1.0 + 0.5
+
+
+def test_the_deadline_covers_every_redirect_hop_together(site):
+    site.routes["/hop"] = dribble(
+        b"HTTP/1.1 302 Found\r\nLocation: /hop\r\nContent-Length: 0\r\n\r\n", every=0.005
+    )
+    started = time.monotonic()
+    with pytest.raises(FetchFailed, match="took too long"):
+        fetch(
+            site.url("/hop"),
+            accept=HTML_TYPES,
+            max_bytes=1000,
+            timeout=1.0,
+            allowed=LOCAL,
+            max_redirects=50,
+            truncate=True,
+        )
+    assert time.monotonic() - started < 1.0 + 0.5
+    assert 1 < len(site.requests) < 50
+
+
+def test_a_name_lookup_that_hangs_ends_at_the_deadline(site):
+    answer = threading.Event()
+
+    def hanging(host, port):
+        answer.wait(30)  # a resolver that does not answer (released when the test ends)
+        return ["127.0.0.1"]
+
+    started = time.monotonic()
+    try:
+        with pytest.raises(FetchFailed, match="Looking up the host took too long"):
+            get("http://slow-dns.example/", resolver=hanging, timeout=1.0)
+        assert time.monotonic() - started < 1.0 + 0.5
+    finally:
+        answer.set()
 
 
 @pytest.mark.parametrize(

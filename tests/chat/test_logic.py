@@ -1,5 +1,6 @@
 import csv
 import io
+import ipaddress
 import json
 import uuid
 from datetime import UTC, datetime
@@ -14,6 +15,7 @@ from chat.logic import (
     TranscriptLine,
     address_refusal,
     content_type,
+    embedded_ipv4,
     first_link,
     image_refusal,
     page_metadata,
@@ -414,6 +416,68 @@ def test_address_refusal(address, refused):
     else:
         assert reason is not None
         assert refused in reason
+
+
+def six_to_four(ipv4: str) -> str:
+    return str(ipaddress.IPv6Address((0x2002 << 112) | (int(ipaddress.IPv4Address(ipv4)) << 80)))
+
+
+def teredo(client: str, server: str = "65.54.227.120") -> str:
+    """A Teredo address: the server, flags, then the client's port and address obfuscated."""
+    value = (0x20010000 << 96) | (int(ipaddress.IPv4Address(server)) << 64)
+    value |= (0xFFFF ^ 40000) << 32
+    value |= 0xFFFFFFFF ^ int(ipaddress.IPv4Address(client))
+    return str(ipaddress.IPv6Address(value))
+
+
+def nat64(ipv4: str) -> str:
+    return f"64:ff9b::{ipv4}"
+
+
+EMBEDDED_CASES = [
+    ("127.0.0.1", "It points to this server (a loopback address)."),
+    ("169.254.169.254", "It points to a link-local address (such as a cloud metadata service)."),
+    ("10.0.0.1", "It points to a private or reserved network."),
+    ("192.168.1.1", "It points to a private or reserved network."),
+    ("172.16.5.4", "It points to a private or reserved network."),
+    ("0.0.0.0", "It points to a private or reserved network."),  # noqa: S104
+    ("100.64.0.1", "It points to an address that is not public."),
+    ("93.184.215.14", None),
+]
+
+
+@pytest.mark.parametrize("embed", [six_to_four, teredo, nat64], ids=["6to4", "teredo", "nat64"])
+@pytest.mark.parametrize(("ipv4", "refusal"), EMBEDDED_CASES)
+def test_embedded_ipv4_is_judged_by_the_address_it_embeds(embed, ipv4, refusal):
+    # Whatever the interpreter: Python 3.12.1 does not classify 6to4 at all.
+    assert address_refusal(embed(ipv4), allowed=[]) == refusal
+
+
+def test_embedded_addresses_are_decoded():
+    assert six_to_four("127.0.0.1") == "2002:7f00:1::"
+    assert teredo("127.0.0.1").startswith("2001:0:4136:e378:")
+    assert embedded_ipv4(ipaddress.IPv6Address(teredo("10.0.0.1"))) == [
+        ipaddress.IPv4Address("10.0.0.1"),
+        ipaddress.IPv4Address("65.54.227.120"),
+    ]
+    assert embedded_ipv4(ipaddress.IPv6Address("2606:2800:21f:cb07:6820:80da:af6b:8b2c")) == []
+
+
+def test_a_teredo_address_through_an_inner_server_is_refused():
+    refusal = address_refusal(teredo("93.184.215.14", server="127.0.0.1"), allowed=[])
+    assert refusal == "It points to this server (a loopback address)."
+
+
+def test_local_use_nat64_is_refused_since_its_embedding_is_unknown():
+    assert address_refusal("64:ff9b:1::7f00:1", allowed=[]) == (
+        "It points to a private or reserved network (local-use NAT64)."
+    )
+
+
+def test_an_allowed_network_lets_an_embedded_address_through():
+    allowed = parse_networks(["10.0.0.0/8"])
+    assert address_refusal(nat64("10.1.2.3"), allowed=allowed) is None
+    assert address_refusal(six_to_four("10.1.2.3"), allowed=allowed) is None
 
 
 def test_with_public_off_only_allowed_networks_are_fetched():

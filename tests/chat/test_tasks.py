@@ -1,8 +1,12 @@
 """The chat tasks end to end, as the worker runs them: queued on commit by an action, run by
 the worker loop (the `run_tasks` fixture), their results pushed live."""
 
+import contextlib
 import io
 import json
+import struct
+import time
+import zlib
 from datetime import timedelta
 
 import pytest
@@ -144,6 +148,63 @@ def test_a_retry_that_succeeds_shows_the_card(site, post, work):
     due_now()
     work()
     assert LinkPreview.objects.get().title == "Up again"
+
+
+def png_claiming(width: int, height: int) -> bytes:
+    """A valid 1x1 PNG whose header claims another size: a decompression bomb in a few bytes."""
+    data = bytearray(png(1, 1))
+    header = struct.pack(">II", width, height) + bytes(data[24:29])
+    data[16:29] = header
+    data[29:33] = struct.pack(">I", zlib.crc32(b"IHDR" + header))
+    return bytes(data)
+
+
+@pytest.mark.usefixtures("allow_local_site")
+def test_a_page_whose_image_is_a_decompression_bomb_gets_its_card_without_the_image(
+    site, post, work, pushes, room
+):
+    site.reply("/post", HOSTILE_PAGE)
+    # 10 billion pixels: far past Pillow's own limit, which raises as the header is read.
+    site.reply("/card.png", png_claiming(100_000, 100_000), content_type="image/png")
+    message = post(site.url("/post"))
+    pushes.sent.clear()
+
+    assert work() == 1
+    preview = LinkPreview.objects.get(message=message)
+    assert (preview.status, preview.image) == (LinkPreview.Status.READY, "")
+    assert preview.title == "<img src=x onerror=alert(1)> Great post"
+    assert [path for path, _ in site.requests] == ["/post", "/card.png"]
+    [html] = pushes.to(f"chat.room.{room.id}")
+    assert "Great post" in html
+    assert f"/previews/{preview.pk}/image/" not in html
+    assert not DBTaskResult.objects.filter(status=TaskResultStatus.READY).exists()
+
+
+@pytest.mark.usefixtures("allow_local_site")
+def test_a_site_that_dribbles_its_headers_frees_the_worker_at_the_deadline(
+    site, post, work, settings
+):
+    settings.LINK_PREVIEW_TIMEOUT = 1
+
+    def dribble(handler):
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # the fetch gave up
+            for byte in b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n" + b"x" * 500:
+                handler.wfile.write(bytes([byte]))
+                handler.wfile.flush()
+                time.sleep(0.05)  # the site's pace: a byte at a time, each read quick
+
+    site.routes["/dribble"] = dribble
+    site.reply("/fine", b"<title>Fine</title>")
+    slow = post(site.url("/dribble"))
+    fine = post(site.url("/fine"))
+
+    started = time.monotonic()
+    assert work() == 2  # the task queued behind the slow site ran too
+    assert time.monotonic() - started < settings.LINK_PREVIEW_TIMEOUT + 1.5
+    assert LinkPreview.objects.get(message=fine).title == "Fine"
+    assert LinkPreview.objects.get(message=slow).status == LinkPreview.Status.PENDING
+    retry = DBTaskResult.objects.get(status=TaskResultStatus.READY)
+    assert retry.args_kwargs["kwargs"]["attempt"] == 2
 
 
 def test_messages_without_links_queue_nothing(post):
