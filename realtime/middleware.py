@@ -145,7 +145,6 @@ def expire_cookie(response: HttpResponse, name: str) -> None:
             name,
             path=settings.SESSION_COOKIE_PATH,
             domain=settings.SESSION_COOKIE_DOMAIN,
-            samesite=settings.SESSION_COOKIE_SAMESITE,
         )
     else:
         response.delete_cookie(name)
