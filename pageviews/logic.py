@@ -13,6 +13,23 @@ STATS_GROUP = "pageviews.stats"
 STATS_PAGE = "stats"
 # Requests under these never count as views of a page.
 UNCOUNTED_PREFIXES = ("/admin/", "/metrics", "/static/", "/ws/")
+# The pages that are counted, by URL name: pages whose paths are bounded by what exists (a
+# room that 200s is one the viewer may read). Pages a visitor can invent paths for (a
+# password-reset link, a message id, an invitation id) are not, or anyone could add counter
+# rows without bound.
+COUNTED_PAGES = frozenset(
+    {
+        "chat:index",
+        "chat:room",
+        "chat:search",
+        "profile",
+        "notifications:inbox",
+        "pageviews:stats",
+        "login",
+        "signup",
+        "password_reset",
+    }
+)
 
 
 class Invalid(ValueError):
@@ -43,10 +60,14 @@ def page_space(path: str) -> str:
     return f"page.{page_digest(path)}"
 
 
-def counted(*, method: str, status: int, content_type: str, htmx: bool, path: str) -> bool:
-    """Whether a response is a view of a page: a full HTML page that loaded."""
+def counted(
+    *, method: str, status: int, content_type: str, htmx: bool, path: str, page: str
+) -> bool:
+    """Whether a response is a view of a page: a full HTML page that loaded, of one of the
+    COUNTED_PAGES (`page` is the URL name the request resolved to, "" if none)."""
     return (
-        method == "GET"
+        page in COUNTED_PAGES
+        and method == "GET"
         and status == 200
         and content_type.startswith("text/html")
         and not htmx

@@ -28,6 +28,7 @@ def countable(request: HttpRequest, response: HttpResponseBase) -> bool:
         content_type=response.get("Content-Type", ""),
         htmx=request.headers.get("HX-Request") == "true",
         path=request.path,
+        page=request.resolver_match.view_name if request.resolver_match else "",
     )
 
 

@@ -3,11 +3,16 @@
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-from django.db.models import Count
-from django.db.models.functions import TruncMinute
+from django.contrib.auth import get_user_model
+from django.db.models import CharField, Count, Value
+from django.db.models.functions import Concat, TruncMinute
+from django.urls import reverse
 
-from chat.models import Message
+from chat.models import Message, Room
+from chat.queries import rooms_readable_by
 from pageviews.models import MinuteViews, PageCounter
+
+User = get_user_model()
 
 
 def page_views(*, path: str) -> int:
@@ -20,7 +25,18 @@ def page_views_for(*, paths: Iterable[str]) -> dict[str, int]:
 
 
 def top_pages(*, limit: int) -> list[PageCounter]:
-    return list(PageCounter.objects.order_by("-views", "path")[:limit])
+    """The most viewed pages that every signed-in person may read. The list is pushed to
+    every viewer of /stats/ alike, so a private room's or a direct conversation's page is
+    left out for everyone, its members included: its name and its traffic are its own."""
+    # Someone who is a member of nothing reads exactly the rooms everyone may read.
+    everyone = rooms_readable_by(user=User())
+    before, _, after = reverse("chat:room", kwargs={"slug": "0"}).rpartition("0")
+    unreadable = (
+        Room.objects.exclude(pk__in=everyone.values("pk"))
+        .annotate(page=Concat(Value(before), "slug", Value(after), output_field=CharField()))
+        .values("page")
+    )
+    return list(PageCounter.objects.exclude(path__in=unreadable).order_by("-views", "path")[:limit])
 
 
 def views_per_minute(*, since: int) -> dict[int, int]:

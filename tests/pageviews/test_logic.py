@@ -1,4 +1,5 @@
 import pytest
+from django.urls import reverse
 
 from pageviews import logic
 
@@ -35,26 +36,47 @@ def test_group_and_space_names_are_short_safe_and_distinct_per_page():
 
 
 @pytest.mark.parametrize(
-    ("method", "status", "content_type", "htmx", "path", "counts"),
+    ("method", "status", "content_type", "htmx", "path", "page", "counts"),
     [
-        ("GET", 200, "text/html; charset=utf-8", False, "/rooms/general/", True),
-        ("HEAD", 200, "text/html", False, "/", False),
-        ("POST", 200, "text/html", False, "/rooms/new/", False),
-        ("GET", 302, "text/html", False, "/", False),
-        ("GET", 404, "text/html", False, "/nowhere/", False),
-        ("GET", 200, "application/json", False, "/", False),
-        ("GET", 200, "text/html", True, "/rooms/general/older/", False),
-        ("GET", 200, "text/html", False, "/admin/", False),
-        ("GET", 200, "text/plain", False, "/metrics", False),
-        ("GET", 200, "text/css", False, "/static/frontend/app.css", False),
-        ("GET", 200, "text/html", False, "/" + "a" * 250, False),
+        ("GET", 200, "text/html; charset=utf-8", False, "/rooms/general/", "chat:room", True),
+        ("GET", 200, "text/html", False, "/", "chat:index", True),
+        ("GET", 200, "text/html", False, "/accounts/login/", "login", True),
+        ("HEAD", 200, "text/html", False, "/", "chat:index", False),
+        ("POST", 200, "text/html", False, "/rooms/new/", "chat:room_create", False),
+        ("GET", 302, "text/html", False, "/", "chat:index", False),
+        ("GET", 404, "text/html", False, "/nowhere/", "", False),
+        ("GET", 200, "application/json", False, "/", "chat:index", False),
+        ("GET", 200, "text/html", True, "/rooms/general/older/", "chat:older", False),
+        ("GET", 200, "text/html", False, "/admin/", "admin:index", False),
+        ("GET", 200, "text/plain", False, "/metrics", "metrics", False),
+        ("GET", 200, "text/css", False, "/static/frontend/app.css", "", False),
+        ("GET", 200, "text/html", False, "/rooms/" + "a" * 250 + "/", "chat:room", False),
+        # Paths anyone can invent: each would be a counter row of its own.
+        ("GET", 200, "text/html", False, "/accounts/reset/x/y/", "password_reset_confirm", False),
+        ("GET", 200, "text/html", False, "/messages/123/", "chat:message", False),
+        ("GET", 200, "text/html", False, "/invitations/9/", "chat:invitation", False),
     ],
 )
-def test_counted_means_a_full_page_that_loaded(method, status, content_type, htmx, path, counts):
+def test_counted_means_a_full_page_of_a_counted_kind_that_loaded(
+    method, status, content_type, htmx, path, page, counts
+):
     assert (
-        logic.counted(method=method, status=status, content_type=content_type, htmx=htmx, path=path)
+        logic.counted(
+            method=method,
+            status=status,
+            content_type=content_type,
+            htmx=htmx,
+            path=path,
+            page=page,
+        )
         is counts
     )
+
+
+def test_every_counted_page_is_a_url_name_that_exists():
+    arguments = {"chat:room": {"slug": "x"}, "profile": {"username": "x"}}
+    for page in sorted(logic.COUNTED_PAGES):
+        assert reverse(page, kwargs=arguments.get(page)).startswith("/")
 
 
 @pytest.mark.parametrize(

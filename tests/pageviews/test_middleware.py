@@ -6,6 +6,7 @@ from channels.exceptions import ChannelFull
 from channels.layers import get_channel_layer
 from django.test import AsyncClient
 
+from chat.models import Message
 from pageviews import logic
 from realtime import metrics
 
@@ -43,6 +44,21 @@ def test_partials_failures_and_forms_are_not_views(client, ada, room, layer):
     client.post("/rooms/new/", {"name": ""})
     client.get("/metrics")
     assert hits(layer) == []
+
+
+@pytest.mark.django_db
+def test_pages_with_paths_anyone_can_invent_are_not_counted(client, ada, room, layer):
+    # An anonymous scan of reset links, or of message ids, would add a counter row per path.
+    for token in ("a", "b", "c"):
+        response = client.get(f"/accounts/reset/{token}/set-password-{token}/")
+        assert response.status_code == 200
+    client.force_login(ada)
+    message = Message.objects.create(room=room, author=ada, body="hi")
+    assert client.get(f"/messages/{message.pk}/").status_code == 200
+    assert hits(layer) == []
+
+    assert client.get("/rooms/general/").status_code == 200
+    assert [hit["path"] for hit in hits(layer)] == ["/rooms/general/"]
 
 
 @pytest.mark.django_db

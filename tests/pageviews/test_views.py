@@ -1,9 +1,10 @@
+import re
 from datetime import UTC, datetime
 
 import pytest
 
-from chat.models import Message
-from pageviews import logic
+from chat.models import Membership, Message, Room
+from pageviews import events, logic
 from pageviews.models import MinuteViews, PageCounter
 
 pytestmark = pytest.mark.django_db
@@ -65,3 +66,36 @@ def test_the_stats_page_shows_the_last_half_hour_and_the_top_pages(signed_in, ad
 
 def test_the_stats_page_refuses_other_methods(signed_in):
     assert signed_in.post("/stats/").status_code == 405
+
+
+def test_top_pages_leave_out_private_rooms_and_direct_conversations(client, ada, make_user, room):
+    linus = make_user("linus")
+    founders = Room.objects.create(
+        name="Founders", slug="founders", kind=Room.Kind.PRIVATE, created_by=ada
+    )
+    Membership.objects.create(room=founders, user=ada)
+    direct = Room.objects.create(name="ada+linus", slug="dm-ada-linus", kind=Room.Kind.DIRECT)
+    Membership.objects.bulk_create(
+        [Membership(room=direct, user=ada), Membership(room=direct, user=linus)]
+    )
+    PageCounter.objects.create(path="/rooms/founders/", views=900)
+    PageCounter.objects.create(path="/rooms/dm-ada-linus/", views=800)
+    PageCounter.objects.create(path="/rooms/general/", views=50)
+    PageCounter.objects.create(path="/", views=80)
+    listed = ['<a href="/">/</a> <span class="count">80</span>']
+    listed.append('<a href="/rooms/general/">/rooms/general/</a> <span class="count">50</span>')
+
+    # A non-member, a member and the pushed list all see the same: no private page at all.
+    for viewer in (linus, ada):
+        client.force_login(viewer)
+        html = client.get("/stats/").content.decode()
+        assert top_pages(html) == listed
+    pushed = events.stats_html(connections=0, people=0)
+    assert top_pages(pushed) == listed
+    assert "founders" not in pushed
+    assert "dm-ada-linus" not in pushed
+
+
+def top_pages(html: str) -> list[str]:
+    listing = html[html.index('<ol class="top-pages">') :].partition("</ol>")[0]
+    return re.findall(r"<li>(.*?)</li>", listing)
