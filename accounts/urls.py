@@ -4,5 +4,6 @@ from accounts import views
 
 urlpatterns = [
     path("signup/", views.signup, name="signup"),
+    path("login/", views.sign_in, name="login"),
     path("", include("django.contrib.auth.urls")),
 ]

@@ -8,6 +8,7 @@ from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import UserCreationForm
 from django.contrib.auth.models import User
+from django.contrib.auth.views import LoginView
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
@@ -18,6 +19,14 @@ from chat import queries as chat
 from chat.logic import Invalid
 from chat.models import Message, Room
 from realtime.http import AuthedHttpRequest
+
+
+def sign_in(request: HttpRequest) -> HttpResponse:
+    """Django's sign-in view; the demo accounts' password is shown only where `make run`
+    loads them (DEBUG), never on a production sign-in page."""
+    view = LoginView.as_view(extra_context={"demo_logins": settings.DEBUG})
+    response: HttpResponse = view(request)
+    return response
 
 
 def signup(request: HttpRequest) -> HttpResponse:

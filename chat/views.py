@@ -366,7 +366,11 @@ def _message_html(request: AuthedHttpRequest, message: Message, status: int = 20
 @login_required
 @require_GET
 def message(request: AuthedHttpRequest, message_id: int) -> HttpResponse:
-    return _message_html(request, _readable_message_or_404(request, message_id))
+    found = _readable_message_or_404(request, message_id)
+    # The same rule as the history: a message by someone the viewer blocked is not shown.
+    if found.author_id in people.blocked_ids_for(user_id=request.user.pk):
+        raise Http404("No such message.")
+    return _message_html(request, found)
 
 
 @login_required

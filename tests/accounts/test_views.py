@@ -30,11 +30,22 @@ def test_sign_up_errors_are_shown_next_to_labelled_fields(client, db):
     assert "The two password fields didn’t match." in html
 
 
-def test_sign_in_page_has_labels_and_demo_help(client, db):
+def test_sign_in_page_has_labels_and_demo_help(client, db, settings):
+    settings.DEBUG = True  # `make run`, where the demo accounts are loaded
     html = client.get("/accounts/login/").content.decode()
     assert '<label for="id_username">Username</label>' in html
     assert '<label for="id_password">Password</label>' in html
     assert "relay-demo-pass" in html
+
+
+def test_the_production_sign_in_page_does_not_show_the_demo_password(client, db, settings):
+    settings.DEBUG = False
+    response = client.get("/accounts/login/")
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert '<label for="id_password">Password</label>' in html
+    assert "relay-demo-pass" not in html
+    assert "Demo accounts" not in html
 
 
 def test_sign_in_and_out(client, ada):

@@ -162,6 +162,22 @@ def test_history_leaves_out_people_you_blocked(client, ada, grace, room):
     assert f'.message[data-author="{grace.pk}"]{{display:none}}' in html
 
 
+def test_a_message_by_someone_you_blocked_is_a_404_like_a_missing_one(client, ada, grace, room):
+    blocked = Message.objects.create(room=room, author=grace, body="from grace")
+    own = Message.objects.create(room=room, author=ada, body="from ada")
+    Block.objects.create(blocker=ada, blocked=grace)
+    as_user(client, ada)
+
+    response = client.get(f"/messages/{blocked.id}/")
+    missing = client.get(f"/messages/{own.id + 100}/")
+    assert (response.status_code, missing.status_code) == (404, 404)
+    assert "from grace" not in response.content.decode()
+    assert response.content == missing.content
+    assert "from ada" in client.get(f"/messages/{own.id}/").content.decode()
+    # Grace, who did not block anyone, still sees it.
+    assert "from grace" in as_user(client, grace).get(f"/messages/{blocked.id}/").content.decode()
+
+
 def test_edit_form_save_and_cancel(client, ada, room):
     message = Message.objects.create(room=room, author=ada, body="helo")
     as_user(client, ada)
