@@ -9,7 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import UserCreationForm
 from django.contrib.auth.models import User
 from django.contrib.auth.views import LoginView
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
@@ -21,12 +21,11 @@ from chat.models import Message, Room
 from realtime.http import AuthedHttpRequest
 
 
-def sign_in(request: HttpRequest) -> HttpResponse:
+def sign_in(request: HttpRequest) -> HttpResponseBase:
     """Django's sign-in view; the demo accounts' password is shown only where `make run`
     loads them (DEBUG), never on a production sign-in page."""
     view = LoginView.as_view(extra_context={"demo_logins": settings.DEBUG})
-    response: HttpResponse = view(request)
-    return response
+    return view(request)
 
 
 def signup(request: HttpRequest) -> HttpResponse:
