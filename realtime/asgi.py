@@ -8,11 +8,11 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "realtime.settings")
 django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
 
 from realtime.auth import SessionAuthMiddleware  # noqa: E402
 from realtime.lifespan import lifespan  # noqa: E402
+from realtime.origin import SameOriginValidator  # noqa: E402
 from realtime.push import flush_pushes  # noqa: E402
 from realtime.routing import channel_application, websocket_urlpatterns  # noqa: E402
 from realtime.server import adapt_daphne  # noqa: E402
@@ -31,9 +31,7 @@ async def shutdown() -> None:
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(
-            SessionAuthMiddleware(URLRouter(websocket_urlpatterns))
-        ),
+        "websocket": SameOriginValidator(SessionAuthMiddleware(URLRouter(websocket_urlpatterns))),
         "channel": channel_application,
         # Servers that speak the lifespan protocol (uvicorn) run the shutdown through it.
         "lifespan": lifespan(on_shutdown=shutdown),

@@ -57,6 +57,25 @@ async def test_socket_from_a_foreign_origin_is_refused(session_cookie, room):
     assert not connected
 
 
+@pytest.mark.parametrize(
+    "origin", ["http://localhost:8001", "https://localhost", "http://localhost.evil.example"]
+)
+async def test_socket_from_the_same_host_on_another_port_or_scheme_is_refused(
+    session_cookie, room, origin
+):
+    socket = communicator(cookie=session_cookie, origin=origin)
+    connected, _ = await socket.connect()
+    assert not connected
+
+
+async def test_socket_from_a_trusted_origin_is_accepted(session_cookie, room, settings):
+    settings.CSRF_TRUSTED_ORIGINS = ["https://app.example.org"]
+    socket = communicator(cookie=session_cookie, origin="https://app.example.org")
+    connected, _ = await socket.connect()
+    assert connected
+    await socket.disconnect()
+
+
 async def test_a_stale_session_cookie_is_anonymous(room):
     socket = communicator(cookie="not-a-real-session-key")
     await socket.connect()
