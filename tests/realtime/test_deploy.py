@@ -58,3 +58,14 @@ def test_the_embedded_sqlite_database_takes_the_write_lock_at_begin(tmp_path):
     code = "from django.db import connection; print(connection.settings_dict['OPTIONS'])"
     output = manage(env, "shell", "-c", code)
     assert "'transaction_mode': 'IMMEDIATE'" in output
+
+
+def test_the_readmes_daphne_command_listens_only_where_the_proxy_reaches_it():
+    # --proxy-headers believes X-Forwarded-For from anyone who can connect: loopback only.
+    readme = (ROOT / "README.md").read_text().replace("\\\n", " ")
+    commands = [line for line in readme.splitlines() if "daphne -e " in line]
+    assert commands
+    for command in commands:
+        assert "--proxy-headers" in command
+        assert "interface=127.0.0.1:" in command
+        assert "0.0.0.0" not in command  # noqa: S104
