@@ -164,10 +164,34 @@ def test_a_multipart_field_holding_a_nul_is_a_400(topology: Topology) -> None:
     assert (status, reason(page)) == (400, f"The form field “caption” {NUL_REASON}")
 
 
+@pytest.mark.parametrize(
+    ("escaped", "why"),
+    [
+        ("\\u0000", "contains a NUL character (\\0), which text here cannot hold."),
+        ("\\ud800", "contains an unpaired surrogate, which is not valid Unicode text."),
+    ],
+    ids=["nul", "surrogate"],
+)
+def test_a_json_body_holding_bad_text_is_a_400(topology: Topology, escaped: str, why: str) -> None:
+    cookies, token = signed_in_cookies(topology.a, topology.sessions["ada"])
+    body = ('{"name": "Tea' + escaped + '"}').encode()
+    headers = {
+        "Content-Type": "application/json",
+        "X-CSRFToken": token,
+        "Referer": topology.a.origin,
+    }
+
+    status, _, page = send(
+        topology.a, "POST", "/rooms/new/", cookies=cookies, body=body, headers=headers
+    )
+
+    assert (status, reason(page)) == (400, f"A string in the JSON body {why}")
+
+
 def test_a_session_cookie_holding_a_nul_is_no_session(topology: Topology) -> None:
     # Quoted, with the NUL as an octal escape, as Django's cookie parser reads it. (A raw NUL
     # byte in the header is refused by Daphne itself, and browsers do not store such cookies.)
-    cookie = '"abc\\000def"'
+    cookie = '"abcdefgh\\000ijklmnop"'  # a session key is 8 characters or more
     planted = {"sessionid": cookie}
 
     status, headers, page = send(topology.a, "GET", "/accounts/login/", cookies=planted)
