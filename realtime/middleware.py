@@ -132,7 +132,7 @@ def drop_bad_cookies(request: HttpRequest) -> list[str]:
     dropped = [
         name
         for name, value in request.COOKIES.items()
-        if text.text_refusal(name, where="") or text.text_refusal(value, where="")
+        if text.is_bad_text(name) or text.is_bad_text(value)
     ]
     for name in dropped:
         del request.COOKIES[name]

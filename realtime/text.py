@@ -21,6 +21,10 @@ def text_refusal(value: str, *, where: str) -> str | None:
     return None
 
 
+def is_bad_text(value: str) -> bool:
+    return text_refusal(value, where="") is not None
+
+
 def bytes_refusal(raw: bytes, *, where: str) -> str | None:
     """Like text_refusal, for bytes that must be UTF-8 (an encoded surrogate is not)."""
     try:
