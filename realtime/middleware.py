@@ -109,7 +109,8 @@ def query_bytes(request: HttpRequest) -> bytes:
 def header_refusal(request: HttpRequest) -> str | None:
     for key, value in request.META.items():
         if key.startswith("HTTP_") and key != "HTTP_COOKIE" and isinstance(value, str):
-            refusal = text.text_refusal(value, where=f"The {key[5:]} header")
+            name = key.removeprefix("HTTP_").replace("_", "-").title()
+            refusal = text.text_refusal(value, where=f"The {name} header")
             if refusal:
                 return refusal
     return None
@@ -154,9 +155,9 @@ def bad_request_response(request: HttpRequest, refusal: str) -> HttpResponse:
     # Rendered without the request: nothing of it (session, user) has been read, nor should be.
     context = {"refusal": refusal}
     if request.headers.get("HX-Request") == "true":
-        response = HttpResponse(render_to_string(f"{BAD_REQUEST_TEMPLATE}#notice", context))
+        html = render_to_string(f"{BAD_REQUEST_TEMPLATE}#notice", context)
+        response = HttpResponse(html, status=400)
         response["HX-Retarget"] = "#socket-error"
         response["HX-Reswap"] = "outerHTML"
-        response.status_code = 400
         return response
     return HttpResponse(render_to_string(BAD_REQUEST_TEMPLATE, context), status=400)

@@ -63,7 +63,7 @@ def test_a_nul_in_a_header_is_refused(signed_in):
     response = signed_in.get("/", headers={"Referer": "http://testserver/\x00"})
 
     assert response.status_code == 400
-    assert f"The REFERER header {NUL_REASON}" in response.content.decode()
+    assert f"The Referer header {NUL_REASON}" in response.content.decode()
 
 
 def test_htmx_requests_get_the_error_line(signed_in):
