@@ -43,6 +43,8 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    # Before channels: its runworker command keeps running through Redis outages.
+    "pageviews",
     "channels",
     "django_htmx",
     "realtime",
@@ -50,7 +52,6 @@ INSTALLED_APPS = [
     "accounts",
     "chat",
     "notifications",
-    "pageviews",
     "loadtest",
     # Before django_tasks_db: its db_worker command adds heartbeats to the original.
     "taskworker",
