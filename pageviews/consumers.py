@@ -205,6 +205,6 @@ def ensure_embedded_worker() -> None:
     worker = Worker(
         application=channel_application,
         channels=[settings.PAGEVIEWS_CHANNEL],
-        channel_layer=get_channel_layer(),
+        channel_layer=get_channel_layer(settings.PAGEVIEWS_LAYER),
     )
     _embedded[loop] = loop.create_task(worker.arun())
