@@ -3,54 +3,20 @@ restart and a PostgreSQL outage: it stays up, and views made once the service is
 counted and pushed without anyone restarting it."""
 
 import asyncio
-import os
-import subprocess
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack
-from pathlib import Path
 
 import pytest
 
 from realtime.sockets import CLOSE_SERVICE_RESTART
-from tests.faults.conftest import AppServer, RedisServer
+from tests.faults.conftest import AppServer, RedisServer, Worker
 from tests.faults.proxy import TcpProxy
 from tests.integration.conftest import POSTGRES_PORT
-from tests.integration.test_pageviews_topology import VIEWS, page, process, until, view
-from tests.servers import PYTHON
+from tests.integration.test_pageviews_topology import VIEWS, page, until, view
 
 pytestmark = [pytest.mark.faults, pytest.mark.asyncio]
 
 QUICK = {"PAGEVIEWS_FLUSH_SECONDS": "0.3", "STATS_PUSH_SECONDS": "0.3"}
 TIMEOUT = 15.0
-
-
-class Worker:
-    def __init__(self, child: subprocess.Popen[bytes], log: Path) -> None:
-        self.child = child
-        self.log = log
-
-    def alive(self) -> bool:
-        return self.child.poll() is None
-
-    def logged(self, text: str) -> bool:
-        return text in self.log.read_text(errors="replace")
-
-    def tail(self) -> str:
-        return self.log.read_text(errors="replace")[-3000:]
-
-
-@pytest.fixture
-def workers(tmp_path: Path) -> Iterator[Callable[[dict[str, str]], Worker]]:
-    """Starts `manage.py runworker pageviews` processes; stops them (SIGTERM) at the end."""
-    with ExitStack() as stack:
-
-        def start(env: dict[str, str]) -> Worker:
-            log = tmp_path / f"worker-{len(list(tmp_path.glob('worker-*.log')))}.log"
-            command = [PYTHON, "manage.py", "runworker", "pageviews"]
-            child = stack.enter_context(process(command, {**os.environ, **env}, log))
-            return Worker(child, log)
-
-        yield start
 
 
 async def logged(worker: Worker, text: str) -> None:
