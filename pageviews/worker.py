@@ -16,8 +16,6 @@ from typing import Any
 from channels.worker import Worker
 from redis.exceptions import RedisError
 
-from taskworker.logic import backoff_delay
-
 logger = logging.getLogger(__name__)
 
 RETRY_BASE_SECONDS = 0.1
@@ -34,7 +32,7 @@ class ResilientWorker(Worker):
                 message = await self.channel_layer.receive(channel)
             except LAYER_ERRORS as error:
                 failures += 1
-                delay = backoff_delay(failures, base=RETRY_BASE_SECONDS, cap=RETRY_MAX_SECONDS)
+                delay = min(RETRY_MAX_SECONDS, RETRY_BASE_SECONDS * 2 ** min(failures - 1, 16))
                 if failures == 1:
                     logger.warning(
                         "Worker cannot receive from channel %r (%s); retrying until the "
