@@ -8,7 +8,9 @@ PageviewWorker: a Channels worker consumer on the `pageviews` channel
 adds them up in memory, saves them in one transaction per flush, and pushes each changed page's
 total once per flush: at most one update per page per PAGEVIEWS_FLUSH_SECONDS, however many
 views arrive. A message lost on the layer or a batch lost in a crash is never counted: the
-counters are approximate by design (at-most-once), and nothing else depends on them.
+counters are approximate by design (at-most-once), and nothing else depends on them. A batch
+the database refuses (an outage, a failover) is kept and saved with the next flush. The
+worker process itself outlives Redis outages (pageviews.worker).
 """
 
 import asyncio
@@ -160,8 +162,13 @@ class PageviewWorker(AsyncConsumer):
             try:
                 await database_sync_to_async(actions.pageviews_record)(batch=batch)
             except Exception:
-                lost = sum(batch.views.values())
-                logger.exception("Saving %d pageviews failed; they are not counted", lost)
+                # The database is down or failing over: the views wait for the next flush.
+                self.tally.restore(batch)
+                logger.warning(
+                    "Saving %d pageviews failed; trying again at the next flush",
+                    sum(batch.views.values()),
+                    exc_info=True,
+                )
         try:
             await self.push_stats_if_watched()
         except Exception:
@@ -198,6 +205,6 @@ def ensure_embedded_worker() -> None:
     worker = Worker(
         application=channel_application,
         channels=[settings.PAGEVIEWS_CHANNEL],
-        channel_layer=get_channel_layer(),
+        channel_layer=get_channel_layer(settings.PAGEVIEWS_LAYER),
     )
     _embedded[loop] = loop.create_task(worker.arun())

@@ -118,6 +118,11 @@ class Tally:
         self.views[path] += 1
         self.minutes[minute_of(at)] += 1
 
+    def restore(self, batch: Batch) -> None:
+        """Put back a batch that could not be saved, to be saved with the next one."""
+        self.views.update(batch.views)
+        self.minutes.update(batch.minutes)
+
     def drain(self) -> Batch:
         batch = Batch(views=dict(self.views), minutes=dict(self.minutes))
         self.views.clear()

@@ -35,7 +35,7 @@ def countable(request: HttpRequest, response: HttpResponseBase) -> bool:
 async def send_hit(path: str) -> None:
     """At most once: a full channel or an unreachable layer loses this view, by design."""
     try:
-        await get_channel_layer().send(
+        await get_channel_layer(settings.PAGEVIEWS_LAYER).send(
             settings.PAGEVIEWS_CHANNEL, logic.hit_message(path, time.time())
         )
     except ChannelFull:

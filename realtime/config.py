@@ -122,6 +122,19 @@ def channel_layer(env: Mapping[str, str]) -> dict[str, Any]:
     }
 
 
+def pageviews_layer(env: Mapping[str, str]) -> dict[str, Any] | None:
+    """With several REDIS_URL hosts, the layer pageview hits travel on: the first host only.
+    channels-redis spreads the sends to an ordinary channel over the hosts in turn, while a
+    receive waits on one host until something arrives there; the single pageview worker would
+    leave the hits on the other hosts waiting (and expiring after 60 s). None with one host or
+    none: the default layer serves."""
+    layer = channel_layer(env)
+    hosts = layer["CONFIG"].get("hosts", [])
+    if len(hosts) < 2:
+        return None
+    return {**layer, "CONFIG": {**layer["CONFIG"], "hosts": hosts[:1]}}
+
+
 def first_redis_url(env: Mapping[str, str]) -> str:
     """The first REDIS_URL host (presence lives there: one place every process agrees on),
     or "" in the embedded default."""

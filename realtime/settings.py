@@ -19,6 +19,7 @@ from realtime.config import (
     env_list,
     env_seconds,
     first_redis_url,
+    pageviews_layer,
     secret_key,
 )
 
@@ -43,6 +44,8 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    # Before channels: its runworker command keeps running through Redis outages.
+    "pageviews",
     "channels",
     "django_htmx",
     "realtime",
@@ -50,7 +53,6 @@ INSTALLED_APPS = [
     "accounts",
     "chat",
     "notifications",
-    "pageviews",
     "loadtest",
     # Before django_tasks_db: its db_worker command adds heartbeats to the original.
     "taskworker",
@@ -123,6 +125,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CHANNEL_LAYERS = {"default": channel_layer(env)}
+# Pageview hits: on the first Redis host when REDIS_URL shards the layer (see pageviews_layer).
+if (hits_layer := pageviews_layer(env)) is not None:
+    CHANNEL_LAYERS["pageviews"] = hits_layer
+PAGEVIEWS_LAYER = "pageviews" if "pageviews" in CHANNEL_LAYERS else "default"
 
 # Slow work (link previews, thumbnails, exports, digests) on durable database-backed tasks.
 # A separate `manage.py db_worker` runs them in production; the embedded default (no

@@ -26,7 +26,7 @@ from django_tasks_db.management.commands.db_worker import Worker
 from django_tasks_db.models import DBTaskResult
 from django_tasks_db.utils import exclusive_transaction, is_locked_database_exception
 
-from taskworker.logic import RunningTask, stale_task_ids
+from taskworker.logic import RunningTask, backoff_delay, stale_task_ids
 from taskworker.models import WorkerHeartbeat
 
 logger = logging.getLogger(__name__)
@@ -34,6 +34,9 @@ logger = logging.getLogger(__name__)
 HEARTBEATS_KEPT = timedelta(days=1)
 END_ATTEMPTS = 5
 START_RETRY_MAX_DELAY = 30.0
+# While the database is unreachable, a worker tries again after 0.5 s, 1 s, 2 s... up to this.
+OUTAGE_RETRY_BASE_DELAY = 0.5
+OUTAGE_RETRY_MAX_DELAY = 5.0
 
 
 def heartbeat_beat(*, worker_id: str) -> None:
@@ -86,6 +89,31 @@ def stale_tasks_reclaim() -> list[str]:
     return stale
 
 
+def own_tasks_requeue(*, worker_id: str) -> list[str]:
+    """Put back in the queue the tasks this worker claimed and is no longer running: their
+    result could not be saved because the database went away mid-task. Its heartbeat goes on
+    beating, so no other worker would ever take them for a dead worker's."""
+    mine = [
+        str(row.id)
+        for row in DBTaskResult.objects.running().only("id", "worker_ids")
+        if row.worker_ids and row.worker_ids[-1] == worker_id
+    ]
+    if mine:
+        DBTaskResult.objects.filter(id__in=mine, status=TaskResultStatus.RUNNING).update(
+            status=TaskResultStatus.READY, started_at=None
+        )
+        logger.warning(
+            "Handed %d task(s) interrupted by the database outage back to the queue: %s",
+            len(mine),
+            ", ".join(mine),
+        )
+    return mine
+
+
+def outage_delay(failures: int) -> float:
+    return backoff_delay(failures, base=OUTAGE_RETRY_BASE_DELAY, cap=OUTAGE_RETRY_MAX_DELAY)
+
+
 class Heartbeat:
     """A thread beside a worker: beats every TASK_WORKER_HEARTBEAT seconds and reclaims the
     tasks of dead workers. The first beat happens before the worker claims anything."""
@@ -100,6 +128,24 @@ class Heartbeat:
         self.pulse()
         connection.close()
         self.thread.start()
+
+    def start_when_database_answers(self) -> None:
+        """start(), tried again with backoff for as long as the database is unreachable."""
+        failures = 0
+        while True:
+            try:
+                self.start()
+                return
+            except DatabaseError as error:
+                connection.close()
+                failures += 1
+                if failures == 1:
+                    logger.warning(
+                        "Task worker %s cannot reach the database (%s); trying until it answers",
+                        self.worker_id,
+                        str(error).strip() or type(error).__name__,
+                    )
+                time.sleep(outage_delay(failures))
 
     def pulse(self) -> None:
         heartbeat_beat(worker_id=self.worker_id)
@@ -150,6 +196,40 @@ class Heartbeat:
                 connection.close()
             return
         self.thread.join(timeout=settings.TASK_WORKER_HEARTBEAT + 5)
+
+
+class ResilientWorker(Worker):
+    """django-tasks-db's worker, which ends at the first database error (a restart, a
+    failover, a dropped connection), made to wait the outage out: it tries again with backoff,
+    and once the database answers it hands back the task the outage interrupted, then works
+    as before."""
+
+    def run(self) -> None:
+        failures = 0
+        while True:
+            try:
+                if failures:
+                    own_tasks_requeue(worker_id=self.worker_id)
+                    logger.warning(
+                        "Task worker %s reaches the database again after %d failed tries",
+                        self.worker_id,
+                        failures,
+                    )
+                    failures = 0
+                super().run()
+                return
+            except DatabaseError as error:
+                if not self.running:
+                    raise
+                connection.close()
+                failures += 1
+                if failures == 1:
+                    logger.warning(
+                        "Task worker %s lost the database (%s); trying until it answers",
+                        self.worker_id,
+                        str(error).strip() or type(error).__name__,
+                    )
+                time.sleep(outage_delay(failures))
 
 
 def claim_and_run_one(worker: Worker) -> bool:
@@ -208,12 +288,17 @@ async def run_embedded_worker() -> None:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, START_RETRY_MAX_DELAY)
         logger.info("Task worker %s running inside the server process", worker_id)
+        failed = False
         while True:
             try:
+                if failed:
+                    await in_thread(own_tasks_requeue, worker_id=worker_id)
+                    failed = False
                 ran = await in_thread(claim_and_run_one, worker)
             except Exception:
                 logger.exception("The embedded task worker failed; trying again")
                 ran = False
+                failed = True
             if not ran:
                 await asyncio.sleep(settings.TASK_WORKER_INTERVAL)
     finally:

@@ -9,12 +9,14 @@ integration database, migrated once.
 """
 
 import asyncio
+import os
 import secrets
 import shutil
 import subprocess
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, NamedTuple
@@ -29,9 +31,11 @@ from tests.integration.conftest import (
     postgres_url,  # noqa: F401 - a fixture this suite uses
     service_unavailable,
 )
+from tests.integration.test_pageviews_topology import process
 from tests.servers import (
     LOCALHOST,
     PRODUCTION_OPTIONS,
+    PYTHON,
     ServerName,
     free_port,
     manage,
@@ -218,3 +222,34 @@ def eventually(check: Callable[[], bool], *, timeout: float = 15.0, what: str) -
         if time.monotonic() > deadline:
             raise AssertionError(f"{what} did not happen within {timeout} s")
         time.sleep(0.1)
+
+
+class Worker:
+    """A `manage.py runworker pageviews` process and its log."""
+
+    def __init__(self, child: subprocess.Popen[bytes], log: Path) -> None:
+        self.child = child
+        self.log = log
+
+    def alive(self) -> bool:
+        return self.child.poll() is None
+
+    def logged(self, text: str) -> bool:
+        return text in self.log.read_text(errors="replace")
+
+    def tail(self) -> str:
+        return self.log.read_text(errors="replace")[-3000:]
+
+
+@pytest.fixture
+def workers(tmp_path: Path) -> Iterator[Callable[[dict[str, str]], Worker]]:
+    """Starts `manage.py runworker pageviews` processes; stops them (SIGTERM) at the end."""
+    with ExitStack() as stack:
+
+        def start(env: dict[str, str]) -> Worker:
+            log = tmp_path / f"worker-{len(list(tmp_path.glob('worker-*.log')))}.log"
+            command = [PYTHON, "manage.py", "runworker", "pageviews"]
+            child = stack.enter_context(process(command, {**os.environ, **env}, log))
+            return Worker(child, log)
+
+        yield start

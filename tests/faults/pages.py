@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import json
 import re
+import urllib.parse
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -32,10 +33,12 @@ class Page:
 
     session: str
     room: str = "general"
+    path: str | None = None  # the page's path, for its counters, as a room page sends it
     arrived: list[tuple[int, str, int]] = field(default_factory=list)  # (id, body, connection)
     frames: list[str] = field(default_factory=list)
     socket: ClientConnection | None = None
     connections: int = 0
+    upstream: str | None = None  # the server behind a proxy that says (X-Upstream)
 
     @property
     def cursor(self) -> int:
@@ -56,13 +59,16 @@ class Page:
         return again
 
     async def open(self, server: Server, *, resume: bool = True) -> None:
+        query = {"room": self.room} if self.path is None else {"room": self.room, "path": self.path}
         self.socket = await connect(
-            f"{server.socket_base}/ws/?room={self.room}",
+            f"{server.socket_base}/ws/?{urllib.parse.urlencode(query)}",
             additional_headers={"Origin": server.origin, "Cookie": f"sessionid={self.session}"},
             open_timeout=TIMEOUT,
             close_timeout=5,
         )
         self.connections += 1
+        assert self.socket.response is not None
+        self.upstream = self.socket.response.headers.get("X-Upstream")
         if resume:
             await self.send({"action": "chat.resume", "after": self.cursor})
 

@@ -2,6 +2,7 @@
 a stopped worker loses nothing, and a task whose worker is killed mid-task runs again."""
 
 import signal
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -9,6 +10,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from tests.faults.proxy import TcpProxy
+from tests.integration.conftest import POSTGRES_PORT
 from tests.servers import LOCALHOST, PageServer, db_worker, manage
 
 pytestmark = pytest.mark.integration
@@ -183,3 +186,102 @@ def test_a_task_whose_worker_is_killed_runs_again_and_completes(worker_env, logs
         "Handed 1 task(s) of stopped workers back to the queue"
         in (logs / "rescuer.log").read_text()
     )
+
+
+@pytest.fixture
+def proxy() -> Iterator[TcpProxy]:
+    proxy = TcpProxy(POSTGRES_PORT)
+    yield proxy
+    proxy.close()
+
+
+def through(proxy: TcpProxy, env: dict[str, str]) -> dict[str, str]:
+    """`env` with the database reached through `proxy`."""
+    url = env["DATABASE_URL"].replace(f":{POSTGRES_PORT}/", f":{proxy.port}/")
+    return {**env, "DATABASE_URL": url}
+
+
+def test_the_worker_waits_out_database_outages_at_start_and_between_tasks(worker_env, logs, proxy):
+    log = logs / "patient.log"
+    proxy.cut()  # PostgreSQL is unreachable when the worker starts
+    with db_worker(through(proxy, worker_env), worker_id="patient", log=log) as worker:
+        wait_until("the worker says so", lambda: "cannot reach the database" in log.read_text())
+        proxy.restore()
+        first = request_exports(worker_env, 1)
+        wait_until(
+            "the first export is ready",
+            lambda: set(export_statuses(worker_env, first).values()) == {"ready"},
+        )
+
+        proxy.cut()  # and again, while it waits for work
+        wait_until("the worker notices", lambda: "lost the database" in log.read_text())
+        queued = request_exports(worker_env, 2)
+        assert worker.poll() is None, log.read_text()[-3000:]
+        proxy.restore()
+        wait_until(
+            "the exports queued during the outage are ready",
+            lambda: set(export_statuses(worker_env, queued).values()) == {"ready"},
+        )
+        assert worker.poll() is None, log.read_text()[-3000:]
+    assert "Task worker patient reaches the database again" in log.read_text()
+    ran = query(
+        worker_env["DATABASE_URL"],
+        "SELECT status, worker_ids FROM django_tasks_database_dbtaskresult"
+        " WHERE task_path = 'chat.tasks.build_transcript_export'"
+        " AND (args_kwargs->'kwargs'->>'export_id')::int = ANY(%s)",
+        first + queued,
+    )
+    assert sorted(ran) == [("SUCCESSFUL", ["patient"])] * 3
+
+
+def test_a_task_the_database_outage_interrupted_runs_again_once_it_is_back(
+    worker_env, logs, proxy, site
+):
+    url = worker_env["DATABASE_URL"]
+    log = logs / "interrupted.log"
+    calls: list[float] = []
+    answer = threading.Event()
+
+    def slow_then_fine(handler):
+        calls.append(time.monotonic())
+        if len(calls) == 1:
+            answer.wait(TIMEOUT)  # the database goes away meanwhile
+        body = b"<html><head><title>Survived an outage</title></head></html>"
+        handler.send_response(200)
+        handler.send_header("Content-Type", "text/html")
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        handler.wfile.write(body)
+
+    site.routes["/outage"] = slow_then_fine
+    with db_worker(through(proxy, worker_env), worker_id="interrupted", log=log) as worker:
+        manage(
+            worker_env,
+            "shell",
+            "--no-imports",
+            "-c",
+            "from chat import actions; from chat.models import Room;"
+            " from django.contrib.auth.models import User;"
+            " actions.message_post(room=Room.objects.get(slug='general'),"
+            f" author=User.objects.get(username='grace'), body='read {site.url('/outage')}',"
+            " client_id=None)",
+        )
+        wait_until("the worker is in the middle of the task", lambda: len(calls) == 1)
+        proxy.cut()
+        answer.set()  # the page arrives; saving the preview fails
+        wait_until("the worker notices", lambda: "lost the database" in log.read_text())
+        proxy.restore()
+        wait_until(
+            "the preview is ready",
+            lambda: (
+                query(
+                    url,
+                    "SELECT status, title FROM chat_linkpreview WHERE url = %s",
+                    site.url("/outage"),
+                )
+                == [("ready", "Survived an outage")]
+            ),
+        )
+        assert worker.poll() is None, log.read_text()[-3000:]
+    assert len(calls) == 2
+    assert "interrupted by the database outage back to the queue" in log.read_text()

@@ -115,6 +115,19 @@ def test_a_tally_coalesces_hits_by_page_and_minute_and_starts_again_when_drained
     assert not tally.drain()
 
 
+def test_a_restored_batch_is_drained_again_with_the_hits_that_came_after():
+    tally = logic.Tally()
+    tally.add("/a/", 0.0)
+    refused = tally.drain()
+    tally.add("/a/", 61.0)
+
+    tally.restore(refused)
+
+    batch = tally.drain()
+    assert batch.views == {"/a/": 2}
+    assert batch.minutes == {0: 1, 60: 1}
+
+
 @pytest.mark.parametrize(
     ("now", "last", "every", "is_due"),
     [(10.0, None, 2.0, True), (10.0, 8.0, 2.0, True), (10.0, 8.5, 2.0, False)],

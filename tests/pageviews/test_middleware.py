@@ -99,7 +99,7 @@ class StalledLayer:
 @pytest.mark.django_db(transaction=True)
 async def test_under_asgi_the_response_does_not_wait_for_the_send(monkeypatch):
     stalled = StalledLayer()
-    monkeypatch.setattr("pageviews.middleware.get_channel_layer", lambda: stalled)
+    monkeypatch.setattr("pageviews.middleware.get_channel_layer", lambda alias: stalled)
 
     # Were the send awaited, this would never return.
     response = await asyncio.wait_for(AsyncClient().get("/accounts/login/"), timeout=10)

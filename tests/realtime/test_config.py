@@ -73,6 +73,18 @@ def test_channel_layer_redis_shards_with_safe_timeouts():
     assert layer["CONFIG"]["capacity"] == 1000
 
 
+def test_pageview_hits_travel_on_the_first_host_only_when_the_layer_is_sharded():
+    layer = config.pageviews_layer({"REDIS_URL": "redis://r1:6379/0,redis://r2:6379/0"})
+    assert layer is not None
+    assert [h["address"] for h in layer["CONFIG"]["hosts"]] == ["redis://r1:6379/0"]
+    assert layer["CONFIG"]["capacity"] == 1000
+
+
+@pytest.mark.parametrize("env", [{}, {"REDIS_URL": "redis://r1:6379/0"}])
+def test_pageview_hits_share_the_default_layer_unless_it_is_sharded(env):
+    assert config.pageviews_layer(env) is None
+
+
 @pytest.mark.parametrize("bad", ["http://r1", " , "])
 def test_redis_hosts_refuses_bad_urls(bad):
     with pytest.raises(ImproperlyConfigured):

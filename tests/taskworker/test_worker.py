@@ -13,7 +13,7 @@ from django_tasks_db.models import DBTaskResult
 from notifications.tasks import send_digests
 from taskworker import worker
 from taskworker.models import WorkerHeartbeat
-from taskworker.worker import Heartbeat, heartbeat_beat, stale_tasks_reclaim
+from taskworker.worker import Heartbeat, heartbeat_beat, own_tasks_requeue, stale_tasks_reclaim
 from tests.taskworker.failing import failing_first
 
 pytestmark = pytest.mark.django_db
@@ -51,6 +51,16 @@ def test_tasks_of_a_worker_that_stopped_beating_go_back_to_the_queue(settings):
     assert status_of(unknown) == TaskResultStatus.READY
     assert status_of(mine) == TaskResultStatus.RUNNING
     assert status_of(fresh) == TaskResultStatus.RUNNING
+
+
+def test_a_worker_hands_back_the_tasks_an_outage_interrupted_and_only_its_own():
+    interrupted = running_task("w1", started_ago=timedelta(seconds=5))
+    other = running_task("w2", started_ago=timedelta(seconds=5))
+
+    assert own_tasks_requeue(worker_id="w1") == [str(interrupted)]
+
+    assert status_of(interrupted) == TaskResultStatus.READY
+    assert status_of(other) == TaskResultStatus.RUNNING
 
 
 def test_old_heartbeats_are_forgotten():
