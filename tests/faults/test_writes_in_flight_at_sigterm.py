@@ -8,6 +8,7 @@ import contextlib
 import http.client
 import io
 import re
+import socket
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
@@ -80,8 +81,17 @@ async def stop_while_waiting(
     return stopping
 
 
+def listening(port: int) -> bool:
+    with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
+        return True
+    return False
+
+
+# When the transaction commits: as soon as A has closed its sockets (its shutdown still
+# running), or once A no longer listens (its shutdown done, its event loop ending or gone).
+@pytest.mark.parametrize("commit_when", ["sockets closed", "no longer listening"])
 async def test_a_message_committed_while_its_server_stops_is_shown_on_every_page_once(
-    conversation: Callable[..., Awaitable[Conversation]],
+    conversation: Callable[..., Awaitable[Conversation]], commit_when: str
 ) -> None:
     # ada writes on A, grace reads on B.
     a, b, writer, reader, token = await conversation(reader_on="b")
@@ -90,7 +100,11 @@ async def test_a_message_committed_while_its_server_stops_is_shown_on_every_page
     with messages_locked(url) as release:
         client_id = await writer.post(body)
         stopping = await stop_while_waiting(a, writer, url)
-        # A has closed its sockets; its database thread is still in the transaction. It commits.
+        if commit_when == "no longer listening":
+            await asyncio.to_thread(
+                eventually, lambda: not listening(a.port), what="A's port closing"
+            )
+        # A's database thread is still in the transaction. It commits.
         release()
         code, seconds = await stopping
     assert code == DAPHNE_STOPPED, a.log_tail()
