@@ -9,7 +9,7 @@ PYTHON ?= $(shell for p in python3 python3.13 python3.12; do \
 	command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null \
 	&& { command -v $$p; break; }; done)
 
-.PHONY: run test test-fast test-faults test-browser lint format migrate demo clean check-python loadtest
+.PHONY: run test test-fast test-faults test-browser lint format migrate demo clean check-python loadtest lock
 
 check-python:
 	@if [ -z "$(PYTHON)" ]; then \
@@ -17,15 +17,34 @@ check-python:
 		echo "Install one (e.g. 'pyenv install 3.12', or your OS package), or run 'make PYTHON=/path/to/python3.12 ...'." >&2; \
 		exit 1; fi
 
-$(BIN)/.runtime: requirements.txt | check-python
+# Every install comes from a lock: each package, direct or not, pinned with its hashes
+# (requirements.lock for running, requirements-dev.lock for developing and testing). The
+# *.txt files hold only the top-level pins; `make lock` compiles the locks from them.
+$(BIN)/.runtime: requirements.lock | check-python
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements.lock
 	@touch $@
 
-$(BIN)/.dev: requirements.txt requirements-dev.txt $(BIN)/.runtime
-	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+$(BIN)/.dev: requirements-dev.lock $(BIN)/.runtime
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements-dev.lock
 	@touch $@
+
+# Recompile the locks after changing a pin in requirements*.txt; what is not pinned there keeps
+# its locked version unless UPGRADE=1 (then the newest releases are taken). pip-tools runs in
+# a venv of its own.
+PIP_TOOLS := .venv-lock/bin/pip-compile
+PIP_COMPILE := CUSTOM_COMPILE_COMMAND="make lock" $(PIP_TOOLS) --quiet --generate-hashes \
+	--allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links
+
+$(PIP_TOOLS): | check-python
+	$(PYTHON) -m venv .venv-lock
+	.venv-lock/bin/python -m pip install --quiet pip-tools==7.7.0
+
+lock: $(PIP_TOOLS)
+	$(PIP_COMPILE) $(if $(UPGRADE),--upgrade) --output-file requirements-dev.lock requirements-dev.txt
+	$(PIP_COMPILE) --constraint requirements-dev.lock --output-file requirements.lock requirements.txt
+	$(PIP_COMPILE) --constraint requirements-dev.lock --output-file requirements-loadtest.lock \
+		requirements-loadtest.txt
 
 migrate: $(BIN)/.runtime
 	DEBUG=1 $(BIN)/python manage.py migrate --noinput
@@ -90,4 +109,4 @@ loadtest: $(BIN)/.dev
 	$(BIN)/python -m loadtest.locust.report results --prefix $(SCENARIO) -o report/$(SCENARIO); exit $$status
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache staticfiles
+	rm -rf $(VENV) .venv-lock .pytest_cache .mypy_cache .ruff_cache staticfiles

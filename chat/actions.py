@@ -99,9 +99,19 @@ def message_post(*, room: Room, author: User, body: str, client_id: uuid.UUID | 
     may read the room and have not blocked the author.
 
     A send retried with the same client id returns the message saved the first time and
-    pushes nothing again. The insert itself finds that out (the client id is unique per
-    author), so a new message, by far the usual case, costs no lookup first.
+    pushes it to the room again, nothing else: the retry may come because the first push never
+    left (its server stopped as the message committed), and pages show a message id once. The
+    insert itself finds that out (the client id is unique per author), so a new message, by
+    far the usual case, costs no lookup first.
     """
+    message, _ = _message_insert(room=room, author=author, body=body, client_id=client_id)
+    return message
+
+
+def _message_insert(
+    *, room: Room, author: User, body: str, client_id: uuid.UUID | None
+) -> tuple[Message, bool]:
+    """message_post's work; also says whether the message is new (False: a retry)."""
     _check_may_post(room=room, author=author)
     mentioned = users_named(mentioned_names(body))
     blockers = people.blockers_among(user_id=author.pk, candidate_ids=[u.pk for u in mentioned])
@@ -135,8 +145,10 @@ def message_post(*, room: Room, author: User, body: str, client_id: uuid.UUID | 
             raise
         # Saved before (a retry, or another socket racing with the same client id): the
         # transaction and its pushes are undone, and the first message is the answer.
-        return Message.objects.get(author=author, client_id=client_id)
-    return message
+        saved = Message.objects.get(author=author, client_id=client_id)
+        transaction.on_commit(partial(events.message_posted_again, saved), robust=True)
+        return saved, False
+    return message, True
 
 
 def room_label(room: Room) -> str:
@@ -377,30 +389,42 @@ def link_preview_fail(*, preview_id: int, reason: str) -> None:
 
 
 def message_post_with_image(
-    *, room: Room, author: User, body: str, upload: IO[bytes], decoded: DecodedImage, size: int
+    *,
+    room: Room,
+    author: User,
+    body: str,
+    upload: IO[bytes],
+    decoded: DecodedImage,
+    size: int,
+    client_id: uuid.UUID | None,
 ) -> Message:
     """Store the image, post the message (shown at once, with a placeholder), and make the
-    thumbnail in a task on commit."""
+    thumbnail in a task on commit. An upload retried with the same client id (the form's) is
+    message_post's retry: the message saved the first time, pushed again, its image kept."""
     extension = IMAGE_EXTENSIONS[decoded.format]
     upload.seek(0)
     name = default_storage.save(f"attachments/{uuid.uuid4().hex}.{extension}", File(upload))
     try:
         with transaction.atomic():
-            message = message_post(room=room, author=author, body=body, client_id=None)
-            attachment = Attachment.objects.create(
-                message=message,
-                original=name,
-                content_type=decoded.content_type,
-                width=decoded.width,
-                height=decoded.height,
-                size=size,
-            )
-            transaction.on_commit(
-                partial(enqueue, tasks.make_thumbnail, attachment_id=attachment.pk), robust=True
-            )
+            message, new = _message_insert(room=room, author=author, body=body, client_id=client_id)
+            if new:
+                attachment = Attachment.objects.create(
+                    message=message,
+                    original=name,
+                    content_type=decoded.content_type,
+                    width=decoded.width,
+                    height=decoded.height,
+                    size=size,
+                )
+                transaction.on_commit(
+                    partial(enqueue, tasks.make_thumbnail, attachment_id=attachment.pk),
+                    robust=True,
+                )
     except BaseException:
         default_storage.delete(name)
         raise
+    if not new:
+        default_storage.delete(name)
     return message
 
 

@@ -31,6 +31,13 @@ def message_posted(message: Message) -> None:
     push_html(room_activity_group_name(message.room_id), activity)
 
 
+def message_posted_again(message: Message) -> None:
+    """A retried send of a saved message: the room is sent it again, in case the first push
+    never left; pages that show it already skip it by id. The room lists counted it once."""
+    html = render_to_string("chat/room.html#message-push", {"message": message})
+    push_html(room_group_name(message.room_id), html)
+
+
 def message_changed(message: Message, change_id: int) -> None:
     """An edit or a delete: the message as it is now replaces it by id, and the page's change
     cursor moves on."""

@@ -109,6 +109,7 @@ def room(request: AuthedHttpRequest, slug: str) -> HttpResponse:
         "room_unread_count": unread.count if unread and first_unread else 0,
         "change_cursor": change_cursor,
         "client_id": uuid.uuid4(),
+        "attach_client_id": uuid.uuid4(),
         "max_length": settings.CHAT_MESSAGE_MAX_LENGTH,
         "socket_url": socket_url(room=current.slug),
         "exports": queries.exports_for(room_id=current.id, user_id=request.user.pk),
@@ -422,9 +423,22 @@ FILE_HEADERS = {
 
 
 def _attach_form(
-    request: AuthedHttpRequest, room: Room, *, error: str = "", caption: str = "", status: int = 200
+    request: AuthedHttpRequest,
+    room: Room,
+    *,
+    error: str = "",
+    caption: str = "",
+    client_id: uuid.UUID | None = None,
+    status: int = 200,
 ) -> HttpResponse:
-    context = {"room": room, "attach_error": error, "caption": caption}
+    """The form, ready for the next image (a new client id) or, after an error, for this one
+    again (the same: nothing was saved under it)."""
+    context = {
+        "room": room,
+        "attach_error": error,
+        "caption": caption,
+        "attach_client_id": client_id or uuid.uuid4(),
+    }
     return render(request, "chat/room.html#attach-form", context, status=status)
 
 
@@ -434,11 +448,15 @@ def attachment_upload(request: AuthedHttpRequest, slug: str) -> HttpResponse:
     current = _readable_room_or_404(request, slug)
     declared = int(request.META.get("CONTENT_LENGTH") or 0)
     caption = ""
+    client_id = None
     try:
         # Refused before the body is read: an oversized upload is never stored anywhere.
         if declared > settings.ATTACHMENT_MAX_BYTES + UPLOAD_OVERHEAD:
             refusal = logic.upload_size_refusal(declared, max_bytes=settings.ATTACHMENT_MAX_BYTES)
             raise logic.Invalid(refusal or "That file is too large.")
+        # The form's idempotency key: an upload sent again (after an error or a lost answer)
+        # returns the message saved the first time instead of posting it twice.
+        client_id = logic.parse_client_id(request.POST.get("client_id"))
         caption = request.POST.get("caption", "").strip()
         if caption:
             caption = logic.clean_body(caption, max_length=settings.CHAT_MESSAGE_MAX_LENGTH)
@@ -457,12 +475,15 @@ def attachment_upload(request: AuthedHttpRequest, slug: str) -> HttpResponse:
             upload=upload,
             decoded=decoded,
             size=upload.size or 0,
+            client_id=client_id,
         )
     except logic.Invalid as error:
         if not request.htmx:
             messages.error(request, str(error))
             return redirect(current)
-        return _attach_form(request, current, error=str(error), caption=caption, status=422)
+        return _attach_form(
+            request, current, error=str(error), caption=caption, client_id=client_id, status=422
+        )
     if not request.htmx:
         return redirect(current)
     return _attach_form(request, current)

@@ -10,16 +10,24 @@ database work of the process shares until the event loop got round to Redis and 
 server the push is handed to the event loop, whose outbox sends the pushes one after another,
 in the order they were made, and the thread goes on. Elsewhere (a management command, the
 task worker) it is sent before push_html returns.
+
+A write may commit while its server stops (its transaction waited on a lock, a slow disk, a
+database failover). Once the server has started stopping (close_outbox), its loop is not
+waited for: the committing thread sends the push itself, within STOPPED_PUSH_SECONDS, so the
+pages on the other processes show it; if that fails too it is logged, and the pages find the
+message when they resume from their cursors.
 """
 
 import asyncio
 import logging
 import os
+import threading
+import weakref
 from collections import deque
 from typing import Any
 
 from asgiref.sync import SyncToAsync, async_to_sync
-from channels.layers import get_channel_layer
+from channels.layers import InMemoryChannelLayer, get_channel_layer
 
 from realtime import metrics
 from realtime.hub import carrier, leave_event, push_event
@@ -30,6 +38,14 @@ logger = logging.getLogger(__name__)
 # Pushes waiting in one process's outbox at most. Past that the channel layer is not keeping
 # up: a push is dropped and logged; pages catch up from their cursors when they reconnect.
 OUTBOX_LIMIT = 10_000
+# How long a thread may spend sending a push itself once its server is stopping.
+STOPPED_PUSH_SECONDS = 2.0
+# How long a stopping server waits for its outbox to be sent.
+OUTBOX_CLOSE_SECONDS = 2.0
+
+# The server loops that have started stopping: pushes no longer go through them.
+_stopping_loops: "weakref.WeakSet[asyncio.AbstractEventLoop]" = weakref.WeakSet()
+_stopping_lock = threading.Lock()
 
 
 def push_html(group: str, html: str) -> None:
@@ -53,7 +69,35 @@ def send(group: str, message: dict[str, Any]) -> None:
     if loop is None:
         async_to_sync(group_send)(group, message)
         return
-    loop.call_soon_threadsafe(outbox_put, group, message)
+    with _stopping_lock:
+        if loop.is_running() and loop not in _stopping_loops:
+            loop.call_soon_threadsafe(outbox_put, group, message)
+            return
+    send_while_stopping(group, message)
+
+
+def send_while_stopping(group: str, message: dict[str, Any]) -> None:
+    """From a thread of a server that is stopping: the push leaves from this thread, on a loop
+    of its own (the layer keeps connections per loop), or is logged as dropped."""
+    if isinstance(get_channel_layer(), InMemoryChannelLayer):
+        # Only this process's sockets could receive it, and they are closing: their pages
+        # resume from their cursors.
+        logger.info("Server stopping: a push to %s is left to the pages' resume", group)
+        return
+
+    async def bounded() -> None:
+        async with asyncio.timeout(STOPPED_PUSH_SECONDS):
+            await group_send(group, message)
+
+    try:
+        asyncio.run(bounded())
+    except Exception:
+        logger.warning(
+            "Server stopping: a push to %s was not sent; pages resume from their cursors",
+            group,
+            exc_info=True,
+        )
+        metrics.PUSHES_DROPPED.inc()
 
 
 async def group_send(group: str, message: dict[str, Any]) -> None:
@@ -62,13 +106,13 @@ async def group_send(group: str, message: dict[str, Any]) -> None:
 
 
 def server_loop() -> asyncio.AbstractEventLoop | None:
-    """The running event loop this thread works for (asgiref records it in the threads of
-    sync_to_async), or None."""
+    """The event loop this thread works for (asgiref records it in the threads of
+    sync_to_async), running or stopped, or None."""
     local = SyncToAsync.threadlocal
     loop: asyncio.AbstractEventLoop | None = getattr(local, "main_event_loop", None)
     if loop is None or getattr(local, "main_event_loop_pid", None) != os.getpid():
         return None
-    return loop if loop.is_running() else None
+    return loop
 
 
 class Outbox:
@@ -113,3 +157,20 @@ def outbox_put(group: str, message: dict[str, Any]) -> None:
 
 async def flush_pushes() -> None:
     await get_outbox().flush()
+
+
+async def close_outbox() -> None:
+    """The server is stopping: the pushes handed over so far are sent (for OUTBOX_CLOSE_SECONDS
+    at most), and threads send those made from now on themselves (send_while_stopping)."""
+    with _stopping_lock:
+        _stopping_loops.add(asyncio.get_running_loop())
+    # The hand-overs queued before the lock was taken run before this task goes on.
+    await asyncio.sleep(0)
+    try:
+        async with asyncio.timeout(OUTBOX_CLOSE_SECONDS):
+            await flush_pushes()
+    except TimeoutError:
+        waiting = len(get_outbox().waiting)
+        logger.warning(
+            "Server stopping: %d pushes not sent; pages resume from their cursors", waiting
+        )

@@ -33,13 +33,32 @@
 
 Daphne's command line imports its server before it loads the application, so realtime.asgi
 applies these when it is imported. Outside Daphne they change nothing.
+
+They read and replace private parts of Daphne, autobahn and Twisted, so they are made for the
+exact versions in requirements.lock (TESTED_VERSIONS). At start every version and every
+attribute they touch is checked first: on any difference none of them is applied, one error
+line says what differs, and Daphne keeps its own behaviour (the shutdown trigger, public
+Twisted API, is kept either way).
+
+Upstream issues these work around:
+1. crossbario/autobahn-python#1642 (sendClose refuses the registered codes 1012-1014, and
+   1011), also met as django/daphne#374.
+2. No upstream issue found for Daphne dropping oversized messages without a close frame; it
+   is autobahn's failByDrop default, as in crossbario/autobahn-python#888.
+3. django/daphne#170 (a slow client makes the server's send buffer grow without bound).
+4. django/daphne#177 (graceful restart and connection draining, open); django/daphne#38 was
+   closed on the belief that Twisted sends the close frames. No upstream issue found for the
+   KeyError in Daphne's shutdown trigger.
+5.-7. Speed-ups, not behaviour fixes (docs/benchmarks.md has their measurements).
 """
 
 import asyncio
+import inspect
 import logging
 import sys
 from collections.abc import Callable, Coroutine
 from functools import partial
+from importlib import metadata
 from pprint import pformat
 from typing import Any
 
@@ -52,6 +71,9 @@ logger = logging.getLogger(__name__)
 # Close codes a server may send that autobahn's sendClose refuses.
 SERVICE_CLOSE_CODES = frozenset({1011, 1012, 1013, 1014})
 
+# The versions these adaptations were written and tested for: those in requirements.lock.
+TESTED_VERSIONS = {"daphne": "4.2.3", "twisted": "26.10.0", "autobahn": "26.11.1"}
+
 _adapted = False
 
 
@@ -61,11 +83,94 @@ def adapt_daphne(*, on_shutdown: Callable[[], Coroutine[Any, Any, None]]) -> Non
     if _adapted or "daphne.server" not in sys.modules:
         return
     _adapted = True
+    from twisted.internet import reactor
+    from twisted.internet.defer import Deferred
+
+    # Typed through zope.interface, whose method signatures mypy misreads.
+    events: Any = reactor
+    events.addSystemEventTrigger(
+        "before", "shutdown", lambda: Deferred.fromFuture(asyncio.ensure_future(on_shutdown()))
+    )
+    mismatches = daphne_mismatches()
+    if mismatches:
+        logger.error(
+            "Daphne adaptations not applied, Daphne's own behaviour kept: %s",
+            "; ".join(mismatches),
+        )
+        return
+    apply_adaptations()
+
+
+def installed_version(name: str) -> str | None:
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def daphne_mismatches() -> list[str]:
+    """What differs from the versions and attributes the adaptations rely on (empty: none)."""
+    mismatches = [
+        f"{name} is {installed_version(name)}, not {version}"
+        for name, version in TESTED_VERSIONS.items()
+        if installed_version(name) != version
+    ]
     import autobahn.websocket.protocol as autobahn_protocol
     from daphne.server import Server
     from daphne.ws_protocol import WebSocketFactory, WebSocketProtocol
-    from twisted.internet import reactor
-    from twisted.internet.defer import Deferred
+    from twisted.internet import abstract, tcp
+
+    attributes: list[tuple[object, str]] = [
+        (WebSocketProtocol, "serverClose"),
+        (WebSocketProtocol, "sendCloseFrame"),
+        (WebSocketProtocol, "handle_reply"),
+        (WebSocketProtocol, "CONFIG_ATTRS"),
+        (WebSocketProtocol, "STATE_OPEN"),
+        (WebSocketFactory, "setProtocolOptions"),
+        (Server, "create_application"),
+        (autobahn_protocol, "pformat"),
+        (abstract.FileDescriptor, "dataBuffer"),
+        (abstract.FileDescriptor, "offset"),
+        (abstract.FileDescriptor, "write"),
+        (tcp.Connection, "writeSomeData"),
+        (tcp.Connection, "TLS"),
+        (tcp.Connection, "abortConnection"),
+    ]
+    mismatches += [
+        f"{getattr(owner, '__name__', owner)}.{name} is missing"
+        for owner, name in attributes
+        if not hasattr(owner, name)
+    ]
+    # Set on each instance, so looked for in the code of the library that sets them.
+    connection_made = getattr(autobahn_protocol.WebSocketProtocol, "_connectionMade", None)
+    instance_attributes: list[tuple[str, Any, str]] = [
+        ("FileDescriptor.__init__", abstract.FileDescriptor.__init__, "_tempDataLen"),
+        ("WebSocketProtocol._connectionMade", connection_made, "_perMessageCompress"),
+        ("WebSocketProtocol._connectionMade", connection_made, "pformat"),
+    ]
+    mismatches += [
+        f"{label} does not set or use {name}"
+        for label, function, name in instance_attributes
+        if name not in getattr(getattr(function, "__code__", None), "co_names", ())
+    ]
+    set_options = getattr(WebSocketFactory, "setProtocolOptions", None)
+    send_close_frame = getattr(WebSocketProtocol, "sendCloseFrame", None)
+    parameters: list[tuple[str, Any, str]] = [
+        ("WebSocketFactory.setProtocolOptions", set_options, "failByDrop"),
+        ("WebSocketProtocol.sendCloseFrame", send_close_frame, "isReply"),
+    ]
+    mismatches += [
+        f"{label} takes no {name}"
+        for label, function, name in parameters
+        if function is None or name not in inspect.signature(function).parameters
+    ]
+    return mismatches
+
+
+def apply_adaptations() -> None:
+    import autobahn.websocket.protocol as autobahn_protocol
+    from daphne.server import Server
+    from daphne.ws_protocol import WebSocketFactory, WebSocketProtocol
 
     daphne_close = WebSocketProtocol.serverClose
 
@@ -121,12 +226,6 @@ def adapt_daphne(*, on_shutdown: Callable[[], Coroutine[Any, Any, None]]) -> Non
 
     for name in WebSocketProtocol.CONFIG_ATTRS:
         setattr(WebSocketProtocol, name, property(partial(factory_option, name=name)))
-
-    # Typed through zope.interface, whose method signatures mypy misreads.
-    events: Any = reactor
-    events.addSystemEventTrigger(
-        "before", "shutdown", lambda: Deferred.fromFuture(asyncio.ensure_future(on_shutdown()))
-    )
 
 
 def factory_option(protocol: Any, *, name: str) -> Any:

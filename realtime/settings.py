@@ -307,6 +307,9 @@ PAGEVIEWS_EMBEDDED_WORKER = env_bool(
 PAGEVIEWS_FLUSH_SECONDS = env_seconds(env, "PAGEVIEWS_FLUSH_SECONDS", default=1.0)
 # The live stats page is pushed at most this often, while somebody has it open.
 STATS_PUSH_SECONDS = env_seconds(env, "STATS_PUSH_SECONDS", default=2.0)
+# A stopping server exits this long after SIGTERM at the latest, even with a thread stuck in
+# a transaction (realtime.stopping): under the 10 s a service manager usually allows.
+SERVER_STOP_GRACE_SECONDS = env_seconds(env, "SERVER_STOP_GRACE_SECONDS", default=9.0)
 # Under Daphne: bytes a client may leave unread in the server's buffer before it is dropped.
 SOCKET_SEND_BUFFER_BYTES = env_int(env, "SOCKET_SEND_BUFFER_BYTES", default=1_048_576)
 # Sockets one user may have open in one server process; more are refused (4409).

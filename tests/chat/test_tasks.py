@@ -223,6 +223,7 @@ def upload(ada, room, data, caption="", capture=None):
         upload=io.BytesIO(data),
         decoded=decoded,
         size=len(data),
+        client_id=None,
     )
 
 

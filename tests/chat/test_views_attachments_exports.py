@@ -1,6 +1,8 @@
 """The views of chat/views.py around tasks: image uploads, served files, transcript exports."""
 
 import io
+import re
+import uuid
 
 import pytest
 from django.core.files.storage import default_storage
@@ -20,11 +22,16 @@ def image_bytes(image_format="PNG", size=(40, 30)) -> bytes:
     return out.getvalue()
 
 
-def upload(client, data, name="photo.png", caption="", **extra):
+def upload(client, data, name="photo.png", caption="", client_id="", **extra):
     file = SimpleUploadedFile(name, data, content_type="image/png")
-    return client.post(
-        "/rooms/general/attachments/", {"image": file, "caption": caption}, **HTMX, **extra
-    )
+    form = {"image": file, "caption": caption, "client_id": client_id}
+    return client.post("/rooms/general/attachments/", form, **HTMX, **extra)
+
+
+def form_client_id(html: str) -> str:
+    match = re.search(r'<input type="hidden" name="client_id" value="([0-9a-f-]{36})">', html)
+    assert match, "the attach form has no client id"
+    return match.group(1)
 
 
 @pytest.fixture
@@ -50,6 +57,44 @@ def test_an_image_upload_posts_a_message_with_a_placeholder(
     [html] = pushes.to(f"chat.room.{room.id}")
     assert "Processing image" in html
     assert DBTaskResult.objects.get().task_path == "chat.tasks.make_thumbnail"
+
+
+def test_an_upload_sent_again_is_the_message_saved_the_first_time_pushed_again(
+    signed_in, room, django_capture_on_commit_callbacks, pushes
+):
+    client_id = form_client_id(signed_in.get("/rooms/general/").content.decode())
+    with django_capture_on_commit_callbacks(execute=True):
+        first = upload(signed_in, image_bytes(), caption="harbour", client_id=client_id)
+    # The answer was lost (its server stopped, say): the same form is sent again.
+    with django_capture_on_commit_callbacks(execute=True):
+        again = upload(signed_in, image_bytes(), caption="harbour", client_id=client_id)
+
+    assert (first.status_code, again.status_code) == (200, 200)
+    message = Message.objects.get()
+    assert message.client_id == uuid.UUID(client_id)
+    attachment = Attachment.objects.get()
+    assert attachment.message == message
+    # One image stored: the second copy was removed.
+    assert sorted(default_storage.listdir("attachments")[1]) == [
+        attachment.original.removeprefix("attachments/")
+    ]
+    assert DBTaskResult.objects.count() == 1
+    # Pushed to the room each time (pages skip the id they show), counted in the lists once.
+    room_pushes = pushes.to(f"chat.room.{room.id}")
+    assert [f'id="message-{message.id}"' in html for html in room_pushes] == [True, True]
+    assert len(pushes.to(f"chat.activity.{room.id}")) == 1
+    # Each answer is a form ready for the next image, under a new client id.
+    ids = {form_client_id(first.content.decode()), form_client_id(again.content.decode())}
+    assert len(ids) == 2
+    assert client_id not in ids
+
+
+def test_a_refused_upload_keeps_its_client_id_for_the_retry(signed_in, room):
+    client_id = str(uuid.uuid4())
+    response = upload(signed_in, b"GIF89a but not really an image", client_id=client_id)
+    assert response.status_code == 422
+    assert form_client_id(response.content.decode()) == client_id
+    assert not Message.objects.exists()
 
 
 @pytest.mark.parametrize(

@@ -5,6 +5,7 @@ import logging
 from typing import Any
 
 import pytest
+from django.conf import settings
 
 from realtime.asgi import application
 from realtime.lifespan import lifespan
@@ -49,10 +50,14 @@ async def test_a_failing_shutdown_is_reported_to_the_server(caplog):
     assert "Shutting down failed" in caplog.text
 
 
-async def test_the_project_runs_its_shutdown_through_the_lifespan_scope(caplog):
+async def test_the_project_runs_its_shutdown_through_the_lifespan_scope(caplog, monkeypatch):
     # Channels' ProtocolTypeRouter refuses a scope type it has no application for: uvicorn
     # would then say lifespan is unsupported and skip the shutdown work.
     caplog.set_level(logging.INFO, logger="realtime.sockets")
+    # The shutdown sets the process to exit within its grace period: recorded, not armed.
+    deadlines: list[float] = []
+    monkeypatch.setattr("realtime.asgi.exit_within", deadlines.append)
     sent = await run(application)
     assert sent == [{"type": "lifespan.startup.complete"}, {"type": "lifespan.shutdown.complete"}]
     assert "Server stopping: closing 0 page sockets with 1012" in caplog.text
+    assert deadlines == [settings.SERVER_STOP_GRACE_SECONDS]

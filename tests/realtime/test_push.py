@@ -89,3 +89,66 @@ def test_outside_a_server_the_push_is_sent_before_returning(layer):
     thread.join(timeout=5)
     assert done.is_set()
     assert layer.sent == [("room.1", "now")]
+
+
+class RecordingLayer:
+    """A channel layer reached over the network (not in memory): records each group send and
+    the event loop it was made on; with `stuck`, a send never finishes (Redis not answering)."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, asyncio.AbstractEventLoop]] = []
+        self.stuck = False
+
+    async def group_send(self, group, message):
+        if self.stuck:
+            await asyncio.Event().wait()
+        self.sent.append((message["html"], asyncio.get_running_loop()))
+
+
+@pytest.fixture
+def remote_layer(monkeypatch):
+    layer = RecordingLayer()
+    monkeypatch.setattr(push, "get_channel_layer", lambda: layer)
+    return layer
+
+
+@pytest.mark.asyncio
+async def test_once_the_server_is_stopping_a_thread_sends_its_push_itself(remote_layer):
+    loop = asyncio.get_running_loop()
+    await sync_to_async(push.push_html)("room.1", "handed over")
+    await push.close_outbox()
+    # A write that commits from now on: its thread does not hand the push to a loop that is
+    # about to end, it sends it on a loop of its own before going on.
+    await sync_to_async(push.push_html)("room.1", "committed while stopping")
+
+    assert [html for html, _ in remote_layer.sent] == ["handed over", "committed while stopping"]
+    assert remote_layer.sent[0][1] is loop
+    assert remote_layer.sent[1][1] is not loop
+
+
+@pytest.mark.asyncio
+async def test_a_push_that_cannot_leave_while_stopping_is_given_up_in_bounded_time(
+    remote_layer, monkeypatch, caplog
+):
+    monkeypatch.setattr(push, "STOPPED_PUSH_SECONDS", 0.2)
+    await push.close_outbox()
+    remote_layer.stuck = True
+    async with asyncio.timeout(5):
+        await sync_to_async(push.push_html)("room.1", "lost")
+    assert remote_layer.sent == []
+    [record] = [r for r in caplog.records if r.name == "realtime.push"]
+    assert record.getMessage() == (
+        "Server stopping: a push to room.1 was not sent; pages resume from their cursors"
+    )
+
+
+@pytest.mark.asyncio
+async def test_while_stopping_the_in_memory_layer_leaves_pushes_to_the_resume(layer, caplog):
+    caplog.set_level("INFO", logger="realtime.push")
+    await push.close_outbox()
+    layer.open.set()
+    await sync_to_async(push.push_html)("room.1", "kept for the resume")
+    assert layer.sent == []
+    assert [r.getMessage() for r in caplog.records if r.name == "realtime.push"] == [
+        "Server stopping: a push to room.1 is left to the pages' resume"
+    ]
