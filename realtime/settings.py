@@ -233,6 +233,12 @@ HUB_LAYER_CONCURRENCY = env_int(env, "HUB_LAYER_CONCURRENCY", default=100)
 # Channel-layer groups that carry people's personal groups (realtime.hub.carrier). More means
 # fewer messages for people a process does not hold, and more subscriptions per process.
 HUB_PERSON_CARRIERS = env_int(env, "HUB_PERSON_CARRIERS", default=64)
+# Every HUB_PROBE_SECONDS each process's hub sends itself a probe through the channel layer; if
+# it is not back within HUB_PROBE_DEADLINE seconds (and the hub has nothing else to read), the
+# layer has lost the process's subscriptions (Redis flushed, or failed over to an empty
+# replica): the hub subscribes again and its sockets resume. 0 turns the probe off.
+HUB_PROBE_SECONDS = float(env.get("HUB_PROBE_SECONDS", "5") or 0)
+HUB_PROBE_DEADLINE = env_seconds(env, "HUB_PROBE_DEADLINE", default=3.0)
 # Messages a socket may have waiting to be written before it is closed as too slow (1013).
 SOCKET_BACKLOG_LIMIT = env_int(env, "SOCKET_BACKLOG_LIMIT", default=500)
 
