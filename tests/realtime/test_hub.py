@@ -277,7 +277,8 @@ async def test_a_repeated_failure_is_logged_once(hub, caplog):
     hub.deliver({"type": "unknown", "group": "room"})
     logged = [r.getMessage() for r in caplog.records if r.name == "realtime.hub"]
     assert len(logged) == 2
-    assert "'html.push'" in logged[0] and "'room'" in logged[0]
+    assert "'html.push'" in logged[0]
+    assert "'room'" in logged[0]
     assert "'unknown'" in logged[1]
 
 
@@ -322,9 +323,7 @@ async def test_a_reader_that_ends_is_restarted_and_every_member_resumes(hub):
     assert member.received == ["<p>after</p>"]
 
 
-async def test_recovery_retries_until_every_group_is_back_before_members_resume(
-    hub, monkeypatch
-):
+async def test_recovery_retries_until_every_group_is_back_before_members_resume(hub, monkeypatch):
     monkeypatch.setattr("realtime.hub.RETRY_FIRST_DELAY", 0.01)
     room, lobby = Socket(), Socket()
     await hub.join("room", room)
