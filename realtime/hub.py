@@ -25,9 +25,9 @@ not hold.
 - If receiving from the layer fails (Redis restarted), the hub re-adds every group, retrying
   until all are back, and then tells each member that it may have missed messages; sockets
   then close with 1012 and the page reconnects and resumes from its cursor.
-- Pushes are numbered per sending process and carrier (realtime.sequence): a number that
-  never arrives (dropped at capacity, lost in a failover) makes the members of that carrier
-  resume.
+- Pushes are numbered per sender and carrier (realtime.sequence): a number that never
+  arrives (dropped at capacity, lost in a failover) makes the members of that carrier resume
+  before the push that revealed it is shown to them.
 - A probe sent to the process's own probe group every HUB_PROBE_SECONDS must come back: if
   Redis lost its keys while connections stayed up (FLUSHALL, a failover to an empty replica),
   the hub's subscriptions are gone without an error, and only the missing probe tells.
@@ -60,8 +60,6 @@ LEAVE = "group.leave"
 PROBE = "hub.probe"
 RETRY_FIRST_DELAY = 0.5
 RETRY_MAX_DELAY = 10.0
-# How long a skipped sequence number may take to turn up before the stream's members resume.
-GAP_GRACE = 2.0
 # A probe that is late is lost once the reader has had nothing to read for this long, or
 # after PROBE_GIVE_UP whatever the reader does (the layer's message expiry is 60 s).
 PROBE_IDLE = 1.0
@@ -238,7 +236,8 @@ class Hub:
         html = message["html"]
         if not isinstance(group, str) or not isinstance(html, str):
             raise Malformed("group and html must be strings")
-        self._check_sequence(group, message)
+        if self._skipped(group, message):
+            return
         # A carrier shared by several groups brings in the messages of groups without local
         # members too: those are dropped here.
         members = self.members.get(group)
@@ -259,7 +258,8 @@ class Hub:
         group, leave, html = message["group"], message["leave"], message["html"]
         if not all(isinstance(value, str) for value in (group, leave, html)):
             raise Malformed("group, leave and html must be strings")
-        self._check_sequence(group, message)
+        if self._skipped(group, message):
+            return
         for member in tuple(self.members.get(group, ())):
             try:
                 member.removed(leave, html)
@@ -269,25 +269,22 @@ class Hub:
     def group_size(self, group: str) -> int:
         return len(self.members.get(group, ()))
 
-    def _check_sequence(self, group: str, message: dict[str, Any]) -> None:
+    def _skipped(self, group: str, message: dict[str, Any]) -> bool:
+        """Whether pushes before this one were lost; if so the carrier's members were asked
+        to resume, and this push is not shown to them: a page's cursor is the newest message
+        it shows, and it must not pass the lost ones."""
         source, seq = message.get("src"), message.get("seq")
         if not isinstance(source, str) or type(seq) is not int:
-            return  # a sender that does not number its pushes (yet, in a rolling deploy)
+            return False  # a sender that does not number its pushes (yet, in a rolling deploy)
         name = carrier(group)
         state = self.carriers.get(name)
         if state is None or not state.subscribed:
-            return
+            return False
         gap = self.tracker.seen(name, source, seq)
         if gap is None:
-            return
-        if gap.at_once:
-            self._gap_found(gap)
-        else:
-            asyncio.get_running_loop().call_later(GAP_GRACE, self._gap_overdue, gap)
-
-    def _gap_overdue(self, gap: Gap) -> None:
-        if self.tracker.still_missing(gap):
-            self._gap_found(gap)
+            return False
+        self._gap_found(gap)
+        return True
 
     def _gap_found(self, gap: Gap) -> None:
         metrics.HUB_GAPS.inc()

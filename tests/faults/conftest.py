@@ -14,7 +14,7 @@ import shutil
 import subprocess
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, NamedTuple
@@ -192,12 +192,18 @@ def conversation(
 ) -> Callable[..., Awaitable[Conversation]]:
     """Two server processes, A and B, sharing the test's Redis; grace reads on one of them
     (`reader_on`), ada writes on the other, and her first message ("<token> before") has
-    reached grace."""
+    reached grace. `env` adds settings to both processes, `env_b` to B only."""
 
-    async def start(*, reader_on: Literal["a", "b"]) -> Conversation:
-        env = {**fault_env, "REDIS_URL": redis_server.url}
+    async def start(
+        *,
+        reader_on: Literal["a", "b"],
+        env: Mapping[str, str] | None = None,
+        env_b: Mapping[str, str] | None = None,
+    ) -> Conversation:
+        env_a = {**fault_env, "REDIS_URL": redis_server.url, **(env or {})}
         a, b = await asyncio.gather(
-            asyncio.to_thread(app_servers, env), asyncio.to_thread(app_servers, env)
+            asyncio.to_thread(app_servers, env_a),
+            asyncio.to_thread(app_servers, {**env_a, **(env_b or {})}),
         )
         signed_in = await asyncio.to_thread(sessions, a)
         token = uuid.uuid4().hex

@@ -354,8 +354,7 @@ async def test_a_subscription_that_fails_is_retried_not_forgotten(hub, monkeypat
     assert hub.layer.add_failures == {"room": 0}
 
 
-async def test_a_skipped_sequence_number_makes_that_carriers_members_resume(hub, monkeypatch):
-    monkeypatch.setattr("realtime.hub.GAP_GRACE", 0.01)
+async def test_a_skipped_sequence_number_makes_that_carriers_members_resume(hub):
     room, other = Socket(), Socket()
     await hub.join("room", room)
     await hub.join("other", other)
@@ -363,28 +362,23 @@ async def test_a_skipped_sequence_number_makes_that_carriers_members_resume(hub,
     for seq in (1, 2, 4):  # 3 was dropped on the way
         await hub.layer.group_send("room", numbered("room", f"<p>{seq}</p>", src="a", seq=seq))
     await hub.layer.group_send("other", numbered("other", "<p>o</p>", src="a", seq=7))
-    await until(lambda: room.interruptions == 1)
-    assert room.received == ["<p>1</p>", "<p>2</p>", "<p>4</p>"]
+    await until(lambda: room.interruptions == 1 and other.received)
+    # 4 is not shown: the page's cursor (its newest message) must not pass the lost 3.
+    assert room.received == ["<p>1</p>", "<p>2</p>"]
     assert other.interruptions == 0
     assert metrics.HUB_GAPS._value.get() - before == 1
 
 
-async def test_pushes_that_overtake_each_other_briefly_are_no_gap(hub, monkeypatch):
-    monkeypatch.setattr("realtime.hub.GAP_GRACE", 0.05)
+async def test_each_sender_is_followed_on_its_own_and_repeats_are_no_gap(hub):
     room = Socket()
     await hub.join("room", room)
-    for seq in (1, 3, 2, 4):
-        await hub.layer.group_send("room", numbered("room", f"<p>{seq}</p>", src="a", seq=seq))
-    # Another process's numbers are its own.
-    await hub.layer.group_send("room", numbered("room", "<p>b</p>", src="b", seq=40))
-    await until(lambda: len(room.received) == 5)
-    # Nothing is left waiting for, so nothing can fall due.
-    assert [s.missing for s in hub.tracker.streams["room"].values()] == [set(), set()]
+    for src, seq in (("a", 1), ("b", 40), ("a", 2), ("b", 41), ("a", 2), ("a", 3)):
+        await hub.layer.group_send("room", numbered("room", f"{src}{seq}", src=src, seq=seq))
+    await until(lambda: len(room.received) == 6)
     assert room.interruptions == 0
 
 
-async def test_a_stream_starts_afresh_after_its_carrier_is_left(hub, monkeypatch):
-    monkeypatch.setattr("realtime.hub.GAP_GRACE", 0.01)
+async def test_a_stream_starts_afresh_after_its_carrier_is_left(hub):
     first, second = Socket(), Socket()
     await hub.join("room", first)
     await hub.layer.group_send("room", numbered("room", "<p>1</p>", src="a", seq=1))
@@ -394,7 +388,6 @@ async def test_a_stream_starts_afresh_after_its_carrier_is_left(hub, monkeypatch
     await hub.layer.group_send("room", numbered("room", "<p>9</p>", src="a", seq=9))
     await hub.layer.group_send("room", numbered("room", "<p>10</p>", src="a", seq=10))
     await until(lambda: len(second.received) == 2)
-    assert hub.tracker.streams["room"]["a"].missing == set()
     assert second.interruptions == 0
 
 
