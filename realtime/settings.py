@@ -222,7 +222,7 @@ CHAT_PAGE_SIZE = 50
 CHAT_SEND_RATE = float(env.get("CHAT_SEND_RATE", "3"))
 CHAT_SEND_BURST = float(env.get("CHAT_SEND_BURST", "10"))
 # A page that missed more messages than this reloads its conversation instead of replaying.
-CHAT_RESUME_LIMIT = 200
+CHAT_RESUME_LIMIT = env_int(env, "CHAT_RESUME_LIMIT", default=200)
 NOTIFICATIONS_PAGE_SIZE = 20
 # A tab that reconnects shows at most this many toasts it missed (the badge and the inbox
 # always show everything).
