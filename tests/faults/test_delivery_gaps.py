@@ -63,7 +63,7 @@ async def test_malformed_messages_in_every_group_leave_both_processes_live(
     a, b, writer, reader, token = talk
     client = redis_server.client()
     groups = {
-        key.decode().removeprefix("asgi:group:"): client.zcard(key)
+        key.decode().removeprefix("asgi:group:"): int(str(client.zcard(key)))
         for key in client.scan_iter("asgi:group:*")
     }
     # Rooms, activity, pages, the people carriers, each process's probe group: every kind.
@@ -126,7 +126,7 @@ async def test_a_hub_channel_over_capacity_makes_its_page_catch_up_without_reloa
         # so only the sequence numbers can tell.
         env={**UNLIMITED, "HUB_CHANNEL_CAPACITY": "5", "HUB_PROBE_SECONDS": "0"},
     )
-    a, b, writer, reader, token = talk
+    _, b, writer, reader, token = talk
     assert b.process is not None
 
     b.process.send_signal(signal.SIGSTOP)  # B stalls: its channel fills up, the rest is dropped
@@ -198,10 +198,11 @@ class Follower:
             socket, connection = self.page.socket, self.page.connections
             with contextlib.suppress(ConnectionClosed):
                 await socket.send(frame)  # type: ignore[union-attr]
-            await self.until(
-                lambda: client_id in self.acknowledged or self.page.connections != connection,
-                what=f"an acknowledgement of {body!r}",
-            )
+
+            def answered_or_reopened(connection: int = connection) -> bool:
+                return client_id in self.acknowledged or self.page.connections != connection
+
+            await self.until(answered_or_reopened, what=f"an acknowledgement of {body!r}")
 
     async def stop(self) -> None:
         self.task.cancel()
@@ -225,10 +226,11 @@ async def test_every_acknowledged_message_of_a_burst_through_a_redis_restart_is_
                 await asyncio.to_thread(redis_server.start)
             await writing.post(f"{token} {n}")
         for page, follower in ((writer, writing), (reader, reading)):
-            await follower.until(
-                lambda page=page: len(page.bodies_with(token)) == burst + 1,
-                what="every message of the burst",
-            )
+
+            def complete(page: Page = page) -> bool:
+                return len(page.bodies_with(token)) == burst + 1
+
+            await follower.until(complete, what="every message of the burst")
     finally:
         await asyncio.gather(writing.stop(), reading.stop())
 
