@@ -66,8 +66,9 @@ async def test_malformed_messages_in_every_group_leave_both_processes_live(
         key.decode().removeprefix("asgi:group:"): int(str(client.zcard(key)))
         for key in client.scan_iter("asgi:group:*")
     }
-    # Rooms, activity, pages, the people carriers, each process's probe group: every kind.
-    assert {name.split(".")[0] for name in groups} >= {"chat", "users", "hub-probe"}
+    # Rooms and their activity, the site's groups, the people carriers (and each process's
+    # probe group): every kind of group a process subscribes to.
+    assert {name.split(".")[0] for name in groups} >= {"chat", "site", "users"}
     layer = RedisChannelLayer(hosts=[redis_server.url])
     for group in groups:
         for message in MALFORMED:
