@@ -158,7 +158,7 @@ class Hub:
         self.refresher: asyncio.Task[None] | None = None
         self.prober: asyncio.Task[None] | None = None
         self.recovery: asyncio.Task[None] | None = None
-        self.probe_group = f"hub-probe.{uuid.uuid4().hex}"
+        self.probe_group = ""  # named anew each time probing starts
         self.probe_sent = 0
         self.probe_back = asyncio.Event()
         self.received = 0  # messages read from the layer, for the probe
@@ -213,7 +213,10 @@ class Hub:
             state.busy -= 1
             self._forget_if_unused(name, state)
         if not self.carriers:
+            probe_group = self.probe_group if self.prober is not None else None
             self._stop()
+            if probe_group is not None:
+                await self._discard_probe_group(probe_group)
 
     def deliver(self, message: dict[str, Any]) -> None:
         """Handle one message from the layer. Whatever it holds, it cannot stop the next."""
@@ -374,6 +377,8 @@ class Hub:
         if self.refresher is None or self.refresher.done():
             self.refresher = asyncio.create_task(self._refresh(), name="hub-refresher")
         if self.probe_every and (self.prober is None or self.prober.done()):
+            # A new name each time: the discard of the previous one may still be on its way.
+            self.probe_group = f"hub-probe.{uuid.uuid4().hex}"
             self.prober = asyncio.create_task(self._probe(), name="hub-prober")
 
     def _start_reader(self, *, recovering: bool) -> None:
@@ -496,6 +501,13 @@ class Hub:
                 metrics.HUB_PROBES_LOST.inc()
                 logger.warning("The hub's probe did not come back; subscribing again")
                 await self._recover()
+
+    async def _discard_probe_group(self, name: str) -> None:
+        try:
+            async with self.layer_calls:
+                await self.layer.group_discard(name, self.channel)
+        except Exception:
+            logger.warning("Could not leave group %s", name, exc_info=True)
 
     async def _probe_returned(self) -> bool:
         started = time.monotonic()
