@@ -108,17 +108,19 @@ HUB_CHANNEL_PATTERN = "hub.*"
 def channel_layer(env: Mapping[str, str]) -> dict[str, Any]:
     """Redis when REDIS_URL is set (production), else the in-memory layer (one process).
 
-    Two capacities: HUB_CHANNEL_CAPACITY for each process's hub channel, which carries all of
-    that process's group messages (a message beyond it is dropped by the sender's group_send,
-    and the receiving hub sees the gap in the sequence numbers); CHANNEL_CAPACITY for every
-    other channel (the pageview worker's)."""
+    On Redis, two capacities: HUB_CHANNEL_CAPACITY for each process's hub channel, which
+    carries all of that process's group messages (a message beyond it is dropped by the
+    sender's group_send, and the receiving hub sees the gap in the sequence numbers);
+    CHANNEL_CAPACITY for every other channel (the pageview worker's)."""
     capacity = env_int(env, "CHANNEL_CAPACITY", default=1000)
     channel_capacity = {HUB_CHANNEL_PATTERN: env_int(env, "HUB_CHANNEL_CAPACITY", default=10_000)}
     url_list = env.get("REDIS_URL", "").strip()
     if not url_list:
         return {
             "BACKEND": "channels.layers.InMemoryChannelLayer",
-            "CONFIG": {"capacity": capacity, "channel_capacity": channel_capacity},
+            # Not channel_capacity: channels 4.3's in-memory layer takes it uncompiled and
+            # fails on every send. One process, so one capacity for its few channels.
+            "CONFIG": {"capacity": capacity},
         }
     return {
         "BACKEND": "realtime.layers.RedisChannelLayer",
