@@ -443,12 +443,14 @@ class Hub:
     async def _subscribe_until_done(self, complaint: str) -> None:
         delay = RETRY_FIRST_DELAY
         while failed := await self._subscribe_all():
-            logger.warning("%s (%d groups); retrying in %s s", complaint, failed, delay)
+            logger.warning(
+                "%s (%d groups: %r); retrying in %s s", complaint, len(failed), failed[0], delay
+            )
             await asyncio.sleep(delay)
             delay = min(delay * 2, RETRY_MAX_DELAY)
 
-    async def _subscribe_all(self) -> int:
-        """Add this process's channel to every group it holds again; how many failed."""
+    async def _subscribe_all(self) -> list[Exception]:
+        """Add this process's channel to every group it holds again; what failed."""
         names = [name for name, state in self.carriers.items() if state.subscribed]
         adds = [self._resubscribe(name) for name in names]
         if self.prober is not None:
@@ -457,7 +459,7 @@ class Hub:
         for outcome in outcomes:
             if isinstance(outcome, asyncio.CancelledError):
                 raise outcome
-        return sum(isinstance(outcome, Exception) for outcome in outcomes)
+        return [outcome for outcome in outcomes if isinstance(outcome, Exception)]
 
     async def _resubscribe(self, name: str) -> None:
         state = self.carriers.get(name)

@@ -79,8 +79,8 @@ class RedisServer:
     def url(self) -> str:
         return f"redis://{LOCALHOST}:{self.port}/0"
 
-    def start(self) -> None:
-        self.process = start_redis(port=self.port, workdir=self.workdir)
+    def start(self, *options: str) -> None:
+        self.process = start_redis(port=self.port, workdir=self.workdir, options=options)
 
     def stop(self) -> None:
         if self.process is not None:

@@ -13,13 +13,20 @@ import signal
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from functools import partial
 
 import pytest
 from channels_redis.core import RedisChannelLayer
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
 from realtime.sockets import CLOSE_SERVICE_RESTART
-from tests.faults.conftest import METRICS_TOKEN, AppServer, Conversation, RedisServer
+from tests.faults.conftest import (
+    METRICS_TOKEN,
+    AppServer,
+    Conversation,
+    RedisServer,
+    eventually,
+)
 from tests.faults.pages import ACKNOWLEDGED, TIMEOUT, Page, has_acknowledgement, has_bodies
 from tests.realtime.test_hub import MALFORMED
 from tests.servers import LOCALHOST
@@ -116,6 +123,45 @@ async def test_keys_flushed_under_open_pages_are_live_again_within_seconds(
         assert page.bodies_with(token) == expected
         assert page.arrived_again() == []
     assert await asyncio.to_thread(lambda: counter(b, "relay_hub_probes_lost")) == 1
+
+
+async def test_subscriptions_refused_after_a_restart_are_retried_until_all_are_back(
+    redis_server: RedisServer, conversation: Callable[..., Awaitable[Conversation]]
+) -> None:
+    talk = await conversation(reader_on="b")
+    a, b, writer, reader, token = talk
+    # Redis comes back empty and refusing writes (out of memory): every process can read its
+    # channel again, but no group_add succeeds.
+    await asyncio.to_thread(redis_server.stop)
+    await asyncio.to_thread(
+        redis_server.start, "--maxmemory", "1", "--maxmemory-policy", "noeviction"
+    )
+
+    def refused(server: AppServer) -> bool:
+        log = server.log.read_text(errors="replace")
+        return "Channel layer still unavailable" in log and "OutOfMemoryError" in log
+
+    for server in (a, b):
+        try:
+            await asyncio.to_thread(eventually, partial(refused, server), what="refusals")
+        except AssertionError as error:
+            raise AssertionError(server.log_tail()) from error
+    during = await writer.post(f"{token} during")
+    await writer.receive_until(has_acknowledgement(during), what="an acknowledgement")
+    await asyncio.to_thread(redis_server.client().config_set, "maxmemory", "0")
+
+    # Retried until every group is back; only then the pages resume, and live delivery works.
+    codes = await asyncio.gather(writer.closed_with(), reader.closed_with())
+    assert list(codes) == [CLOSE_SERVICE_RESTART, CLOSE_SERVICE_RESTART]
+    await writer.open(a.server)
+    await reader.open(b.server)
+    await reader.receive_until(has_bodies(token, 2), what="the message sent meanwhile")
+    await both_ways(talk, "after", 4)
+    await asyncio.gather(writer.close(), reader.close())
+    expected = [f"{token} {n}" for n in ("before", "during", "after 1", "after 2")]
+    for page in (writer, reader):
+        assert page.bodies_with(token) == expected
+        assert page.arrived_again() == []
 
 
 async def test_a_hub_channel_over_capacity_makes_its_page_catch_up_without_reload(
