@@ -192,18 +192,14 @@ def conversation(
 ) -> Callable[..., Awaitable[Conversation]]:
     """Two server processes, A and B, sharing the test's Redis; grace reads on one of them
     (`reader_on`), ada writes on the other, and her first message ("<token> before") has
-    reached grace. `env` adds settings to both processes, `env_b` to B only."""
+    reached grace. `env` adds settings to both processes."""
 
     async def start(
-        *,
-        reader_on: Literal["a", "b"],
-        env: Mapping[str, str] | None = None,
-        env_b: Mapping[str, str] | None = None,
+        *, reader_on: Literal["a", "b"], env: Mapping[str, str] | None = None
     ) -> Conversation:
-        env_a = {**fault_env, "REDIS_URL": redis_server.url, **(env or {})}
+        both = {**fault_env, "REDIS_URL": redis_server.url, **(env or {})}
         a, b = await asyncio.gather(
-            asyncio.to_thread(app_servers, env_a),
-            asyncio.to_thread(app_servers, {**env_a, **(env_b or {})}),
+            asyncio.to_thread(app_servers, both), asyncio.to_thread(app_servers, both)
         )
         signed_in = await asyncio.to_thread(sessions, a)
         token = uuid.uuid4().hex
