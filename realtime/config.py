@@ -100,13 +100,26 @@ def redis_hosts(url_list: str, *, max_connections: int) -> list[dict[str, Any]]:
     return hosts
 
 
+# The channel of each process's hub (realtime.hub), named "hub.<...>": every group message
+# the process receives queues there, whatever the group.
+HUB_CHANNEL_PATTERN = "hub.*"
+
+
 def channel_layer(env: Mapping[str, str]) -> dict[str, Any]:
-    """Redis when REDIS_URL is set (production), else the in-memory layer (one process)."""
+    """Redis when REDIS_URL is set (production), else the in-memory layer (one process).
+
+    On Redis, two capacities: HUB_CHANNEL_CAPACITY for each process's hub channel, which
+    carries all of that process's group messages (a message beyond it is dropped by the
+    sender's group_send, and the receiving hub sees the gap in the sequence numbers);
+    CHANNEL_CAPACITY for every other channel (the pageview worker's)."""
     capacity = env_int(env, "CHANNEL_CAPACITY", default=1000)
+    channel_capacity = {HUB_CHANNEL_PATTERN: env_int(env, "HUB_CHANNEL_CAPACITY", default=10_000)}
     url_list = env.get("REDIS_URL", "").strip()
     if not url_list:
         return {
             "BACKEND": "channels.layers.InMemoryChannelLayer",
+            # Not channel_capacity: channels 4.3's in-memory layer takes it uncompiled and
+            # fails on every send. One process, so one capacity for its few channels.
             "CONFIG": {"capacity": capacity},
         }
     return {
@@ -116,6 +129,7 @@ def channel_layer(env: Mapping[str, str]) -> dict[str, Any]:
                 url_list, max_connections=env_int(env, "REDIS_MAX_CONNECTIONS", default=1000)
             ),
             "capacity": capacity,
+            "channel_capacity": channel_capacity,
             "expiry": 60,
             "group_expiry": 86400,
         },

@@ -18,15 +18,27 @@ not hold.
 - Joins and leaves of one group are serialised, so a join racing the last leave never ends up
   unsubscribed.
 - Memberships are re-added periodically, before the layer's group expiry forgets them.
-- If receiving from the layer fails (Redis restarted), the hub re-adds every group and tells
-  each member that it may have missed messages; sockets then close with 1012 and the page
-  reconnects and resumes from its cursor.
+- Each message, and each member's delivery of it, is handled on its own: one that fails (a
+  message of an unknown shape after a deploy, a member that raises) is logged, counted in
+  `relay_hub_failures`, and the rest goes on. If the reader ever ends, it is restarted and
+  every member asked to resume.
+- If receiving from the layer fails (Redis restarted), the hub re-adds every group, retrying
+  until all are back, and then tells each member that it may have missed messages; sockets
+  then close with 1012 and the page reconnects and resumes from its cursor.
+- Pushes are numbered per sender and carrier (realtime.sequence): a number that never
+  arrives (dropped at capacity, lost in a failover) makes the members of that carrier resume
+  before the push that revealed it is shown to them.
+- A probe sent to the process's own probe group every HUB_PROBE_SECONDS must come back: if
+  Redis lost its keys while connections stayed up (FLUSHALL, a failover to an empty replica),
+  the hub's subscriptions are gone without an error, and only the missing probe tells.
 """
 
 import asyncio
 import logging
 import re
 import time
+import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -36,6 +48,7 @@ from django.conf import settings
 from realtime import metrics
 from realtime.frames import text_frame
 from realtime.loops import per_loop
+from realtime.sequence import Gap, Stamper, Tracker
 
 logger = logging.getLogger(__name__)
 
@@ -43,16 +56,38 @@ PUSH = "html.push"
 # Tells the members of a group (one person's tabs) to leave another group, e.g. a private room
 # they were removed from, and shows them `html` if they were in it.
 LEAVE = "group.leave"
+# The hub's message to itself, through its own probe group (see Hub._probe).
+PROBE = "hub.probe"
 RETRY_FIRST_DELAY = 0.5
 RETRY_MAX_DELAY = 10.0
+# A probe that is late is lost once the reader has had nothing to read for this long, or
+# after PROBE_GIVE_UP whatever the reader does (the layer's message expiry is 60 s).
+PROBE_IDLE = 1.0
+PROBE_GIVE_UP = 60.0
+# One log line per kind of failure and group at most this often; the rest are counted.
+LOG_EVERY = 60.0
+
+stamper = Stamper()
 
 
 def push_event(group: str, html: str) -> dict[str, Any]:
-    return {"type": PUSH, "group": group, "html": html, "sent_at": time.time()}
+    return {
+        "type": PUSH,
+        "group": group,
+        "html": html,
+        "sent_at": time.time(),
+        **stamper.stamp(carrier(group)),
+    }
 
 
 def leave_event(group: str, *, leave: str, html: str) -> dict[str, Any]:
-    return {"type": LEAVE, "group": group, "leave": leave, "html": html}
+    return {
+        "type": LEAVE,
+        "group": group,
+        "leave": leave,
+        "html": html,
+        **stamper.stamp(carrier(group)),
+    }
 
 
 class Member(Protocol):
@@ -84,6 +119,10 @@ def carrier(group: str) -> str:
 PERSONAL = re.compile(r"user\.(\d+)(?:\.|$)")
 
 
+class Malformed(Exception):
+    pass
+
+
 @dataclass(eq=False)
 class CarrierState:
     # The groups with local members that this carrier brings in.
@@ -96,18 +135,34 @@ class CarrierState:
 
 class Hub:
     def __init__(
-        self, layer: BaseChannelLayer, *, refresh_every: float, concurrency: int = 100
+        self,
+        layer: BaseChannelLayer,
+        *,
+        refresh_every: float,
+        concurrency: int = 100,
+        probe_every: float | None = None,
+        probe_deadline: float = 3.0,
     ) -> None:
         self.layer = layer
         self.refresh_every = refresh_every
+        self.probe_every = probe_every
+        self.probe_deadline = probe_deadline
         # Subscription changes waiting on the layer at once. Ten thousand sockets closing
         # together must queue here, not exhaust the Redis connection pool.
         self.layer_calls = asyncio.Semaphore(concurrency)
         self.channel = ""
         self.members: dict[str, set[Member]] = {}  # group: its local members
         self.carriers: dict[str, CarrierState] = {}
+        self.tracker = Tracker()
         self.reader: asyncio.Task[None] | None = None
         self.refresher: asyncio.Task[None] | None = None
+        self.prober: asyncio.Task[None] | None = None
+        self.recovery: asyncio.Task[None] | None = None
+        self.probe_group = ""  # named anew each time probing starts
+        self.probe_sent = 0
+        self.probe_back = asyncio.Event()
+        self.received = 0  # messages read from the layer, for the probe
+        self.last_logged: dict[tuple[str, str, str], float] = {}
 
     async def join(self, group: str, member: Member) -> None:
         name = carrier(group)
@@ -145,6 +200,7 @@ class Hub:
             async with state.lock:
                 if state.subscribed and not state.groups:
                     state.subscribed = False
+                    self.tracker.forget([name])
                     metrics.GROUPS.dec()
                     try:
                         async with self.layer_calls:
@@ -157,35 +213,153 @@ class Hub:
             state.busy -= 1
             self._forget_if_unused(name, state)
         if not self.carriers:
+            probe_group = self.probe_group if self.prober is not None else None
             self._stop()
+            if probe_group is not None:
+                await self._discard_probe_group(probe_group)
 
     def deliver(self, message: dict[str, Any]) -> None:
-        if message.get("type") == LEAVE:
-            self.deliver_leave(message)
-            return
-        if message.get("type") != PUSH:
-            logger.warning("Hub ignored a message of type %r", message.get("type"))
+        """Handle one message from the layer. Whatever it holds, it cannot stop the next."""
+        try:
+            kind = message.get("type")
+            if kind == PUSH:
+                self.deliver_push(message)
+            elif kind == LEAVE:
+                self.deliver_leave(message)
+            elif kind == PROBE:
+                if message.get("n") == self.probe_sent:
+                    self.probe_back.set()
+            else:
+                raise Malformed(f"unknown type {kind!r}")
+        except Exception as error:
+            self._failed("message", message, error)
+
+    def deliver_push(self, message: dict[str, Any]) -> None:
+        group = message["group"]
+        html = message["html"]
+        if not isinstance(group, str) or not isinstance(html, str):
+            raise Malformed("group and html must be strings")
+        if self._skipped(group, message):
             return
         # A carrier shared by several groups brings in the messages of groups without local
         # members too: those are dropped here.
-        members = self.members.get(message["group"])
+        members = self.members.get(group)
         if not members:
             return
-        html = message["html"]
         frame = text_frame(html)
         for member in tuple(members):
-            member.deliver(html, frame)
+            try:
+                member.deliver(html, frame)
+            except Exception as error:
+                self._member_failed(member, message, error)
         metrics.DELIVERIES.inc(len(members))
         sent_at = message.get("sent_at")
         if isinstance(sent_at, float):
             metrics.PUSH_LATENCY.observe(max(0.0, time.time() - sent_at))
 
     def deliver_leave(self, message: dict[str, Any]) -> None:
-        for member in tuple(self.members.get(message["group"], ())):
-            member.removed(message["leave"], message["html"])
+        group, leave, html = message["group"], message["leave"], message["html"]
+        if not all(isinstance(value, str) for value in (group, leave, html)):
+            raise Malformed("group, leave and html must be strings")
+        if self._skipped(group, message):
+            return
+        for member in tuple(self.members.get(group, ())):
+            try:
+                member.removed(leave, html)
+            except Exception as error:
+                self._member_failed(member, message, error)
 
     def group_size(self, group: str) -> int:
         return len(self.members.get(group, ()))
+
+    def _skipped(self, group: str, message: dict[str, Any]) -> bool:
+        """Whether pushes before this one were lost; if so the carrier's members were asked
+        to resume, and this push is not shown to them: a page's cursor is the newest message
+        it shows, and it must not pass the lost ones."""
+        source, seq = message.get("src"), message.get("seq")
+        if not isinstance(source, str) or type(seq) is not int:
+            return False  # a sender that does not number its pushes (yet, in a rolling deploy)
+        name = carrier(group)
+        state = self.carriers.get(name)
+        if state is None or not state.subscribed:
+            return False
+        gap = self.tracker.seen(name, source, seq)
+        if gap is None:
+            return False
+        self._gap_found(gap)
+        return True
+
+    def _gap_found(self, gap: Gap) -> None:
+        metrics.HUB_GAPS.inc()
+        state = self.carriers.get(gap.stream)
+        groups = tuple(state.groups) if state is not None else ()
+        members = {member for group in groups for member in self.members.get(group, ())}
+        self._log(
+            "gap",
+            gap.stream,
+            "",
+            "Pushes %d-%d on %s never arrived; asking %d sockets to resume",
+            gap.missing.start,
+            gap.missing.stop - 1,
+            gap.stream,
+            len(members),
+        )
+        self._interrupt(members)
+
+    def _member_failed(self, member: Member, message: dict[str, Any], error: Exception) -> None:
+        # It missed this message: it resumes from its cursor (if even that fails, it is
+        # counted again and the others still go on).
+        self._failed("member", message, error)
+        try:
+            member.interrupted()
+        except Exception as again:
+            self._failed("member", message, again)
+
+    def _failed(self, kind: str, message: object, error: BaseException) -> None:
+        metrics.HUB_FAILURES.labels(kind=kind).inc()
+        group = message.get("group") if isinstance(message, dict) else None
+        of_type = message.get("type") if isinstance(message, dict) else type(message).__name__
+        self._log(
+            kind,
+            str(group)[:100],
+            str(of_type)[:100],
+            "Hub could not handle a message (%s) of type %r for group %r: %r",
+            kind,
+            of_type,
+            group,
+            error,
+            exc_info=error if kind == "member" else None,
+        )
+
+    def _log(
+        self,
+        kind: str,
+        group: str,
+        of_type: str,
+        text: str,
+        *args: object,
+        exc_info: BaseException | None = None,
+    ) -> None:
+        """A warning, at most once per LOG_EVERY for the same kind, group and type; the
+        counters in /metrics count every occurrence."""
+        key = (kind, group, of_type)
+        now = time.monotonic()
+        if now - self.last_logged.get(key, -LOG_EVERY) < LOG_EVERY:
+            return
+        if len(self.last_logged) >= 1000:
+            self.last_logged.clear()
+        self.last_logged[key] = now
+        logger.warning(text, *args, exc_info=exc_info)
+
+    def _interrupt(self, members: Iterable[Member]) -> None:
+        for member in members:
+            try:
+                member.interrupted()
+            except Exception as error:
+                self._failed("member", {"type": "interrupted"}, error)
+
+    def _all_members(self) -> set[Member]:
+        return {member for group in self.members.values() for member in group}
 
     async def _channel(self) -> str:
         if not self.channel:
@@ -199,17 +373,37 @@ class Hub:
 
     def _start(self) -> None:
         if self.reader is None or self.reader.done():
-            self.reader = asyncio.create_task(self._read(), name="hub-reader")
+            self._start_reader(recovering=False)
         if self.refresher is None or self.refresher.done():
             self.refresher = asyncio.create_task(self._refresh(), name="hub-refresher")
+        if self.probe_every and (self.prober is None or self.prober.done()):
+            # A new name each time: the discard of the previous one may still be on its way.
+            self.probe_group = f"hub-probe.{uuid.uuid4().hex}"
+            self.prober = asyncio.create_task(self._probe(), name="hub-prober")
+
+    def _start_reader(self, *, recovering: bool) -> None:
+        self.reader = asyncio.create_task(self._read(recovering=recovering), name="hub-reader")
+        self.reader.add_done_callback(self._reader_ended)
 
     def _stop(self) -> None:
-        for task in (self.reader, self.refresher):
+        tasks = (self.reader, self.refresher, self.prober, self.recovery)
+        self.reader = self.refresher = self.prober = self.recovery = None
+        for task in tasks:
             if task is not None:
                 task.cancel()
-        self.reader = self.refresher = None
 
-    async def _read(self) -> None:
+    def _reader_ended(self, task: "asyncio.Task[None]") -> None:
+        """The supervisor: a reader that ends while the hub has groups is started again, and
+        as messages may have been lost meanwhile, every member resumes."""
+        if task is not self.reader or task.cancelled():
+            return  # stopped on purpose (the hub, or the event loop, is stopping)
+        metrics.HUB_FAILURES.labels(kind="reader").inc()
+        logger.error("The hub's reader ended; restarting it", exc_info=task.exception())
+        self._start_reader(recovering=True)
+
+    async def _read(self, *, recovering: bool) -> None:
+        if recovering:
+            await self._recover()
         delay = RETRY_FIRST_DELAY
         while True:
             try:
@@ -223,32 +417,120 @@ class Hub:
                 await self._recover()
                 continue
             delay = RETRY_FIRST_DELAY
+            self.received += 1
             self.deliver(message)
 
     async def _recover(self) -> None:
-        """After a layer failure: subscribe again, then let every member resume."""
-        try:
-            await self._subscribe_all()
-        except Exception:
-            logger.warning("Channel layer still unavailable", exc_info=True)
-            return
-        members = {member for group in self.members.values() for member in group}
+        """After a layer failure: subscribe again until every subscription is back, then
+        let every member resume. One recovery at a time; callers share it."""
+        if self.recovery is None or self.recovery.done():
+            self.recovery = asyncio.create_task(self._recovering(), name="hub-recovery")
+        await asyncio.shield(self.recovery)
+
+    async def _recovering(self) -> None:
+        await self._subscribe_until_done("Channel layer still unavailable")
+        # Whatever was numbered before is moot: every member resumes from its cursor.
+        self.tracker.forget()
+        members = self._all_members()
         logger.warning("Channel layer back; asking %d sockets to resume", len(members))
-        for member in members:
-            member.interrupted()
+        self._interrupt(members)
 
     async def _refresh(self) -> None:
         while True:
             await asyncio.sleep(self.refresh_every)
-            try:
-                await self._subscribe_all()
-            except Exception:
-                logger.warning("Refreshing group memberships failed", exc_info=True)
+            await self._subscribe_until_done("Refreshing group memberships failed")
 
-    async def _subscribe_all(self) -> None:
-        for name in [name for name, state in self.carriers.items() if state.subscribed]:
+    async def _subscribe_until_done(self, complaint: str) -> None:
+        delay = RETRY_FIRST_DELAY
+        while failed := await self._subscribe_all():
+            logger.warning(
+                "%s (%d groups: %r); retrying in %s s", complaint, len(failed), failed[0], delay
+            )
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, RETRY_MAX_DELAY)
+
+    async def _subscribe_all(self) -> list[Exception]:
+        """Add this process's channel to every group it holds again; what failed."""
+        names = [name for name, state in self.carriers.items() if state.subscribed]
+        adds = [self._resubscribe(name) for name in names]
+        if self.prober is not None:
+            adds.append(self._add(self.probe_group))
+        outcomes = await asyncio.gather(*adds, return_exceptions=True)
+        for outcome in outcomes:
+            if isinstance(outcome, asyncio.CancelledError):
+                raise outcome
+        return [outcome for outcome in outcomes if isinstance(outcome, Exception)]
+
+    async def _resubscribe(self, name: str) -> None:
+        state = self.carriers.get(name)
+        if state is None:
+            return
+        async with state.lock:
+            # Under the lock: a carrier left meanwhile is not added back.
+            if state.subscribed and self.carriers.get(name) is state:
+                await self._add(name)
+
+    async def _add(self, name: str) -> None:
+        async with self.layer_calls:
+            await self.layer.group_add(name, await self._channel())
+
+    async def _probe(self) -> None:
+        """Every probe_every seconds, a message to this hub's own probe group. If it does not
+        come back, the layer has lost this process's subscriptions without failing a call
+        (its keys flushed, a failover to an empty replica): subscribe again, and resume."""
+        delay = RETRY_FIRST_DELAY
+        while True:
+            try:
+                await self._add(self.probe_group)
+                break
+            except Exception:
+                logger.warning("Could not add the hub's probe group; retrying", exc_info=True)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, RETRY_MAX_DELAY)
+        while True:
+            await asyncio.sleep(self.probe_every or 0)
+            if self.recovery is not None and not self.recovery.done():
+                continue
+            self.probe_sent += 1
+            self.probe_back.clear()
+            try:
+                await self.layer.group_send(self.probe_group, {"type": PROBE, "n": self.probe_sent})
+            except Exception:
+                # The layer fails outright: the reader sees that too, and recovers.
+                logger.warning("Could not send the hub's probe", exc_info=True)
+                continue
+            if not await self._probe_returned():
+                metrics.HUB_PROBES_LOST.inc()
+                logger.warning("The hub's probe did not come back; subscribing again")
+                await self._recover()
+
+    async def _discard_probe_group(self, name: str) -> None:
+        try:
             async with self.layer_calls:
-                await self.layer.group_add(name, self.channel)
+                await self.layer.group_discard(name, self.channel)
+        except Exception:
+            logger.warning("Could not leave group %s", name, exc_info=True)
+
+    async def _probe_returned(self) -> bool:
+        started = time.monotonic()
+        try:
+            async with asyncio.timeout(self.probe_deadline):
+                await self.probe_back.wait()
+                return True
+        except TimeoutError:
+            pass
+        # Late. A reader working through a backlog may not have reached it yet: lost only
+        # once the reader has had nothing to read for PROBE_IDLE.
+        while not self.probe_back.is_set():
+            read = self.received
+            try:
+                async with asyncio.timeout(PROBE_IDLE):
+                    await self.probe_back.wait()
+                    return True
+            except TimeoutError:
+                if self.received == read or time.monotonic() - started > PROBE_GIVE_UP:
+                    return False
+        return True
 
 
 def make_hub() -> Hub:
@@ -258,6 +540,8 @@ def make_hub() -> Hub:
         layer,
         refresh_every=getattr(settings, "HUB_REFRESH_SECONDS", expiry / 4),
         concurrency=settings.HUB_LAYER_CONCURRENCY,
+        probe_every=settings.HUB_PROBE_SECONDS or None,
+        probe_deadline=settings.HUB_PROBE_DEADLINE,
     )
 
 

@@ -12,6 +12,21 @@ DROPS = Counter(
 PUSHES_DROPPED = Counter(
     "relay_pushes_dropped", "Pushes not sent: the channel layer failed or fell too far behind"
 )
+HUB_FAILURES = Counter(
+    "relay_hub_failures",
+    "Layer messages the hub could not handle (kind=message), member deliveries that raised "
+    "(kind=member), and restarts of the hub's reader (kind=reader)",
+    ["kind"],
+)
+HUB_GAPS = Counter(
+    "relay_hub_gaps",
+    "Pushes that never arrived (a sequence number skipped); their sockets were asked to resume",
+)
+HUB_PROBES_LOST = Counter(
+    "relay_hub_probes_lost",
+    "Probes that did not come back (the layer lost this process's subscriptions); each made "
+    "the hub subscribe again and its sockets resume",
+)
 PUSH_LATENCY = Histogram(
     "relay_push_latency_seconds",
     "From group_send to arrival at this process's hub",

@@ -19,11 +19,13 @@ message when they resume from their cursors.
 """
 
 import asyncio
+import contextlib
 import logging
 import os
 import threading
 import weakref
 from collections import deque
+from collections.abc import AsyncIterator
 from typing import Any
 
 from asgiref.sync import SyncToAsync, async_to_sync
@@ -101,8 +103,36 @@ def send_while_stopping(group: str, message: dict[str, Any]) -> None:
 
 
 async def group_send(group: str, message: dict[str, Any]) -> None:
-    """Every push leaves through here: to the layer group that carries `group`."""
-    await get_channel_layer().group_send(carrier(group), message)
+    """Every push leaves through here: to the layer group that carries `group`, one at a time
+    per carrier, so that receivers see each sender's sequence numbers in the order they were
+    given (realtime.sequence)."""
+    name = carrier(group)
+    async with get_turns().turn(name):
+        await get_channel_layer().group_send(name, message)
+
+
+class Turns:
+    """A FIFO lock per carrier, kept only while in use."""
+
+    def __init__(self) -> None:
+        self.locks: dict[str, tuple[asyncio.Lock, int]] = {}
+
+    @contextlib.asynccontextmanager
+    async def turn(self, name: str) -> AsyncIterator[None]:
+        lock, users = self.locks.get(name) or (asyncio.Lock(), 0)
+        self.locks[name] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self.locks[name]
+            if users == 1:
+                del self.locks[name]
+            else:
+                self.locks[name] = (lock, users - 1)
+
+
+get_turns = per_loop(Turns)
 
 
 def server_loop() -> asyncio.AbstractEventLoop | None:

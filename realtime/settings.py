@@ -231,7 +231,7 @@ CHAT_PAGE_SIZE = 50
 CHAT_SEND_RATE = float(env.get("CHAT_SEND_RATE", "3"))
 CHAT_SEND_BURST = float(env.get("CHAT_SEND_BURST", "10"))
 # A page that missed more messages than this reloads its conversation instead of replaying.
-CHAT_RESUME_LIMIT = 200
+CHAT_RESUME_LIMIT = env_int(env, "CHAT_RESUME_LIMIT", default=200)
 NOTIFICATIONS_PAGE_SIZE = 20
 # A tab that reconnects shows at most this many toasts it missed (the badge and the inbox
 # always show everything).
@@ -242,6 +242,12 @@ HUB_LAYER_CONCURRENCY = env_int(env, "HUB_LAYER_CONCURRENCY", default=100)
 # Channel-layer groups that carry people's personal groups (realtime.hub.carrier). More means
 # fewer messages for people a process does not hold, and more subscriptions per process.
 HUB_PERSON_CARRIERS = env_int(env, "HUB_PERSON_CARRIERS", default=64)
+# Every HUB_PROBE_SECONDS each process's hub sends itself a probe through the channel layer; if
+# it is not back within HUB_PROBE_DEADLINE seconds (and the hub has nothing else to read), the
+# layer has lost the process's subscriptions (Redis flushed, or failed over to an empty
+# replica): the hub subscribes again and its sockets resume. 0 turns the probe off.
+HUB_PROBE_SECONDS = float(env.get("HUB_PROBE_SECONDS", "5") or 0)
+HUB_PROBE_DEADLINE = env_seconds(env, "HUB_PROBE_DEADLINE", default=3.0)
 # Messages a socket may have waiting to be written before it is closed as too slow (1013).
 SOCKET_BACKLOG_LIMIT = env_int(env, "SOCKET_BACKLOG_LIMIT", default=500)
 

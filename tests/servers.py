@@ -160,12 +160,14 @@ def serving(
         stop(process)
 
 
-def start_redis(*, port: int, workdir: Path) -> subprocess.Popen[bytes]:
+def start_redis(
+    *, port: int, workdir: Path, options: Sequence[str] = ()
+) -> subprocess.Popen[bytes]:
     """A redis-server of the caller's own on 127.0.0.1:`port`, saving nothing to disk (never
-    the machine's Redis: tests may stop and restart this one)."""
+    the machine's Redis: tests may stop and restart this one), with extra `options`."""
     command = ["redis-server", "--bind", LOCALHOST, "--port", str(port), "--save", ""]
     process = subprocess.Popen(
-        [*command, "--appendonly", "no", "--dir", str(workdir)],
+        [*command, "--appendonly", "no", "--dir", str(workdir), *options],
         stdout=subprocess.DEVNULL,
     )
     try:

@@ -15,7 +15,7 @@ import shutil
 import subprocess
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -83,8 +83,8 @@ class RedisServer:
     def url(self) -> str:
         return f"redis://{LOCALHOST}:{self.port}/0"
 
-    def start(self) -> None:
-        self.process = start_redis(port=self.port, workdir=self.workdir)
+    def start(self, *options: str) -> None:
+        self.process = start_redis(port=self.port, workdir=self.workdir, options=options)
 
     def stop(self) -> None:
         if self.process is not None:
@@ -196,12 +196,14 @@ def conversation(
 ) -> Callable[..., Awaitable[Conversation]]:
     """Two server processes, A and B, sharing the test's Redis; grace reads on one of them
     (`reader_on`), ada writes on the other, and her first message ("<token> before") has
-    reached grace."""
+    reached grace. `env` adds settings to both processes."""
 
-    async def start(*, reader_on: Literal["a", "b"]) -> Conversation:
-        env = {**fault_env, "REDIS_URL": redis_server.url}
+    async def start(
+        *, reader_on: Literal["a", "b"], env: Mapping[str, str] | None = None
+    ) -> Conversation:
+        both = {**fault_env, "REDIS_URL": redis_server.url, **(env or {})}
         a, b = await asyncio.gather(
-            asyncio.to_thread(app_servers, env), asyncio.to_thread(app_servers, env)
+            asyncio.to_thread(app_servers, both), asyncio.to_thread(app_servers, both)
         )
         signed_in = await asyncio.to_thread(sessions, a)
         token = uuid.uuid4().hex

@@ -1,4 +1,5 @@
 import pytest
+from channels.layers import InMemoryChannelLayer
 from django.core.exceptions import ImproperlyConfigured
 
 from realtime import config
@@ -71,6 +72,24 @@ def test_channel_layer_redis_shards_with_safe_timeouts():
     assert all(h["socket_timeout"] > 5 for h in hosts)
     assert all(h["max_connections"] == 500 for h in hosts)
     assert layer["CONFIG"]["capacity"] == 1000
+    # Each process's hub channel carries all its group messages: sized on its own.
+    assert layer["CONFIG"]["channel_capacity"] == {"hub.*": 10_000}
+
+
+def test_the_hub_channel_capacity_is_set_apart_from_the_others():
+    layer = config.channel_layer(
+        {"REDIS_URL": "redis://r1:6379/0", "CHANNEL_CAPACITY": "50", "HUB_CHANNEL_CAPACITY": "7"}
+    )
+    assert (layer["CONFIG"]["capacity"], layer["CONFIG"]["channel_capacity"]) == (
+        50,
+        {"hub.*": 7},
+    )
+
+
+def test_the_in_memory_layer_has_one_capacity_that_it_can_use():
+    layer = config.channel_layer({"CHANNEL_CAPACITY": "50"})
+    assert layer["CONFIG"] == {"capacity": 50}
+    assert InMemoryChannelLayer(**layer["CONFIG"]).get_capacity("hub.inmemory!x") == 50
 
 
 def test_pageview_hits_travel_on_the_first_host_only_when_the_layer_is_sharded():

@@ -152,3 +152,25 @@ async def test_while_stopping_the_in_memory_layer_leaves_pushes_to_the_resume(la
     assert [r.getMessage() for r in caplog.records if r.name == "realtime.push"] == [
         "Server stopping: a push to room.1 is left to the pages' resume"
     ]
+
+
+@pytest.mark.asyncio
+async def test_pushes_to_one_carrier_leave_in_the_order_they_were_numbered(monkeypatch):
+    class UnevenLayer(InMemoryChannelLayer):
+        """The first send is slow: without turns, the later ones would overtake it."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.seqs: list[int] = []
+
+        async def group_send(self, group, message):
+            if not self.seqs and message["html"] == "0":
+                await asyncio.sleep(0.02)
+            self.seqs.append(message["seq"])
+
+    layer = UnevenLayer()
+    monkeypatch.setattr(push, "get_channel_layer", lambda: layer)
+    await asyncio.gather(*(push.apush_html("room.1", str(n)) for n in range(5)))
+    first = layer.seqs[0]
+    assert layer.seqs == list(range(first, first + 5))
+    assert push.get_turns().locks == {}  # nothing kept once the sends are done
