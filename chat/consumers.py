@@ -2,7 +2,7 @@
 
 import logging
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from functools import partial
 
 from channels.db import database_sync_to_async
@@ -149,6 +149,7 @@ class RoomPart:
             changes_after = logic.parse_optional_cursor(
                 frame.get("changes_after"), name="changes_after"
             )
+            shown_ids = logic.parse_shown_ids(frame.get("have"))
         except logic.Invalid as error:
             await self.connection.reply(socket_error_html(str(error)))
             return
@@ -156,7 +157,7 @@ class RoomPart:
             await self.lose_access()
             return
         html = await database_sync_to_async(missed_html)(
-            self.room, after_id, changes_after, self.connection.user.pk
+            self.room, after_id, changes_after, self.connection.user.pk, shown_ids
         )
         if html:
             await self.connection.reply(html)
@@ -262,16 +263,27 @@ def send_allowed(user_id: int) -> bool:
 
 
 def missed_html(
-    room: Room, after_id: int, changes_after: int | None = None, reader_id: int | None = None
+    room: Room,
+    after_id: int,
+    changes_after: int | None = None,
+    reader_id: int | None = None,
+    shown_ids: Sequence[int] = (),
 ) -> str:
-    """What a page missed since its cursors: new messages (`after_id`), then edits and
-    deletes of the messages it already had (`changes_after`), each once, in order. A gap too
-    large to replay refreshes the conversation instead."""
+    """What a page missed since its cursors: new messages (`after_id`) and those missing
+    between the ones it shows (`shown_ids`: a push lost while a newer message from another
+    process arrived), then edits and deletes of the messages it already had
+    (`changes_after`), each once, in order. A gap too large to replay refreshes the
+    conversation instead."""
     hidden = people.blocked_ids_for(user_id=reader_id) if reader_id is not None else []
     limit = settings.CHAT_RESUME_LIMIT
+    holes = queries.room_messages_missing_among(
+        room_id=room.id, shown_ids=shown_ids, limit=limit, hidden_author_ids=hidden
+    )
     missed, more = queries.room_messages_after(
         room_id=room.id, after_id=after_id, limit=limit, hidden_author_ids=hidden
     )
+    # Holes past the cursor (a page may report ids beyond it) are among `missed` already.
+    missed = [message for message in holes if message.id <= after_id] + missed
     changes: list[tuple[int, int]] = []
     if changes_after is not None and not more:
         changes, more = queries.room_changes_after(

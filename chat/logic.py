@@ -62,7 +62,8 @@ LARGEST_ID = 2**63 - 1
 
 def parse_cursor(raw: object, *, name: str = "after") -> int:
     """A message (or change) id the page has seen (0 for none)."""
-    error = f"“{name}” must be a message id." if name == "after" else f"“{name}” must be an id."
+    kind = "a message id" if name in ("after", "have") else "an id"
+    error = f"“{name}” must be {kind}."
     if isinstance(raw, bool) or not isinstance(raw, int | str):
         raise Invalid(error)
     try:
@@ -115,6 +116,21 @@ def parse_message_id(raw: object) -> int:
     if message_id <= 0:
         raise Invalid("That is not a message id.")
     return message_id
+
+
+# How many of its newest message ids a page reports when it resumes (see parse_shown_ids).
+RESUME_SHOWN_LIMIT = 50
+
+
+def parse_shown_ids(raw: object) -> list[int]:
+    """The ids of the newest messages a resuming page shows (`have`), at most
+    RESUME_SHOWN_LIMIT of them; missing means none. The server fills the holes between them:
+    a message lost on its way while a newer one, from another process, arrived first."""
+    if raw is None:
+        return []
+    if not isinstance(raw, list) or len(raw) > RESUME_SHOWN_LIMIT:
+        raise Invalid(f"“have” must be a list of at most {RESUME_SHOWN_LIMIT} message ids.")
+    return sorted({parse_cursor(item, name="have") for item in raw})
 
 
 def parse_optional_cursor(raw: object, *, name: str) -> int | None:

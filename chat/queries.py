@@ -1,6 +1,6 @@
 """Reads. Every decision about who may read a room goes through `rooms_readable_by`."""
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 
 from django.contrib.auth.models import User
@@ -158,6 +158,20 @@ def room_messages_after(
         .order_by("id")[: limit + 1]
     )
     return page[:limit], len(page) > limit
+
+
+def room_messages_missing_among(
+    *, room_id: int, shown_ids: Sequence[int], limit: int, hidden_author_ids: Collection[int] = ()
+) -> list[Message]:
+    """The messages a page lacks among those it shows: newer than the oldest of `shown_ids`,
+    older than the newest, and not in them; oldest first, at most `limit`."""
+    if len(shown_ids) < 2:
+        return []
+    messages = Message.objects.filter(
+        room_id=room_id, id__gt=min(shown_ids), id__lt=max(shown_ids)
+    ).exclude(id__in=shown_ids)
+    visible = _visible(messages, hidden_author_ids).select_related(*MESSAGE_RELATED)
+    return list(visible.order_by("id")[:limit])
 
 
 def room_messages_before(

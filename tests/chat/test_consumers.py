@@ -214,6 +214,35 @@ async def test_resume_replays_what_the_page_missed_in_order(ada, grace, room, se
     await tab.disconnect()
 
 
+async def test_resume_fills_a_hole_among_the_messages_the_page_shows(ada, grace, room):
+    # The push of `lost` went astray, and a newer message (from another server) arrived
+    # first: the page's cursor is past `lost`, and only the ids it shows tell what it lacks.
+    def post(body):
+        return Message.objects.create(room=room, author=ada, body=body)
+
+    first, lost, newer = [await database_sync_to_async(post)(body) for body in "abc"]
+    tab = await connect(grace)
+    frame = {"action": "chat.resume", "after": newer.id, "have": [newer.id, first.id]}
+
+    await tab.send_to(text_data=json.dumps(frame))
+    replay = await tab.receive_from()
+    assert replay.count("<article") == 1
+    assert f'id="message-{lost.id}"' in replay
+
+    # Without the ids it shows, the cursor alone cannot tell.
+    await tab.send_to(text_data=resume_frame(newer.id))
+    assert await tab.receive_nothing(timeout=0.2)
+    await tab.disconnect()
+
+
+@pytest.mark.parametrize("have", ["1,2", [1, "x"], [True], list(range(51))])
+async def test_resume_refuses_a_malformed_list_of_shown_ids(grace, room, have):
+    tab = await connect(grace)
+    await tab.send_to(text_data=json.dumps({"action": "chat.resume", "after": 0, "have": have}))
+    assert "“have” must be" in await tab.receive_from()
+    await tab.disconnect()
+
+
 async def test_a_gap_too_large_refreshes_the_conversation(ada, grace, room, settings):
     settings.CHAT_RESUME_LIMIT = 2
     for i in range(3):

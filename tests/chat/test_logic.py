@@ -643,3 +643,17 @@ def test_parse_ids(raw, ids):
 def test_parse_ids_refuses(raw):
     with pytest.raises(logic.Invalid):
         logic.parse_ids(raw)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [(None, []), ([], []), ([3, "1", 3], [1, 3]), (list(range(50)), list(range(50)))],
+)
+def test_parse_shown_ids_gives_the_ids_once_in_order(raw, expected):
+    assert logic.parse_shown_ids(raw) == expected
+
+
+@pytest.mark.parametrize("raw", ["1,2", 7, {"a": 1}, [True], [-1], ["x"], list(range(51))])
+def test_parse_shown_ids_refuses_what_is_not_a_short_list_of_ids(raw):
+    with pytest.raises(logic.Invalid, match="“have” must be"):
+        logic.parse_shown_ids(raw)

@@ -151,6 +151,28 @@ def test_messages_around_an_anchor(ada, room, other_room):
     assert (has_older, has_newer) == (True, False)
 
 
+def test_the_messages_missing_among_those_shown_are_the_holes_between_them(ada, room):
+    messages = post(room, ada, 6)
+    shown = [messages[0].id, messages[2].id, messages[5].id]
+    missing = queries.room_messages_missing_among(room_id=room.id, shown_ids=shown, limit=10)
+    assert missing == [messages[1], messages[3], messages[4]]
+    limited = queries.room_messages_missing_among(room_id=room.id, shown_ids=shown, limit=2)
+    assert limited == [messages[1], messages[3]]
+    # One shown message (or none) has no holes; what is newer is the cursor's to find.
+    assert queries.room_messages_missing_among(room_id=room.id, shown_ids=shown[:1], limit=10) == []
+
+
+def test_the_messages_missing_among_those_shown_leave_out_blocked_authors(ada, grace, room):
+    messages = post(room, ada, 3)
+    missing = queries.room_messages_missing_among(
+        room_id=room.id,
+        shown_ids=[messages[0].id, messages[2].id],
+        limit=10,
+        hidden_author_ids=[ada.id],
+    )
+    assert missing == []
+
+
 def test_messages_between_fill_a_gap_a_page_at_a_time(ada, room):
     messages = post(room, ada, 6)
     page, more = queries.room_messages_between(

@@ -1,5 +1,6 @@
-"""A page's socket, as app.js drives it: resume from the newest message shown on every open,
-and keep every message that arrives, to check for gaps, duplicates and order.
+"""A page's socket, as app.js drives it: resume from the newest message shown on every open
+(reporting the newest ids it shows, so that holes between them are filled too), and keep
+every message that arrives, to check for gaps, duplicates and order.
 
 Within one connection a message can arrive twice, live and in the replay that answers
 `chat.resume`; the page shows it once (app.js skips an id it already has), and so does this.
@@ -18,6 +19,7 @@ from dataclasses import dataclass, field
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
+from chat.logic import RESUME_SHOWN_LIMIT
 from tests.integration.conftest import Server
 
 TIMEOUT = 15.0
@@ -50,6 +52,10 @@ class Page:
         """What the page shows: each message once, in id order."""
         return dict(sorted((message_id, body) for message_id, body, _ in self.arrived))
 
+    def newest_shown(self) -> list[int]:
+        """What app.js reports when it resumes: the ids of the newest messages it shows."""
+        return sorted(self.shown)[-RESUME_SHOWN_LIMIT:]
+
     def arrived_again(self) -> list[int]:
         """Ids that arrived on a later connection than the one that first brought them."""
         first: dict[int, int] = {}
@@ -71,7 +77,9 @@ class Page:
         assert self.socket.response is not None
         self.upstream = self.socket.response.headers.get("X-Upstream")
         if resume:
-            await self.send({"action": "chat.resume", "after": self.cursor})
+            await self.send(
+                {"action": "chat.resume", "after": self.cursor, "have": self.newest_shown()}
+            )
 
     async def send(self, frame: dict[str, object]) -> None:
         assert self.socket is not None

@@ -82,6 +82,17 @@
     return last;
   }
 
+  // The newest messages the page shows, by id: a resume also fills the holes between them
+  // (a push lost on its way while a newer message, sent through another server, arrived).
+  var RESUME_SHOWN = 50;
+  function shownIds() {
+    var ids = [];
+    document.querySelectorAll("#history > .message, #messages > .message").forEach(function (el) {
+      ids.push(messageNumber(el));
+    });
+    return ids.sort(function (a, b) { return a - b; }).slice(-RESUME_SHOWN);
+  }
+
   // The cursor the page resumes new messages from. A page opened around an older message
   // fills the gap up to data-after with "Load newer"; the live log starts after it. Edits
   // and deletes have a cursor of their own, #change-cursor, which each of them moves on.
@@ -183,6 +194,7 @@
       socket.send(JSON.stringify({
         action: "chat.resume",
         after: lastMessageId(),
+        have: shownIds(),
         changes_after: changes ? parseInt(changes.dataset.after, 10) : 0,
       }));
     }
