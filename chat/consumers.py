@@ -26,6 +26,7 @@ from realtime.sockets import (
     Connection,
     Frame,
     Refused,
+    costs,
     socket_error_html,
 )
 
@@ -140,6 +141,7 @@ class RoomPart:
             render_to_string("chat/room.html#composer-error", {"answered": client_id or ""})
         )
 
+    @costs("resume")
     async def resume(self, frame: Frame) -> None:
         """Send what the page missed since the newest message it shows (after opening or
         reopening the socket). A gap too large to replay refreshes the conversation."""
@@ -223,6 +225,7 @@ class UnreadPart:
             ],
         )
 
+    @costs("read")
     async def read(self, frame: Frame) -> None:
         try:
             room_id = logic.parse_id(frame.get("room"), field="room", noun="room")
@@ -405,6 +408,7 @@ class TaskResultsPart:
     def catch_up(self) -> CatchUp:
         return NOTHING_MISSED
 
+    @costs("refresh")
     async def refresh(self, frame: Frame) -> None:
         try:
             message_ids = logic.parse_ids(frame.get("messages"))

@@ -43,6 +43,9 @@ PUSH = "html.push"
 # Tells the members of a group (one person's tabs) to leave another group, e.g. a private room
 # they were removed from, and shows them `html` if they were in it.
 LEAVE = "group.leave"
+# Tells the members of a group (one person's sockets) that a session of theirs ended or that
+# their account changed; each socket judges whether that ends it (realtime.revocation).
+SESSION = "session.changed"
 RETRY_FIRST_DELAY = 0.5
 RETRY_MAX_DELAY = 10.0
 
@@ -53,6 +56,10 @@ def push_event(group: str, html: str) -> dict[str, Any]:
 
 def leave_event(group: str, *, leave: str, html: str) -> dict[str, Any]:
     return {"type": LEAVE, "group": group, "leave": leave, "html": html}
+
+
+def session_event(group: str, change: dict[str, Any]) -> dict[str, Any]:
+    return {"type": SESSION, "group": group, "change": change}
 
 
 class Member(Protocol):
@@ -66,6 +73,10 @@ class Member(Protocol):
 
     def removed(self, group: str, html: str) -> None:
         """Stop receiving `group`'s messages; if it was receiving them, queue `html`."""
+        ...
+
+    def session_changed(self, change: dict[str, Any]) -> None:
+        """A session or the account of this member's person changed: close if it ended."""
         ...
 
 
@@ -162,6 +173,10 @@ class Hub:
     def deliver(self, message: dict[str, Any]) -> None:
         if message.get("type") == LEAVE:
             self.deliver_leave(message)
+            return
+        if message.get("type") == SESSION:
+            for member in tuple(self.members.get(message["group"], ())):
+                member.session_changed(message["change"])
             return
         if message.get("type") != PUSH:
             logger.warning("Hub ignored a message of type %r", message.get("type"))

@@ -43,12 +43,15 @@ def other_room(db: None) -> Room:
 
 @pytest.fixture(autouse=True)
 def fresh_socket_limits() -> Iterator[None]:
-    """Each test starts with no sockets counted and full connection-attempt buckets."""
+    """Each test starts with no sockets counted and full connection-attempt and action
+    buckets."""
     sockets.open_sockets.clear()
     sockets.connection_attempts.clear()
+    sockets.action_budgets.clear()
     yield
     sockets.open_sockets.clear()
     sockets.connection_attempts.clear()
+    sockets.action_budgets.clear()
 
 
 @pytest.fixture(autouse=True)

@@ -63,8 +63,9 @@ async def answers_until(socket: WebsocketCommunicator, marker: str) -> list[str]
 
 
 async def throw(user, thrown: list[str | bytes]) -> None:
-    # One user reconnects for every example: not what the attempt limit is for.
+    # One user reconnects for every example: not what the attempt and action limits are for.
     sockets.connection_attempts.clear()
+    sockets.action_budgets.clear()
     socket = WebsocketCommunicator(router, "/ws/?room=general")
     socket.scope["user"] = user
     connected, _ = await socket.connect()
