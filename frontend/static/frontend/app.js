@@ -12,6 +12,9 @@
   };
   // Close codes after which htmx's ws extension reconnects by itself.
   var RETRIED = [1006, 1011, 1012, 1013];
+  // The close code of a socket whose session is no longer valid (realtime.sockets).
+  var SIGNED_OUT = 4401;
+  var SIGN_IN_URL = "/accounts/login/";
 
   function setConnection(state) {
     var badge = document.getElementById("connection-status");
@@ -217,6 +220,12 @@
   document.addEventListener("htmx:wsClose", function (event) {
     openSocket = null;
     var code = event.detail.event.code;
+    if (code === SIGNED_OUT) {
+      // The session ended (signed out, password changed, expired): sign in again, then back.
+      var here = window.location.pathname + window.location.search;
+      window.location.assign(SIGN_IN_URL + "?next=" + encodeURIComponent(here));
+      return;
+    }
     setConnection(RETRIED.indexOf(code) >= 0 ? "reconnecting" : "closed");
   });
 
