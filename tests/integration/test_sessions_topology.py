@@ -26,9 +26,12 @@ SIGNED_OUT = 4401
 
 async def close_code(socket: ClientConnection) -> int | None:
     """How the server closed `socket`, skipping whatever it sent before."""
-    async with asyncio.timeout(TIMEOUT):
-        async for _ in socket:
-            pass
+    try:
+        async with asyncio.timeout(TIMEOUT):
+            async for _ in socket:
+                pass
+    except ConnectionClosed:
+        pass
     return socket.close_code
 
 
