@@ -317,7 +317,7 @@ SOCKET_BUDGETS: dict[str, tuple[float, float]] = {
         float(env.get("SOCKET_FRAME_RATE", "20")),
         float(env.get("SOCKET_FRAME_BURST", "200")),
     ),
-    "resume": (2.0, 60.0),
+    "resume": (1.0, 40.0),
     "read": (2.0, 40.0),
     "refresh": (2.0, 40.0),
 }

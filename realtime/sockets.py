@@ -273,6 +273,7 @@ class PageConsumer(AsyncWebsocketConsumer):
         self.login: SocketLogin | None = None
         self.inbox = Inbox(frames=settings.SOCKET_INBOX_FRAMES, size=settings.SOCKET_INBOX_BYTES)
         self.failures = Failures()
+        self.over_budget = False  # the last frame was beyond the person's frame budget
         self.counted_open = False  # counted in metrics.SOCKETS
         self.cleaned_up = False
 
@@ -544,8 +545,13 @@ class PageConsumer(AsyncWebsocketConsumer):
             return
         now = time.monotonic()
         if not within_budget(self.login.user_id, FRAME_COST, now=now):
-            await self.refused_frame("over budget", TOO_FAST)
+            # Told once per run of refused frames: a flood is not answered frame by frame.
+            told, self.over_budget = self.over_budget, True
+            self.failures.note("over budget")
+            if not told:
+                await self.send_html(socket_error_html(TOO_FAST))
             return
+        self.over_budget = False
         frame = decode_frame(text_data)
         if isinstance(frame, str):
             await self.refused_frame("invalid", frame)
