@@ -16,8 +16,9 @@ from django.http.cookie import parse_cookie
 Scope = dict[str, Any]
 ASGIApp = Callable[[Scope, Any, Any], Awaitable[None]]
 
-# What Django's session keys are made of; anything else (a NUL, a planted cookie) is no session.
-SESSION_KEY = re.compile(r"[a-z0-9]{8,64}")
+# A session key is printable ASCII (Django's own are 32 lowercase letters and digits); anything
+# else (a NUL, text the database cannot hold) is no session, not a database error.
+SESSION_KEY = re.compile(r"[!-~]{8,4096}")
 
 
 class SessionAuthMiddleware:
