@@ -12,18 +12,26 @@ asks the database nothing more about it. Instead:
 Signing out and account changes are pushed on commit to a group each socket joins for its
 person (`sockets_group`), carried with the person's other groups (realtime.hub). Those sockets
 close with 4401, and the page goes to the sign-in page.
+
+During a request, those pushes wait until its response is ready (`tell_sockets_after_response`,
+outside the session middleware). A password change renews the session that made it, and its
+other tabs, told to sign in again, must arrive with the renewed cookie: arriving with the old
+one, their answer would delete the cookie the change has just set.
 """
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import partial
+from inspect import iscoroutinefunction
 from typing import Any
 
 from django.contrib.auth import user_logged_out
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponseBase
+from django.utils.decorators import sync_and_async_middleware
 
 from realtime import push
 from realtime.hub import session_event
@@ -65,9 +73,55 @@ def ends(login: SocketLogin, change: Mapping[str, Any]) -> bool:
     return change.get("auth_hash") != login.auth_hash
 
 
+# The changes made during the current request, sent once its response is ready.
+after_response: ContextVar[list[tuple[str, dict[str, Any]]] | None] = ContextVar(
+    "after_response", default=None
+)
+
+
 def push_change(user_id: int, change: dict[str, Any]) -> None:
     group = sockets_group(user_id)
-    push.send(group, session_event(group, change))
+    message = session_event(group, change)
+    waiting = after_response.get()
+    if waiting is not None:
+        waiting.append((group, message))
+    else:
+        push.send(group, message)
+
+
+Handler = Callable[[HttpRequest], HttpResponseBase]
+AsyncHandler = Callable[[HttpRequest], Awaitable[HttpResponseBase]]
+
+
+@sync_and_async_middleware
+def tell_sockets_after_response(get_response: Handler | AsyncHandler) -> Any:
+    """Sends the session changes a request made once the session middleware has saved the
+    session and the response is ready (see the module's docstring)."""
+    if iscoroutinefunction(get_response):
+
+        async def middleware(request: HttpRequest) -> HttpResponseBase:
+            waiting: list[tuple[str, dict[str, Any]]] = []
+            token = after_response.set(waiting)
+            try:
+                return await get_response(request)  # type: ignore[no-any-return]
+            finally:
+                after_response.reset(token)
+                for group, message in waiting:
+                    push.outbox_put(group, message)
+
+        return middleware
+
+    def sync_middleware(request: HttpRequest) -> HttpResponseBase:
+        waiting: list[tuple[str, dict[str, Any]]] = []
+        token = after_response.set(waiting)
+        try:
+            return get_response(request)  # type: ignore[return-value]
+        finally:
+            after_response.reset(token)
+            for group, message in waiting:
+                push.send(group, message)
+
+    return sync_middleware
 
 
 def signed_out(sender: object, request: HttpRequest, user: User | None, **kwargs: Any) -> None:

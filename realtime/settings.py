@@ -62,6 +62,8 @@ MIDDLEWARE = [
     "pageviews.middleware.CountPageviews",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Outside the sessions: sockets hear of a sign-out or a new password once it is saved.
+    "realtime.revocation.tell_sockets_after_response",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

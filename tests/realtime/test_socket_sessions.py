@@ -10,6 +10,7 @@ from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth.models import User
 from django.contrib.sessions.models import Session
+from django.http import HttpRequest, HttpResponse
 from django.test import Client
 
 from realtime import sockets
@@ -19,8 +20,10 @@ from realtime.revocation import (
     SocketLogin,
     account_change,
     ends,
+    push_change,
     signed_out_change,
     sockets_group,
+    tell_sockets_after_response,
 )
 from realtime.routing import websocket_urlpatterns
 from realtime.sessions import SessionStore
@@ -198,3 +201,33 @@ def test_the_session_expiry_read_is_the_stored_one(ada, db):
     store = SessionStore(key)
     store.load()
     assert store.expire_date == stored
+
+
+def test_session_changes_of_a_request_are_sent_once_its_response_is_ready(monkeypatch):
+    sent: list[str] = []
+    monkeypatch.setattr("realtime.push.send", lambda group, message: sent.append(group))
+
+    def view(request):
+        push_change(7, signed_out_change("key-1"))
+        assert sent == []  # the session middleware inside has not saved the session yet
+        return HttpResponse("ok")
+
+    tell_sockets_after_response(view)(HttpRequest())
+    assert sent == [sockets_group(7)]
+    # Outside a request, at once.
+    push_change(8, signed_out_change("key-2"))
+    assert sent == [sockets_group(7), sockets_group(8)]
+
+
+@pytest.mark.asyncio
+async def test_an_async_request_sends_them_after_its_response_too(monkeypatch):
+    sent: list[str] = []
+    monkeypatch.setattr("realtime.push.outbox_put", lambda group, message: sent.append(group))
+
+    async def view(request):
+        push_change(7, signed_out_change("key-1"))
+        assert sent == []
+        return HttpResponse("ok")
+
+    await tell_sockets_after_response(view)(HttpRequest())
+    assert sent == [sockets_group(7)]
