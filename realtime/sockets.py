@@ -271,6 +271,7 @@ class PageConsumer(AsyncWebsocketConsumer):
         self.write_frame: Callable[[bytes], bool] | None = None
         # The session that opened this socket, once open (realtime.revocation).
         self.login: SocketLogin | None = None
+        self.expiry: asyncio.TimerHandle | None = None  # closes the socket when the session ends
         self.inbox = Inbox(frames=settings.SOCKET_INBOX_FRAMES, size=settings.SOCKET_INBOX_BYTES)
         self.failures = Failures()
         self.over_budget = False  # the last frame was beyond the person's frame budget
@@ -415,6 +416,10 @@ class PageConsumer(AsyncWebsocketConsumer):
         self.counted_open = True
         metrics.SOCKETS.inc()
         open_pages.add(self)
+        if self.login is not None and self.login.expires_at is not None:
+            # An idle socket closes when its session expires too, not only at its next frame.
+            delay = max(0.0, self.login.expires_at - wall_clock())
+            self.expiry = asyncio.get_running_loop().call_later(delay, self.signed_out)
         await self.accept()
         waiting, self.backlog = self.backlog, None
         for html in waiting:
@@ -500,6 +505,8 @@ class PageConsumer(AsyncWebsocketConsumer):
         if self.cleaned_up:
             return
         self.cleaned_up = True
+        if self.expiry is not None:
+            self.expiry.cancel()
         if self.counted_open:
             metrics.SOCKETS.dec()
         self.closing = True

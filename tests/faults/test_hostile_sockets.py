@@ -69,6 +69,28 @@ async def test_frames_that_crashed_the_consumer_leave_no_slot_behind(server):
     assert CRASHED not in server.log.read_text(errors="replace")
 
 
+async def close_code_of(server: AppServer, query: str, cookie: str) -> int | None:
+    async with connect(
+        f"{server.server.socket_base}/ws/{query}",
+        additional_headers={"Origin": server.server.origin, "Cookie": cookie},
+    ) as socket:
+        with contextlib.suppress(ConnectionClosed):
+            async with asyncio.timeout(10):
+                async for _ in socket:
+                    pass
+        return socket.close_code
+
+
+async def test_nul_in_the_query_or_the_cookie_is_refused_not_an_outage(server):
+    """On PostgreSQL, which refuses NUL in text: `?room=%00` was a database error (1011)."""
+    session = await asyncio.to_thread(sign_in, server.server.origin, "linus", DEMO_PASSWORD)
+    assert await close_code_of(server, "?room=%00", f"sessionid={session}") == 4400
+    # A quoted cookie value may hold octal escapes: Django's cookie parser turns \000 into NUL.
+    nul_cookie = 'sessionid="abc\\000def12345"'
+    assert await close_code_of(server, "?room=general", nul_cookie) == 4401
+    assert "Could not open a page socket" not in server.log.read_text(errors="replace")
+
+
 async def test_a_flood_of_invalid_frames_is_logged_once(server):
     session = await asyncio.to_thread(sign_in, server.server.origin, "grace", DEMO_PASSWORD)
     page = await open_page(server, session)

@@ -185,6 +185,21 @@ async def test_an_expired_session_closes_its_socket_at_the_next_frame(ada, room,
 @pytest.mark.asyncio
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.usefixtures("close_db_connections")
+async def test_an_idle_socket_closes_when_its_session_expires(ada, room, monkeypatch):
+    client = await sync_to_async(signed_in)(ada)
+    session = await Session.objects.aget(session_key=client.cookies["sessionid"].value)
+    # The socket opens a twentieth of a second before its session's expiry.
+    monkeypatch.setattr(sockets, "wall_clock", lambda: session.expire_date.timestamp() - 0.05)
+    socket = await open_with(client)
+
+    assert await closed_with(socket) == CLOSE_UNAUTHENTICATED
+    await socket.disconnect()
+    assert len(sockets.open_sockets) == 0
+
+
+@pytest.mark.asyncio
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("close_db_connections")
 async def test_every_socket_joins_its_persons_sockets_group(ada, room):
     socket = await open_with(await sync_to_async(signed_in)(ada))
     assert get_hub().group_size(sockets_group(ada.pk)) == 1
