@@ -13,6 +13,7 @@ from django.template.loader import render_to_string
 from accounts import queries as people
 from chat import actions, events, logic, queries
 from chat.models import Room
+from realtime.budgets import costs
 from realtime.limits import BucketMap
 from realtime.logic import people as people_in
 from realtime.logic import presence_member
@@ -26,7 +27,6 @@ from realtime.sockets import (
     Connection,
     Frame,
     Refused,
-    costs,
     socket_error_html,
 )
 

@@ -7,7 +7,8 @@ from django.conf import settings
 
 from chat.logic import Invalid, parse_cursor
 from notifications import events, logic, queries
-from realtime.sockets import Action, CatchUp, Connection, Frame, costs, socket_error_html
+from realtime.budgets import costs
+from realtime.sockets import Action, CatchUp, Connection, Frame, socket_error_html
 
 INBOX_PAGE = "inbox"
 

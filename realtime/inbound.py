@@ -1,19 +1,22 @@
-"""What a page socket accepts from its client, as plain values: no I/O, no clock.
+"""What a page socket accepts from its client: no I/O, no clock.
 
 A frame is checked before it is parsed (its size, how deeply it nests) and after (its shape,
 and text the database and the page can hold), so no frame can make the parser recurse without
-bound or put a NUL byte or a lone surrogate in front of an action. Replies are made encodable
-whatever the input, and repeated failures of one socket are counted, to be logged once.
+bound or put a NUL byte or a lone surrogate in front of an action. Frames wait in a bounded
+inbox; replies are made encodable whatever the input; repeated failures of one socket are
+counted, to be logged once.
 """
 
+import asyncio
 import json
 import re
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 Frame = Mapping[str, Any]
+ASGIMessage = dict[str, Any]
 
 # A JSON string, escapes included; and a container holding no other container.
 _STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
@@ -101,3 +104,36 @@ class Failures:
     def unlogged(self) -> dict[str, int]:
         """How many of each kind were counted but not logged."""
         return {kind: count - 1 for kind, count in sorted(self.counts.items()) if count > 1}
+
+
+class Inbox:
+    """What the client sent, read as soon as it arrives and waiting to be handled in order:
+    at most `frames` frames and `size` characters of them. The server's own queue in front of
+    the application has no bound; this one keeps that queue empty."""
+
+    def __init__(self, *, frames: int, size: int) -> None:
+        self.frames = frames
+        self.size = size
+        self.waiting: deque[ASGIMessage] = deque()
+        self.held = 0  # characters of the frames waiting
+        self.ready = asyncio.Event()
+
+    def put(self, message: ASGIMessage) -> bool:
+        """Queue `message`; False (and nothing queued) if it is a frame beyond the bounds."""
+        length = len(message.get("text") or message.get("bytes") or "")
+        if message["type"] == "websocket.receive":
+            if len(self.waiting) >= self.frames or self.held + length > self.size:
+                return False
+            self.held += length
+        self.waiting.append(message)
+        self.ready.set()
+        return True
+
+    async def get(self) -> ASGIMessage:
+        while not self.waiting:
+            self.ready.clear()
+            await self.ready.wait()
+        message = self.waiting.popleft()
+        if message["type"] == "websocket.receive":
+            self.held -= len(message.get("text") or message.get("bytes") or "")
+        return message

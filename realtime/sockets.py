@@ -36,9 +36,10 @@ from django.template.loader import render_to_string
 from realtime import frames, inbound, metrics
 from realtime.admission import get_admission
 from realtime.auth import scope_login
+from realtime.budgets import FRAME_COST, action_cost, within_budget
 from realtime.hub import get_hub
-from realtime.inbound import Failures, encodable
-from realtime.limits import BucketMap, Cost, OpenCounts, attempt_key
+from realtime.inbound import Failures, Inbox, encodable
+from realtime.limits import BucketMap, OpenCounts, attempt_key
 from realtime.revocation import SocketLogin, ends, sockets_group
 
 logger = logging.getLogger(__name__)
@@ -72,9 +73,6 @@ DATABASE_DOWN = (OperationalError, InterfaceError)
 # per address, for attempts without a session) for opening new ones.
 open_sockets = OpenCounts()
 connection_attempts = BucketMap(capacity=settings.SOCKET_LIMIT_KEYS)
-# What each person has left to spend on socket actions (SOCKET_BUDGETS), by person and budget.
-action_budgets = BucketMap(capacity=settings.SOCKET_LIMIT_KEYS)
-FRAME_COST = Cost("frame")
 # Every open page socket of this process, to close them all when the server stops.
 open_pages: "weakref.WeakSet[PageConsumer]" = weakref.WeakSet()
 
@@ -91,32 +89,6 @@ Receive = Callable[[], Awaitable[ASGIMessage]]
 Send = Callable[[ASGIMessage], Awaitable[None]]
 Action = Callable[[Frame], Awaitable[None]]
 Cleanup = Callable[[], Awaitable[None]]
-# An action's cost is marked on its handler (`costs`); an action without one spends only the
-# frame it came in.
-COST_ATTRIBUTE = "socket_cost"
-
-
-def costs[A: Callable[..., Awaitable[None]]](budget: str, tokens: float = 1.0) -> Callable[[A], A]:
-    """Marks a socket action as spending `tokens` from the person's `budget` (SOCKET_BUDGETS)
-    besides the frame it came in."""
-
-    def mark(action: A) -> A:
-        setattr(action, COST_ATTRIBUTE, Cost(budget, tokens))
-        return action
-
-    return mark
-
-
-def action_cost(action: Action) -> Cost | None:
-    cost = getattr(action, COST_ATTRIBUTE, None)
-    return cost if isinstance(cost, Cost) else None
-
-
-def within_budget(user_id: int, cost: Cost, *, now: float) -> bool:
-    rate, burst = settings.SOCKET_BUDGETS[cost.budget]
-    return action_budgets.take(
-        f"{user_id}:{cost.budget}", rate=rate, burst=burst, now=now, cost=cost.tokens
-    )
 
 
 class Refused(Exception):
@@ -211,39 +183,6 @@ def eager_task(coroutine: Coroutine[Any, Any, None]) -> "asyncio.Task[None]":
     return asyncio.Task(coroutine, loop=asyncio.get_running_loop(), eager_start=True)
 
 
-class Inbox:
-    """What the client sent, read as soon as it arrives and waiting to be handled in order:
-    at most `frames` frames and `size` characters of them. The server's own queue in front of
-    the application has no bound; this one keeps that queue empty."""
-
-    def __init__(self, *, frames: int, size: int) -> None:
-        self.frames = frames
-        self.size = size
-        self.waiting: deque[ASGIMessage] = deque()
-        self.held = 0  # characters of the frames waiting
-        self.ready = asyncio.Event()
-
-    def put(self, message: ASGIMessage) -> bool:
-        """Queue `message`; False (and nothing queued) if it is a frame beyond the bounds."""
-        length = len(message.get("text") or message.get("bytes") or "")
-        if message["type"] == "websocket.receive":
-            if len(self.waiting) >= self.frames or self.held + length > self.size:
-                return False
-            self.held += length
-        self.waiting.append(message)
-        self.ready.set()
-        return True
-
-    async def get(self) -> ASGIMessage:
-        while not self.waiting:
-            self.ready.clear()
-            await self.ready.wait()
-        message = self.waiting.popleft()
-        if message["type"] == "websocket.receive":
-            self.held -= len(message.get("text") or message.get("bytes") or "")
-        return message
-
-
 @functools.lru_cache(maxsize=64)
 def socket_error_html(message: str) -> str:
     return render_to_string("frontend/base.html#socket-error", {"socket_error": message})
@@ -310,14 +249,19 @@ class PageConsumer(AsyncWebsocketConsumer):
 
     async def read(self, receive: Receive) -> None:
         """Everything the client sends, as it arrives, into the inbox; until it disconnects."""
-        while True:
-            message = await receive()
-            if message["type"] != "websocket.receive":
-                self.inbox.put(message)
-                if message["type"] == "websocket.disconnect":
-                    return
-            elif not self.closing and not self.inbox.put(message):
-                self.flooded()
+        try:
+            while True:
+                message = await receive()
+                if message["type"] != "websocket.receive":
+                    self.inbox.put(message)
+                    if message["type"] == "websocket.disconnect":
+                        return
+                elif not self.closing and not self.inbox.put(message):
+                    self.flooded()
+        except Exception:
+            # The server failed to hand over a message: the socket cannot go on.
+            logger.exception("Reading from a page socket failed")
+            self.inbox.put({"type": "websocket.disconnect", "code": CLOSE_UNAVAILABLE})
 
     async def shut_down(self, reader: "asyncio.Task[None]") -> None:
         was_open = not self.closing and bool(self.handlers or self.joined)
@@ -554,7 +498,8 @@ class PageConsumer(AsyncWebsocketConsumer):
         if not within_budget(self.login.user_id, FRAME_COST, now=now):
             # Told once per run of refused frames: a flood is not answered frame by frame.
             told, self.over_budget = self.over_budget, True
-            self.failures.note("over budget")
+            if self.failures.note("over budget"):
+                logger.info("A page socket's frame was refused (over budget): %s", TOO_FAST)
             if not told:
                 await self.send_html(socket_error_html(TOO_FAST))
             return

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from chat.logic import room_space
-from realtime import sockets
+from realtime import budgets, sockets
 from realtime.hub import get_hub
 from realtime.presence import get_presence
 from realtime.routing import websocket_urlpatterns
@@ -87,7 +87,7 @@ async def answers_until(socket: WebsocketCommunicator, marker: str) -> list[str]
 async def throw(user, thrown: list[str | bytes]) -> None:
     # One user reconnects for every example: not what the attempt and action limits are for.
     sockets.connection_attempts.clear()
-    sockets.action_budgets.clear()
+    budgets.action_budgets.clear()
     socket = WebsocketCommunicator(router, "/ws/?room=general")
     socket.scope["user"] = user
     connected, _ = await socket.connect()
@@ -128,7 +128,7 @@ PAGES = [
 
 async def throw_from_tabs(user, room, tabs: list[tuple[str, list[str | bytes]]]) -> None:
     sockets.connection_attempts.clear()
-    sockets.action_budgets.clear()
+    budgets.action_budgets.clear()
     opened = []
     for path, thrown in tabs:
         socket = WebsocketCommunicator(router, path)

@@ -13,6 +13,7 @@ from channels.testing import WebsocketCommunicator
 from chat.consumers import RoomPart, RoomPresencePart
 from chat.logic import room_space
 from realtime import sockets
+from realtime.budgets import costs
 from realtime.hub import get_hub
 from realtime.inbound import BAD_TEXT, TOO_DEEP
 from realtime.presence import get_presence
@@ -27,7 +28,6 @@ from realtime.sockets import (
     TOO_FAST,
     Connection,
     PageConsumer,
-    costs,
 )
 
 pytestmark = [
@@ -280,3 +280,30 @@ async def test_a_nul_in_the_address_is_a_bad_request_after_the_attempt_limit(ada
     assert (await socket.connect())[0]
     await socket.receive_from()
     assert (await socket.receive_output())["code"] == CLOSE_TOO_MANY_ATTEMPTS
+
+
+async def test_a_server_that_fails_to_hand_over_a_frame_ends_the_socket_cleanly(ada, room):
+    handed_over = [{"type": "websocket.connect"}]
+    accepted = asyncio.Event()
+
+    async def receive():
+        if handed_over:
+            return handed_over.pop()
+        await accepted.wait()
+        raise RuntimeError("the server lost the connection")
+
+    async def send(message):
+        if message["type"] == "websocket.accept":
+            accepted.set()
+
+    scope = {
+        "type": "websocket",
+        "path": "/ws/",
+        "query_string": b"room=general&path=%2Frooms%2Fgeneral%2F",
+        "headers": [],
+        "user": ada,
+        "client": ("198.51.100.7", 1),
+    }
+    async with asyncio.timeout(5):
+        await crashing_app(scope, receive, send)
+    await nothing_held(ada.pk, room)
