@@ -360,11 +360,11 @@ class PageConsumer(AsyncWebsocketConsumer):
         self.counted_open = True
         metrics.SOCKETS.inc()
         open_pages.add(self)
+        await self.accept()
         if self.login is not None and self.login.expires_at is not None:
             # An idle socket closes when its session expires too, not only at its next frame.
             delay = max(0.0, self.login.expires_at - wall_clock())
             self.expiry = asyncio.get_running_loop().call_later(delay, self.signed_out)
-        await self.accept()
         waiting, self.backlog = self.backlog, None
         for html in waiting:
             self.deliver(html)
