@@ -320,8 +320,8 @@ SOCKET_BUDGETS: dict[str, tuple[float, float]] = {
         float(env.get("SOCKET_FRAME_BURST", "200")),
     ),
     "resume": (1.0, 40.0),
-    "read": (2.0, 40.0),
-    "refresh": (2.0, 40.0),
+    "read": (2.0, 20.0),
+    "refresh": (2.0, 20.0),
 }
 # Frames of one socket waiting to be handled; past either bound the socket is closed (4413).
 SOCKET_INBOX_FRAMES = env_int(env, "SOCKET_INBOX_FRAMES", default=1000)

@@ -184,9 +184,19 @@ async def round_trips(page: Page, count: int) -> list[float]:
     return times
 
 
-async def flood(server: AppServer, session: str, stop: asyncio.Event) -> tuple[int, int]:
-    """One account, all its sockets, sending chat.resume as fast as they are answered; the
-    frames sent and the refusals received."""
+# The costly frames a socket can send: each reads the database and renders.
+COSTLY = {
+    "chat.resume": {"action": "chat.resume", "after": 0},
+    "chat.read": {"action": "chat.read", "room": 1, "up_to": 1},
+    "tasks.refresh": {"action": "tasks.refresh", "messages": list(range(1, 101)), "exports": []},
+}
+
+
+async def flood(
+    server: AppServer, session: str, frame: str, started: asyncio.Event, stop: asyncio.Event
+) -> tuple[int, int]:
+    """One account, all its sockets, sending `frame` as fast as they can; the frames sent and
+    the refusals received."""
     counts = [0, 0]
 
     async def one(socket: ClientConnection) -> None:
@@ -200,7 +210,7 @@ async def flood(server: AppServer, session: str, stop: asyncio.Event) -> tuple[i
             for _ in range(20_000):
                 if stop.is_set():
                     break
-                await socket.send(json.dumps({"action": "chat.resume", "after": 0}))
+                await socket.send(frame)
                 counts[0] += 1
                 await asyncio.sleep(0.005)
         draining.cancel()
@@ -212,22 +222,25 @@ async def flood(server: AppServer, session: str, stop: asyncio.Event) -> tuple[i
         )
         for _ in range(SOCKETS_PER_USER)
     ]
+    started.set()
     await asyncio.gather(*(one(socket) for socket in sockets))
     for socket in sockets:
         await socket.close()
     return counts[0], counts[1]
 
 
-async def test_another_persons_round_trip_while_one_account_floods_costly_frames(server):
+@pytest.mark.parametrize("action", COSTLY)
+async def test_another_persons_round_trip_while_one_account_floods_costly_frames(server, action):
     origin = server.server.origin
     flooder = await asyncio.to_thread(sign_in, origin, "ada", DEMO_PASSWORD)
     reading = await asyncio.to_thread(sign_in, origin, "grace", DEMO_PASSWORD)
     reader = await open_page(server, reading)
     idle = await round_trips(reader, 8)
 
-    stop = asyncio.Event()
-    flooding = asyncio.get_running_loop().create_task(flood(server, flooder, stop))
-    await asyncio.sleep(1)  # let the flood reach its steady state before measuring
+    started, stop = asyncio.Event(), asyncio.Event()
+    frame = json.dumps(COSTLY[action])
+    flooding = asyncio.get_running_loop().create_task(flood(server, flooder, frame, started, stop))
+    await started.wait()  # the flooder's sockets are open: from here on, only its frames
     during = await round_trips(reader, 8)
     stop.set()
     sent, refused = await flooding
@@ -240,7 +253,7 @@ async def test_another_persons_round_trip_while_one_account_floods_costly_frames
 
     print(
         f"\nround trip of another person: idle {summary(idle)}; during a flood of {sent} "
-        f"chat.resume frames from {SOCKETS_PER_USER} sockets ({refused} refused) "
+        f"{action} frames from {SOCKETS_PER_USER} sockets ({refused} refusals told) "
         f"{summary(during)}; after {summary(after)}"
     )
     assert refused > 0
