@@ -11,6 +11,7 @@ from realtime.inbound import (
     TOO_DEEP,
     TOO_LARGE,
     Failures,
+    Inbox,
     decode_frame,
     encodable,
     has_bad_text,
@@ -104,3 +105,25 @@ def test_failures_are_logged_once_per_kind_and_the_rest_counted():
 def test_json_dumps_of_a_surrogate_round_trips_to_the_refusal():
     # What a hostile client sends: JSON's own escape of a lone surrogate.
     assert decode_frame(json.dumps({"action": "\ud800"}), **LIMITS) == BAD_TEXT
+
+
+@pytest.mark.asyncio
+async def test_the_inbox_holds_frames_up_to_its_bounds_and_never_refuses_a_disconnect():
+    inbox = Inbox(frames=2, size=10)
+    frame = {"type": "websocket.receive", "text": "12345"}
+    assert [inbox.put(frame), inbox.put(frame), inbox.put(frame)] == [True, True, False]
+    assert inbox.put({"type": "websocket.disconnect", "code": 1000})
+    assert [(await inbox.get())["type"] for _ in range(3)] == [
+        "websocket.receive",
+        "websocket.receive",
+        "websocket.disconnect",
+    ]
+    assert inbox.held == 0
+
+
+def test_the_inbox_is_bounded_by_size():
+    inbox = Inbox(frames=100, size=10)
+    assert inbox.put({"type": "websocket.receive", "text": "12345"})
+    assert not inbox.put({"type": "websocket.receive", "text": "123456"})
+    assert inbox.put({"type": "websocket.receive", "text": "12345"})
+    assert inbox.held == 10

@@ -1,6 +1,7 @@
-// The little the page needs beyond htmx: keyboard sending, the connection badge,
-// local times, keeping the conversation scrolled to the newest message, the rooms' unread
-// counts, and asking for task results the page may have missed.
+// The little the page needs beyond htmx: keyboard sending, the connection badge (and the
+// sign-in page once the session has ended), local times, keeping the conversation scrolled to
+// the newest message, the rooms' unread counts, and asking for task results the page may have
+// missed.
 (function () {
   "use strict";
 
