@@ -14,19 +14,21 @@ person (`sockets_group`), carried with the person's other groups (realtime.hub).
 close with 4401, and the page goes to the sign-in page.
 
 During a request, those pushes wait until its response is ready (`tell_sockets_after_response`,
-outside the session middleware). A password change renews the session that made it, and its
-other tabs, told to sign in again, must arrive with the renewed cookie: arriving with the old
-one, their answer would delete the cookie the change has just set.
+outside the session middleware), and say which session the request renewed, if any: a
+password change through Django's form keeps the session that made it signed in under a new key
+and hash, and the sockets of that session stay open (sent to the sign-in page, its other tabs
+could arrive there with the old cookie before the new one, and be signed out).
 """
 
 from collections.abc import Awaitable, Callable, Mapping
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from inspect import iscoroutinefunction
 from typing import Any
 
-from django.contrib.auth import user_logged_out
+from django.conf import settings
+from django.contrib.auth import HASH_SESSION_KEY, user_logged_out
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
@@ -63,14 +65,49 @@ def account_change(*, auth_hash: str, active: bool) -> dict[str, Any]:
     return {"auth_hash": auth_hash, "active": active}
 
 
-def ends(login: SocketLogin, change: Mapping[str, Any]) -> bool:
-    """Whether `change` (pushed to the person's sockets) ends the socket of `login`."""
+def after(login: SocketLogin, change: Mapping[str, Any]) -> SocketLogin | None:
+    """What the socket of `login` knows once `change` (pushed to the person's sockets) is
+    made; None if the change ends its session."""
     session_key = change.get("session_key")
     if session_key is not None:
-        return login.session_key is not None and session_key == login.session_key
+        ended = login.session_key is not None and session_key == login.session_key
+        return None if ended else login
     if not change.get("active", True):
-        return True
-    return change.get("auth_hash") != login.auth_hash
+        return None
+    auth_hash = change.get("auth_hash")
+    if auth_hash == login.auth_hash:
+        return login
+    renewed = change.get("renewed")
+    if (
+        isinstance(auth_hash, str)
+        and renewed is not None
+        and login.session_key is not None
+        and renewed[0] == login.session_key
+    ):
+        # The session that changed the password: Django renewed its key and hash, and it
+        # stays signed in; so do its sockets.
+        return replace(login, session_key=renewed[1], auth_hash=auth_hash)
+    return None
+
+
+def ends(login: SocketLogin, change: Mapping[str, Any]) -> bool:
+    """Whether `change` (pushed to the person's sockets) ends the socket of `login`."""
+    return after(login, change) is None
+
+
+def renewed_in(
+    messages: list[tuple[str, dict[str, Any]]], *, cookie_key: str | None, session: Any
+) -> None:
+    """Marks the account changes a request made with the session it renewed, if it did (a
+    password change through Django's `update_session_auth_hash`): the request came with
+    `cookie_key`, and its session now has another key and this account's new hash."""
+    new_key = getattr(session, "session_key", None)
+    if cookie_key is None or new_key is None or new_key == cookie_key:
+        return
+    for _, message in messages:
+        change = message["change"]
+        if change.get("auth_hash") and session.get(HASH_SESSION_KEY) == change["auth_hash"]:
+            change["renewed"] = (cookie_key, new_key)
 
 
 # The changes made during the current request, sent once its response is ready.
@@ -102,10 +139,13 @@ def tell_sockets_after_response(get_response: Handler | AsyncHandler) -> Any:
         async def middleware(request: HttpRequest) -> HttpResponseBase:
             waiting: list[tuple[str, dict[str, Any]]] = []
             token = after_response.set(waiting)
+            cookie_key = request.COOKIES.get(settings.SESSION_COOKIE_NAME)
             try:
                 return await get_response(request)  # type: ignore[no-any-return]
             finally:
                 after_response.reset(token)
+                session = getattr(request, "session", None)
+                renewed_in(waiting, cookie_key=cookie_key, session=session)
                 for group, message in waiting:
                     push.outbox_put(group, message)
 
@@ -114,10 +154,13 @@ def tell_sockets_after_response(get_response: Handler | AsyncHandler) -> Any:
     def sync_middleware(request: HttpRequest) -> HttpResponseBase:
         waiting: list[tuple[str, dict[str, Any]]] = []
         token = after_response.set(waiting)
+        cookie_key = request.COOKIES.get(settings.SESSION_COOKIE_NAME)
         try:
             return get_response(request)  # type: ignore[return-value]
         finally:
             after_response.reset(token)
+            session = getattr(request, "session", None)
+            renewed_in(waiting, cookie_key=cookie_key, session=session)
             for group, message in waiting:
                 push.send(group, message)
 

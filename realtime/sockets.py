@@ -40,7 +40,7 @@ from realtime.budgets import FRAME_COST, action_cost, within_budget
 from realtime.hub import get_hub
 from realtime.inbound import Failures, Inbox, encodable
 from realtime.limits import BucketMap, OpenCounts, attempt_key
-from realtime.revocation import SocketLogin, ends, sockets_group
+from realtime.revocation import SocketLogin, after, sockets_group
 
 logger = logging.getLogger(__name__)
 
@@ -551,8 +551,13 @@ class PageConsumer(AsyncWebsocketConsumer):
 
     def session_changed(self, change: dict[str, Any]) -> None:
         """From the hub: a session or the account of this socket's person changed."""
-        if self.login is not None and ends(self.login, change):
+        if self.login is None:
+            return
+        updated = after(self.login, change)
+        if updated is None:
             self.signed_out()
+        else:
+            self.login = updated
 
     def signed_out(self) -> None:
         """The session that opened this socket is no longer valid: the page goes to sign-in."""

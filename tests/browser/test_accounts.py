@@ -96,8 +96,8 @@ def test_a_password_change_keeps_the_tabs_of_the_session_that_made_it(
     changing.get_by_label("New password confirmation:").fill("another-long-pass-phrase-43")
     changing.get_by_role("button", name="Change my password").click()
 
-    # The other browser's session is over; this browser's tab goes by the sign-in page, is
-    # sent straight back, and connects again.
+    # The other browser's session is over; this browser's session was renewed, and its tab
+    # stays where it is, connected.
     expect(elsewhere.page).to_have_url(
         f"{server.base_url}/accounts/login/?next=%2Frooms%2Fgeneral%2F"
     )

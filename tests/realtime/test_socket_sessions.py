@@ -2,6 +2,7 @@
 expiry close them with 4401, through the session cookie as a browser sends it."""
 
 import json
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -19,6 +20,7 @@ from realtime.hub import get_hub
 from realtime.revocation import (
     SocketLogin,
     account_change,
+    after,
     ends,
     push_change,
     signed_out_change,
@@ -46,6 +48,13 @@ LOGIN = SocketLogin(user_id=1, auth_hash="hash-1", session_key="key-1", expires_
 )
 def test_which_changes_end_a_socket(change, ended):
     assert ends(LOGIN, change) is ended
+
+
+def test_the_session_that_changed_the_password_keeps_its_socket_under_its_new_key():
+    change = {**account_change(auth_hash="hash-2", active=True), "renewed": ["key-1", "key-9"]}
+    assert after(LOGIN, change) == replace(LOGIN, session_key="key-9", auth_hash="hash-2")
+    other = replace(LOGIN, session_key="key-3")
+    assert after(other, change) is None
 
 
 def test_a_socket_without_a_session_key_is_not_ended_by_a_sign_out():
@@ -131,11 +140,38 @@ async def test_a_password_changed_elsewhere_closes_every_socket_of_the_person(ad
 
     assert [await closed_with(tab) for tab in tabs] == [CLOSE_UNAUTHENTICATED] * 2
     assert await still_answers(other)
-    # The session that changed the password is still signed in (Django renewed its hash):
-    # its pages open sockets again.
+    # The session that changed the password is still signed in (Django renewed its key and
+    # hash): its pages open sockets again.
     reopened = await open_with(changer)
     assert await still_answers(reopened)
     for socket in (*tabs, other, reopened):
+        await socket.disconnect()
+
+
+@pytest.mark.asyncio
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("close_db_connections")
+async def test_the_tabs_of_the_session_that_changed_the_password_stay_open(ada, room):
+    changer = await sync_to_async(signed_in)(ada)
+    tab = await open_with(changer)
+    elsewhere = await open_with(await sync_to_async(signed_in)(ada))
+
+    response = await sync_to_async(changer.post)(
+        "/accounts/password_change/",
+        {
+            "old_password": "pw-for-tests-only",
+            "new_password1": "a-new-Passw0rd-for-tests",
+            "new_password2": "a-new-Passw0rd-for-tests",
+        },
+    )
+    assert response.status_code == 302
+
+    assert await closed_with(elsewhere) == CLOSE_UNAUTHENTICATED
+    assert await still_answers(tab)
+    # The socket follows the session under its new key: signing out closes it.
+    await sync_to_async(changer.post)("/accounts/logout/")
+    assert await closed_with(tab) == CLOSE_UNAUTHENTICATED
+    for socket in (tab, elsewhere):
         await socket.disconnect()
 
 
