@@ -23,8 +23,12 @@ from realtime.http import AuthedHttpRequest
 
 def sign_in(request: HttpRequest) -> HttpResponseBase:
     """Django's sign-in view; the demo accounts' password is shown only where `make run`
-    loads them (DEBUG), never on a production sign-in page."""
-    view = LoginView.as_view(extra_context={"demo_logins": settings.DEBUG})
+    loads them (DEBUG), never on a production sign-in page. A page whose socket was closed as
+    signed out comes here; a tab of a session that is still signed in (e.g. the one that
+    changed the password) goes straight back."""
+    view = LoginView.as_view(
+        extra_context={"demo_logins": settings.DEBUG}, redirect_authenticated_user=True
+    )
     return view(request)
 
 

@@ -13,6 +13,7 @@ from django.template.loader import render_to_string
 from accounts import queries as people
 from chat import actions, events, logic, queries
 from chat.models import Room
+from realtime.budgets import costs
 from realtime.limits import BucketMap
 from realtime.logic import people as people_in
 from realtime.logic import presence_member
@@ -140,6 +141,7 @@ class RoomPart:
             render_to_string("chat/room.html#composer-error", {"answered": client_id or ""})
         )
 
+    @costs("resume")
     async def resume(self, frame: Frame) -> None:
         """Send what the page missed since the newest message it shows (after opening or
         reopening the socket). A gap too large to replay refreshes the conversation."""
@@ -224,6 +226,7 @@ class UnreadPart:
             ],
         )
 
+    @costs("read")
     async def read(self, frame: Frame) -> None:
         try:
             room_id = logic.parse_id(frame.get("room"), field="room", noun="room")
@@ -417,6 +420,7 @@ class TaskResultsPart:
     def catch_up(self) -> CatchUp:
         return NOTHING_MISSED
 
+    @costs("refresh")
     async def refresh(self, frame: Frame) -> None:
         try:
             message_ids = logic.parse_ids(frame.get("messages"))

@@ -7,6 +7,7 @@ from django.conf import settings
 
 from chat.logic import Invalid, parse_cursor
 from notifications import events, logic, queries
+from realtime.budgets import costs
 from realtime.sockets import Action, CatchUp, Connection, Frame, socket_error_html
 
 INBOX_PAGE = "inbox"
@@ -41,6 +42,7 @@ class PersonalPart:
             html += events.inbox_html(self.user_id)
         return CatchUp(html=html)
 
+    @costs("resume")
     async def resume(self, frame: Frame) -> None:
         """The toasts of notifications newer than the page's cursor (`after`), oldest first:
         what arrived while the socket was down, or between rendering the page and opening it.

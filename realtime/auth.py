@@ -1,6 +1,8 @@
 """Who is on the other end of a socket, from the session cookie."""
 
+import re
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from importlib import import_module
 from typing import Any
 
@@ -13,6 +15,10 @@ from django.http.cookie import parse_cookie
 
 Scope = dict[str, Any]
 ASGIApp = Callable[[Scope, Any, Any], Awaitable[None]]
+
+# A session key is printable ASCII (Django's own are 32 lowercase letters and digits); anything
+# else (a NUL, text the database cannot hold) is no session, not a database error.
+SESSION_KEY = re.compile(r"[!-~]{8,4096}")
 
 
 class SessionAuthMiddleware:
@@ -34,20 +40,42 @@ class SessionAuthMiddleware:
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         cookies = parse_cookie(header(scope, b"cookie"))
         session_key = cookies.get(settings.SESSION_COOKIE_NAME)
+        if session_key is not None and SESSION_KEY.fullmatch(session_key) is None:
+            session_key = None
         await self.inner(dict(scope, session_key=session_key), receive, send)
 
 
+@dataclass(frozen=True)
+class ScopeLogin:
+    """Who a socket belongs to, and the session that says so (None without one)."""
+
+    user: User | AnonymousUser
+    session_key: str | None = None
+    # When the session expires, in seconds since the epoch; None if it does not say.
+    expires_at: float | None = None
+
+
 def scope_user(scope: Scope) -> User | AnonymousUser:
+    return scope_login(scope).user
+
+
+def scope_login(scope: Scope) -> ScopeLogin:
     """The user on the scope if something already put one there (another auth middleware, a
     test), else the session's. Synchronous: call it where database work is allowed. Raises
     what the database raises when the session cannot be read: that is not "signed out"."""
     user = scope.get("user")
     if user is not None:
-        return user  # type: ignore[no-any-return]
+        return ScopeLogin(user=user)
     if "session_key" not in scope:
-        return AnonymousUser()
+        return ScopeLogin(user=AnonymousUser())
     session_store = import_module(settings.SESSION_ENGINE).SessionStore
-    return session_user(session_store(scope["session_key"]))
+    session = session_store(scope["session_key"])
+    user = session_user(session)
+    if not user.is_authenticated:
+        return ScopeLogin(user=user)
+    # realtime.sessions keeps the stored expiry; other engines can only estimate it.
+    expires = getattr(session, "expire_date", None) or session.get_expiry_date()
+    return ScopeLogin(user=user, session_key=session.session_key, expires_at=expires.timestamp())
 
 
 def session_user(session: SessionBase) -> User | AnonymousUser:

@@ -56,6 +56,9 @@ PUSH = "html.push"
 # Tells the members of a group (one person's tabs) to leave another group, e.g. a private room
 # they were removed from, and shows them `html` if they were in it.
 LEAVE = "group.leave"
+# Tells the members of a group (one person's sockets) that a session of theirs ended or that
+# their account changed; each socket judges whether that ends it (realtime.revocation).
+SESSION = "session.changed"
 # The hub's message to itself, through its own probe group (see Hub._probe).
 PROBE = "hub.probe"
 RETRY_FIRST_DELAY = 0.5
@@ -90,6 +93,12 @@ def leave_event(group: str, *, leave: str, html: str) -> dict[str, Any]:
     }
 
 
+def session_event(group: str, change: dict[str, Any]) -> dict[str, Any]:
+    # Numbered like pushes: a lost one makes the person's sockets resume, and reconnecting
+    # checks the session afresh.
+    return {"type": SESSION, "group": group, "change": change, **stamper.stamp(carrier(group))}
+
+
 class Member(Protocol):
     def deliver(self, html: str, frame: bytes | None = None) -> None:
         """Queue `html` for this socket without waiting; `frame` is it as a ready-made frame."""
@@ -101,6 +110,10 @@ class Member(Protocol):
 
     def removed(self, group: str, html: str) -> None:
         """Stop receiving `group`'s messages; if it was receiving them, queue `html`."""
+        ...
+
+    def session_changed(self, change: dict[str, Any]) -> None:
+        """A session or the account of this member's person changed: close if it ended."""
         ...
 
 
@@ -226,6 +239,8 @@ class Hub:
                 self.deliver_push(message)
             elif kind == LEAVE:
                 self.deliver_leave(message)
+            elif kind == SESSION:
+                self.deliver_session(message)
             elif kind == PROBE:
                 if message.get("n") == self.probe_sent:
                     self.probe_back.set()
@@ -266,6 +281,18 @@ class Hub:
         for member in tuple(self.members.get(group, ())):
             try:
                 member.removed(leave, html)
+            except Exception as error:
+                self._member_failed(member, message, error)
+
+    def deliver_session(self, message: dict[str, Any]) -> None:
+        group, change = message["group"], message["change"]
+        if not isinstance(group, str) or not isinstance(change, dict):
+            raise Malformed("group must be a string and change a mapping")
+        if self._skipped(group, message):
+            return
+        for member in tuple(self.members.get(group, ())):
+            try:
+                member.session_changed(change)
             except Exception as error:
                 self._member_failed(member, message, error)
 

@@ -21,12 +21,13 @@ class TokenBucket:
     def full(cls, *, rate: float, burst: float, now: float) -> "TokenBucket":
         return cls(rate=rate, burst=burst, tokens=burst, updated=now)
 
-    def take(self, now: float) -> bool:
+    def take(self, now: float, *, cost: float = 1.0) -> bool:
+        """Spend `cost` tokens if there are that many."""
         self.tokens = min(self.burst, self.tokens + max(0.0, now - self.updated) * self.rate)
         self.updated = now
-        if self.tokens < 1:
+        if self.tokens < cost:
             return False
-        self.tokens -= 1
+        self.tokens -= cost
         return True
 
 
@@ -44,7 +45,7 @@ class BucketMap:
         self.capacity = capacity
         self.buckets: OrderedDict[str, TokenBucket] = OrderedDict()
 
-    def take(self, key: str, *, rate: float, burst: float, now: float) -> bool:
+    def take(self, key: str, *, rate: float, burst: float, now: float, cost: float = 1.0) -> bool:
         bucket = self.buckets.get(key)
         if bucket is None:
             while len(self.buckets) >= self.capacity:
@@ -52,13 +53,30 @@ class BucketMap:
             bucket = self.buckets[key] = TokenBucket.full(rate=rate, burst=burst, now=now)
         else:
             self.buckets.move_to_end(key)
-        return bucket.take(now)
+        return bucket.take(now, cost=cost)
 
     def __len__(self) -> int:
         return len(self.buckets)
 
     def clear(self) -> None:
         self.buckets.clear()
+
+
+@dataclass(frozen=True)
+class Budget:
+    """What one person may spend on one kind of socket action: `burst` at once, then `rate`
+    per second."""
+
+    rate: float
+    burst: float
+
+
+@dataclass(frozen=True)
+class Cost:
+    """What one socket action spends, and from which of the person's budgets."""
+
+    budget: str
+    tokens: float = 1.0
 
 
 class OpenCounts:

@@ -67,6 +67,8 @@ MIDDLEWARE = [
     # Before anything reads the request: NUL, unpaired surrogates and bad UTF-8 are a 400, a
     # cookie holding them is dropped (so a planted session cookie is no session, not a 500).
     "realtime.middleware.BadTextMiddleware",
+    # Outside the sessions: sockets hear of a sign-out or a new password once it is saved.
+    "realtime.revocation.tell_sockets_after_response",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -326,6 +328,25 @@ SOCKET_CONNECT_BURST = float(env.get("SOCKET_CONNECT_BURST", "30"))
 SOCKET_CONNECT_RATE = float(env.get("SOCKET_CONNECT_RATE", "2"))
 # Accounts and addresses whose attempts are remembered at once (least recently seen go first).
 SOCKET_LIMIT_KEYS = env_int(env, "SOCKET_LIMIT_KEYS", default=100_000)
+# What one person's sockets may ask of one process (realtime.limits: rate per second, burst).
+# Every frame spends from "frame", before it is even parsed; the actions that read the
+# database spend from their own budget too (their cost is marked where they are defined).
+# A page's own use stays far inside them: even twenty tabs reconnecting at once.
+SOCKET_BUDGETS: dict[str, tuple[float, float]] = {
+    "frame": (
+        float(env.get("SOCKET_FRAME_RATE", "20")),
+        float(env.get("SOCKET_FRAME_BURST", "200")),
+    ),
+    "resume": (1.0, 40.0),
+    "read": (2.0, 20.0),
+    "refresh": (2.0, 20.0),
+}
+# Frames of one socket waiting to be handled; past either bound the socket is closed (4413).
+SOCKET_INBOX_FRAMES = env_int(env, "SOCKET_INBOX_FRAMES", default=1000)
+SOCKET_INBOX_BYTES = env_int(env, "SOCKET_INBOX_BYTES", default=1_048_576)
+# A frame longer (in characters) or nested deeper than this is refused before it is parsed.
+SOCKET_FRAME_MAX_CHARS = env_int(env, "SOCKET_FRAME_MAX_CHARS", default=65_536)
+SOCKET_FRAME_MAX_DEPTH = env_int(env, "SOCKET_FRAME_MAX_DEPTH", default=16)
 # New sockets a process opens at once; others wait their turn in arrival order, at most
 # SOCKET_CONNECT_WAIT seconds, then are refused with 1013 (the page retries). Keep the wait
 # well under Daphne's --websocket_connect_timeout (5 s by default), which drops a handshake

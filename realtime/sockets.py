@@ -14,7 +14,6 @@ time, in arrival order (realtime.admission).
 import asyncio
 import contextlib
 import functools
-import json
 import logging
 import time
 import uuid
@@ -34,21 +33,25 @@ from django.contrib.auth.models import AnonymousUser, User
 from django.db import InterfaceError, OperationalError
 from django.template.loader import render_to_string
 
-from realtime import frames, metrics
+from realtime import frames, inbound, metrics
 from realtime.admission import get_admission
-from realtime.auth import scope_user
+from realtime.auth import scope_login
+from realtime.budgets import FRAME_COST, action_cost, within_budget
 from realtime.hub import get_hub
+from realtime.inbound import Failures, Inbox, encodable
 from realtime.limits import BucketMap, OpenCounts, attempt_key
+from realtime.revocation import SocketLogin, after, sockets_group
 
 logger = logging.getLogger(__name__)
 
 # Close codes (4000-4999 are for applications). htmx's ws extension reconnects only after
 # 1006/1011/1012/1013, so a refusal is final for that page and does not loop.
 CLOSE_BAD_REQUEST = 4400
-CLOSE_UNAUTHENTICATED = 4401
+CLOSE_UNAUTHENTICATED = 4401  # also: the session ended (signed out, password changed, expired)
 CLOSE_FORBIDDEN = 4403
 CLOSE_NOT_FOUND = 4404
 CLOSE_TOO_MANY_SOCKETS = 4409  # SOCKETS_PER_USER already open in this process
+CLOSE_TOO_MANY_FRAMES = 4413  # frames arrived faster than handled, past SOCKET_INBOX_*
 CLOSE_TOO_MANY_ATTEMPTS = 4429  # connection attempts beyond SOCKET_CONNECT_BURST/_RATE
 CLOSE_UNAVAILABLE = 1011  # the database or the channel layer failed; the page retries later
 CLOSE_SERVICE_RESTART = 1012  # the page reconnects and resumes
@@ -60,6 +63,8 @@ UNAVAILABLE = "Live updates are unavailable at the moment. Retrying…"
 BUSY = "Relay is busy at the moment. Retrying…"
 DATABASE_UNAVAILABLE = "That was not done: the database is unavailable. Try again in a moment."
 FAILED = "Something went wrong on our side; that was not done. Try again."
+BAD_REQUEST = "This page's address is not valid."
+TOO_FAST = "That was not done: too many requests. Wait a moment, then try again."
 
 # What an unreachable database raises (other database errors are bugs, not outages).
 DATABASE_DOWN = (OperationalError, InterfaceError)
@@ -70,6 +75,9 @@ open_sockets = OpenCounts()
 connection_attempts = BucketMap(capacity=settings.SOCKET_LIMIT_KEYS)
 # Every open page socket of this process, to close them all when the server stops.
 open_pages: "weakref.WeakSet[PageConsumer]" = weakref.WeakSet()
+
+# Sessions expire by the wall clock (tests replace it).
+wall_clock = time.time
 
 SOCKET_PATH = "/ws/"
 # How long a stopping server waits for clients to answer its close, and for the channel layer.
@@ -160,27 +168,19 @@ def socket_params(query_string: bytes) -> dict[str, str]:
 
 def decode_frame(text: str | None) -> Frame | str:
     """The frame as a mapping with a string `action`, or an error message for the sender."""
-    if text is None:
-        return "Binary frames are not supported."
-    try:
-        frame = json.loads(text)
-    except ValueError:
-        return "That frame was not valid JSON."
-    if not isinstance(frame, dict):
-        return "A frame must be a JSON object."
-    if not isinstance(frame.get("action"), str):
-        return "A frame needs an “action” field."
-    return frame
+    return inbound.decode_frame(
+        text, max_chars=settings.SOCKET_FRAME_MAX_CHARS, max_depth=settings.SOCKET_FRAME_MAX_DEPTH
+    )
+
+
+def params_problem(params: Mapping[str, str]) -> bool:
+    """Whether the socket's query holds text no page would send (NUL, lone surrogates)."""
+    return inbound.has_bad_text(dict(params))
 
 
 def eager_task(coroutine: Coroutine[Any, Any, None]) -> "asyncio.Task[None]":
     """A task that runs at once, up to its first real wait; often it finishes right there."""
     return asyncio.Task(coroutine, loop=asyncio.get_running_loop(), eager_start=True)
-
-
-async def closed_by_client(receive: Receive, waiting: bool) -> None:
-    while waiting and (await receive())["type"] != "websocket.disconnect":
-        pass
 
 
 @functools.lru_cache(maxsize=64)
@@ -208,27 +208,62 @@ class PageConsumer(AsyncWebsocketConsumer):
         self.gone = asyncio.Event()  # set once the client has disconnected
         # Writes a ready-made frame straight to the socket, where the server offers that.
         self.write_frame: Callable[[bytes], bool] | None = None
+        # The session that opened this socket, once open (realtime.revocation).
+        self.login: SocketLogin | None = None
+        self.expiry: asyncio.TimerHandle | None = None  # closes the socket when the session ends
+        self.inbox = Inbox(frames=settings.SOCKET_INBOX_FRAMES, size=settings.SOCKET_INBOX_BYTES)
+        self.failures = Failures()
+        self.over_budget = False  # the last frame was beyond the person's frame budget
+        self.counted_open = False  # counted in metrics.SOCKETS
+        self.cleaned_up = False
 
     async def __call__(self, scope: ASGIMessage, receive: Receive, send: Send) -> None:
         # Channels' AsyncConsumer.__call__ would open a layer channel and a receive loop for
-        # this socket alone; only the client's frames are read here.
+        # this socket alone; only the client's frames are read here, by a reader of their own
+        # into a bounded inbox, while this loop handles them one after another.
         self.scope = scope
         self.channel_layer = None
         self.base_send = send
         self.write_frame = scope.get("extensions", {}).get(frames.EXTENSION)
+        reader = asyncio.get_running_loop().create_task(self.read(receive))
         try:
             while True:
-                await self.dispatch(await receive())
+                await self.dispatch(await self.inbox.get())
         except StopConsumer:
             pass
         except asyncio.CancelledError:
             # Daphne cancels every application when it shuts down (SIGTERM) and then drops
             # the connections. Say "service restart" first: the page reconnects to another
             # process, or to this one once it is back, and resumes from its cursor.
-            await self.shut_down(receive)
+            await self.shut_down(reader)
             raise
+        except Exception:
+            # A bug outside any action's guard: the page is told to retry, as after an outage.
+            logger.exception("A page socket failed")
+            self.close_soon(CLOSE_UNAVAILABLE)
+        finally:
+            # Whatever ended the socket, this one place gives back what it held: its place
+            # under the cap, its presence, its hub memberships.
+            reader.cancel()
+            await self.clean_up()
 
-    async def shut_down(self, receive: Receive) -> None:
+    async def read(self, receive: Receive) -> None:
+        """Everything the client sends, as it arrives, into the inbox; until it disconnects."""
+        try:
+            while True:
+                message = await receive()
+                if message["type"] != "websocket.receive":
+                    self.inbox.put(message)
+                    if message["type"] == "websocket.disconnect":
+                        return
+                elif not self.closing and not self.inbox.put(message):
+                    self.flooded()
+        except Exception:
+            # The server failed to hand over a message: the socket cannot go on.
+            logger.exception("Reading from a page socket failed")
+            self.inbox.put({"type": "websocket.disconnect", "code": CLOSE_UNAVAILABLE})
+
+    async def shut_down(self, reader: "asyncio.Task[None]") -> None:
         was_open = not self.closing and bool(self.handlers or self.joined)
         if was_open:
             self.close_soon(CLOSE_SERVICE_RESTART)
@@ -237,8 +272,10 @@ class PageConsumer(AsyncWebsocketConsumer):
             async with asyncio.timeout(SHUTDOWN_SECONDS):
                 # Twisted writes the close frame on a later turn of its loop, and drops every
                 # connection once all applications have returned: wait for the client to
-                # answer the close, while leaving the groups.
-                await asyncio.gather(self.leave_groups(), closed_by_client(receive, was_open))
+                # answer the close (the reader ends when it does), while leaving the groups.
+                await asyncio.gather(
+                    self.leave_groups(), asyncio.wait([reader]) if was_open else asyncio.sleep(0)
+                )
         except TimeoutError:
             logger.warning("Shutting a socket down took over %s s", SHUTDOWN_SECONDS)
         except Exception:
@@ -300,11 +337,17 @@ class PageConsumer(AsyncWebsocketConsumer):
         # on a socket that is not yet accepted.
         self.backlog = deque()
         try:
-            await asyncio.gather(*(hub.join(group, self) for group in opening.groups))
-        except Exception:
+            # Every join settles before one failure is acted upon: a join still under way
+            # would otherwise add a membership after the groups were left.
+            joins = [hub.join(group, self) for group in opening.groups]
+            outcomes = await asyncio.gather(*joins, return_exceptions=True)
+            failures = [outcome for outcome in outcomes if isinstance(outcome, BaseException)]
+            if failures:
+                raise failures[0]
+        except Exception as error:
             # The channel layer is down: likewise.
             self.backlog = None
-            logger.exception("Could not open a page socket")
+            logger.error("Could not open a page socket", exc_info=error)
             await self.leave_groups()
             await self.refuse(CLOSE_UNAVAILABLE, UNAVAILABLE, explain=True)
             return
@@ -313,9 +356,15 @@ class PageConsumer(AsyncWebsocketConsumer):
             await self.leave_groups()
             raise
         self.handlers = {name: a for part in opening.parts for name, a in part.actions().items()}
+        self.login = opening.login
+        self.counted_open = True
         metrics.SOCKETS.inc()
         open_pages.add(self)
         await self.accept()
+        if self.login is not None and self.login.expires_at is not None:
+            # An idle socket closes when its session expires too, not only at its next frame.
+            delay = max(0.0, self.login.expires_at - wall_clock())
+            self.expiry = asyncio.get_running_loop().call_later(delay, self.signed_out)
         waiting, self.backlog = self.backlog, None
         for html in waiting:
             self.deliver(html)
@@ -324,12 +373,23 @@ class PageConsumer(AsyncWebsocketConsumer):
 
     def load(self) -> "Opening":
         """In the database thread: who this is, then every part's reads and groups."""
-        user = scope_user(self.scope)
+        found = scope_login(self.scope)
+        user = found.user
         if not user.is_authenticated:
             return Opening(user=user)
+        params = socket_params(self.scope["query_string"])
+        if params_problem(params):
+            # Refused after the limits on attempts, as every other refusal is.
+            return Opening(user=user, refusal=Refused(CLOSE_BAD_REQUEST, BAD_REQUEST))
+        login = SocketLogin(
+            user_id=user.pk,
+            auth_hash=user.get_session_auth_hash(),
+            session_key=found.session_key,
+            expires_at=found.expires_at,
+        )
         connection = Connection(
             user=user,
-            params=socket_params(self.scope["query_string"]),
+            params=params,
             reply=self.send_html,
             leave=self.leave_group,
             socket_id=uuid.uuid4().hex,
@@ -342,7 +402,9 @@ class PageConsumer(AsyncWebsocketConsumer):
                 groups.extend(part.load())
         except Refused as refusal:
             return Opening(user=user, refusal=refusal)
-        return Opening(user=user, parts=parts, groups=groups)
+        # Every socket hears when its session ends (realtime.revocation).
+        groups.append(sockets_group(user.pk))
+        return Opening(user=user, parts=parts, groups=groups, login=login)
 
     async def catch_up(self, parts: Sequence[Part]) -> None:
         # Each part's catch-up is its own frame, in the parts' order, as it would be pushed.
@@ -380,17 +442,40 @@ class PageConsumer(AsyncWebsocketConsumer):
         raise StopConsumer()
 
     async def disconnect(self, code: int) -> None:
-        if self.handlers or self.joined:
+        await self.clean_up()
+
+    async def clean_up(self) -> None:
+        """Give back all the socket held; once, however it ended."""
+        if self.cleaned_up:
+            return
+        self.cleaned_up = True
+        if self.expiry is not None:
+            self.expiry.cancel()
+        if self.counted_open:
             metrics.SOCKETS.dec()
         self.closing = True
         self.release()
         open_pages.discard(self)
         self.gone.set()
-        await self.leave_groups()
         cleanups, self.cleanups = self.cleanups, []
-        for outcome in await asyncio.gather(*(c() for c in cleanups), return_exceptions=True):
-            if isinstance(outcome, BaseException):
-                logger.warning("A part's cleanup failed", exc_info=outcome)
+        try:
+            await self.leave_groups()
+        finally:
+            outcomes = await asyncio.gather(*(c() for c in cleanups), return_exceptions=True)
+            for outcome in outcomes:
+                if isinstance(outcome, BaseException):
+                    logger.warning("A part's cleanup failed", exc_info=outcome)
+            self.summarise_failures()
+
+    def summarise_failures(self) -> None:
+        unlogged = self.failures.unlogged()
+        if unlogged:
+            logger.warning(
+                "A page socket of user %s closed after %s more failed frames (%s)",
+                self.login.user_id if self.login else None,
+                sum(unlogged.values()),
+                ", ".join(f"{kind}: {count}" for kind, count in unlogged.items()),
+            )
 
     async def leave_groups(self) -> None:
         hub = get_hub()
@@ -398,15 +483,47 @@ class PageConsumer(AsyncWebsocketConsumer):
         await asyncio.gather(*(hub.leave(group, self) for group in groups))
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if self.closing or self.login is None:
+            return  # closing (e.g. signed out), or refused: nothing more is done for it
+        await self.guarded(self.handle(text_data))
+
+    async def handle(self, text_data: str | None) -> None:
+        """One frame: the session still valid, within the person's budget, well formed, then
+        the action it names."""
+        assert self.login is not None
+        if self.login.expired(wall_clock()):
+            self.signed_out()
+            return
+        now = time.monotonic()
+        if not within_budget(self.login.user_id, FRAME_COST, now=now):
+            # Told once per run of refused frames: a flood is not answered frame by frame.
+            told, self.over_budget = self.over_budget, True
+            if self.failures.note("over budget"):
+                logger.info("A page socket's frame was refused (over budget): %s", TOO_FAST)
+            if not told:
+                await self.send_html(socket_error_html(TOO_FAST))
+            return
+        self.over_budget = False
         frame = decode_frame(text_data)
         if isinstance(frame, str):
-            await self.send_html(socket_error_html(frame))
+            await self.refused_frame("invalid", frame)
             return
         handler = self.handlers.get(frame["action"])
         if handler is None:
-            await self.send_html(socket_error_html(f"Unknown action “{frame['action']}”."))
+            await self.refused_frame("unknown action", f"Unknown action “{frame['action']}”.")
             return
-        await self.guarded(handler(frame))
+        cost = action_cost(handler)
+        if cost is not None and not within_budget(self.login.user_id, cost, now=now):
+            await self.refused_frame("over budget", TOO_FAST)
+            return
+        await handler(frame)
+
+    async def refused_frame(self, kind: str, reason: str) -> None:
+        """A frame not acted upon: the page is told; the log hears of the first of each kind,
+        and of how many followed when the socket closes."""
+        if self.failures.note(kind):
+            logger.info("A page socket's frame was refused (%s): %s", kind, reason)
+        await self.send_html(socket_error_html(reason))
 
     async def guarded(self, work: Awaitable[None]) -> None:
         """Run a part's handler; if it fails, the page is told and the socket stays open."""
@@ -416,16 +533,41 @@ class PageConsumer(AsyncWebsocketConsumer):
             await self.failed(error)
 
     async def failed(self, error: Exception) -> None:
-        if isinstance(error, DATABASE_DOWN):
-            logger.warning("A socket action failed on the database", exc_info=error)
+        outage = isinstance(error, DATABASE_DOWN)
+        first = self.failures.note("database down" if outage else type(error).__name__)
+        if outage:
+            if first:
+                logger.warning("A socket action failed on the database", exc_info=error)
             await self.send_html(socket_error_html(DATABASE_UNAVAILABLE))
         else:
-            logger.error("A socket action failed", exc_info=error)
+            if first:
+                logger.error("A socket action failed", exc_info=error)
             await self.send_html(socket_error_html(FAILED))
 
     async def send_html(self, html: str) -> None:
-        """Replies share the outgoing queue with pushes, so the page sees them in order."""
-        self.deliver(html)
+        """Replies share the outgoing queue with pushes, so the page sees them in order. A
+        reply may quote what the client sent: it is made encodable whatever that was."""
+        self.deliver(encodable(html))
+
+    def session_changed(self, change: dict[str, Any]) -> None:
+        """From the hub: a session or the account of this socket's person changed."""
+        if self.login is None:
+            return
+        updated = after(self.login, change)
+        if updated is None:
+            self.signed_out()
+        else:
+            self.login = updated
+
+    def signed_out(self) -> None:
+        """The session that opened this socket is no longer valid: the page goes to sign-in."""
+        self.close_soon(CLOSE_UNAUTHENTICATED)
+
+    def flooded(self) -> None:
+        """Frames arrive faster than they are handled, past the inbox's bounds."""
+        if self.failures.note("flooded"):
+            logger.info("A page socket sent frames faster than handled; closing it")
+        self.close_soon(CLOSE_TOO_MANY_FRAMES)
 
     def deliver(self, html: str, frame: bytes | None = None) -> None:
         if self.closing:
@@ -513,6 +655,7 @@ class Opening:
     parts: list[Part] = field(default_factory=list)
     groups: list[str] = field(default_factory=list)
     refusal: Refused | None = None
+    login: SocketLogin | None = None
 
 
 def catch_up_all(parts: Sequence[Part]) -> list[CatchUp | Exception]:

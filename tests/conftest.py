@@ -7,7 +7,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import connections
 
 from chat.models import Room
-from realtime import prepared, sockets
+from realtime import budgets, prepared, sockets
 from taskworker.worker import claim_and_run_one, new_worker
 
 User = get_user_model()
@@ -43,12 +43,15 @@ def other_room(db: None) -> Room:
 
 @pytest.fixture(autouse=True)
 def fresh_socket_limits() -> Iterator[None]:
-    """Each test starts with no sockets counted and full connection-attempt buckets."""
+    """Each test starts with no sockets counted and full connection-attempt and action
+    buckets."""
     sockets.open_sockets.clear()
     sockets.connection_attempts.clear()
+    budgets.action_budgets.clear()
     yield
     sockets.open_sockets.clear()
     sockets.connection_attempts.clear()
+    budgets.action_budgets.clear()
 
 
 @pytest.fixture(autouse=True)

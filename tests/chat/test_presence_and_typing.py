@@ -163,8 +163,10 @@ async def test_typing_reaches_the_others_throttled_and_is_never_stored(ada, grac
 
 
 async def test_a_flood_of_typing_frames_gives_one_signal_and_the_socket_still_answers(
-    ada, grace, room
+    ada, grace, room, settings
 ):
+    # The typing throttle is under test here, not the budget of frames (test_socket_budgets).
+    settings.SOCKET_BUDGETS = {**settings.SOCKET_BUDGETS, "frame": (20.0, 1000.0)}
     typist = await open_room(ada)
     reader = await open_room(grace)
     await frames_until(reader, showing("ada", "grace"))

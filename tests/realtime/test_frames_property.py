@@ -1,4 +1,5 @@
-"""Random frames thrown at the page socket: it never crashes, never closes, and answers.
+"""Random frames thrown at the page socket: it never crashes, never closes, and answers; and
+whatever was thrown, a person's sockets give back everything once they close.
 
 Hypothesis generates anything a client could send: text that is not JSON, JSON that is not an
 object, objects with every kind of value in every field (huge integers, NaN, nested lists,
@@ -16,7 +17,10 @@ from channels.testing import WebsocketCommunicator
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from realtime import sockets
+from chat.logic import room_space
+from realtime import budgets, sockets
+from realtime.hub import get_hub
+from realtime.presence import get_presence
 from realtime.routing import websocket_urlpatterns
 
 router = URLRouter(websocket_urlpatterns)
@@ -43,11 +47,29 @@ frame_objects = st.fixed_dictionaries(
         "HEADERS": json_values,
     },
 )
+# What used to crash the consumer or the log: deep nesting, lone surrogates and NULs (as JSON
+# escapes, as a hostile client sends them), and frames larger than any a page sends.
+hostile = st.one_of(
+    st.integers(min_value=17, max_value=30_000).map(lambda n: "[" * n + "]" * n),
+    st.integers(min_value=17, max_value=5_000).map(
+        lambda n: '{"action": "chat.send", "body": ' + "[" * n + "]" * n + "}"
+    ),
+    st.sampled_from(["\\ud800", "\\udfff", "\\u0000", "a\\u0000b", "\\ud83d"]).map(
+        lambda text: f'{{"action": "{text}", "body": "{text}"}}'
+    ),
+    st.sampled_from(["chat.send", "chat.resume", "chat.read", "tasks.refresh"]).map(
+        lambda action: json.dumps({"action": action, "body": "x" * 70_000})
+    ),
+    st.text(alphabet=st.characters(codec="utf-8"), min_size=1, max_size=40).map(
+        lambda text: json.dumps({"action": text})
+    ),
+)
 frames = st.one_of(
     frame_objects.map(json.dumps),
     json_values.map(json.dumps),
     st.text(max_size=200),
     st.binary(max_size=200),
+    hostile,
 )
 
 
@@ -63,8 +85,9 @@ async def answers_until(socket: WebsocketCommunicator, marker: str) -> list[str]
 
 
 async def throw(user, thrown: list[str | bytes]) -> None:
-    # One user reconnects for every example: not what the attempt limit is for.
+    # One user reconnects for every example: not what the attempt and action limits are for.
     sockets.connection_attempts.clear()
+    budgets.action_budgets.clear()
     socket = WebsocketCommunicator(router, "/ws/?room=general")
     socket.scope["user"] = user
     connected, _ = await socket.connect()
@@ -92,3 +115,56 @@ async def throw(user, thrown: list[str | bytes]) -> None:
 @given(thrown=st.lists(frames, min_size=1, max_size=4))
 def test_random_frames_never_crash_or_close_the_socket(ada, room, thrown):
     async_to_sync(throw)(ada, thrown)
+
+
+# Real pages of every kind, each with presence (`path`).
+PAGES = [
+    "/ws/?room=general&path=%2Frooms%2Fgeneral%2F",
+    "/ws/?page=rooms&path=%2Frooms%2F",
+    "/ws/?page=inbox&path=%2Fnotifications%2F",
+    "/ws/?path=%2F",
+]
+
+
+async def throw_from_tabs(user, room, tabs: list[tuple[str, list[str | bytes]]]) -> None:
+    sockets.connection_attempts.clear()
+    budgets.action_budgets.clear()
+    opened = []
+    for path, thrown in tabs:
+        socket = WebsocketCommunicator(router, path)
+        socket.scope["user"] = user
+        connected, _ = await socket.connect()
+        assert connected
+        opened.append((socket, thrown))
+    for socket, thrown in opened:
+        for frame in thrown:
+            key = "bytes" if isinstance(frame, bytes) else "text"
+            await socket.send_input({"type": "websocket.receive", key: frame})
+    assert sockets.open_sockets[user.pk] == len(tabs)
+    for socket, _ in opened:
+        # Frames already sent are handled before the disconnect: allow for the database.
+        await socket.disconnect(timeout=10)
+
+    assert sockets.open_sockets[user.pk] == 0
+    assert len(sockets.open_sockets) == 0
+    hub = get_hub()
+    assert (hub.members, hub.carriers) == ({}, {})
+    presence = get_presence()
+    assert presence.local == {}
+    assert await presence.members(room_space(room.id)) == []
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("close_db_connections")
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    tabs=st.lists(
+        st.tuples(st.sampled_from(PAGES), st.lists(frames, max_size=6)), min_size=1, max_size=4
+    )
+)
+def test_after_any_frames_closed_sockets_leave_nothing_behind(ada, room, tabs):
+    async_to_sync(throw_from_tabs)(ada, room, tabs)

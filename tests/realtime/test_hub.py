@@ -6,7 +6,7 @@ import pytest_asyncio
 from channels.layers import InMemoryChannelLayer
 
 from realtime import metrics
-from realtime.hub import LEAVE, PUSH, Hub, carrier, leave_event, push_event
+from realtime.hub import LEAVE, PUSH, Hub, carrier, leave_event, push_event, session_event
 
 pytestmark = pytest.mark.asyncio
 
@@ -45,6 +45,7 @@ class Socket:
         self.interruptions = 0
         self.removals: list[tuple[str, str]] = []
         self.fails = fails
+        self.session_changes: list[dict[str, object]] = []
 
     def deliver(self, html: str, frame: bytes | None = None) -> None:
         if self.fails:
@@ -56,6 +57,9 @@ class Socket:
 
     def removed(self, group: str, html: str) -> None:
         self.removals.append((group, html))
+
+    def session_changed(self, change: dict[str, object]) -> None:
+        self.session_changes.append(change)
 
 
 @pytest_asyncio.fixture
@@ -98,6 +102,20 @@ async def test_a_leave_event_reaches_the_members_of_its_group_only(hub):
     assert tab.removals == [("room", "<p>gone</p>")]
     assert tab.received == []  # the member decides whether the page is told
     assert other_person.removals == []
+
+
+async def test_a_session_event_reaches_the_members_of_its_group_only(hub):
+    tab, other_group, other_person = Socket(), Socket(), Socket()
+    await hub.join("user.1.sockets", tab)
+    await hub.join("user.1", other_group)  # the same carrier
+    await hub.join("user.2.sockets", other_person)
+
+    change = {"session_key": "abc"}
+    await hub.layer.group_send(carrier("user.1.sockets"), session_event("user.1.sockets", change))
+    await until(lambda: tab.session_changes)
+    assert tab.session_changes == [change]
+    assert tab.received == []
+    assert other_group.session_changes == other_person.session_changes == []
 
 
 @pytest.mark.parametrize(

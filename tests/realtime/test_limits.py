@@ -80,3 +80,11 @@ def test_open_counts_forget_users_without_sockets():
 )
 def test_attempt_key_is_the_account_or_else_the_address(user_id, client, key):
     assert attempt_key(user_id=user_id, client=client) == key
+
+
+def test_an_action_spends_its_cost_from_the_bucket():
+    buckets = BucketMap(capacity=4)
+    assert buckets.take("ada:resume", rate=1, burst=5, now=0, cost=3)
+    assert not buckets.take("ada:resume", rate=1, burst=5, now=0, cost=3)
+    assert buckets.take("ada:resume", rate=1, burst=5, now=0, cost=2)
+    assert buckets.take("ada:resume", rate=1, burst=5, now=3, cost=3)

@@ -125,7 +125,8 @@ class EarlyPushHub:
 
     async def join(self, group, member):
         self.members.add(member)
-        member.deliver("<p>early</p>")
+        if group == "test.early":
+            member.deliver("<p>early</p>")
 
     async def leave(self, group, member):
         self.members.discard(member)

@@ -1,6 +1,7 @@
-// The little the page needs beyond htmx: keyboard sending, the connection badge,
-// local times, keeping the conversation scrolled to the newest message, the rooms' unread
-// counts, and asking for task results the page may have missed.
+// The little the page needs beyond htmx: keyboard sending, the connection badge (and the
+// sign-in page once the session has ended), local times, keeping the conversation scrolled to
+// the newest message, the rooms' unread counts, and asking for task results the page may have
+// missed.
 (function () {
   "use strict";
 
@@ -12,6 +13,9 @@
   };
   // Close codes after which htmx's ws extension reconnects by itself.
   var RETRIED = [1006, 1011, 1012, 1013];
+  // The close code of a socket whose session is no longer valid (realtime.sockets).
+  var SIGNED_OUT = 4401;
+  var SIGN_IN_URL = "/accounts/login/";
 
   function setConnection(state) {
     var badge = document.getElementById("connection-status");
@@ -229,6 +233,12 @@
   document.addEventListener("htmx:wsClose", function (event) {
     openSocket = null;
     var code = event.detail.event.code;
+    if (code === SIGNED_OUT) {
+      // The session ended (signed out, password changed, expired): sign in again, then back.
+      var here = window.location.pathname + window.location.search;
+      window.location.assign(SIGN_IN_URL + "?next=" + encodeURIComponent(here));
+      return;
+    }
     setConnection(RETRIED.indexOf(code) >= 0 ? "reconnecting" : "closed");
   });
 

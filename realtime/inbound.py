@@ -1,0 +1,139 @@
+"""What a page socket accepts from its client: no I/O, no clock.
+
+A frame is checked before it is parsed (its size, how deeply it nests) and after (its shape,
+and text the database and the page can hold), so no frame can make the parser recurse without
+bound or put a NUL byte or a lone surrogate in front of an action. Frames wait in a bounded
+inbox; replies are made encodable whatever the input; repeated failures of one socket are
+counted, to be logged once.
+"""
+
+import asyncio
+import json
+import re
+from collections import Counter, deque
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+Frame = Mapping[str, Any]
+ASGIMessage = dict[str, Any]
+
+# A JSON string, escapes included; and a container holding no other container.
+_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_INNERMOST = re.compile(r"\[[^\[\]{}]*\]|\{[^\[\]{}]*\}")
+_CONTAINER = re.compile(r"[\[\]{}]")
+# Text the database and the page cannot hold: NUL, and surrogates (in a str, any surrogate is
+# an unpaired one: JSON's escaped pairs decode to a single code point).
+_BAD_TEXT = re.compile("[\x00\ud800-\udfff]")
+
+BINARY = "Binary frames are not supported."
+TOO_LARGE = "That frame is too large."
+TOO_DEEP = "That frame is nested too deeply."
+NOT_JSON = "That frame was not valid JSON."
+NOT_OBJECT = "A frame must be a JSON object."
+NO_ACTION = "A frame needs an “action” field."
+BAD_TEXT = "That frame holds characters that are not allowed (NUL or unpaired surrogates)."
+
+
+def nesting_depth_over(text: str, *, limit: int) -> bool:
+    """Whether the JSON `text` nests arrays and objects more than `limit` deep, found without
+    parsing it: strings are removed, then the innermost containers, `limit` times over. What is
+    left holds brackets only if something nested deeper (or the text is not JSON anyway)."""
+    if text.count("[") + text.count("{") <= limit:
+        return False
+    text = _STRING.sub('""', text)
+    for _ in range(limit):
+        text, removed = _INNERMOST.subn("", text)
+        if not removed:
+            break
+    return _CONTAINER.search(text) is not None
+
+
+def has_bad_text(value: object) -> bool:
+    """Whether any string in a parsed frame (keys included) holds NUL or a lone surrogate.
+    Recursion is bounded: frames are checked for depth before they are parsed."""
+    if isinstance(value, str):
+        return _BAD_TEXT.search(value) is not None
+    if isinstance(value, dict):
+        return any(has_bad_text(key) or has_bad_text(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(has_bad_text(item) for item in value)
+    return False
+
+
+def decode_frame(text: str | None, *, max_chars: int, max_depth: int) -> Frame | str:
+    """The frame as a mapping with a string `action`, or an error message for the sender."""
+    if text is None:
+        return BINARY
+    if len(text) > max_chars:
+        return TOO_LARGE
+    if nesting_depth_over(text, limit=max_depth):
+        return TOO_DEEP
+    try:
+        frame = json.loads(text)
+    except (ValueError, RecursionError):
+        return NOT_JSON
+    if not isinstance(frame, dict):
+        return NOT_OBJECT
+    if has_bad_text(frame):
+        return BAD_TEXT
+    if not isinstance(frame.get("action"), str):
+        return NO_ACTION
+    return frame
+
+
+def encodable(text: str) -> str:
+    """`text`, with any lone surrogate written as its escape, so that it encodes as UTF-8."""
+    if _BAD_TEXT.search(text) is None:
+        return text
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+@dataclass
+class Failures:
+    """One socket's failed frames by kind: the first of each kind is logged, the rest counted
+    and summarised when the socket closes."""
+
+    counts: Counter[str] = field(default_factory=Counter)
+
+    def note(self, kind: str) -> bool:
+        """Count one failure of `kind`; True if it is the first (the one to log)."""
+        self.counts[kind] += 1
+        return self.counts[kind] == 1
+
+    def unlogged(self) -> dict[str, int]:
+        """How many of each kind were counted but not logged."""
+        return {kind: count - 1 for kind, count in sorted(self.counts.items()) if count > 1}
+
+
+class Inbox:
+    """What the client sent, read as soon as it arrives and waiting to be handled in order:
+    at most `frames` frames and `size` characters of them. The server's own queue in front of
+    the application has no bound; this one keeps that queue empty."""
+
+    def __init__(self, *, frames: int, size: int) -> None:
+        self.frames = frames
+        self.size = size
+        self.waiting: deque[ASGIMessage] = deque()
+        self.held = 0  # characters of the frames waiting
+        self.ready = asyncio.Event()
+
+    def put(self, message: ASGIMessage) -> bool:
+        """Queue `message`; False (and nothing queued) if it is a frame beyond the bounds."""
+        length = len(message.get("text") or message.get("bytes") or "")
+        if message["type"] == "websocket.receive":
+            if len(self.waiting) >= self.frames or self.held + length > self.size:
+                return False
+            self.held += length
+        self.waiting.append(message)
+        self.ready.set()
+        return True
+
+    async def get(self) -> ASGIMessage:
+        while not self.waiting:
+            self.ready.clear()
+            await self.ready.wait()
+        message = self.waiting.popleft()
+        if message["type"] == "websocket.receive":
+            self.held -= len(message.get("text") or message.get("bytes") or "")
+        return message
