@@ -28,9 +28,10 @@ not hold.
 - Pushes are numbered per sender and carrier (realtime.sequence): a number that never
   arrives (dropped at capacity, lost in a failover) makes the members of that carrier resume
   before the push that revealed it is shown to them.
-- A probe sent to the process's own probe group every HUB_PROBE_SECONDS must come back: if
-  Redis lost its keys while connections stayed up (FLUSHALL, a failover to an empty replica),
-  the hub's subscriptions are gone without an error, and only the missing probe tells.
+- A probe sent to the process's own probe groups (one on each Redis host) every
+  HUB_PROBE_SECONDS must come back: if Redis lost its keys while connections stayed up
+  (FLUSHALL, a failover to an empty replica, one shard of several restarted), the hub's
+  subscriptions are gone without an error, and only the missing probe tells.
 """
 
 import asyncio
@@ -171,8 +172,11 @@ class Hub:
         self.refresher: asyncio.Task[None] | None = None
         self.prober: asyncio.Task[None] | None = None
         self.recovery: asyncio.Task[None] | None = None
-        self.probe_group = ""  # named anew each time probing starts
+        # One probe group per Redis shard (realtime.hub.probe_groups), named anew each time
+        # probing starts; a probe is back once it came back through every one of them.
+        self.probe_groups: list[str] = []
         self.probe_sent = 0
+        self.probes_back: set[str] = set()
         self.probe_back = asyncio.Event()
         self.received = 0  # messages read from the layer, for the probe
         self.last_logged: dict[tuple[str, str, str], float] = {}
@@ -226,9 +230,9 @@ class Hub:
             state.busy -= 1
             self._forget_if_unused(name, state)
         if not self.carriers:
-            probe_group = self.probe_group if self.prober is not None else None
+            probe_groups = self.probe_groups if self.prober is not None else []
             self._stop()
-            if probe_group is not None:
+            for probe_group in probe_groups:
                 await self._discard_probe_group(probe_group)
 
     def deliver(self, message: dict[str, Any]) -> None:
@@ -243,7 +247,9 @@ class Hub:
                 self.deliver_session(message)
             elif kind == PROBE:
                 if message.get("n") == self.probe_sent:
-                    self.probe_back.set()
+                    self.probes_back.add(message.get("group"))
+                    if self.probes_back.issuperset(self.probe_groups):
+                        self.probe_back.set()
             else:
                 raise Malformed(f"unknown type {kind!r}")
         except Exception as error:
@@ -405,7 +411,7 @@ class Hub:
             self.refresher = asyncio.create_task(self._refresh(), name="hub-refresher")
         if self.probe_every and (self.prober is None or self.prober.done()):
             # A new name each time: the discard of the previous one may still be on its way.
-            self.probe_group = f"hub-probe.{uuid.uuid4().hex}"
+            self.probe_groups = probe_groups(self.layer)
             self.prober = asyncio.create_task(self._probe(), name="hub-prober")
 
     def _start_reader(self, *, recovering: bool) -> None:
@@ -481,7 +487,7 @@ class Hub:
         names = [name for name, state in self.carriers.items() if state.subscribed]
         adds = [self._resubscribe(name) for name in names]
         if self.prober is not None:
-            adds.append(self._add(self.probe_group))
+            adds.extend(self._add(name) for name in self.probe_groups)
         outcomes = await asyncio.gather(*adds, return_exceptions=True)
         for outcome in outcomes:
             if isinstance(outcome, asyncio.CancelledError):
@@ -508,7 +514,8 @@ class Hub:
         delay = RETRY_FIRST_DELAY
         while True:
             try:
-                await self._add(self.probe_group)
+                for name in self.probe_groups:
+                    await self._add(name)
                 break
             except Exception:
                 logger.warning("Could not add the hub's probe group; retrying", exc_info=True)
@@ -519,9 +526,12 @@ class Hub:
             if self.recovery is not None and not self.recovery.done():
                 continue
             self.probe_sent += 1
+            self.probes_back.clear()
             self.probe_back.clear()
             try:
-                await self.layer.group_send(self.probe_group, {"type": PROBE, "n": self.probe_sent})
+                for name in self.probe_groups:
+                    probe = {"type": PROBE, "n": self.probe_sent, "group": name}
+                    await self.layer.group_send(name, probe)
             except Exception:
                 # The layer fails outright: the reader sees that too, and recovers.
                 logger.warning("Could not send the hub's probe", exc_info=True)
@@ -558,6 +568,25 @@ class Hub:
                 if self.received == read or time.monotonic() - started > PROBE_GIVE_UP:
                     return False
         return True
+
+
+def probe_groups(layer: BaseChannelLayer) -> list[str]:
+    """Fresh probe group names, one stored on each of the layer's Redis hosts: a host that
+    restarts empty takes the subscriptions it held with it, and only a probe through that
+    host notices. channels-redis places a group by `consistent_hash` over `ring_size` hosts;
+    another layer has one place."""
+    ring_size = getattr(layer, "ring_size", 1)
+    place = getattr(layer, "consistent_hash", None)
+    if ring_size <= 1 or place is None:
+        return [f"hub-probe.{uuid.uuid4().hex}"]
+    names: dict[int, str] = {}
+    # Random names land on each of n hosts within about n·ln(n) tries; bounded all the same.
+    for _ in range(100 * ring_size):
+        name = f"hub-probe.{uuid.uuid4().hex}"
+        names.setdefault(place(name), name)
+        if len(names) == ring_size:
+            break
+    return [names[index] for index in sorted(names)]
 
 
 def make_hub() -> Hub:
