@@ -17,6 +17,15 @@ the process itself when it runs alone). There `summarise()` lines the sends of a
 processes up against the windows of all connections: expected = sends to the stream with
 `start <= sent_at <= end`.
 
+That is the *live-connection* figure: pushes to sockets while they were open. It says
+nothing about what a person saw: a message sent while someone's socket was reconnecting is
+owed to no connection. The *per-person* figure answers that: a person (one load-test user,
+whatever its sockets did) is owed every message sent to its room, and every announcement,
+from its first connection until the end of the run (or until the server refused it for
+good), and is credited with each distinct message it holds by then, live or replayed on
+resume. Resuming is what this figure measures: without it, a reconnecting person misses what
+was sent meanwhile.
+
 Plain Python, no Locust: the tests use it directly.
 """
 
@@ -176,6 +185,32 @@ class Connection:
         )
 
 
+class Person:
+    """What one load-test user holds across all its connections: the send time of each
+    distinct message it received, per stream."""
+
+    def __init__(self, room: str, joined_at: float, *, grace: float) -> None:
+        self.room = room
+        self.start = joined_at + grace
+        self.left_at: float | None = None  # refused for good, or stopped before the end
+        self.received: dict[str, list[float]] = {}
+
+    def receive(self, stream: str, sent_at: float) -> None:
+        self.received.setdefault(stream, []).append(sent_at)
+
+    def record(self, end: float) -> dict[str, Any]:
+        """Its window [start, end] and what it holds of each stream inside it."""
+        return {
+            "room": self.room,
+            "start": self.start,
+            "end": end,
+            "received": {
+                stream: sum(1 for t in times if self.start <= t <= end)
+                for stream, times in self.received.items()
+            },
+        }
+
+
 @dataclass
 class Ledger:
     """One process's record of a run: sends, connections, failures. `snapshot()` freezes it
@@ -186,6 +221,7 @@ class Ledger:
     sends: dict[str, list[float]] = field(default_factory=dict)
     records: list[ConnectionRecord] = field(default_factory=list)
     open: dict[int, Connection] = field(default_factory=dict)
+    people: dict[str, Person] = field(default_factory=dict)
     connect_failures: Counter[str] = field(default_factory=Counter)
     drops: Counter[str] = field(default_factory=Counter)
     deliveries_per_second: Counter[int] = field(default_factory=Counter)
@@ -243,6 +279,23 @@ class Ledger:
             self.open[id(connection)] = connection
         return connection
 
+    def joined(self, person: str, room: str, at: float) -> None:
+        """`person` connected: from its first connection on, it is owed its room's messages."""
+        if not self.frozen and person not in self.people:
+            self.people[person] = Person(room, at, grace=self.grace)
+
+    def person_received(self, person: str, stream: str, sent_at: float) -> None:
+        """`person` received a message it did not hold yet (on any of its connections)."""
+        holder = self.people.get(person)
+        if holder is not None and not self.frozen:
+            holder.receive(stream, sent_at)
+
+    def left(self, person: str, at: float) -> None:
+        """`person` stopped before the end of the run (refused for good)."""
+        holder = self.people.get(person)
+        if holder is not None and holder.left_at is None and not self.frozen:
+            holder.left_at = at
+
     def closed(self, connection: Connection, closed_at: float) -> None:
         if self.open.pop(id(connection), None) is not None:
             self.records.append(connection.close(closed_at))
@@ -254,7 +307,13 @@ class Ledger:
             del self.open[key]
             self.records.append(connection.close(now, end=self.quiesced_at))
         self.frozen = True
+        end = now if self.quiesced_at is None else self.quiesced_at
+        people = [
+            person.record(end if person.left_at is None else min(end, person.left_at - self.settle))
+            for person in self.people.values()
+        ]
         return {
+            "people": people,
             "sends": {stream: sorted(times) for stream, times in self.sends.items()},
             "connections": [record.as_dict() for record in self.records],
             "connect_failures": dict(self.connect_failures),
@@ -311,6 +370,10 @@ def summarise(snapshots: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
             {int(second): int(n) for second, n in snapshot.get("deliveries_per_second", [])}
         )
 
+    people = person_completeness(
+        [person for snapshot in snapshots for person in snapshot.get("people", [])], sends
+    )
+
     total_expected = sum(expected.values())
     total_received = sum(received.values())
     chat_sends = sum(len(times) for stream, times in sends.items() if stream != ANNOUNCEMENTS)
@@ -331,6 +394,14 @@ def summarise(snapshots: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
         "missing": max(0, total_expected - total_received),
         "extra": max(0, total_received - total_expected),
         "ratio": _ratio(total_received, total_expected),
+        "person": people,
+        "live": {
+            "expected": total_expected,
+            "received": total_received,
+            "missing": max(0, total_expected - total_received),
+            "extra": max(0, total_received - total_expected),
+            "ratio": _ratio(total_received, total_expected),
+        },
         "streams": {
             kind: {
                 "expected": expected[kind],
@@ -343,6 +414,39 @@ def summarise(snapshots: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
         "out_of_order": sum(record.out_of_order for record in records),
         "before_open": sum(record.before_open for record in records),
         "timeline": timeline(records, deliveries),
+    }
+
+
+def person_completeness(
+    people: Sequence[Mapping[str, Any]], sends: Mapping[str, Sequence[float]]
+) -> dict[str, Any]:
+    """Per person: what each held at the end against what was sent to its streams while it
+    was a member. `extra` counts what a person held beyond that (a message counted twice, or
+    sent by a process whose ledger is missing); `short` the people missing anything."""
+    expected = received = missing = extra = short = 0
+    for person in people:
+        start, end = float(person["start"]), float(person["end"])
+        for stream in (str(person["room"]), ANNOUNCEMENTS):
+            owed = _count_between(sends.get(stream, ()), start, end)
+            held = int(person["received"].get(stream, 0))
+            expected += owed
+            received += held
+            missing += max(0, owed - held)
+            extra += max(0, held - owed)
+        if any(
+            int(person["received"].get(stream, 0))
+            < _count_between(sends.get(stream, ()), start, end)
+            for stream in (str(person["room"]), ANNOUNCEMENTS)
+        ):
+            short += 1
+    return {
+        "people": len(people),
+        "short": short,
+        "expected": expected,
+        "received": received,
+        "missing": missing,
+        "extra": extra,
+        "ratio": _ratio(received - extra, expected),
     }
 
 
@@ -379,10 +483,15 @@ def format_summary(summary: Mapping[str, Any]) -> str:
         return "n/a" if value is None else f"{value:.4f}"
 
     streams = summary["streams"]
+    person = summary["person"]
     lines = [
-        f"Delivery completeness: {summary['received']:,} of {summary['expected']:,} expected "
-        f"deliveries (ratio {ratio(summary['ratio'])}), {summary['missing']:,} missing, "
-        f"{summary['extra']:,} unexpected",
+        f"Per person: {person['received'] - person['extra']:,} of {person['expected']:,} "
+        f"messages owed to {person['people']:,} people were held by the end "
+        f"(ratio {ratio(person['ratio'])}); {person['short']:,} people missed some, "
+        f"{person['extra']:,} unexpected",
+        f"Per live connection: {summary['received']:,} of {summary['expected']:,} pushes to "
+        f"open sockets arrived (ratio {ratio(summary['ratio'])}), {summary['missing']:,} "
+        f"missing, {summary['extra']:,} unexpected",
         f"  chat: {streams['chat']['received']:,}/{streams['chat']['expected']:,} "
         f"(ratio {ratio(streams['chat']['ratio'])}) from {summary['sent']['chat']:,} messages, "
         f"{summary['acks']:,} acknowledged, {summary['rejected']:,} rejected, "

@@ -11,13 +11,22 @@ How a run goes:
    announcer: a staff session posting over HTTP.
 3. Each user opens the page socket with its session cookie and Origin, then receives, and
    sends if the plan says so. It reports to Locust (request type "WS"): `connect` (handshake
-   to first frame), `deliver` (message fan-out latency from the sender's timestamp),
-   `announcement`, `replay` (caught up after reconnecting), `ack` (send to acknowledgement).
+   to the first frame of an accepted socket, see connecting.py), `refused CODE NAME` and
+   `connect failed` (failures), `drop CODE NAME` (an open socket the server or the network
+   closed), `deliver` (message fan-out latency from the sender's timestamp), `announcement`,
+   `replay` (caught up after reconnecting), `ack` (send to acknowledgement). A user refused
+   for good (4401, 4403, 4404, 4409) stops; after any other failure or drop it waits a
+   full-jitter delay, as the page does, and connects again.
 4. `test_stopping`: the master tells every worker to stop sending, waits `settle` seconds
    while the sockets keep receiving, then asks every worker for its ledger (delivery.py),
    combines them with its own, logs the completeness summary, writes it next to the CSV
-   files (`PREFIX_delivery.json`) and records a `completeness` request that fails when
-   deliveries were missing, so Locust's exit code shows it.
+   files (`PREFIX_delivery.json`), checks the thresholds (thresholds.py), writes them too
+   (`PREFIX_thresholds.csv`), and sets Locust's exit code from them: 0 only when every
+   threshold held.
+
+Start-up checks (preflight.py) refuse a run that could not measure what it claims: no
+target, a malformed users CSV, more users than sessions, a staff session that cannot post, a
+room that does not exist.
 """
 
 import json
@@ -32,6 +41,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import locust.runners
 import websocket
 from locust import User, constant, events, task
 from locust.argument_parser import LocustArgumentParser
@@ -47,6 +57,15 @@ from locust.runners import (
     WorkerRunner,
 )
 
+from loadtest.locust import thresholds
+from loadtest.locust.connecting import (
+    REFUSAL_WINDOW,
+    FirstFrame,
+    close_name,
+    first_frame,
+    full_jitter_delay,
+    refused_for_good,
+)
 from loadtest.locust.delivery import (
     ANNOUNCEMENTS,
     Connection,
@@ -57,6 +76,15 @@ from loadtest.locust.delivery import (
     summarise,
 )
 from loadtest.locust.markers import ANNOUNCER, Frame, Kind, Marker, classify, make_body
+from loadtest.locust.preflight import (
+    StartupError,
+    check_announcements,
+    check_rooms,
+    check_signed_in,
+    check_staff,
+    check_user_count,
+)
+from loadtest.locust.results import output_paths, write_json, write_thresholds_csv
 from loadtest.locust.safety import (
     ALLOW_REMOTE_ENV,
     UnsafeTarget,
@@ -72,7 +100,6 @@ from loadtest.locust.scenarios import (
     make_plan,
     next_storm,
     read_users,
-    room_name,
     user_index,
 )
 from loadtest.locust.siteclient import SiteClient, SiteError
@@ -86,8 +113,7 @@ SNAPSHOT_MESSAGE = "loadtest_snapshot"
 COLLECT_TIMEOUT = 20.0  # seconds the master waits for the workers' ledgers
 CONNECT_TIMEOUT = 20.0
 ACK_WAIT = 2.0  # seconds a socket about to drop waits for its sends to be acknowledged
-RETRY_AFTER = (0.5, 2.0)  # seconds before connecting again after a failure (randomised, grows)
-RETRY_MAX = 10.0
+ORPHAN_TIMEOUT = 10  # seconds a worker keeps going without hearing from its master
 STAFF_PASSWORD_ENV = "LOADTEST_STAFF_PASSWORD"  # noqa: S105 - the variable's name, not a secret
 CLOSE_NORMAL = 1000
 
@@ -127,6 +153,9 @@ class ProcessState:
     snapshots: dict[str, dict[str, Any]] = field(default_factory=dict)  # master: their ledgers
     started_at: float = 0.0
     warned: set[str] = field(default_factory=set)
+    staff: tuple[SiteClient, str] | None = None  # the announcer's signed-in client and token
+    verdict: bool | None = None  # the thresholds' verdict of the last run
+    announcer_failures: int = 0
 
     def start(self, plan: Plan, slot: int, slots: int) -> None:
         self.plan = plan
@@ -135,6 +164,7 @@ class ProcessState:
         self.test_number += 1
         self.ledger = Ledger(grace=plan.grace, settle=plan.settle)
         self.snapshots = {}
+        self.announcer_failures = 0
         self.started_at = time.time()
 
     def rows(self, path: str) -> list[tuple[str, str]]:
@@ -210,6 +240,33 @@ def add_arguments(parser: LocustArgumentParser, **_kwargs: Any) -> None:
         help=f"allow a target other than this machine (or set {ALLOW_REMOTE_ENV}=1)",
     )
     parser.add_argument(
+        "--threshold",
+        action="append",
+        default=[],
+        metavar="CRITERION",
+        help=(
+            "pass/fail criterion, e.g. 'deliver_p99<=500' (repeat for more); defaults: "
+            + ", ".join(thresholds.DEFAULTS)
+            + "; metrics: "
+            + ", ".join(thresholds.METRICS)
+        ),
+    )
+    parser.add_argument(
+        "--share-sessions",
+        action="store_true",
+        help="allow more users than rows in the users CSV (users then share sessions)",
+    )
+    parser.add_argument(
+        "--create-room",
+        action="store_true",
+        help="create the plan's rooms (public) if they do not exist, instead of refusing",
+    )
+    parser.add_argument(
+        "--allow-announcements",
+        action="store_true",
+        help="allow announcements on a target other than this machine (they notify everyone)",
+    )
+    parser.add_argument(
         "--delivery-json",
         help="where to write the completeness summary (default PREFIX_delivery.json with --csv)",
     )
@@ -240,6 +297,8 @@ def new_run_id() -> str:
 @events.init.add_listener
 def on_init(environment: Environment, runner: Runner | None = None, **_kwargs: Any) -> None:
     if isinstance(runner, WorkerRunner):
+        # A worker whose master died stops soon, instead of holding its sockets for a minute.
+        locust.runners.MASTER_HEARTBEAT_TIMEOUT = ORPHAN_TIMEOUT
         runner.register_message(PLAN_MESSAGE, on_plan_message)
         runner.register_message(QUIESCE_MESSAGE, on_quiesce_message)
         runner.register_message(COLLECT_MESSAGE, on_collect_message)
@@ -248,16 +307,55 @@ def on_init(environment: Environment, runner: Runner | None = None, **_kwargs: A
         return
     options = options_of(environment)
     try:
-        if environment.host:
-            check_target(environment.host, allow_remote=allow_remote(options))
-        plan_from(options, "check")
-    except (UnsafeTarget, ValueError) as error:
-        raise SystemExit(f"loadtest: {error}") from None
+        preflight(environment, options)
+    except (UnsafeTarget, ValueError, StartupError, SiteError, OSError) as error:
+        raise SystemExit(f"loadtest: refusing to start: {error}") from None
     if getattr(options, "headless", False) and not getattr(options, "run_time", None):
         options.run_time = bounded_run_time(None)
         logger.info("No --run-time given: this run stops after %s s.", options.run_time)
     if isinstance(runner, MasterRunner):
         runner.register_message(SNAPSHOT_MESSAGE, on_snapshot_message)
+
+
+def preflight(environment: Environment, options: Namespace) -> None:
+    """Refuse a run that could not measure what it claims (see preflight.py)."""
+    plan = plan_from(options, "check")
+    thresholds.thresholds_for(getattr(options, "threshold", None) or [])
+    headless = bool(getattr(options, "headless", False) or getattr(options, "autostart", False))
+    if not environment.host:
+        if headless:
+            check_target(None, allow_remote=False)  # raises: no target
+        return  # the web UI asks for the host; test_start checks it
+    base_url = check_target(environment.host, allow_remote=allow_remote(options))
+    path = getattr(options, "users_csv", "users.csv")
+    rows = STATE.rows(path)
+    users = getattr(options, "num_users", None)
+    check_user_count(rows, users, path=path, share=bool(getattr(options, "share_sessions", False)))
+    check_announcements(
+        plan, base_url, allowed=bool(getattr(options, "allow_announcements", False))
+    )
+    username, session = rows[0]
+    client = SiteClient(base_url, session=session)
+    check_signed_in(client, "/", who=f"The session of {username} in {path}")
+    check_rooms(
+        client, plan, create=bool(getattr(options, "create_room", False)), who=f"{username}"
+    )
+    if plan.announce_every:
+        STATE.staff = staff_client(base_url, options)
+
+
+def staff_client(base_url: str, options: Namespace) -> tuple[SiteClient, str]:
+    session = (getattr(options, "staff_session", None) or "").strip()
+    client = SiteClient(base_url, session=session)
+    if not session:
+        username = (getattr(options, "staff_username", None) or "").strip()
+        password = os.environ.get(STAFF_PASSWORD_ENV, "")
+        if not username or not password:
+            raise StartupError(
+                f"Announcements need --staff-session, or --staff-username and ${STAFF_PASSWORD_ENV}"
+            )
+        client.sign_in(username, password)
+    return client, check_staff(client)
 
 
 @events.test_start.add_listener
@@ -270,12 +368,14 @@ def on_test_start(environment: Environment, **_kwargs: Any) -> None:
     try:
         base_url = check_target(environment.host, allow_remote=allow_remote(options))
         plan = plan_from(options, new_run_id())
-    except (UnsafeTarget, ValueError) as error:
+        if STATE.staff is None and plan.announce_every:
+            STATE.staff = staff_client(base_url, options)
+    except (UnsafeTarget, ValueError, StartupError, SiteError, OSError) as error:
         logger.error("loadtest: %s. No user will connect.", error)
+        runner.greenlet.spawn(runner.stop)
         return
     STATE.start(plan, 0, 1)
     logger.info("loadtest: %s", plan.describe())
-    prepare_rooms(base_url, plan, options)
     if isinstance(runner, MasterRunner):
         workers = [c.id for c in runner.clients.all if c.state != STATE_MISSING]
         STATE.workers = workers
@@ -290,20 +390,6 @@ def on_test_start(environment: Environment, **_kwargs: Any) -> None:
         runner.greenlet.spawn(stop_after, runner, limit, STATE.test_number)
 
 
-def prepare_rooms(base_url: str, plan: Plan, options: Namespace) -> None:
-    """Make sure the plan's rooms exist, creating missing ones as the first CSV user."""
-    try:
-        _, session = STATE.rows(options.users_csv)[0]
-        client = SiteClient(base_url, session=session)
-        for slug in plan.all_rooms():
-            if not client.room_exists(slug):
-                status = client.create_room(room_name(slug))
-                if not client.room_exists(slug):
-                    logger.error("loadtest: could not create room %s (HTTP %s)", slug, status)
-    except (OSError, ValueError, SiteError) as error:
-        logger.error("loadtest: could not check the rooms: %s", error)
-
-
 def stop_after(runner: Runner, seconds: float, test_number: int) -> None:
     """Bound a web-UI run that was started without a run time."""
     time.sleep(seconds)
@@ -315,24 +401,12 @@ def stop_after(runner: Runner, seconds: float, test_number: int) -> None:
 
 def announce(environment: Environment, plan: Plan, base_url: str, test_number: int) -> None:
     """Post an announcement every `plan.announce_every` seconds as staff."""
-    options = options_of(environment)
     name = "/notifications/announce/"
-    try:
-        client = SiteClient(base_url, session=getattr(options, "staff_session", None) or "")
-        if not client.cookies:
-            username = getattr(options, "staff_username", None)
-            password = os.environ.get(STAFF_PASSWORD_ENV, "")
-            if not username or not password:
-                raise SiteError(
-                    f"announcements need --staff-session, or --staff-username and "
-                    f"${STAFF_PASSWORD_ENV}"
-                )
-            client.sign_in(username, password)
-        token = client.token(name)
-    except (OSError, SiteError) as error:
-        logger.error("loadtest: the announcer cannot start: %s", error)
-        fire(environment, "POST", name, 0, 0, Refused(str(error)))
+    if STATE.staff is None:
+        STATE.announcer_failures += 1
+        fire(environment, "POST", name, 0, 0, Refused("the announcer has no staff session"))
         return
+    client, token = STATE.staff
     next_at = time.time() + plan.announce_every
     seq = 0
     while STATE.test_number == test_number and not STATE.ledger.quiesced:
@@ -345,6 +419,7 @@ def announce(environment: Environment, plan: Plan, base_url: str, test_number: i
         try:
             status, elapsed = client.announce(body, token)
         except OSError as failure:
+            STATE.announcer_failures += 1
             fire(environment, "POST", name, (time.time() - sent_at) * 1000, 0, failure)
         else:
             published = status == 302
@@ -352,6 +427,8 @@ def announce(environment: Environment, plan: Plan, base_url: str, test_number: i
             fire(environment, "POST", name, elapsed, 0, refused)
             if published:
                 STATE.ledger.record_send(ANNOUNCEMENTS, sent_at)
+            else:
+                STATE.announcer_failures += 1
         next_at = max(next_at + plan.announce_every, time.time())
 
 
@@ -376,12 +453,14 @@ def on_test_stopping(environment: Environment, **_kwargs: Any) -> None:
         deadline = time.monotonic() + COLLECT_TIMEOUT
         while len(STATE.snapshots) < len(STATE.workers) and time.monotonic() < deadline:
             time.sleep(0.1)
-        if len(STATE.snapshots) < len(STATE.workers):
-            logger.error(
-                "loadtest: %d of %d workers sent no ledger; the summary leaves them out",
-                len(STATE.workers) - len(STATE.snapshots),
-                len(STATE.workers),
-            )
+    missing_ledgers = len(STATE.workers) - len(STATE.snapshots)
+    if missing_ledgers:
+        logger.error(
+            "loadtest: %d of %d workers sent no ledger: what they sent and received is "
+            "unknown, so this run fails",
+            missing_ledgers,
+            len(STATE.workers),
+        )
     stopped_at = time.time()
     snapshots = [STATE.ledger.snapshot(stopped_at), *STATE.snapshots.values()]
     summary = summarise(snapshots)
@@ -389,28 +468,52 @@ def on_test_stopping(environment: Environment, **_kwargs: Any) -> None:
     summary["host"] = environment.host
     summary["started_at"] = STATE.started_at
     summary["stopped_at"] = stopped_at
+    summary["missing_ledgers"] = missing_ledgers
+    summary["announcer_failures"] = STATE.announcer_failures
+    options = options_of(environment)
+    criteria = thresholds.thresholds_for(getattr(options, "threshold", None) or [])
+    values = thresholds.metrics_of(summary, percentiles(environment))
+    rows = thresholds.evaluate(criteria, values)
+    summary["thresholds"] = rows
+    summary["passed"] = thresholds.verdict(rows)
+    STATE.verdict = summary["passed"]
     logger.info("loadtest: %s", plan.describe())
-    for line in format_summary(summary).splitlines():
+    for line in [*format_summary(summary).splitlines(), *thresholds.format_rows(rows).splitlines()]:
         logger.info("%s", line)
-    write_summary(options_of(environment), summary)
-    missing = None
-    if summary["missing"]:
-        missing = Refused(f"{summary['missing']} of {summary['expected']} deliveries missing")
-    fire(environment, "WS", "completeness", 0, summary["received"], missing)
+    write_summary(options, summary)
+
+
+def percentiles(environment: Environment) -> dict[str, float | None]:
+    """p95 and p99 of successful connects and of live deliveries, from Locust's statistics."""
+    values: dict[str, float | None] = {}
+    for name in ("connect", "deliver"):
+        entry = environment.stats.entries.get((name, "WS"))
+        for percent in (95, 99):
+            value = None
+            if entry is not None and entry.num_requests > 0:
+                value = float(entry.get_response_time_percentile(percent / 100))
+            values[f"{name}_p{percent}"] = value
+    return values
 
 
 def write_summary(options: Namespace, summary: dict[str, Any]) -> None:
-    path = getattr(options, "delivery_json", None)
-    prefix = getattr(options, "csv_prefix", None)
-    if not path and prefix:
-        path = f"{prefix}_delivery.json"
-    if path:
-        directory = os.path.dirname(path)
-        if directory:
-            os.makedirs(directory, exist_ok=True)
-        with open(path, "w") as file:
-            json.dump(summary, file, indent=1)
-        logger.info("loadtest: completeness summary written to %s", path)
+    json_path, csv_path = output_paths(
+        delivery_json=getattr(options, "delivery_json", None),
+        csv_prefix=getattr(options, "csv_prefix", None),
+    )
+    if json_path:
+        write_json(json_path, summary)
+        logger.info("loadtest: completeness summary written to %s", json_path)
+    if csv_path:
+        write_thresholds_csv(csv_path, summary["thresholds"])
+
+
+@events.quitting.add_listener
+def on_quitting(environment: Environment, **_kwargs: Any) -> None:
+    """The exit code follows the thresholds: request failures alone do not decide it."""
+    if isinstance(environment.runner, WorkerRunner) or STATE.verdict is None:
+        return
+    environment.process_exit_code = 0 if STATE.verdict else 1
 
 
 def on_snapshot_message(environment: Environment, msg: Message, **_kwargs: Any) -> None:
@@ -490,7 +593,7 @@ class PageSocketUser(User):
         self.pending: dict[str, float] = {}  # client id -> sent at, until acknowledged
         self.seq = 0
         self.last_message_id = 0
-        self.failures = 0
+        self.retries = 0  # failed attempts since the last socket that opened (the page's count)
         self.connections = 0
         plan = STATE.plan
         options = options_of(self.environment)
@@ -513,6 +616,7 @@ class PageSocketUser(User):
                 options.users_csv,
             )
         self.username, self.session_key = rows[self.index % len(rows)]
+        self.person = str(self.index)
         self.room = plan.room_for(self.index)
         self.sender = f"u{self.index}"
         self.sends = plan.sends(self.index)
@@ -531,16 +635,21 @@ class PageSocketUser(User):
             raise StopUser()
         ws = self.connect()
         if ws is None:
-            self.failures += 1
-            low, high = RETRY_AFTER
-            time.sleep(min(RETRY_MAX, self.rng.uniform(low, high) * self.failures))
+            self.back_off()
             return
-        self.failures = 0
+        self.retries = 0
         deliberate = False
         try:
             deliberate = self.converse(ws)
         finally:
             self.disconnect(deliberate=deliberate)
+        if not deliberate:
+            self.back_off()
+
+    def back_off(self) -> None:
+        """Wait before connecting again, as the page does (full jitter, growing)."""
+        time.sleep(full_jitter_delay(self.retries, self.rng))
+        self.retries += 1
 
     # -- the socket's life
 
@@ -556,43 +665,75 @@ class PageSocketUser(User):
                 enable_multithread=False,
             )
             opened_at = time.time()
-            opcode, data = ws.recv_data()
+            frames = self.await_acceptance(ws)
         except websocket.WebSocketBadStatusException as error:
-            self.connect_failed(ws, started, f"HTTP {error.status_code}", error)
+            self.connect_failed(ws, started, "connect failed", f"HTTP {error.status_code}", error)
             return None
         except websocket.WebSocketTimeoutException as error:
-            self.connect_failed(ws, started, "timeout", error)
+            self.connect_failed(ws, started, "connect failed", "timeout", error)
             return None
         except (websocket.WebSocketException, OSError) as error:
-            self.connect_failed(ws, started, type(error).__name__, error)
+            reason = type(error).__name__
+            self.connect_failed(ws, started, "connect failed", reason, error)
             return None
-        if opcode == websocket.ABNF.OPCODE_CLOSE:
-            code = close_status(data)
-            refusal = Refused(f"closed with {code} before the first frame")
-            self.connect_failed(ws, started, f"closed {code}", refusal)
-            if 4000 <= code < 5000:  # refused for good (not signed in, no such room): stop
+        if isinstance(frames, int):
+            code = frames
+            refusal = Refused(f"refused with close code {close_name(code)}")
+            self.connect_failed(
+                ws, started, f"refused {close_name(code)}", close_name(code), refusal
+            )
+            if refused_for_good(code):
                 STATE.warn_once(
-                    f"close-{code}", "loadtest: the server refused sockets: %s", refusal
+                    f"close-{code}", "loadtest: the server refused sockets for good: %s", refusal
                 )
+                STATE.ledger.left(self.person, time.time())
                 raise StopUser()
             return None
         ready_at = time.time()
-        fire(self.environment, "WS", "connect", (ready_at - started) * 1000, len(data))
+        length = sum(len(frame) for frame in frames)
+        fire(self.environment, "WS", "connect", (ready_at - started) * 1000, length)
         self.ws = ws
+        STATE.ledger.joined(self.person, self.room, opened_at)
         self.connection = STATE.ledger.opened(self.room, opened_at)
-        self.handle(data, ready_at)
+        for frame in frames:
+            self.handle(frame, ready_at)
         self.connections += 1
         if self.plan.resume and self.connections > 1 and self.last_message_id:
             ws.send(json.dumps({"action": "chat.resume", "after": self.last_message_id}))
             self.connection.resumed = True
         return ws
 
+    def await_acceptance(self, ws: websocket.WebSocket) -> list[bytes | str] | int:
+        """The first frames of an accepted socket, or the close code of a refused one: the
+        server refuses after accepting, with the error line then a close (connecting.py)."""
+        opcode, data = ws.recv_data()
+        if opcode == websocket.ABNF.OPCODE_CLOSE:
+            return close_status(data)
+        text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
+        if first_frame(text) is FirstFrame.ACCEPTED:
+            return [data]
+        ws.settimeout(REFUSAL_WINDOW)
+        try:
+            opcode, more = ws.recv_data()
+        except websocket.WebSocketTimeoutException:
+            return [data]  # still open: an error on an accepted socket, not a refusal
+        finally:
+            ws.settimeout(CONNECT_TIMEOUT)
+        if opcode == websocket.ABNF.OPCODE_CLOSE:
+            return close_status(more)
+        return [data, more]
+
     def connect_failed(
-        self, ws: websocket.WebSocket | None, started: float, reason: str, error: BaseException
+        self,
+        ws: websocket.WebSocket | None,
+        started: float,
+        name: str,
+        reason: str,
+        error: BaseException,
     ) -> None:
         if ws is not None:
             hang_up(ws)
-        fire(self.environment, "WS", "connect", (time.time() - started) * 1000, 0, error)
+        fire(self.environment, "WS", name, (time.time() - started) * 1000, 0, error)
         STATE.ledger.connection_failed(reason)
 
     def converse(self, ws: websocket.WebSocket) -> bool:
@@ -634,7 +775,7 @@ class PageSocketUser(User):
         try:
             ws.send(json.dumps(frame))
         except (websocket.WebSocketException, OSError) as error:
-            STATE.ledger.dropped(f"send: {type(error).__name__}")
+            self.dropped(f"send: {type(error).__name__}")
             return False
         self.seq += 1
         self.pending[client_id] = sent_at
@@ -648,13 +789,18 @@ class PageSocketUser(User):
         except websocket.WebSocketTimeoutException:
             return True
         except (websocket.WebSocketException, OSError) as error:
-            STATE.ledger.dropped(type(error).__name__)
+            self.dropped(type(error).__name__)
             return False
         if opcode == websocket.ABNF.OPCODE_CLOSE:
-            STATE.ledger.dropped(f"closed {close_status(data)}")
+            self.dropped(close_name(close_status(data)))
             return False
         self.handle(data, time.time())
         return True
+
+    def dropped(self, reason: str) -> None:
+        """The server or the network closed a socket this user meant to keep."""
+        STATE.ledger.dropped(reason)
+        fire(self.environment, "WS", f"drop {reason}", 0, 0, Refused(f"socket closed: {reason}"))
 
     def drain(self, ws: websocket.WebSocket) -> bool:
         """Before a deliberate drop: wait a little for outstanding acknowledgements."""
@@ -726,6 +872,7 @@ class PageSocketUser(User):
         connection.deliver(stream, marker.sent_at, received_at, seen, message_id)
         if seen is Seen.DUPLICATE:
             return
+        STATE.ledger.person_received(self.person, stream, marker.sent_at)
         live = marker.sent_at >= connection.start
         if not live and connection.resumed:
             name = "replay"  # most likely caught up by chat.resume; its latency spans the gap

@@ -118,11 +118,28 @@ def test_master_and_two_workers_measure_a_run(site, tmp_path):
     assert summary["streams"]["chat"]["expected"] > 0
     assert summary["streams"]["announcements"]["expected"] > 0
     assert summary["ratio"] >= 0.98, output
-    assert "Delivery completeness" in output
+    assert summary["person"]["people"] == 30, output
+    assert summary["person"]["ratio"] == 1.0, output
+    assert summary["person"]["extra"] == 0, output
+    assert summary["missing_ledgers"] == 0
+    assert summary["passed"] is True, output
+    assert master.returncode == 0, output
+    assert "Per person: " in output
+    assert "Thresholds: all passed" in output
 
     with (tmp_path / "results" / "run_stats.csv").open() as file:
         names = {row["Name"] for row in csv.DictReader(file)}
-    assert {"connect", "deliver", "announcement", "ack", "completeness"} <= names
+    assert {"connect", "deliver", "announcement", "ack"} <= names
+    with (tmp_path / "results" / "run_thresholds.csv").open() as file:
+        rows = {row["metric"]: row for row in csv.DictReader(file)}
+    assert set(rows) == {
+        "person_completeness",
+        "connect_failure_rate",
+        "extra_deliveries",
+        "missing_ledgers",
+        "announcer_failures",
+    }
+    assert {row["passed"] for row in rows.values()} == {"1"}
 
     from loadtest.locust.report import main as report
 
