@@ -227,8 +227,11 @@ class Ledger:
     deliveries_per_second: Counter[int] = field(default_factory=Counter)
     acks: int = 0
     rejected: int = 0
-    unacked: int = 0  # sent, but the socket closed before the acknowledgement came
-    awaiting: int = 0  # sent and not yet acknowledged (unacked too if the run ends first)
+    # Chat sends not known to exist yet, by (stream, sender, seq): a send is owed to others
+    # once the server acknowledged it, or once its sender saw it come back (the socket may
+    # have closed before the acknowledgement); a rejected one never is.
+    unconfirmed: dict[tuple[str, str, int], float] = field(default_factory=dict)
+    attempts: int = 0  # chat sends made
     quiesced_at: float | None = None  # when sending stopped for the end of the run
     frozen: bool = False
 
@@ -241,24 +244,34 @@ class Ledger:
         if self.quiesced_at is None:
             self.quiesced_at = now
 
-    def record_send(self, stream: str, sent_at: float, *, awaits_ack: bool = False) -> None:
-        if not self.frozen and not self.quiesced:
+    def record_send(self, stream: str, sent_at: float) -> None:
+        """A message that exists (an acknowledged send, a published announcement)."""
+        late = self.quiesced_at is not None and sent_at > self.quiesced_at
+        if not self.frozen and not late:
             self.sends.setdefault(stream, []).append(sent_at)
-            self.awaiting += awaits_ack
 
-    def record_ack(self, *, rejected: bool = False) -> None:
-        if not self.frozen:
-            if rejected:
-                self.rejected += 1
-            else:
-                self.acks += 1
-            self.awaiting = max(0, self.awaiting - 1)
+    def sent(self, stream: str, sender: str, seq: int, sent_at: float) -> None:
+        """A chat send, owed to no one until it is acknowledged or seen."""
+        if not self.frozen and not self.quiesced:
+            self.attempts += 1
+            self.unconfirmed[(stream, sender, seq)] = sent_at
 
-    def unacknowledged(self, count: int) -> None:
-        """A socket closed with `count` sends still waiting for their acknowledgement."""
-        if not self.frozen:
-            self.unacked += count
-            self.awaiting = max(0, self.awaiting - count)
+    def record_ack(self, stream: str, sender: str, seq: int, *, rejected: bool = False) -> None:
+        if self.frozen:
+            return
+        sent_at = self.unconfirmed.pop((stream, sender, seq), None)
+        if rejected:
+            self.rejected += 1
+            return
+        self.acks += 1
+        if sent_at is not None:
+            self.record_send(stream, sent_at)
+
+    def echoed(self, stream: str, sender: str, seq: int) -> None:
+        """The sender saw its own message: it exists, acknowledged or not."""
+        sent_at = self.unconfirmed.pop((stream, sender, seq), None)
+        if sent_at is not None and not self.frozen:
+            self.record_send(stream, sent_at)
 
     def record_delivery(self, received_at: float) -> None:
         if not self.frozen:
@@ -323,7 +336,12 @@ class Ledger:
             ],
             "acks": self.acks,
             "rejected": self.rejected,
-            "unacked": self.unacked + self.awaiting,
+            "unacked": len(self.unconfirmed),
+            "attempts": self.attempts,
+            "unconfirmed": {
+                stream: sorted(t for (s, _, _), t in self.unconfirmed.items() if s == stream)
+                for stream in {key[0] for key in self.unconfirmed}
+            },
         }
 
 
@@ -370,13 +388,21 @@ def summarise(snapshots: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
             {int(second): int(n) for second, n in snapshot.get("deliveries_per_second", [])}
         )
 
+    unconfirmed: dict[str, list[float]] = {}
+    for snapshot in snapshots:
+        for stream, times in snapshot.get("unconfirmed", {}).items():
+            unconfirmed.setdefault(stream, []).extend(float(t) for t in times)
+    for times in unconfirmed.values():
+        times.sort()
     people = person_completeness(
-        [person for snapshot in snapshots for person in snapshot.get("people", [])], sends
+        [person for snapshot in snapshots for person in snapshot.get("people", [])],
+        sends,
+        unconfirmed,
     )
 
     total_expected = sum(expected.values())
     total_received = sum(received.values())
-    chat_sends = sum(len(times) for stream, times in sends.items() if stream != ANNOUNCEMENTS)
+    chat_sends = sum(int(s.get("attempts", 0)) for s in snapshots)
     return {
         "processes": len(snapshots),
         "connections": len(records),
@@ -418,35 +444,38 @@ def summarise(snapshots: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
 
 
 def person_completeness(
-    people: Sequence[Mapping[str, Any]], sends: Mapping[str, Sequence[float]]
+    people: Sequence[Mapping[str, Any]],
+    sends: Mapping[str, Sequence[float]],
+    unconfirmed: Mapping[str, Sequence[float]] | None = None,
 ) -> dict[str, Any]:
     """Per person: what each held at the end against what was sent to its streams while it
     was a member. `extra` counts what a person held beyond that (a message counted twice, or
-    sent by a process whose ledger is missing); `short` the people missing anything."""
-    expected = received = missing = extra = short = 0
+    sent by a process whose ledger is missing); sends never acknowledged nor seen by their
+    sender (`unconfirmed`) may exist, so holding them is not extra. `short` counts the people
+    missing anything."""
+    unconfirmed = unconfirmed or {}
+    expected = credited = missing = extra = short = 0
     for person in people:
         start, end = float(person["start"]), float(person["end"])
+        person_missing = 0
         for stream in (str(person["room"]), ANNOUNCEMENTS):
             owed = _count_between(sends.get(stream, ()), start, end)
+            maybe = _count_between(unconfirmed.get(stream, ()), start, end)
             held = int(person["received"].get(stream, 0))
             expected += owed
-            received += held
-            missing += max(0, owed - held)
-            extra += max(0, held - owed)
-        if any(
-            int(person["received"].get(stream, 0))
-            < _count_between(sends.get(stream, ()), start, end)
-            for stream in (str(person["room"]), ANNOUNCEMENTS)
-        ):
-            short += 1
+            credited += min(held, owed)
+            person_missing += max(0, owed - held)
+            extra += max(0, held - owed - maybe)
+        missing += person_missing
+        short += person_missing > 0
     return {
         "people": len(people),
         "short": short,
         "expected": expected,
-        "received": received,
+        "received": credited,
         "missing": missing,
         "extra": extra,
-        "ratio": _ratio(received - extra, expected),
+        "ratio": _ratio(credited, expected),
     }
 
 
@@ -485,7 +514,7 @@ def format_summary(summary: Mapping[str, Any]) -> str:
     streams = summary["streams"]
     person = summary["person"]
     lines = [
-        f"Per person: {person['received'] - person['extra']:,} of {person['expected']:,} "
+        f"Per person: {person['received']:,} of {person['expected']:,} "
         f"messages owed to {person['people']:,} people were held by the end "
         f"(ratio {ratio(person['ratio'])}); {person['short']:,} people missed some, "
         f"{person['extra']:,} unexpected",

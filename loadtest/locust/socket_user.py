@@ -451,7 +451,7 @@ def on_test_stopping(environment: Environment, **_kwargs: Any) -> None:
         for client_id in STATE.workers:
             runner.send_message(COLLECT_MESSAGE, {"run": plan.run}, client_id=client_id)
         deadline = time.monotonic() + COLLECT_TIMEOUT
-        while len(STATE.snapshots) < len(STATE.workers) and time.monotonic() < deadline:
+        while awaited(runner) and time.monotonic() < deadline:
             time.sleep(0.1)
     missing_ledgers = len(STATE.workers) - len(STATE.snapshots)
     if missing_ledgers:
@@ -481,6 +481,17 @@ def on_test_stopping(environment: Environment, **_kwargs: Any) -> None:
     for line in [*format_summary(summary).splitlines(), *thresholds.format_rows(rows).splitlines()]:
         logger.info("%s", line)
     write_summary(options, summary)
+
+
+def awaited(runner: MasterRunner) -> list[str]:
+    """The workers whose ledger has not arrived and that Locust does not count as gone."""
+    return [
+        client_id
+        for client_id in STATE.workers
+        if client_id not in STATE.snapshots
+        and (client := runner.clients.get(client_id)) is not None
+        and client.state != STATE_MISSING
+    ]
 
 
 def percentiles(environment: Environment) -> dict[str, float | None]:
@@ -590,7 +601,7 @@ class PageSocketUser(User):
         self.ws: websocket.WebSocket | None = None
         self.connection: Connection | None = None
         self.inbox = Inbox()
-        self.pending: dict[str, float] = {}  # client id -> sent at, until acknowledged
+        self.pending: dict[str, tuple[float, int]] = {}  # client id -> (sent at, seq), until acked
         self.seq = 0
         self.last_message_id = 0
         self.retries = 0  # failed attempts since the last socket that opened (the page's count)
@@ -643,8 +654,9 @@ class PageSocketUser(User):
             deliberate = self.converse(ws)
         finally:
             self.disconnect(deliberate=deliberate)
-        if not deliberate:
-            self.back_off()
+        # Dropped by the server, or by a storm (which stands for a server restart): the page
+        # reconnects after a full-jitter delay either way.
+        self.back_off()
 
     def back_off(self) -> None:
         """Wait before connecting again, as the page does (full jitter, growing)."""
@@ -777,9 +789,9 @@ class PageSocketUser(User):
         except (websocket.WebSocketException, OSError) as error:
             self.dropped(f"send: {type(error).__name__}")
             return False
+        self.pending[client_id] = (sent_at, self.seq)
+        STATE.ledger.sent(self.room, self.sender, self.seq, sent_at)
         self.seq += 1
-        self.pending[client_id] = sent_at
-        STATE.ledger.record_send(self.room, sent_at, awaits_ack=True)
         return True
 
     def receive(self, ws: websocket.WebSocket) -> bool:
@@ -815,8 +827,7 @@ class PageSocketUser(User):
         if self.connection is not None:
             STATE.ledger.closed(self.connection, time.time())
             self.connection = None
-        STATE.ledger.unacknowledged(len(self.pending))
-        self.pending.clear()
+        self.pending.clear()  # the ledger keeps them until they are seen
         ws, self.ws = self.ws, None
         if ws is not None and ws.connected:
             try:
@@ -846,13 +857,14 @@ class PageSocketUser(User):
                     self.deliver(ANNOUNCEMENTS, marker, received_at, len(text))
 
     def acknowledged(self, frame: Frame, received_at: float, length: int) -> None:
-        sent_at = self.pending.pop(frame.answered, None)
-        if sent_at is None:
+        pending = self.pending.pop(frame.answered, None)
+        if pending is None:
             return
+        sent_at, seq = pending
         rejected = frame.kind is Kind.REJECTED
         error = Refused("the server rejected the message") if rejected else None
         fire(self.environment, "WS", "ack", (received_at - sent_at) * 1000, length, error)
-        STATE.ledger.record_ack(rejected=rejected)
+        STATE.ledger.record_ack(self.room, self.sender, seq, rejected=rejected)
 
     def deliver(
         self,
@@ -873,6 +885,8 @@ class PageSocketUser(User):
         if seen is Seen.DUPLICATE:
             return
         STATE.ledger.person_received(self.person, stream, marker.sent_at)
+        if marker.sender == self.sender:
+            STATE.ledger.echoed(stream, self.sender, marker.seq)
         live = marker.sent_at >= connection.start
         if not live and connection.resumed:
             name = "replay"  # most likely caught up by chat.resume; its latency spans the gap
