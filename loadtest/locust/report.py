@@ -255,13 +255,52 @@ def _ratio(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.4f}"
 
 
+def verdict_html(delivery: Mapping[str, Any]) -> str:
+    """The run's verdict: its thresholds' (older summaries without them: no verdict)."""
+    rows = delivery.get("thresholds")
+    if rows is None:
+        return '<p class="warn">No thresholds in this summary: no verdict.</p>'
+    failed = [row for row in rows if not row["passed"]]
+    verdict = (
+        "Passed: every threshold held."
+        if not failed
+        else "Failed: " + ", ".join(row["criterion"] for row in failed) + "."
+    )
+    table = _table(
+        ["threshold", "value", ""],
+        [
+            [
+                row["criterion"],
+                "no value" if row["value"] is None else f"{row['value']:g}",
+                "pass" if row["passed"] else "FAIL",
+            ]
+            for row in rows
+        ],
+    )
+    return f'<p class="{"warn" if failed else "ok"}">{html.escape(verdict)}</p>' + table
+
+
 def delivery_html(delivery: Mapping[str, Any] | None) -> str:
     if not delivery:
         return "<p>No completeness summary (<code>*_delivery.json</code>) was found.</p>"
     streams = delivery["streams"]
+    person = delivery.get("person")
     rows = [
+        *(
+            [
+                [
+                    f"per person ({person['people']:,} people, {person['short']:,} missed some)",
+                    person["expected"],
+                    person["received"],
+                    person["missing"],
+                    _ratio(person["ratio"]),
+                ]
+            ]
+            if person
+            else []
+        ),
         [
-            "all",
+            "per live connection",
             delivery["expected"],
             delivery["received"],
             delivery["missing"],
@@ -269,7 +308,7 @@ def delivery_html(delivery: Mapping[str, Any] | None) -> str:
         ],
         *(
             [
-                kind,
+                f"per live connection: {kind}",
                 streams[kind]["expected"],
                 streams[kind]["received"],
                 max(0, streams[kind]["expected"] - streams[kind]["received"]),
@@ -278,14 +317,6 @@ def delivery_html(delivery: Mapping[str, Any] | None) -> str:
             for kind in ("chat", "announcements")
         ),
     ]
-    verdict_ok = delivery["missing"] == 0 and delivery["expected"] > 0
-    verdict = (
-        "Every expected delivery arrived."
-        if verdict_ok
-        else "Nothing was expected (no messages sent)."
-        if delivery["expected"] == 0
-        else f"{delivery['missing']:,} expected deliveries did not arrive."
-    )
     facts = [
         ["messages sent", delivery["sent"]["chat"]],
         ["announcements sent", delivery["sent"]["announcements"]],
@@ -303,12 +334,14 @@ def delivery_html(delivery: Mapping[str, Any] | None) -> str:
         ],
         ["dropped by the server", f"{delivery['drops']} {delivery['drops_by_reason'] or ''}"],
         ["load-generating processes", delivery["processes"]],
+        ["of which sent no ledger", delivery.get("missing_ledgers", 0)],
+        ["held beyond what was owed (per person)", person["extra"] if person else "n/a"],
     ]
     plan = delivery.get("plan") or {}
     plan_rows = [[key, value] for key, value in plan.items()]
     return (
-        f'<p class="{"ok" if verdict_ok else "warn"}">{html.escape(verdict)}</p>'
-        + _table(["stream", "expected", "received", "missing", "ratio"], rows)
+        verdict_html(delivery)
+        + _table(["completeness", "owed", "held / arrived", "missing", "ratio"], rows)
         + _table(["", ""], facts)
         + ("<h3>Plan</h3>" + _table(["setting", "value"], plan_rows) if plan_rows else "")
     )
@@ -365,12 +398,14 @@ def write_report(results: Results, out: Path) -> Path:
 <style>{STYLE}</style></head><body>
 <h1>{title}</h1>
 <p>{html.escape(subtitle)} &middot; from <code>{html.escape(str(results.prefix))}_*</code></p>
-<h2>Delivery completeness</h2>
+<h2>Verdict and completeness</h2>
 {delivery_html(results.delivery)}
 <h2>Over time</h2>
 {"".join(images) or "<p>No history to plot (run Locust with --csv).</p>"}
 <h2>Requests (Locust)</h2>
-<p>Request type WS: <code>connect</code> is the handshake to the first frame, <code>deliver</code>
+<p>Request type WS: <code>connect</code> is the handshake to the first frame of an accepted
+socket, <code>refused CODE</code> a socket the server refused with that close code,
+<code>drop CODE</code> an open socket the server or the network closed, <code>deliver</code>
 a chat message from its sender's send to its arrival, <code>announcement</code> likewise from
 the staff POST, <code>replay</code> a message caught up after reconnecting, <code>ack</code> a
 send to its acknowledgement.</p>

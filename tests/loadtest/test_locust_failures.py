@@ -111,6 +111,26 @@ def test_sockets_refused_for_too_many_attempts_back_off_then_connect(tmp_path):
     assert stats_rows(tmp_path)["refused 4429 too many attempts"]["Failure Count"] == str(refusals)
 
 
+def test_sockets_refused_at_admission_are_failures_and_retried(tmp_path):
+    # One socket may open at a time and none may wait: of 30 users arriving together most
+    # are refused with 1013 (the page retries that), back off, and all get in in the end.
+    with site_with(
+        tmp_path, 30, SOCKET_CONNECT_CONCURRENCY="1", SOCKET_CONNECT_WAIT="0.001"
+    ) as url:
+        code, output, summary = run(
+            tmp_path,
+            *("--host", url, "-u", "30", "-r", "1000", "-t", "12s", "--scenario", "idle"),
+            *("--settle", "1"),
+        )
+    assert code == 1, output
+    assert set(summary["connect_failures_by_reason"]) == {"1013 try again later"}, output
+    refusals = summary["connect_failures_by_reason"]["1013 try again later"]
+    assert refusals >= 1, output
+    assert summary["connections"] == 30, output
+    assert stats_rows(tmp_path)["refused 1013 try again later"]["Failure Count"] == str(refusals)
+    assert stats_rows(tmp_path)["connect"]["Request Count"] == "30"
+
+
 def reconnect_run(tmp_path: Path, url: str, *extra: str) -> tuple[int, str, dict[str, Any]]:
     return run(
         tmp_path,

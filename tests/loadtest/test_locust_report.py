@@ -7,6 +7,7 @@ import pytest
 
 from loadtest.locust.delivery import Connection, Ledger, Seen, summarise
 from loadtest.locust.report import find_prefix, latency_series, main, read_results
+from loadtest.locust.thresholds import evaluate, metrics_of, thresholds_for
 
 pytest.importorskip("matplotlib")
 
@@ -57,7 +58,7 @@ def history_row(second, name, users, rps, p50):
     }
 
 
-def synthetic_run(directory, *, full_history=True, delivery=True):
+def synthetic_run(directory, *, full_history=True, delivery=True, thresholds=()):
     rows = []
     for second in range(10):
         users = min(100, 20 * second)
@@ -83,13 +84,17 @@ def synthetic_run(directory, *, full_history=True, delivery=True):
     if delivery:
         ledger = Ledger(settle=1.0)
         connection: Connection = ledger.opened("load-test", T0 + 0.5)
+        ledger.joined("u0", "load-test", T0 + 0.5)
         for n in range(5):
             ledger.record_send("load-test", T0 + 1 + n)
+            ledger.person_received("u0", "load-test", T0 + 1 + n)
             connection.deliver("load-test", T0 + 1 + n, T0 + 1.1 + n, Seen.NEW, n + 1)
             ledger.record_delivery(T0 + 1.1 + n)
         summary = summarise([ledger.snapshot(T0 + 9)])
         summary["plan"] = {"scenario": "fanout", "run": "abc123"}
         summary["host"] = "http://127.0.0.1:8000"
+        values = metrics_of(summary, {"deliver_p99": 30.0})
+        summary["thresholds"] = evaluate(thresholds_for(thresholds), values)
         (directory / "run_delivery.json").write_text(json.dumps(summary))
 
 
@@ -105,11 +110,20 @@ def test_report_writes_plots_and_a_page(tmp_path):
         assert data.startswith(b"\x89PNG\r\n\x1a\n"), name
         assert len(data) > 5000, name
     page = (tmp_path / "report" / "index.html").read_text()
-    assert "Every expected delivery arrived." in page
+    assert "Passed: every threshold held." in page
+    assert "per person (1 people, 0 missed some)" in page
     assert "scenario fanout, run abc123" in page
     assert '<img src="latency.png"' in page
     assert "HTTP 500 &lt;b&gt;" in page  # escaped
     assert "<td>deliver</td>" in page
+
+
+def test_the_verdict_follows_the_thresholds(tmp_path):
+    synthetic_run(tmp_path, thresholds=["deliver_p99<=20"])
+    assert main([str(tmp_path), "-o", str(tmp_path / "out")]) == 0
+    page = (tmp_path / "out" / "index.html").read_text()
+    assert "Failed: deliver_p99&lt;=20." in page
+    assert "<td>deliver_p99&lt;=20</td><td>30</td><td>FAIL</td>" in page
 
 
 def test_without_full_history_or_summary_it_plots_what_there_is(tmp_path):
