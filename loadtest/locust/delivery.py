@@ -185,6 +185,29 @@ class Connection:
         )
 
 
+def latency_bucket(ms: float) -> int:
+    """Milliseconds rounded as Locust rounds them: 2 significant digits above 100 ms."""
+    if ms < 100:
+        return round(ms)
+    if ms < 1000:
+        return int(round(ms, -1))
+    return int(round(ms, -2))
+
+
+def percentile_of(buckets: Mapping[int, int], fraction: float) -> int | None:
+    """The `fraction` percentile of a histogram {bucket ms: count}."""
+    total = sum(buckets.values())
+    if not total:
+        return None
+    rank = fraction * total
+    seen = 0
+    for bucket in sorted(buckets):
+        seen += buckets[bucket]
+        if seen >= rank:
+            return bucket
+    return max(buckets)
+
+
 class Person:
     """What one load-test user holds across all its connections: the send time of each
     distinct message it received, per stream."""
@@ -225,6 +248,9 @@ class Ledger:
     connect_failures: Counter[str] = field(default_factory=Counter)
     drops: Counter[str] = field(default_factory=Counter)
     deliveries_per_second: Counter[int] = field(default_factory=Counter)
+    # name -> whole second -> latency bucket -> count: percentiles per second, not Locust's
+    # rolling window, so a second with nothing measured stays empty.
+    latencies: dict[str, dict[int, Counter[int]]] = field(default_factory=dict)
     acks: int = 0
     rejected: int = 0
     # Chat sends not known to exist yet, by (stream, sender, seq): a send is owed to others
@@ -272,6 +298,11 @@ class Ledger:
         sent_at = self.unconfirmed.pop((stream, sender, seq), None)
         if sent_at is not None and not self.frozen:
             self.record_send(stream, sent_at)
+
+    def record_latency(self, name: str, at: float, ms: float) -> None:
+        if not self.frozen:
+            seconds = self.latencies.setdefault(name, {})
+            seconds.setdefault(math.floor(at), Counter())[latency_bucket(ms)] += 1
 
     def record_delivery(self, received_at: float) -> None:
         if not self.frozen:
@@ -336,6 +367,10 @@ class Ledger:
             ],
             "acks": self.acks,
             "rejected": self.rejected,
+            "latencies": {
+                name: [[second, dict(buckets)] for second, buckets in sorted(seconds.items())]
+                for name, seconds in self.latencies.items()
+            },
             "unacked": len(self.unconfirmed),
             "attempts": self.attempts,
             "unconfirmed": {
@@ -400,6 +435,15 @@ def summarise(snapshots: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
         unconfirmed,
     )
 
+    latencies: dict[str, dict[int, Counter[int]]] = {}
+    for snapshot in snapshots:
+        for name, seconds in snapshot.get("latencies", {}).items():
+            merged = latencies.setdefault(name, {})
+            for second, buckets in seconds:
+                merged.setdefault(int(second), Counter()).update(
+                    {int(bucket): int(n) for bucket, n in buckets.items()}
+                )
+
     total_expected = sum(expected.values())
     total_received = sum(received.values())
     chat_sends = sum(int(s.get("attempts", 0)) for s in snapshots)
@@ -440,6 +484,7 @@ def summarise(snapshots: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
         "out_of_order": sum(record.out_of_order for record in records),
         "before_open": sum(record.before_open for record in records),
         "timeline": timeline(records, deliveries),
+        "latency": latency_per_second(latencies),
     }
 
 
@@ -477,6 +522,28 @@ def person_completeness(
         "extra": extra,
         "ratio": _ratio(credited, expected),
     }
+
+
+LATENCY_PERCENTILES = {"p50": 0.5, "p95": 0.95, "p99": 0.99, "max": 1.0}
+
+
+def latency_per_second(latencies: Mapping[str, Mapping[int, Mapping[int, int]]]) -> dict[str, Any]:
+    """Per name, each second's count and percentiles; None where nothing was measured."""
+    result: dict[str, Any] = {}
+    for name, seconds in latencies.items():
+        if not seconds:
+            continue
+        first, last = min(seconds), max(seconds)
+        span = range(first, last + 1)
+        result[name] = {
+            "start": first,
+            "count": [sum(seconds.get(second, {}).values()) for second in span],
+            **{
+                label: [percentile_of(seconds.get(second, {}), fraction) for second in span]
+                for label, fraction in LATENCY_PERCENTILES.items()
+            },
+        }
+    return result
 
 
 def timeline(records: Sequence[ConnectionRecord], deliveries: Mapping[int, int]) -> dict[str, Any]:

@@ -138,9 +138,58 @@ def _relative(times: Sequence[float], start: float) -> list[float]:
     return [t - start for t in times]
 
 
+def storm_bands(results: Results, start: float, end: float) -> list[tuple[float, float]]:
+    """The reconnect storms of the run, relative to `start`: every socket drops within
+    [k * storm_every, k * storm_every + storm_jitter] seconds of the wall clock."""
+    plan = (results.delivery or {}).get("plan") or {}
+    every, jitter = float(plan.get("storm_every") or 0), float(plan.get("storm_jitter") or 0)
+    if every <= 0:
+        return []
+    first = math.ceil(start / every)
+    return [
+        (k * every - start, k * every + jitter - start)
+        for k in range(first, math.floor(end / every) + 1)
+    ]
+
+
+def plot_latency_per_second(results: Results, path: Path) -> bool:
+    """Each second's own percentiles; a second in which nothing arrived is left empty."""
+    from matplotlib.figure import Figure
+
+    latency = (results.delivery or {}).get("latency") or {}
+    names = [name for name in LATENCY_NAMES if name in latency]
+    if not names:
+        return False
+    start = start_time(results)
+    figure = Figure(figsize=(9, 2.6 * len(names)), layout="constrained")
+    axes = figure.subplots(len(names), 1, squeeze=False)[:, 0]
+    end = max(latency[n]["start"] + len(latency[n]["count"]) for n in names)
+    bands = storm_bands(results, start, end)
+    for ax, name in zip(axes, names, strict=True):
+        data = latency[name]
+        times = [data["start"] - start + n for n in range(len(data["count"]))]
+        for label in ("p50", "p95", "p99", "max"):
+            values = [math.nan if v is None else v for v in data[label]]
+            ax.plot(times, values, label=label, linewidth=1.2, marker="." if label == "p50" else "")
+        for band_start, band_end in bands:
+            ax.axvspan(band_start, band_end, color="tab:red", alpha=0.12, linewidth=0)
+        title = f"{name}: latency per second (gaps: nothing arrived"
+        title += "; red: reconnect storms)" if bands else ")"
+        ax.set_title(title, loc="left", fontsize=10)
+        ax.set_ylabel("ms")
+        ax.set_ylim(bottom=0)
+        ax.grid(alpha=0.3)
+        ax.legend(loc="upper left", fontsize=8, ncols=4)
+    axes[-1].set_xlabel("seconds since start")
+    figure.savefig(path, dpi=110)
+    return True
+
+
 def plot_latency(results: Results, path: Path) -> bool:
     from matplotlib.figure import Figure
 
+    if plot_latency_per_second(results, path):
+        return True
     series = latency_series(results)
     if not series:
         return False
@@ -152,7 +201,7 @@ def plot_latency(results: Results, path: Path) -> bool:
         for column in PERCENTILES:
             label = "max" if column == "100%" else f"p{column.rstrip('%')}"
             ax.plot(times, data.percentiles[column], label=label, linewidth=1.2)
-        ax.set_title(f"{name}: latency (last 10 s window)", loc="left", fontsize=10)
+        ax.set_title(f"{name}: latency (Locust's rolling 10 s window)", loc="left", fontsize=10)
         ax.set_ylabel("ms")
         ax.set_ylim(bottom=0)
         ax.grid(alpha=0.3)

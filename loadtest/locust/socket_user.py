@@ -703,7 +703,7 @@ class PageSocketUser(User):
             return None
         ready_at = time.time()
         length = sum(len(frame) for frame in frames)
-        fire(self.environment, "WS", "connect", (ready_at - started) * 1000, length)
+        self.measure("connect", (ready_at - started) * 1000, length)
         self.ws = ws
         STATE.ledger.joined(self.person, self.room, opened_at)
         self.connection = STATE.ledger.opened(self.room, opened_at)
@@ -809,6 +809,11 @@ class PageSocketUser(User):
         self.handle(data, time.time())
         return True
 
+    def measure(self, name: str, ms: float, length: int) -> None:
+        """A successful timing: to Locust, and to the ledger's per-second percentiles."""
+        fire(self.environment, "WS", name, ms, length)
+        STATE.ledger.record_latency(name, time.time(), ms)
+
     def dropped(self, reason: str) -> None:
         """The server or the network closed a socket this user meant to keep."""
         STATE.ledger.dropped(reason)
@@ -893,6 +898,6 @@ class PageSocketUser(User):
         else:
             name = "announcement" if stream == ANNOUNCEMENTS else "deliver"
         latency = max(0.0, (received_at - marker.sent_at) * 1000)
-        fire(self.environment, "WS", name, latency, length)
+        self.measure(name, latency, length)
         if live:
             STATE.ledger.record_delivery(received_at)

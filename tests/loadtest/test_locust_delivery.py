@@ -12,6 +12,8 @@ from loadtest.locust.delivery import (
     Seen,
     SenderSequence,
     format_summary,
+    latency_bucket,
+    percentile_of,
     summarise,
     timeline,
 )
@@ -242,3 +244,34 @@ def test_format_summary_reads_well(processes, expected_text):
     assert expected_text in text
     assert "3 missing" in text
     assert "announcements: 2/2" in text
+
+
+@pytest.mark.parametrize(("ms", "bucket"), [(7.4, 7), (99.6, 100), (123, 120), (1260, 1300)])
+def test_latency_bucket_rounds_like_locust(ms, bucket):
+    assert latency_bucket(ms) == bucket
+
+
+def test_percentile_of_a_histogram():
+    assert percentile_of({10: 50, 20: 45, 300: 5}, 0.5) == 10
+    assert percentile_of({10: 50, 20: 45, 300: 5}, 0.95) == 20
+    assert percentile_of({10: 50, 20: 45, 300: 5}, 0.99) == 300
+    assert percentile_of({}, 0.5) is None
+
+
+def test_latency_per_second_leaves_silent_seconds_empty():
+    # Two processes measure; nothing arrives in the second second (an outage).
+    a, b = Ledger(), Ledger()
+    a.record_latency("deliver", T0 + 0.2, 10)
+    b.record_latency("deliver", T0 + 0.7, 30)
+    a.record_latency("deliver", T0 + 2.5, 900)
+    summary = summarise([a.snapshot(T0 + 3), b.snapshot(T0 + 3)])
+    assert summary["latency"] == {
+        "deliver": {
+            "start": int(T0),
+            "count": [2, 0, 1],
+            "p50": [10, None, 900],
+            "p95": [30, None, 900],
+            "p99": [30, None, 900],
+            "max": [30, None, 900],
+        }
+    }

@@ -2,11 +2,20 @@
 
 import csv
 import json
+import math
 
 import pytest
 
 from loadtest.locust.delivery import Connection, Ledger, Seen, summarise
-from loadtest.locust.report import find_prefix, latency_series, main, read_results
+from loadtest.locust.report import (
+    find_prefix,
+    latency_series,
+    main,
+    plot_latency_per_second,
+    read_results,
+    start_time,
+    storm_bands,
+)
 from loadtest.locust.thresholds import evaluate, metrics_of, thresholds_for
 
 pytest.importorskip("matplotlib")
@@ -90,6 +99,8 @@ def synthetic_run(directory, *, full_history=True, delivery=True, thresholds=())
             ledger.person_received("u0", "load-test", T0 + 1 + n)
             connection.deliver("load-test", T0 + 1 + n, T0 + 1.1 + n, Seen.NEW, n + 1)
             ledger.record_delivery(T0 + 1.1 + n)
+            if n != 2:  # nothing arrives in one second: a gap in the plot
+                ledger.record_latency("deliver", T0 + 1.1 + n, 100 + n)
         summary = summarise([ledger.snapshot(T0 + 9)])
         summary["plan"] = {"scenario": "fanout", "run": "abc123"}
         summary["host"] = "http://127.0.0.1:8000"
@@ -124,6 +135,22 @@ def test_the_verdict_follows_the_thresholds(tmp_path):
     page = (tmp_path / "out" / "index.html").read_text()
     assert "Failed: deliver_p99&lt;=20." in page
     assert "<td>deliver_p99&lt;=20</td><td>30</td><td>FAIL</td>" in page
+
+
+def test_latency_is_plotted_per_second_with_storms_marked(tmp_path):
+    synthetic_run(tmp_path)
+    summary = json.loads((tmp_path / "run_delivery.json").read_text())
+    assert summary["latency"]["deliver"]["p50"] == [100, 100, None, 100, 100]
+    summary["plan"]["storm_every"], summary["plan"]["storm_jitter"] = 2.0, 0.5
+    (tmp_path / "run_delivery.json").write_text(json.dumps(summary))
+    results = read_results(tmp_path)
+    start = start_time(results)
+    assert storm_bands(results, start, start + 5) == [
+        (k * 2.0 - start, k * 2.0 + 0.5 - start)
+        for k in range(math.ceil(start / 2), math.floor((start + 5) / 2) + 1)
+    ]
+    assert plot_latency_per_second(results, tmp_path / "latency.png")
+    assert (tmp_path / "latency.png").read_bytes().startswith(b"\x89PNG")
 
 
 def test_without_full_history_or_summary_it_plots_what_there_is(tmp_path):
