@@ -94,10 +94,12 @@ class ConnectionRecord:
     duplicates: int = 0
     out_of_order: int = 0
     before_open: int = 0  # sent before this socket opened: replayed on resume, or raced it
+    host: str = ""  # the server it was open to
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "room": self.room,
+            "host": self.host,
             "opened_at": self.opened_at,
             "closed_at": self.closed_at,
             "start": self.start,
@@ -120,14 +122,18 @@ class ConnectionRecord:
             duplicates=int(data.get("duplicates", 0)),
             out_of_order=int(data.get("out_of_order", 0)),
             before_open=int(data.get("before_open", 0)),
+            host=str(data.get("host", "")),
         )
 
 
 class Connection:
     """Counts what one open socket receives inside its window."""
 
-    def __init__(self, room: str, opened_at: float, *, grace: float, settle: float) -> None:
+    def __init__(
+        self, room: str, opened_at: float, *, grace: float, settle: float, host: str = ""
+    ) -> None:
         self.room = room
+        self.host = host
         self.opened_at = opened_at
         self.start = opened_at + grace
         self.settle = settle
@@ -182,6 +188,7 @@ class Connection:
             duplicates=self.duplicates,
             out_of_order=self.out_of_order,
             before_open=self.before_open,
+            host=self.host,
         )
 
 
@@ -247,6 +254,8 @@ class Ledger:
     people: dict[str, Person] = field(default_factory=dict)
     connect_failures: Counter[str] = field(default_factory=Counter)
     drops: Counter[str] = field(default_factory=Counter)
+    failures_by_host: Counter[str] = field(default_factory=Counter)
+    drops_by_host: Counter[str] = field(default_factory=Counter)
     deliveries_per_second: Counter[int] = field(default_factory=Counter)
     # name -> whole second -> latency bucket -> count: percentiles per second, not Locust's
     # rolling window, so a second with nothing measured stays empty.
@@ -308,17 +317,19 @@ class Ledger:
         if not self.frozen:
             self.deliveries_per_second[math.floor(received_at)] += 1
 
-    def connection_failed(self, reason: str) -> None:
+    def connection_failed(self, reason: str, host: str = "") -> None:
         if not self.frozen:
             self.connect_failures[reason] += 1
+            self.failures_by_host[host] += 1
 
-    def dropped(self, reason: str) -> None:
+    def dropped(self, reason: str, host: str = "") -> None:
         """The server (or the network) closed a socket the user meant to keep."""
         if not self.frozen:
             self.drops[reason] += 1
+            self.drops_by_host[host] += 1
 
-    def opened(self, room: str, opened_at: float) -> Connection:
-        connection = Connection(room, opened_at, grace=self.grace, settle=self.settle)
+    def opened(self, room: str, opened_at: float, host: str = "") -> Connection:
+        connection = Connection(room, opened_at, grace=self.grace, settle=self.settle, host=host)
         if not self.frozen:
             self.open[id(connection)] = connection
         return connection
@@ -362,6 +373,8 @@ class Ledger:
             "connections": [record.as_dict() for record in self.records],
             "connect_failures": dict(self.connect_failures),
             "drops": dict(self.drops),
+            "failures_by_host": dict(self.failures_by_host),
+            "drops_by_host": dict(self.drops_by_host),
             "deliveries_per_second": [
                 [s, n] for s, n in sorted(self.deliveries_per_second.items())
             ],
@@ -407,11 +420,26 @@ def summarise(snapshots: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
 
     expected: Counter[str] = Counter()
     received: Counter[str] = Counter()
+    by_host: dict[str, Counter[str]] = {}
+    by_room: dict[str, Counter[str]] = {}
     for record in records:
+        host = by_host.setdefault(record.host, Counter())
+        room = by_room.setdefault(record.room, Counter())
+        host["connections"] += 1
+        room["connections"] += 1
         for stream in (record.room, ANNOUNCEMENTS):
             kind = "announcements" if stream == ANNOUNCEMENTS else "chat"
-            expected[kind] += _count_between(sends.get(stream, ()), record.start, record.end)
-            received[kind] += record.received.get(stream, 0)
+            owed = _count_between(sends.get(stream, ()), record.start, record.end)
+            got = record.received.get(stream, 0)
+            expected[kind] += owed
+            received[kind] += got
+            for counts in (host, room):
+                counts["expected"] += owed
+                counts["received"] += got
+    for snapshot in snapshots:
+        for name, key in (("failures_by_host", "connect_failures"), ("drops_by_host", "drops")):
+            for host_name, n in snapshot.get(name, {}).items():
+                by_host.setdefault(host_name, Counter())[key] += int(n)
 
     connect_failures: Counter[str] = Counter()
     drops: Counter[str] = Counter()
@@ -483,6 +511,8 @@ def summarise(snapshots: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
         "duplicates": sum(record.duplicates for record in records),
         "out_of_order": sum(record.out_of_order for record in records),
         "before_open": sum(record.before_open for record in records),
+        "by_host": breakdown(by_host),
+        "by_room": breakdown(by_room),
         "timeline": timeline(records, deliveries),
         "latency": latency_per_second(latencies),
     }
@@ -521,6 +551,21 @@ def person_completeness(
         "missing": missing,
         "extra": extra,
         "ratio": _ratio(credited, expected),
+    }
+
+
+def breakdown(counts: Mapping[str, Counter[str]]) -> dict[str, dict[str, Any]]:
+    """Per server or per room: connections, failures, drops and the live figure."""
+    return {
+        name: {
+            "connections": c["connections"],
+            "connect_failures": c["connect_failures"],
+            "drops": c["drops"],
+            "expected": c["expected"],
+            "received": c["received"],
+            "ratio": _ratio(c["received"], c["expected"]),
+        }
+        for name, c in sorted(counts.items())
     }
 
 

@@ -329,6 +329,24 @@ def verdict_html(delivery: Mapping[str, Any]) -> str:
     return f'<p class="{"warn" if failed else "ok"}">{html.escape(verdict)}</p>' + table
 
 
+def breakdown_table(label: str, rows: Mapping[str, Mapping[str, Any]]) -> str:
+    return _table(
+        [label, "connections", "connect failures", "drops", "live: owed", "arrived", "ratio"],
+        [
+            [
+                name,
+                row["connections"],
+                row["connect_failures"],
+                row["drops"],
+                row["expected"],
+                row["received"],
+                _ratio(row["ratio"]),
+            ]
+            for name, row in rows.items()
+        ],
+    )
+
+
 def delivery_html(delivery: Mapping[str, Any] | None) -> str:
     if not delivery:
         return "<p>No completeness summary (<code>*_delivery.json</code>) was found.</p>"
@@ -388,10 +406,19 @@ def delivery_html(delivery: Mapping[str, Any] | None) -> str:
     ]
     plan = delivery.get("plan") or {}
     plan_rows = [[key, value] for key, value in plan.items()]
+    breakdowns = "".join(
+        f"<h3>{title}</h3>" + breakdown_table(label, delivery[key])
+        for key, title, label in (
+            ("by_host", "Per server", "server"),
+            ("by_room", "Per room", "room"),
+        )
+        if len(delivery.get(key) or {}) > 1
+    )
     return (
         verdict_html(delivery)
         + _table(["completeness", "owed", "held / arrived", "missing", "ratio"], rows)
         + _table(["", ""], facts)
+        + breakdowns
         + ("<h3>Plan</h3>" + _table(["setting", "value"], plan_rows) if plan_rows else "")
     )
 

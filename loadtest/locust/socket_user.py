@@ -90,6 +90,7 @@ from loadtest.locust.safety import (
     UnsafeTarget,
     bounded_run_time,
     check_target,
+    check_targets,
     env_flag,
     http_origin,
     socket_url,
@@ -326,7 +327,7 @@ def preflight(environment: Environment, options: Namespace) -> None:
         if headless:
             check_target(None, allow_remote=False)  # raises: no target
         return  # the web UI asks for the host; test_start checks it
-    base_url = check_target(environment.host, allow_remote=allow_remote(options))
+    base_url = check_targets(environment.host, allow_remote=allow_remote(options))[0]
     path = getattr(options, "users_csv", "users.csv")
     rows = STATE.rows(path)
     users = getattr(options, "num_users", None)
@@ -366,7 +367,7 @@ def on_test_start(environment: Environment, **_kwargs: Any) -> None:
     options = options_of(environment)
     STATE.plan = None
     try:
-        base_url = check_target(environment.host, allow_remote=allow_remote(options))
+        base_url = check_targets(environment.host, allow_remote=allow_remote(options))[0]
         plan = plan_from(options, new_run_id())
         if STATE.staff is None and plan.announce_every:
             STATE.staff = staff_client(base_url, options)
@@ -612,7 +613,7 @@ class PageSocketUser(User):
             STATE.warn_once("plan", "loadtest: this process has no plan for the run")
             return
         try:
-            self.base_url = check_target(self.host, allow_remote=allow_remote(options))
+            hosts = check_targets(self.host, allow_remote=allow_remote(options))
             rows = STATE.rows(options.users_csv)
         except (UnsafeTarget, OSError, ValueError) as error:
             STATE.warn_once("start", "loadtest: %s", error)
@@ -628,6 +629,7 @@ class PageSocketUser(User):
             )
         self.username, self.session_key = rows[self.index % len(rows)]
         self.person = str(self.index)
+        self.base_url = hosts[self.index % len(hosts)]  # users spread over the servers
         self.room = plan.room_for(self.index)
         self.sender = f"u{self.index}"
         self.sends = plan.sends(self.index)
@@ -706,7 +708,7 @@ class PageSocketUser(User):
         self.measure("connect", (ready_at - started) * 1000, length)
         self.ws = ws
         STATE.ledger.joined(self.person, self.room, opened_at)
-        self.connection = STATE.ledger.opened(self.room, opened_at)
+        self.connection = STATE.ledger.opened(self.room, opened_at, self.base_url)
         for frame in frames:
             self.handle(frame, ready_at)
         self.connections += 1
@@ -746,7 +748,7 @@ class PageSocketUser(User):
         if ws is not None:
             hang_up(ws)
         fire(self.environment, "WS", name, (time.time() - started) * 1000, 0, error)
-        STATE.ledger.connection_failed(reason)
+        STATE.ledger.connection_failed(reason, self.base_url)
 
     def converse(self, ws: websocket.WebSocket) -> bool:
         """Receive until the socket closes (False) or the storm drops it (True); send on
@@ -816,7 +818,7 @@ class PageSocketUser(User):
 
     def dropped(self, reason: str) -> None:
         """The server or the network closed a socket this user meant to keep."""
-        STATE.ledger.dropped(reason)
+        STATE.ledger.dropped(reason, self.base_url)
         fire(self.environment, "WS", f"drop {reason}", 0, 0, Refused(f"socket closed: {reason}"))
 
     def drain(self, ws: websocket.WebSocket) -> bool:

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from tests.loadtest.test_locust_run import locust, pytestmark, stopped_at_the_end
-from tests.servers import free_port, manage, serving
+from tests.servers import free_port, manage, serving, start_redis, stop
 
 __all__ = ["pytestmark"]
 
@@ -38,6 +38,31 @@ def site_with(tmp_path: Path, users: int, **settings: str) -> Iterator[str]:
     )
     with serving(env, log=tmp_path / "daphne.log") as port:
         yield f"http://127.0.0.1:{port}"
+
+
+@contextlib.contextmanager
+def two_servers(tmp_path: Path, users: int) -> Iterator[tuple[str, str]]:
+    """Two Daphnes of one site (a shared SQLite file, a redis-server of this test's own)."""
+    redis_port = free_port()
+    redis_process = start_redis(port=redis_port, workdir=tmp_path)
+    try:
+        env = {
+            "DEBUG": "1",
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+            "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
+            "DJANGO_SETTINGS_MODULE": "realtime.settings",
+        }
+        manage(env, "migrate", "--noinput")
+        manage(
+            env, "loadtest_users", "--count", str(users), "--output", str(tmp_path / "users.csv")
+        )
+        with (
+            serving(env, log=tmp_path / "daphne-1.log") as first,
+            serving(env, log=tmp_path / "daphne-2.log") as second,
+        ):
+            yield f"http://127.0.0.1:{first}", f"http://127.0.0.1:{second}"
+    finally:
+        stop(redis_process)
 
 
 def run(tmp_path: Path, *args: str, timeout: float = 60) -> tuple[int, str, dict[str, Any]]:
@@ -129,6 +154,25 @@ def test_sockets_refused_at_admission_are_failures_and_retried(tmp_path):
     assert summary["connections"] == 30, output
     assert stats_rows(tmp_path)["refused 1013 try again later"]["Failure Count"] == str(refusals)
     assert stats_rows(tmp_path)["connect"]["Request Count"] == "30"
+
+
+def test_users_spread_over_several_servers_with_a_breakdown_per_server(tmp_path):
+    with two_servers(tmp_path, 6) as (first, second):
+        code, output, summary = run(
+            tmp_path,
+            *("--host", f"{first},{second}", "-u", "6", "-r", "6", "-t", "5s"),
+            *("--senders", "2", "--send-rate", "2", "--settle", "1.5"),
+        )
+    assert code == 0, output
+    by_host = summary["by_host"]
+    assert set(by_host) == {first, second}
+    for host in (first, second):
+        assert by_host[host]["connections"] == 3, output
+        assert by_host[host]["connect_failures"] == 0
+        assert by_host[host]["expected"] > 0
+        assert by_host[host]["ratio"] == 1.0, output
+    assert summary["person"]["ratio"] == 1.0, output
+    assert set(summary["by_room"]) == {"load-test"}
 
 
 def reconnect_run(tmp_path: Path, url: str, *extra: str) -> tuple[int, str, dict[str, Any]]:

@@ -137,6 +137,24 @@ def test_the_verdict_follows_the_thresholds(tmp_path):
     assert "<td>deliver_p99&lt;=20</td><td>30</td><td>FAIL</td>" in page
 
 
+def test_several_servers_and_rooms_get_a_table_each(tmp_path):
+    synthetic_run(tmp_path)
+    summary = json.loads((tmp_path / "run_delivery.json").read_text())
+    row = {"connections": 3, "connect_failures": 1, "drops": 0, "expected": 9, "received": 9}
+    summary["by_host"] = {
+        "http://127.0.0.1:8001": {**row, "ratio": 1.0},
+        "http://127.0.0.1:8002": {**row, "received": 6, "ratio": 0.666667},
+    }
+    (tmp_path / "run_delivery.json").write_text(json.dumps(summary))
+    assert main([str(tmp_path), "-o", str(tmp_path / "out")]) == 0
+    page = (tmp_path / "out" / "index.html").read_text()
+    assert "<h3>Per server</h3>" in page
+    assert (
+        "<td>http://127.0.0.1:8002</td><td>3</td><td>1</td><td>0</td><td>9</td><td>6</td>" in page
+    )
+    assert "<h3>Per room</h3>" not in page  # one room: nothing to break down
+
+
 def test_latency_is_plotted_per_second_with_storms_marked(tmp_path):
     synthetic_run(tmp_path)
     summary = json.loads((tmp_path / "run_delivery.json").read_text())
