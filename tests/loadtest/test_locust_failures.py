@@ -175,6 +175,57 @@ def test_users_spread_over_several_servers_with_a_breakdown_per_server(tmp_path)
     assert set(summary["by_room"]) == {"load-test"}
 
 
+@pytest.mark.xfail(
+    reason=(
+        "on this branch a push lost while the server's hub rejoins Redis reaches no socket and "
+        "is replayed to no one until that person's next reconnect (no sequence gaps yet): "
+        "people miss a message or two, and the kit says so (per-person < 1, exit 1). Expected "
+        "to pass once pushes carry sequence numbers (issue 12)."
+    ),
+    strict=False,
+)
+def test_a_redis_outage_that_resume_repairs_is_complete_per_person(tmp_path):
+    # The channel layer goes down mid-run: the server closes its sockets (1012) and refuses
+    # new ones until it is back; the page's reconnect and resume give every person every
+    # message all the same.
+    redis_port = free_port()
+    redis_process = start_redis(port=redis_port, workdir=tmp_path)
+    env = {
+        "DEBUG": "1",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
+        "DJANGO_SETTINGS_MODULE": "realtime.settings",
+    }
+    try:
+        manage(env, "migrate", "--noinput")
+        manage(env, "loadtest_users", "--count", "8", "--output", str(tmp_path / "users.csv"))
+        with serving(env, log=tmp_path / "daphne.log") as port:
+            log = tmp_path / "locust.log"
+            process = locust(
+                *("--headless", "-u", "8", "-r", "8", "-t", "25s", "--settle", "3"),
+                *("--host", f"http://127.0.0.1:{port}", "--users-csv", str(tmp_path / "users.csv")),
+                *("--senders", "2", "--send-rate", "2"),
+                *("--threshold", "connect_failure_rate<=1"),
+                *("--csv", str(tmp_path / "results" / "run")),
+                cwd=tmp_path,
+                log=log,
+            )
+            with stopped_at_the_end(process):
+                wait_for_text(log, "WS       deliver", timeout=30)
+                stop(redis_process)
+                wait_for_text(tmp_path / "daphne.log", "ConnectionError", timeout=30)
+                redis_process = start_redis(port=redis_port, workdir=tmp_path)
+                process.wait(timeout=90)
+    finally:
+        stop(redis_process)
+    output = log.read_text()
+    summary = json.loads((tmp_path / "results" / "run_delivery.json").read_text())
+    assert summary["drops"] > 0, output
+    assert summary["person"]["people"] == 8
+    assert summary["person"]["ratio"] == 1.0, output  # resume brought them back
+    assert process.returncode == 0, output
+
+
 def reconnect_run(tmp_path: Path, url: str, *extra: str) -> tuple[int, str, dict[str, Any]]:
     return run(
         tmp_path,
