@@ -301,6 +301,33 @@ def test_a_killed_load_generator_fails_the_run(tmp_path):
     assert "FAIL  missing_ledgers<=0" in output
 
 
+def test_a_worker_whose_master_died_stops_soon(tmp_path):
+    with site_with(tmp_path, 4) as url:
+        port = str(free_port())
+        master = locust(
+            *("--master", "--master-bind-host", "127.0.0.1", "--master-bind-port", port),
+            *("--expect-workers", "1", "--headless", "-u", "4", "-r", "4", "-t", "60s"),
+            *("--host", url, "--users-csv", str(tmp_path / "users.csv"), "--scenario", "idle"),
+            cwd=tmp_path,
+            log=tmp_path / "master.log",
+        )
+        worker = locust(
+            *("--worker", "--master-host", "127.0.0.1", "--master-port", port),
+            cwd=tmp_path,
+            log=tmp_path / "worker.log",
+        )
+        with stopped_at_the_end(master, worker):
+            wait_for_text(tmp_path / "master.log", "All users spawned", timeout=30)
+            master.send_signal(signal.SIGKILL)
+            master.wait(timeout=10)
+            killed_at = time.monotonic()
+            worker.wait(timeout=40)
+            stopped_after = time.monotonic() - killed_at
+    # Locust's own limit is 60 s; the kit's is 10 s (plus a heartbeat and the shutdown).
+    assert stopped_after < 20, (tmp_path / "worker.log").read_text()
+    assert "Didn't get heartbeat from master in over 10s" in (tmp_path / "worker.log").read_text()
+
+
 # -- start-up mistakes: each refused before any user connects, with the cause named
 
 
