@@ -95,6 +95,7 @@ from loadtest.locust.safety import (
     http_origin,
     socket_url,
 )
+from loadtest.locust.samples import SampleWriter, worker_path
 from loadtest.locust.scenarios import (
     Plan,
     Scenario,
@@ -156,6 +157,7 @@ class ProcessState:
     warned: set[str] = field(default_factory=set)
     staff: tuple[SiteClient, str] | None = None  # the announcer's signed-in client and token
     verdict: bool | None = None  # the thresholds' verdict of the last run
+    samples: SampleWriter | None = None  # --samples-csv: this process's raw timings
     announcer_failures: int = 0
 
     def start(self, plan: Plan, slot: int, slots: int) -> None:
@@ -268,6 +270,11 @@ def add_arguments(parser: LocustArgumentParser, **_kwargs: Any) -> None:
         help="allow announcements on a target other than this machine (they notify everyone)",
     )
     parser.add_argument(
+        "--samples-csv",
+        metavar="PATH",
+        help="write every timing as a CSV row (workers: PATH-wN.csv on their own machine)",
+    )
+    parser.add_argument(
         "--delivery-json",
         help="where to write the completeness summary (default PREFIX_delivery.json with --csv)",
     )
@@ -376,12 +383,18 @@ def on_test_start(environment: Environment, **_kwargs: Any) -> None:
         runner.greenlet.spawn(runner.stop)
         return
     STATE.start(plan, 0, 1)
+    open_samples(getattr(options, "samples_csv", None))
     logger.info("loadtest: %s", plan.describe())
     if isinstance(runner, MasterRunner):
         workers = [c.id for c in runner.clients.all if c.state != STATE_MISSING]
         STATE.workers = workers
         for slot, client_id in enumerate(workers):
-            data = {"plan": plan.as_dict(), "slot": slot, "slots": len(workers)}
+            data = {
+                "plan": plan.as_dict(),
+                "slot": slot,
+                "slots": len(workers),
+                "samples": getattr(options, "samples_csv", None),
+            }
             runner.send_message(PLAN_MESSAGE, data, client_id=client_id)
     if plan.announce_every:
         runner.greenlet.spawn(announce, environment, plan, base_url, STATE.test_number)
@@ -540,6 +553,21 @@ def on_snapshot_message(environment: Environment, msg: Message, **_kwargs: Any) 
 def on_plan_message(environment: Environment, msg: Message, **_kwargs: Any) -> None:
     data = msg.data
     STATE.start(Plan.from_dict(data["plan"]), int(data["slot"]), int(data["slots"]))
+    path = data.get("samples")
+    open_samples(worker_path(path, STATE.slot) if path else None)
+
+
+def open_samples(path: str | None) -> None:
+    if STATE.samples is not None:
+        STATE.samples.close()
+        STATE.samples = None
+    if path:
+        STATE.samples = SampleWriter(path)
+
+
+@events.quitting.add_listener
+def close_samples(**_kwargs: Any) -> None:
+    open_samples(None)
 
 
 def on_quiesce_message(environment: Environment, msg: Message, **_kwargs: Any) -> None:
@@ -814,7 +842,12 @@ class PageSocketUser(User):
     def measure(self, name: str, ms: float, length: int) -> None:
         """A successful timing: to Locust, and to the ledger's per-second percentiles."""
         fire(self.environment, "WS", name, ms, length)
-        STATE.ledger.record_latency(name, time.time(), ms)
+        now = time.time()
+        STATE.ledger.record_latency(name, now, ms)
+        if STATE.samples is not None:
+            STATE.samples.write(
+                at=now, name=name, ms=ms, host=self.base_url, room=self.room, user=self.username
+            )
 
     def dropped(self, reason: str) -> None:
         """The server or the network closed a socket this user meant to keep."""
@@ -870,7 +903,10 @@ class PageSocketUser(User):
         sent_at, seq = pending
         rejected = frame.kind is Kind.REJECTED
         error = Refused("the server rejected the message") if rejected else None
-        fire(self.environment, "WS", "ack", (received_at - sent_at) * 1000, length, error)
+        if rejected:
+            fire(self.environment, "WS", "ack", (received_at - sent_at) * 1000, length, error)
+        else:
+            self.measure("ack", (received_at - sent_at) * 1000, length)
         STATE.ledger.record_ack(self.room, self.sender, seq, rejected=rejected)
 
     def deliver(

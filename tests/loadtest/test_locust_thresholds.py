@@ -5,6 +5,7 @@ import csv
 import pytest
 
 from loadtest.locust.results import output_paths, write_thresholds_csv
+from loadtest.locust.samples import SampleWriter, worker_path
 from loadtest.locust.thresholds import (
     DEFAULTS,
     Threshold,
@@ -130,3 +131,16 @@ def test_every_threshold_reaches_the_csv(tmp_path):
 )
 def test_output_paths(delivery_json, prefix, paths):
     assert output_paths(delivery_json=delivery_json, csv_prefix=prefix) == paths
+
+
+def test_samples_are_written_as_they_come(tmp_path):
+    path = tmp_path / "out" / "samples.csv"
+    writer = SampleWriter(str(path))
+    writer.write(at=1.5, name="deliver", ms=12.3456, host="http://h", room="r", user="u")
+    writer.close()
+    assert path.read_text().splitlines() == [
+        "time,name,ms,host,room,user",
+        "1.500000,deliver,12.346,http://h,r,u",
+    ]
+    assert worker_path("results/run_samples.csv", 2) == "results/run_samples-w2.csv"
+    assert worker_path("samples", 0) == "samples-w0.csv"
