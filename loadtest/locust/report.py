@@ -423,6 +423,31 @@ def delivery_html(delivery: Mapping[str, Any] | None) -> str:
     )
 
 
+def comparison_html(delivery: Mapping[str, Any] | None, baseline: Results) -> str:
+    """Every metric of this run next to the baseline run's, with the change."""
+    here = (delivery or {}).get("metrics") or {}
+    there = (baseline.delivery or {}).get("metrics") or {}
+    if not here or not there:
+        return "<p>No metrics to compare (both runs need a <code>*_delivery.json</code>).</p>"
+    rows = []
+    for metric in sorted(set(here) | set(there)):
+        new, old = here.get(metric), there.get(metric)
+        change = ""
+        if isinstance(new, (int, float)) and isinstance(old, (int, float)):
+            change = f"{new - old:+g}" + (f" ({(new - old) / old:+.0%})" if old else "")
+        rows.append(
+            [
+                metric,
+                "no value" if old is None else f"{old:g}",
+                "no value" if new is None else f"{new:g}",
+                change,
+            ]
+        )
+    return f"<p>Baseline: <code>{html.escape(str(baseline.prefix))}_*</code></p>" + _table(
+        ["metric", "baseline", "this run", "change"], rows
+    )
+
+
 def stats_html(stats: Sequence[Mapping[str, str]]) -> str:
     rows = [[row.get(column, "") for column, _ in TABLE_COLUMNS] for row in stats]
     for row in rows:
@@ -444,7 +469,7 @@ code { background: #f2f4f6; padding: 0 .25rem; }
 """
 
 
-def write_report(results: Results, out: Path) -> Path:
+def write_report(results: Results, out: Path, baseline: Results | None = None) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     images = []
     for name, plot, alt in (
@@ -468,6 +493,11 @@ def write_report(results: Results, out: Path) -> Path:
         if results.failures
         else "<p>None.</p>"
     )
+    comparison = (
+        "<h2>Compared with the baseline</h2>" + comparison_html(results.delivery, baseline)
+        if baseline is not None
+        else ""
+    )
     page = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{title}</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -476,6 +506,7 @@ def write_report(results: Results, out: Path) -> Path:
 <p>{html.escape(subtitle)} &middot; from <code>{html.escape(str(results.prefix))}_*</code></p>
 <h2>Verdict and completeness</h2>
 {delivery_html(results.delivery)}
+{comparison}
 <h2>Over time</h2>
 {"".join(images) or "<p>No history to plot (run Locust with --csv).</p>"}
 <h2>Requests (Locust)</h2>
@@ -502,13 +533,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("results", type=Path, help="directory (or CSV prefix) of the run")
     parser.add_argument("-o", "--output", type=Path, default=Path("report"))
     parser.add_argument("--prefix", help="the run's CSV prefix, if the directory has several")
+    parser.add_argument(
+        "--baseline", type=Path, help="directory (or CSV prefix) of a run to compare with"
+    )
+    parser.add_argument("--baseline-prefix", help="the baseline's CSV prefix, if needed")
     args = parser.parse_args(argv)
     try:
         results = read_results(args.results, args.prefix)
+        baseline = read_results(args.baseline, args.baseline_prefix) if args.baseline else None
     except (OSError, ValueError) as error:
         print(f"report: {error}", file=sys.stderr)
         return 2
-    index = write_report(results, args.output)
+    index = write_report(results, args.output, baseline)
     print(f"Report written to {index}")
     return 0
 

@@ -488,6 +488,7 @@ def on_test_stopping(environment: Environment, **_kwargs: Any) -> None:
     criteria = thresholds.thresholds_for(getattr(options, "threshold", None) or [])
     values = thresholds.metrics_of(summary, percentiles(environment))
     rows = thresholds.evaluate(criteria, values)
+    summary["metrics"] = values
     summary["thresholds"] = rows
     summary["passed"] = thresholds.verdict(rows)
     STATE.verdict = summary["passed"]

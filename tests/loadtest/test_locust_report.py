@@ -105,6 +105,7 @@ def synthetic_run(directory, *, full_history=True, delivery=True, thresholds=())
         summary["plan"] = {"scenario": "fanout", "run": "abc123"}
         summary["host"] = "http://127.0.0.1:8000"
         values = metrics_of(summary, {"deliver_p99": 30.0})
+        summary["metrics"] = values
         summary["thresholds"] = evaluate(thresholds_for(thresholds), values)
         (directory / "run_delivery.json").write_text(json.dumps(summary))
 
@@ -180,6 +181,29 @@ def test_without_full_history_or_summary_it_plots_what_there_is(tmp_path):
     assert "No completeness summary" in page
     assert (tmp_path / "out" / "latency.png").exists()
     assert not (tmp_path / "out" / "deliveries.png").exists()
+
+
+def test_a_run_compared_with_a_baseline(tmp_path):
+    for name in ("base", "new"):
+        (tmp_path / name).mkdir()
+        synthetic_run(tmp_path / name)
+    summary = json.loads((tmp_path / "new" / "run_delivery.json").read_text())
+    summary["metrics"]["deliver_p99"] = 45.0
+    summary["metrics"]["drops"] = 2
+    (tmp_path / "new" / "run_delivery.json").write_text(json.dumps(summary))
+    argv = [
+        str(tmp_path / "new"),
+        "-o",
+        str(tmp_path / "out"),
+        "--baseline",
+        str(tmp_path / "base"),
+    ]
+    assert main(argv) == 0
+    page = (tmp_path / "out" / "index.html").read_text()
+    assert "<h2>Compared with the baseline</h2>" in page
+    assert "<td>deliver_p99</td><td>30</td><td>45</td><td>+15 (+50%)</td>" in page
+    assert "<td>drops</td><td>0</td><td>2</td><td>+2</td>" in page
+    assert "<td>connect_p95</td><td>no value</td><td>no value</td><td></td>" in page
 
 
 def test_finding_the_run(tmp_path, capsys):
