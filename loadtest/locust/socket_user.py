@@ -173,11 +173,15 @@ class PageSocketUser(User):
         self.ws = ws
         STATE.ledger.joined(self.person, self.room, opened_at)
         self.connection = STATE.ledger.opened(self.room, opened_at, self.base_url)
+        # The page asks for what it missed since the newest message it showed before this
+        # socket opened: a live push among the first frames must not move that cursor past
+        # a message that was pushed to no socket of this person.
+        after = self.last_message_id
         for frame in frames:
             self.handle(frame, ready_at)
         self.connections += 1
-        if self.plan.resume and self.connections > 1 and self.last_message_id:
-            ws.send(json.dumps({"action": "chat.resume", "after": self.last_message_id}))
+        if self.plan.resume and self.connections > 1 and after:
+            ws.send(json.dumps({"action": "chat.resume", "after": after}))
             self.connection.resumed = True
         return ws
 
