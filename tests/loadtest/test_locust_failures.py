@@ -175,15 +175,6 @@ def test_users_spread_over_several_servers_with_a_breakdown_per_server(tmp_path)
     assert set(summary["by_room"]) == {"load-test"}
 
 
-@pytest.mark.xfail(
-    reason=(
-        "on this branch a push lost while the server's hub rejoins Redis reaches no socket and "
-        "is replayed to no one until that person's next reconnect (no sequence gaps yet): "
-        "people miss a message or two, and the kit says so (per-person < 1, exit 1). Expected "
-        "to pass once pushes carry sequence numbers (issue 12)."
-    ),
-    strict=False,
-)
 def test_a_redis_outage_that_resume_repairs_is_complete_per_person(tmp_path):
     # The channel layer goes down mid-run: the server closes its sockets (1012) and refuses
     # new ones until it is back; the page's reconnect and resume give every person every
@@ -202,7 +193,7 @@ def test_a_redis_outage_that_resume_repairs_is_complete_per_person(tmp_path):
         with serving(env, log=tmp_path / "daphne.log") as port:
             log = tmp_path / "locust.log"
             process = locust(
-                *("--headless", "-u", "8", "-r", "8", "-t", "25s", "--settle", "3"),
+                *("--headless", "-u", "8", "-r", "8", "-t", "20s", "--settle", "3"),
                 *("--host", f"http://127.0.0.1:{port}", "--users-csv", str(tmp_path / "users.csv")),
                 *("--senders", "2", "--send-rate", "2"),
                 *("--threshold", "connect_failure_rate<=1"),
