@@ -162,7 +162,7 @@ def plot_latency_per_second(results: Results, path: Path) -> bool:
         return False
     start = start_time(results)
     figure = Figure(figsize=(9, 2.6 * len(names)), layout="constrained")
-    axes = figure.subplots(len(names), 1, squeeze=False)[:, 0]
+    axes = figure.subplots(len(names), 1, squeeze=False, sharex=True)[:, 0]
     end = max(latency[n]["start"] + len(latency[n]["count"]) for n in names)
     bands = storm_bands(results, start, end)
     for ax, name in zip(axes, names, strict=True):
