@@ -185,14 +185,16 @@ def on_test_start(environment: Environment, **_kwargs: Any) -> None:
             runner.send_message(PLAN_MESSAGE, data, client_id=client_id)
     if plan.announce_every:
         runner.greenlet.spawn(announce, environment, plan, base_url, STATE.test_number)
-    if not getattr(options, "headless", False) and not getattr(options, "run_time", None):
-        # A web-UI run without a run time: Locust would run it until stopped.
-        limit = bounded_run_time(None)
+    run_time = getattr(options, "run_time", None)
+    if environment.shape_class is not None or not (getattr(options, "headless", False) or run_time):
+        # A web-UI run without a run time, or a run with a load shape (whose ticks Locust
+        # follows instead of --run-time): Locust would run it until stopped.
+        limit = bounded_run_time(run_time)
         runner.greenlet.spawn(stop_after, runner, limit, STATE.test_number)
 
 
 def stop_after(runner: Runner, seconds: float, test_number: int) -> None:
-    """Bound a web-UI run that was started without a run time."""
+    """Bound a run that Locust itself would not stop."""
     time.sleep(seconds)
     running = runner.state in (STATE_SPAWNING, STATE_RUNNING)
     if STATE.test_number == test_number and STATE.stopping != test_number and running:
@@ -272,7 +274,9 @@ def on_test_stopping(environment: Environment, **_kwargs: Any) -> None:
     summary["missing_ledgers"] = missing_ledgers
     summary["announcer_failures"] = STATE.announcer_failures
     options = options_of(environment)
-    criteria = thresholds.thresholds_for(getattr(options, "threshold", None) or [])
+    criteria = thresholds.thresholds_for(
+        getattr(options, "threshold", None) or [], messages=plan.sends_messages()
+    )
     values = thresholds.metrics_of(summary, percentiles(environment))
     rows = thresholds.evaluate(criteria, values)
     summary["metrics"] = values

@@ -63,6 +63,10 @@ class Plan:
     def sends(self, index: int) -> bool:
         return self.send_rate > 0 and (self.senders == EVERYONE or index < self.senders)
 
+    def sends_messages(self) -> bool:
+        """Whether anyone sends anything in this plan (the idle preset: no one)."""
+        return bool(self.announce_every) or (self.send_rate > 0 and self.senders != 0)
+
     def as_dict(self) -> dict[str, Any]:
         return {**asdict(self), "scenario": str(self.scenario)}
 

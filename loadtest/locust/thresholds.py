@@ -81,10 +81,14 @@ def parse(text: str) -> Threshold:
     return Threshold(metric, op, limit)
 
 
-def thresholds_for(given: Sequence[str]) -> list[Threshold]:
-    """The given criteria, and the defaults for metrics not given."""
+def thresholds_for(given: Sequence[str], *, messages: bool = True) -> list[Threshold]:
+    """The given criteria, and the defaults for metrics not given. A run whose plan sends no
+    message (`messages` false: the idle preset) owes nobody anything, so the default on
+    person_completeness is left out; given explicitly, it applies (and fails: no value)."""
     chosen = [parse(text) for text in given]
     named = {threshold.metric for threshold in chosen}
+    if not messages:
+        named.add("person_completeness")
     chosen += [t for t in map(parse, DEFAULTS) if t.metric not in named]
     return chosen
 

@@ -5,7 +5,10 @@ message that names the cause. Each run is a few seconds of Locust in its own pro
 import contextlib
 import csv
 import json
+import os
 import signal
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,7 +17,9 @@ from typing import Any
 import pytest
 
 from tests.loadtest.test_locust_run import locust, pytestmark, stopped_at_the_end
-from tests.servers import free_port, manage, serving, start_redis, stop
+from tests.servers import ROOT, free_port, manage, serving, start_redis, stop
+
+RAMP_LOCUSTFILE = Path(__file__).parent / "ramp_locustfile.py"
 
 __all__ = ["pytestmark"]
 
@@ -322,6 +327,33 @@ def test_a_worker_whose_master_died_stops_soon(tmp_path):
     # Locust's own limit is 60 s; the kit's is 10 s (plus a heartbeat and the shutdown).
     assert stopped_after < 20, (tmp_path / "worker.log").read_text()
     assert "Didn't get heartbeat from master in over 10s" in (tmp_path / "worker.log").read_text()
+
+
+def test_a_load_shape_stops_at_the_run_time(tmp_path):
+    # Locust follows a shape's ticks and ignores --run-time; the kit bounds the run itself.
+    with site_with(tmp_path, 4) as url:
+        started = time.monotonic()
+        process = subprocess.Popen(
+            [sys.executable, "-m", "locust", "-f", str(RAMP_LOCUSTFILE), "--headless"],
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env={
+                **os.environ,
+                "LOCUST_HOST": url,
+                "LOCUST_RUN_TIME": "4s",
+                "LOADTEST_USERS_CSV": str(tmp_path / "users.csv"),
+                "LOADTEST_SCENARIO": "idle",
+                "PYTHONPATH": str(ROOT),
+            },
+        )
+        with stopped_at_the_end(process):
+            output, _ = process.communicate(timeout=60)
+        elapsed = time.monotonic() - started
+    assert "loadtest: stopping the run after 4" in output, output
+    assert elapsed < 30, output
+    assert process.returncode == 0, output
 
 
 # -- start-up mistakes: each refused before any user connects, with the cause named

@@ -130,3 +130,18 @@ def test_read_users_refuses_a_malformed_line(tmp_path, text):
 def test_read_users_refuses_a_missing_file(tmp_path):
     with pytest.raises(ValueError, match="Cannot read the users CSV"):
         read_users(str(tmp_path / "nope.csv"))
+
+
+@pytest.mark.parametrize(
+    ("scenario", "overrides", "sends"),
+    [
+        ("idle", {}, False),
+        ("fanout", {}, True),
+        ("fanout", {"senders": 0}, False),
+        ("fanout", {"send_rate": 0.0}, False),
+        ("announce", {}, True),
+        ("chatty", {}, True),
+    ],
+)
+def test_a_plan_knows_whether_it_sends_messages(scenario, overrides, sends):
+    assert make_plan(scenario, overrides).sends_messages() is sends

@@ -57,6 +57,12 @@ def test_defaults_apply_unless_the_metric_is_given():
     assert [str(t) for t in thresholds_for([])] == list(DEFAULTS)
 
 
+def test_a_plan_that_sends_nothing_is_not_held_to_person_completeness():
+    assert "person_completeness>=1" not in [str(t) for t in thresholds_for([], messages=False)]
+    given = thresholds_for(["person_completeness>=1"], messages=False)
+    assert "person_completeness>=1" in [str(t) for t in given]
+
+
 def test_a_metric_without_a_value_fails_its_threshold():
     rows = evaluate([parse("deliver_p99<=500")], {"deliver_p99": None})
     assert rows == [
