@@ -42,6 +42,7 @@ from loadtest.locust.scenarios import (
 CONNECT_TIMEOUT = 20.0
 ACK_WAIT = 2.0  # seconds a socket about to drop waits for its sends to be acknowledged
 CLOSE_NORMAL = 1000
+BACK_OFF_STEP = 0.1  # seconds between looks at whether the run is ending, while backing off
 
 
 def hang_up(ws: websocket.WebSocket) -> None:
@@ -125,9 +126,13 @@ class PageSocketUser(User):
         self.back_off()
 
     def back_off(self) -> None:
-        """Wait before connecting again, as the page does (full jitter, growing)."""
-        time.sleep(full_jitter_delay(self.retries, self.rng))
+        """Wait before connecting again, as the page does (full jitter, growing). Once the
+        run is ending the wait is cut short: the page would reconnect and resume later, and
+        what it would then hold is what the per-person figure counts, within `settle`."""
+        until = time.time() + full_jitter_delay(self.retries, self.rng)
         self.retries += 1
+        while time.time() < until and not STATE.ledger.quiesced:
+            time.sleep(min(BACK_OFF_STEP, max(until - time.time(), 0)))
 
     # -- the socket's life
 
