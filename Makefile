@@ -95,16 +95,25 @@ test-faults: $(BIN)/.dev
 	$(BIN)/pytest -m faults
 
 # A bounded load test of a running server (by default the one `make run` serves), then its
-# report in report/$(SCENARIO)/. See loadtest/README.md for the presets and a deployment.
+# report in report/$(SCENARIO)/. The exit code follows the thresholds, e.g.
+# `make loadtest THRESHOLDS="deliver_p99<=500 drops<=0"`. See loadtest/README.md.
 LOADTEST_HOST ?= http://127.0.0.1:8000
 USERS ?= 200
 SCENARIO ?= fanout
 RUN_TIME ?= 30s
+THRESHOLDS ?=
 
-loadtest: $(BIN)/.dev
+# The kit needs the app (for loadtest_users) and its own requirements, not the dev tools.
+$(BIN)/.loadtest: requirements-loadtest.txt $(BIN)/.runtime
+	$(BIN)/python -m pip install --quiet -r requirements-loadtest.txt
+	@touch $@
+
+loadtest: $(BIN)/.loadtest
 	test -f users.csv || DEBUG=1 $(BIN)/python manage.py loadtest_users --count $(USERS) --staff 1 --output users.csv
 	$(BIN)/locust -f loadtest/locust/locustfile.py --host $(LOADTEST_HOST) --headless \
 		-u $(USERS) -r 50 -t $(RUN_TIME) --scenario $(SCENARIO) --users-csv users.csv \
+		--staff-session "$$(head -1 users.csv | cut -d, -f2)" \
+		$(foreach t,$(THRESHOLDS),--threshold '$(t)') \
 		--csv results/$(SCENARIO) --csv-full-history; status=$$?; \
 	$(BIN)/python -m loadtest.locust.report results --prefix $(SCENARIO) -o report/$(SCENARIO); exit $$status
 

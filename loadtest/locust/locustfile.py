@@ -14,6 +14,8 @@ ROOT = str(Path(__file__).resolve().parents[2])
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
+# The options and the run's event listeners register on import.
+from loadtest.locust import options, run  # noqa: E402
 from loadtest.locust.socket_user import PageSocketUser  # noqa: E402
 
-__all__ = ["PageSocketUser"]
+__all__ = ["PageSocketUser", "options", "run"]

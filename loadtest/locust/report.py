@@ -138,9 +138,58 @@ def _relative(times: Sequence[float], start: float) -> list[float]:
     return [t - start for t in times]
 
 
+def storm_bands(results: Results, start: float, end: float) -> list[tuple[float, float]]:
+    """The reconnect storms of the run, relative to `start`: every socket drops within
+    [k * storm_every, k * storm_every + storm_jitter] seconds of the wall clock."""
+    plan = (results.delivery or {}).get("plan") or {}
+    every, jitter = float(plan.get("storm_every") or 0), float(plan.get("storm_jitter") or 0)
+    if every <= 0:
+        return []
+    first = math.ceil(start / every)
+    return [
+        (k * every - start, k * every + jitter - start)
+        for k in range(first, math.floor(end / every) + 1)
+    ]
+
+
+def plot_latency_per_second(results: Results, path: Path) -> bool:
+    """Each second's own percentiles; a second in which nothing arrived is left empty."""
+    from matplotlib.figure import Figure
+
+    latency = (results.delivery or {}).get("latency") or {}
+    names = [name for name in LATENCY_NAMES if name in latency]
+    if not names:
+        return False
+    start = start_time(results)
+    figure = Figure(figsize=(9, 2.6 * len(names)), layout="constrained")
+    axes = figure.subplots(len(names), 1, squeeze=False, sharex=True)[:, 0]
+    end = max(latency[n]["start"] + len(latency[n]["count"]) for n in names)
+    bands = storm_bands(results, start, end)
+    for ax, name in zip(axes, names, strict=True):
+        data = latency[name]
+        times = [data["start"] - start + n for n in range(len(data["count"]))]
+        for label in ("p50", "p95", "p99", "max"):
+            values = [math.nan if v is None else v for v in data[label]]
+            ax.plot(times, values, label=label, linewidth=1.2, marker="." if label == "p50" else "")
+        for band_start, band_end in bands:
+            ax.axvspan(band_start, band_end, color="tab:red", alpha=0.12, linewidth=0)
+        title = f"{name}: latency per second (gaps: nothing arrived"
+        title += "; red: reconnect storms)" if bands else ")"
+        ax.set_title(title, loc="left", fontsize=10)
+        ax.set_ylabel("ms")
+        ax.set_ylim(bottom=0)
+        ax.grid(alpha=0.3)
+        ax.legend(loc="upper left", fontsize=8, ncols=4)
+    axes[-1].set_xlabel("seconds since start")
+    figure.savefig(path, dpi=110)
+    return True
+
+
 def plot_latency(results: Results, path: Path) -> bool:
     from matplotlib.figure import Figure
 
+    if plot_latency_per_second(results, path):
+        return True
     series = latency_series(results)
     if not series:
         return False
@@ -152,7 +201,7 @@ def plot_latency(results: Results, path: Path) -> bool:
         for column in PERCENTILES:
             label = "max" if column == "100%" else f"p{column.rstrip('%')}"
             ax.plot(times, data.percentiles[column], label=label, linewidth=1.2)
-        ax.set_title(f"{name}: latency (last 10 s window)", loc="left", fontsize=10)
+        ax.set_title(f"{name}: latency (Locust's rolling 10 s window)", loc="left", fontsize=10)
         ax.set_ylabel("ms")
         ax.set_ylim(bottom=0)
         ax.grid(alpha=0.3)
@@ -255,13 +304,70 @@ def _ratio(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.4f}"
 
 
+def verdict_html(delivery: Mapping[str, Any]) -> str:
+    """The run's verdict: its thresholds' (older summaries without them: no verdict)."""
+    rows = delivery.get("thresholds")
+    if rows is None:
+        return '<p class="warn">No thresholds in this summary: no verdict.</p>'
+    failed = [row for row in rows if not row["passed"]]
+    verdict = (
+        "Passed: every threshold held."
+        if not failed
+        else "Failed: " + ", ".join(row["criterion"] for row in failed) + "."
+    )
+    table = _table(
+        ["threshold", "value", ""],
+        [
+            [
+                row["criterion"],
+                "no value" if row["value"] is None else f"{row['value']:g}",
+                "pass" if row["passed"] else "FAIL",
+            ]
+            for row in rows
+        ],
+    )
+    return f'<p class="{"warn" if failed else "ok"}">{html.escape(verdict)}</p>' + table
+
+
+def breakdown_table(label: str, rows: Mapping[str, Mapping[str, Any]]) -> str:
+    return _table(
+        [label, "connections", "connect failures", "drops", "live: owed", "arrived", "ratio"],
+        [
+            [
+                name,
+                row["connections"],
+                row["connect_failures"],
+                row["drops"],
+                row["expected"],
+                row["received"],
+                _ratio(row["ratio"]),
+            ]
+            for name, row in rows.items()
+        ],
+    )
+
+
 def delivery_html(delivery: Mapping[str, Any] | None) -> str:
     if not delivery:
         return "<p>No completeness summary (<code>*_delivery.json</code>) was found.</p>"
     streams = delivery["streams"]
+    person = delivery.get("person")
     rows = [
+        *(
+            [
+                [
+                    f"per person ({person['people']:,} people, {person['short']:,} missed some)",
+                    person["expected"],
+                    person["received"],
+                    person["missing"],
+                    _ratio(person["ratio"]),
+                ]
+            ]
+            if person
+            else []
+        ),
         [
-            "all",
+            "per live connection",
             delivery["expected"],
             delivery["received"],
             delivery["missing"],
@@ -269,7 +375,7 @@ def delivery_html(delivery: Mapping[str, Any] | None) -> str:
         ],
         *(
             [
-                kind,
+                f"per live connection: {kind}",
                 streams[kind]["expected"],
                 streams[kind]["received"],
                 max(0, streams[kind]["expected"] - streams[kind]["received"]),
@@ -278,14 +384,6 @@ def delivery_html(delivery: Mapping[str, Any] | None) -> str:
             for kind in ("chat", "announcements")
         ),
     ]
-    verdict_ok = delivery["missing"] == 0 and delivery["expected"] > 0
-    verdict = (
-        "Every expected delivery arrived."
-        if verdict_ok
-        else "Nothing was expected (no messages sent)."
-        if delivery["expected"] == 0
-        else f"{delivery['missing']:,} expected deliveries did not arrive."
-    )
     facts = [
         ["messages sent", delivery["sent"]["chat"]],
         ["announcements sent", delivery["sent"]["announcements"]],
@@ -303,14 +401,50 @@ def delivery_html(delivery: Mapping[str, Any] | None) -> str:
         ],
         ["dropped by the server", f"{delivery['drops']} {delivery['drops_by_reason'] or ''}"],
         ["load-generating processes", delivery["processes"]],
+        ["of which sent no ledger", delivery.get("missing_ledgers", 0)],
+        ["held beyond what was owed (per person)", person["extra"] if person else "n/a"],
     ]
     plan = delivery.get("plan") or {}
     plan_rows = [[key, value] for key, value in plan.items()]
+    breakdowns = "".join(
+        f"<h3>{title}</h3>" + breakdown_table(label, delivery[key])
+        for key, title, label in (
+            ("by_host", "Per server", "server"),
+            ("by_room", "Per room", "room"),
+        )
+        if len(delivery.get(key) or {}) > 1
+    )
     return (
-        f'<p class="{"ok" if verdict_ok else "warn"}">{html.escape(verdict)}</p>'
-        + _table(["stream", "expected", "received", "missing", "ratio"], rows)
+        verdict_html(delivery)
+        + _table(["completeness", "owed", "held / arrived", "missing", "ratio"], rows)
         + _table(["", ""], facts)
+        + breakdowns
         + ("<h3>Plan</h3>" + _table(["setting", "value"], plan_rows) if plan_rows else "")
+    )
+
+
+def comparison_html(delivery: Mapping[str, Any] | None, baseline: Results) -> str:
+    """Every metric of this run next to the baseline run's, with the change."""
+    here = (delivery or {}).get("metrics") or {}
+    there = (baseline.delivery or {}).get("metrics") or {}
+    if not here or not there:
+        return "<p>No metrics to compare (both runs need a <code>*_delivery.json</code>).</p>"
+    rows = []
+    for metric in sorted(set(here) | set(there)):
+        new, old = here.get(metric), there.get(metric)
+        change = ""
+        if isinstance(new, (int, float)) and isinstance(old, (int, float)):
+            change = f"{new - old:+g}" + (f" ({(new - old) / old:+.0%})" if old else "")
+        rows.append(
+            [
+                metric,
+                "no value" if old is None else f"{old:g}",
+                "no value" if new is None else f"{new:g}",
+                change,
+            ]
+        )
+    return f"<p>Baseline: <code>{html.escape(str(baseline.prefix))}_*</code></p>" + _table(
+        ["metric", "baseline", "this run", "change"], rows
     )
 
 
@@ -335,7 +469,7 @@ code { background: #f2f4f6; padding: 0 .25rem; }
 """
 
 
-def write_report(results: Results, out: Path) -> Path:
+def write_report(results: Results, out: Path, baseline: Results | None = None) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     images = []
     for name, plot, alt in (
@@ -359,18 +493,26 @@ def write_report(results: Results, out: Path) -> Path:
         if results.failures
         else "<p>None.</p>"
     )
+    comparison = (
+        "<h2>Compared with the baseline</h2>" + comparison_html(results.delivery, baseline)
+        if baseline is not None
+        else ""
+    )
     page = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{title}</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <style>{STYLE}</style></head><body>
 <h1>{title}</h1>
 <p>{html.escape(subtitle)} &middot; from <code>{html.escape(str(results.prefix))}_*</code></p>
-<h2>Delivery completeness</h2>
+<h2>Verdict and completeness</h2>
 {delivery_html(results.delivery)}
+{comparison}
 <h2>Over time</h2>
 {"".join(images) or "<p>No history to plot (run Locust with --csv).</p>"}
 <h2>Requests (Locust)</h2>
-<p>Request type WS: <code>connect</code> is the handshake to the first frame, <code>deliver</code>
+<p>Request type WS: <code>connect</code> is the handshake to the first frame of an accepted
+socket, <code>refused CODE</code> a socket the server refused with that close code,
+<code>drop CODE</code> an open socket the server or the network closed, <code>deliver</code>
 a chat message from its sender's send to its arrival, <code>announcement</code> likewise from
 the staff POST, <code>replay</code> a message caught up after reconnecting, <code>ack</code> a
 send to its acknowledgement.</p>
@@ -391,13 +533,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("results", type=Path, help="directory (or CSV prefix) of the run")
     parser.add_argument("-o", "--output", type=Path, default=Path("report"))
     parser.add_argument("--prefix", help="the run's CSV prefix, if the directory has several")
+    parser.add_argument(
+        "--baseline", type=Path, help="directory (or CSV prefix) of a run to compare with"
+    )
+    parser.add_argument("--baseline-prefix", help="the baseline's CSV prefix, if needed")
     args = parser.parse_args(argv)
     try:
         results = read_results(args.results, args.prefix)
+        baseline = read_results(args.baseline, args.baseline_prefix) if args.baseline else None
     except (OSError, ValueError) as error:
         print(f"report: {error}", file=sys.stderr)
         return 2
-    index = write_report(results, args.output)
+    index = write_report(results, args.output, baseline)
     print(f"Report written to {index}")
     return 0
 

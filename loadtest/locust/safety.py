@@ -51,6 +51,14 @@ def check_target(host: str | None, *, allow_remote: bool) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
+def check_targets(hosts: str | None, *, allow_remote: bool) -> list[str]:
+    """Each target of a comma-separated `--host` (users are spread over them), checked."""
+    parts = [part.strip() for part in (hosts or "").split(",") if part.strip()]
+    if not parts:
+        return [check_target(None, allow_remote=allow_remote)]
+    return [check_target(part, allow_remote=allow_remote) for part in parts]
+
+
 def http_origin(base_url: str) -> str:
     """The site's origin, as a browser would send it in the Origin header."""
     parts = urlsplit(base_url)

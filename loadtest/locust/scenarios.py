@@ -7,6 +7,7 @@ every worker receives, so all processes of a run agree on it.
 
 import csv
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields, replace
 from enum import StrEnum
@@ -61,6 +62,10 @@ class Plan:
 
     def sends(self, index: int) -> bool:
         return self.send_rate > 0 and (self.senders == EVERYONE or index < self.senders)
+
+    def sends_messages(self) -> bool:
+        """Whether anyone sends anything in this plan (the idle preset: no one)."""
+        return bool(self.announce_every) or (self.send_rate > 0 and self.senders != 0)
 
     def as_dict(self) -> dict[str, Any]:
         return {**asdict(self), "scenario": str(self.scenario)}
@@ -145,10 +150,29 @@ def room_name(slug: str) -> str:
     return slug.replace("-", " ").capitalize()
 
 
+SESSION_KEY_RE = re.compile(r"^[A-Za-z0-9]{8,64}$")
+
+
 def read_users(path: str) -> list[tuple[str, str]]:
-    """The (username, session id) rows that `manage.py loadtest_users` wrote."""
-    with open(path, newline="") as file:
-        rows = [(row[0], row[1]) for row in csv.reader(file) if len(row) >= 2 and row[1]]
+    """The (username, session id) rows that `manage.py loadtest_users` wrote. Whitespace
+    around a field (a CRLF file's trailing CR too) is dropped; any other malformed line, or
+    a file with no rows, is a ValueError that names the file and line."""
+    try:
+        with open(path, newline="") as file:
+            lines = list(csv.reader(file))
+    except (OSError, UnicodeDecodeError, csv.Error) as error:
+        raise ValueError(f"Cannot read the users CSV {path}: {error}") from None
+    rows = []
+    for number, line in enumerate(lines, start=1):
+        fields = [field.strip() for field in line]
+        if not any(fields):
+            continue
+        if len(fields) != 2 or not fields[0] or not SESSION_KEY_RE.match(fields[1]):
+            raise ValueError(
+                f"{path} line {number} is not username,sessionid (as written by "
+                f"manage.py loadtest_users)"
+            )
+        rows.append((fields[0], fields[1]))
     if not rows:
         raise ValueError(f"{path} has no username,sessionid rows; see manage.py loadtest_users")
     return rows

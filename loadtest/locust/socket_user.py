@@ -1,468 +1,48 @@
-"""The Locust side of the kit: one user per browser tab on a room page, and the bookkeeping
-that turns every process's view into one completeness summary.
-
-How a run goes:
-
-1. `init`: the master (or the single process) checks the target (safety.py), bounds the run
-   time and validates the scenario options; workers register for the kit's messages.
-2. `test_start`: the master makes the run's `Plan` (scenarios.py) with a fresh run id,
-   makes sure the plan's rooms exist, and sends each worker the plan and its slot, so users
-   across workers take distinct rows of the users CSV. With announcements on, it starts the
-   announcer: a staff session posting over HTTP.
-3. Each user opens the page socket with its session cookie and Origin, then receives, and
-   sends if the plan says so. It reports to Locust (request type "WS"): `connect` (handshake
-   to first frame), `deliver` (message fan-out latency from the sender's timestamp),
-   `announcement`, `replay` (caught up after reconnecting), `ack` (send to acknowledgement).
-4. `test_stopping`: the master tells every worker to stop sending, waits `settle` seconds
-   while the sockets keep receiving, then asks every worker for its ledger (delivery.py),
-   combines them with its own, logs the completeness summary, writes it next to the CSV
-   files (`PREFIX_delivery.json`) and records a `completeness` request that fails when
-   deliveries were missing, so Locust's exit code shows it.
-"""
+"""The Locust user: one signed-in browser tab on a room page (see run.py for the run around
+it, and connecting.py for what counts as a connect)."""
 
 import json
-import logging
 import math
-import os
 import random
 import time
 import uuid
-from argparse import Namespace
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
 
 import websocket
-from locust import User, constant, events, task
-from locust.argument_parser import LocustArgumentParser
-from locust.env import Environment
+from locust import User, constant, task
 from locust.exception import StopUser
-from locust.rpc import Message
-from locust.runners import (
-    STATE_MISSING,
-    STATE_RUNNING,
-    STATE_SPAWNING,
-    MasterRunner,
-    Runner,
-    WorkerRunner,
-)
 
+from loadtest.locust.connecting import (
+    REFUSAL_WINDOW,
+    FirstFrame,
+    close_name,
+    first_frame,
+    full_jitter_delay,
+    refused_for_good,
+)
 from loadtest.locust.delivery import (
     ANNOUNCEMENTS,
     Connection,
     Inbox,
-    Ledger,
     Seen,
-    format_summary,
-    summarise,
 )
-from loadtest.locust.markers import ANNOUNCER, Frame, Kind, Marker, classify, make_body
+from loadtest.locust.markers import Frame, Kind, Marker, classify, make_body
+from loadtest.locust.process import STATE, Refused, allow_remote, fire, options_of
 from loadtest.locust.safety import (
-    ALLOW_REMOTE_ENV,
     UnsafeTarget,
-    bounded_run_time,
-    check_target,
-    env_flag,
+    check_targets,
     http_origin,
     socket_url,
 )
 from loadtest.locust.scenarios import (
-    Plan,
-    Scenario,
-    make_plan,
     next_storm,
-    read_users,
-    room_name,
     user_index,
 )
-from loadtest.locust.siteclient import SiteClient, SiteError
 
-logger = logging.getLogger("loadtest")
-
-PLAN_MESSAGE = "loadtest_plan"
-QUIESCE_MESSAGE = "loadtest_quiesce"
-COLLECT_MESSAGE = "loadtest_collect"
-SNAPSHOT_MESSAGE = "loadtest_snapshot"
-COLLECT_TIMEOUT = 20.0  # seconds the master waits for the workers' ledgers
 CONNECT_TIMEOUT = 20.0
 ACK_WAIT = 2.0  # seconds a socket about to drop waits for its sends to be acknowledged
-RETRY_AFTER = (0.5, 2.0)  # seconds before connecting again after a failure (randomised, grows)
-RETRY_MAX = 10.0
-STAFF_PASSWORD_ENV = "LOADTEST_STAFF_PASSWORD"  # noqa: S105 - the variable's name, not a secret
 CLOSE_NORMAL = 1000
-
-# Options whose value, when given, overrides the scenario preset (Plan field names).
-PLAN_OPTIONS = (
-    "room",
-    "rooms",
-    "room_prefix",
-    "senders",
-    "send_rate",
-    "message_bytes",
-    "storm_every",
-    "storm_jitter",
-    "announce_every",
-    "settle",
-    "grace",
-)
-
-
-class Refused(Exception):
-    """A request the server answered, but not as hoped."""
-
-
-@dataclass
-class ProcessState:
-    """This process's part of the current run."""
-
-    plan: Plan | None = None
-    slot: int = 0
-    slots: int = 1
-    users_started: int = 0
-    test_number: int = 0
-    stopping: int = -1  # the test_number whose end is being handled
-    ledger: Ledger = field(default_factory=Ledger)
-    users: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
-    workers: list[str] = field(default_factory=list)  # master: the workers given the plan
-    snapshots: dict[str, dict[str, Any]] = field(default_factory=dict)  # master: their ledgers
-    started_at: float = 0.0
-    warned: set[str] = field(default_factory=set)
-
-    def start(self, plan: Plan, slot: int, slots: int) -> None:
-        self.plan = plan
-        self.slot, self.slots = slot, slots
-        self.users_started = 0
-        self.test_number += 1
-        self.ledger = Ledger(grace=plan.grace, settle=plan.settle)
-        self.snapshots = {}
-        self.started_at = time.time()
-
-    def rows(self, path: str) -> list[tuple[str, str]]:
-        if path not in self.users:
-            self.users[path] = read_users(path)
-        return self.users[path]
-
-    def warn_once(self, key: str, message: str, *args: object) -> None:
-        if key not in self.warned:
-            self.warned.add(key)
-            logger.error(message, *args)
-
-
-STATE = ProcessState()
-
-
-# -- options ------------------------------------------------------------------------------
-
-
-@events.init_command_line_parser.add_listener
-def add_arguments(parser: LocustArgumentParser, **_kwargs: Any) -> None:
-    scenarios = ", ".join(s.value for s in Scenario)
-    parser.add_argument(
-        "--scenario",
-        choices=[s.value for s in Scenario],
-        default=Scenario.FANOUT.value,
-        env_var="LOADTEST_SCENARIO",
-        help=f"Load-test preset: {scenarios} (see loadtest/README.md)",
-    )
-    parser.add_argument(
-        "--users-csv",
-        default="users.csv",
-        env_var="LOADTEST_USERS_CSV",
-        help="username,sessionid rows from `manage.py loadtest_users` (on every worker too)",
-    )
-    parser.add_argument("--room", help="the room's slug (default load-test)")
-    parser.add_argument("--rooms", type=int, help="chatty: how many rooms (default 10)")
-    parser.add_argument("--room-prefix", help="chatty: room slugs are PREFIX-01 .. PREFIX-NN")
-    parser.add_argument("--senders", type=int, help="how many users send; -1 for everyone")
-    parser.add_argument("--send-rate", type=float, help="messages per second per sender")
-    parser.add_argument("--message-bytes", type=int, help="pad message bodies to this size")
-    parser.add_argument("--storm-every", type=float, help="reconnect: seconds between storms")
-    parser.add_argument("--storm-jitter", type=float, help="reconnect: spread of a storm (s)")
-    parser.add_argument(
-        "--no-resume", action="store_true", help="reconnect without asking for missed messages"
-    )
-    parser.add_argument("--announce-every", type=float, help="seconds between announcements")
-    parser.add_argument(
-        "--settle",
-        type=float,
-        help="seconds before a socket closes whose sends are not counted (default 3)",
-    )
-    parser.add_argument(
-        "--grace", type=float, help="seconds after opening not counted (clock skew; default 0)"
-    )
-    parser.add_argument(
-        "--staff-username",
-        env_var="LOADTEST_STAFF_USERNAME",
-        help=f"announce: staff account to post as (password in ${STAFF_PASSWORD_ENV})",
-    )
-    parser.add_argument(
-        "--staff-session",
-        env_var="LOADTEST_STAFF_SESSION",
-        is_secret=True,
-        help="announce: a signed-in staff session id, instead of --staff-username",
-    )
-    parser.add_argument(
-        "--origin", env_var="LOADTEST_ORIGIN", help="Origin header (default: the --host origin)"
-    )
-    parser.add_argument(
-        "--allow-remote",
-        action="store_true",
-        help=f"allow a target other than this machine (or set {ALLOW_REMOTE_ENV}=1)",
-    )
-    parser.add_argument(
-        "--delivery-json",
-        help="where to write the completeness summary (default PREFIX_delivery.json with --csv)",
-    )
-
-
-def options_of(environment: Environment) -> Namespace:
-    return environment.parsed_options or Namespace()
-
-
-def allow_remote(options: Namespace) -> bool:
-    return bool(getattr(options, "allow_remote", False)) or env_flag(os.environ, ALLOW_REMOTE_ENV)
-
-
-def plan_from(options: Namespace, run: str) -> Plan:
-    overrides = {name: getattr(options, name, None) for name in PLAN_OPTIONS}
-    if getattr(options, "no_resume", False):
-        overrides["resume"] = False
-    return make_plan(getattr(options, "scenario", Scenario.FANOUT.value), overrides, run)
-
-
-def new_run_id() -> str:
-    return uuid.uuid4().hex[:8]
-
-
-# -- the run, on the master or the single process ----------------------------------------
-
-
-@events.init.add_listener
-def on_init(environment: Environment, runner: Runner | None = None, **_kwargs: Any) -> None:
-    if isinstance(runner, WorkerRunner):
-        runner.register_message(PLAN_MESSAGE, on_plan_message)
-        runner.register_message(QUIESCE_MESSAGE, on_quiesce_message)
-        runner.register_message(COLLECT_MESSAGE, on_collect_message)
-        return
-    if runner is None:
-        return
-    options = options_of(environment)
-    try:
-        if environment.host:
-            check_target(environment.host, allow_remote=allow_remote(options))
-        plan_from(options, "check")
-    except (UnsafeTarget, ValueError) as error:
-        raise SystemExit(f"loadtest: {error}") from None
-    if getattr(options, "headless", False) and not getattr(options, "run_time", None):
-        options.run_time = bounded_run_time(None)
-        logger.info("No --run-time given: this run stops after %s s.", options.run_time)
-    if isinstance(runner, MasterRunner):
-        runner.register_message(SNAPSHOT_MESSAGE, on_snapshot_message)
-
-
-@events.test_start.add_listener
-def on_test_start(environment: Environment, **_kwargs: Any) -> None:
-    runner = environment.runner
-    if runner is None or isinstance(runner, WorkerRunner):
-        return
-    options = options_of(environment)
-    STATE.plan = None
-    try:
-        base_url = check_target(environment.host, allow_remote=allow_remote(options))
-        plan = plan_from(options, new_run_id())
-    except (UnsafeTarget, ValueError) as error:
-        logger.error("loadtest: %s. No user will connect.", error)
-        return
-    STATE.start(plan, 0, 1)
-    logger.info("loadtest: %s", plan.describe())
-    prepare_rooms(base_url, plan, options)
-    if isinstance(runner, MasterRunner):
-        workers = [c.id for c in runner.clients.all if c.state != STATE_MISSING]
-        STATE.workers = workers
-        for slot, client_id in enumerate(workers):
-            data = {"plan": plan.as_dict(), "slot": slot, "slots": len(workers)}
-            runner.send_message(PLAN_MESSAGE, data, client_id=client_id)
-    if plan.announce_every:
-        runner.greenlet.spawn(announce, environment, plan, base_url, STATE.test_number)
-    if not getattr(options, "headless", False) and not getattr(options, "run_time", None):
-        # A web-UI run without a run time: Locust would run it until stopped.
-        limit = bounded_run_time(None)
-        runner.greenlet.spawn(stop_after, runner, limit, STATE.test_number)
-
-
-def prepare_rooms(base_url: str, plan: Plan, options: Namespace) -> None:
-    """Make sure the plan's rooms exist, creating missing ones as the first CSV user."""
-    try:
-        _, session = STATE.rows(options.users_csv)[0]
-        client = SiteClient(base_url, session=session)
-        for slug in plan.all_rooms():
-            if not client.room_exists(slug):
-                status = client.create_room(room_name(slug))
-                if not client.room_exists(slug):
-                    logger.error("loadtest: could not create room %s (HTTP %s)", slug, status)
-    except (OSError, ValueError, SiteError) as error:
-        logger.error("loadtest: could not check the rooms: %s", error)
-
-
-def stop_after(runner: Runner, seconds: float, test_number: int) -> None:
-    """Bound a web-UI run that was started without a run time."""
-    time.sleep(seconds)
-    running = runner.state in (STATE_SPAWNING, STATE_RUNNING)
-    if STATE.test_number == test_number and STATE.stopping != test_number and running:
-        logger.warning("loadtest: stopping the run after %s s (set a run time to change)", seconds)
-        runner.stop()
-
-
-def announce(environment: Environment, plan: Plan, base_url: str, test_number: int) -> None:
-    """Post an announcement every `plan.announce_every` seconds as staff."""
-    options = options_of(environment)
-    name = "/notifications/announce/"
-    try:
-        client = SiteClient(base_url, session=getattr(options, "staff_session", None) or "")
-        if not client.cookies:
-            username = getattr(options, "staff_username", None)
-            password = os.environ.get(STAFF_PASSWORD_ENV, "")
-            if not username or not password:
-                raise SiteError(
-                    f"announcements need --staff-session, or --staff-username and "
-                    f"${STAFF_PASSWORD_ENV}"
-                )
-            client.sign_in(username, password)
-        token = client.token(name)
-    except (OSError, SiteError) as error:
-        logger.error("loadtest: the announcer cannot start: %s", error)
-        fire(environment, "POST", name, 0, 0, Refused(str(error)))
-        return
-    next_at = time.time() + plan.announce_every
-    seq = 0
-    while STATE.test_number == test_number and not STATE.ledger.quiesced:
-        time.sleep(max(0.0, next_at - time.time()))
-        if STATE.test_number != test_number or STATE.ledger.quiesced:
-            break
-        sent_at = time.time()
-        body = make_body(Marker(plan.run, ANNOUNCER, seq, sent_at), plan.message_bytes)
-        seq += 1
-        try:
-            status, elapsed = client.announce(body, token)
-        except OSError as failure:
-            fire(environment, "POST", name, (time.time() - sent_at) * 1000, 0, failure)
-        else:
-            published = status == 302
-            refused = None if published else Refused(f"HTTP {status}")
-            fire(environment, "POST", name, elapsed, 0, refused)
-            if published:
-                STATE.ledger.record_send(ANNOUNCEMENTS, sent_at)
-        next_at = max(next_at + plan.announce_every, time.time())
-
-
-@events.test_stopping.add_listener
-def on_test_stopping(environment: Environment, **_kwargs: Any) -> None:
-    runner = environment.runner
-    if runner is None or isinstance(runner, WorkerRunner) or STATE.plan is None:
-        return
-    if STATE.stopping == STATE.test_number:
-        return  # already ending this run (stop and quit both fire this)
-    STATE.stopping = STATE.test_number
-    plan = STATE.plan
-    if isinstance(runner, MasterRunner):
-        for client_id in STATE.workers:
-            runner.send_message(QUIESCE_MESSAGE, {"run": plan.run}, client_id=client_id)
-    STATE.ledger.quiesce(time.time())
-    logger.info("loadtest: sending stopped; receiving for %s s more", plan.settle)
-    time.sleep(plan.settle)
-    if isinstance(runner, MasterRunner):
-        for client_id in STATE.workers:
-            runner.send_message(COLLECT_MESSAGE, {"run": plan.run}, client_id=client_id)
-        deadline = time.monotonic() + COLLECT_TIMEOUT
-        while len(STATE.snapshots) < len(STATE.workers) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        if len(STATE.snapshots) < len(STATE.workers):
-            logger.error(
-                "loadtest: %d of %d workers sent no ledger; the summary leaves them out",
-                len(STATE.workers) - len(STATE.snapshots),
-                len(STATE.workers),
-            )
-    stopped_at = time.time()
-    snapshots = [STATE.ledger.snapshot(stopped_at), *STATE.snapshots.values()]
-    summary = summarise(snapshots)
-    summary["plan"] = plan.as_dict()
-    summary["host"] = environment.host
-    summary["started_at"] = STATE.started_at
-    summary["stopped_at"] = stopped_at
-    logger.info("loadtest: %s", plan.describe())
-    for line in format_summary(summary).splitlines():
-        logger.info("%s", line)
-    write_summary(options_of(environment), summary)
-    missing = None
-    if summary["missing"]:
-        missing = Refused(f"{summary['missing']} of {summary['expected']} deliveries missing")
-    fire(environment, "WS", "completeness", 0, summary["received"], missing)
-
-
-def write_summary(options: Namespace, summary: dict[str, Any]) -> None:
-    path = getattr(options, "delivery_json", None)
-    prefix = getattr(options, "csv_prefix", None)
-    if not path and prefix:
-        path = f"{prefix}_delivery.json"
-    if path:
-        directory = os.path.dirname(path)
-        if directory:
-            os.makedirs(directory, exist_ok=True)
-        with open(path, "w") as file:
-            json.dump(summary, file, indent=1)
-        logger.info("loadtest: completeness summary written to %s", path)
-
-
-def on_snapshot_message(environment: Environment, msg: Message, **_kwargs: Any) -> None:
-    data = msg.data
-    if STATE.plan is not None and isinstance(data, dict) and data.get("run") == STATE.plan.run:
-        STATE.snapshots[msg.node_id] = data
-
-
-# -- the workers ---------------------------------------------------------------------------
-
-
-def on_plan_message(environment: Environment, msg: Message, **_kwargs: Any) -> None:
-    data = msg.data
-    STATE.start(Plan.from_dict(data["plan"]), int(data["slot"]), int(data["slots"]))
-
-
-def on_quiesce_message(environment: Environment, msg: Message, **_kwargs: Any) -> None:
-    if STATE.plan is not None and msg.data.get("run") == STATE.plan.run:
-        STATE.ledger.quiesce(time.time())
-
-
-def on_collect_message(environment: Environment, msg: Message, **_kwargs: Any) -> None:
-    runner = environment.runner
-    plan = STATE.plan
-    if runner is None or plan is None or msg.data.get("run") != plan.run:
-        return
-    snapshot = STATE.ledger.snapshot(time.time())
-    snapshot["run"] = plan.run
-    runner.send_message(SNAPSHOT_MESSAGE, snapshot)
-
-
-# -- the user ------------------------------------------------------------------------------
-
-
-def fire(
-    environment: Environment,
-    request_type: str,
-    name: str,
-    response_time: float,
-    response_length: int,
-    exception: BaseException | None = None,
-) -> None:
-    # Locust's EventHook.fire is not annotated; call it through a typed name.
-    fire_request: Callable[..., None] = environment.events.request.fire
-    fire_request(
-        request_type=request_type,
-        name=name,
-        response_time=response_time,
-        response_length=response_length,
-        exception=exception,
-        context={},
-    )
+BACK_OFF_STEP = 0.1  # seconds between looks at whether the run is ending, while backing off
 
 
 def hang_up(ws: websocket.WebSocket) -> None:
@@ -487,10 +67,10 @@ class PageSocketUser(User):
         self.ws: websocket.WebSocket | None = None
         self.connection: Connection | None = None
         self.inbox = Inbox()
-        self.pending: dict[str, float] = {}  # client id -> sent at, until acknowledged
+        self.pending: dict[str, tuple[float, int]] = {}  # client id -> (sent at, seq), until acked
         self.seq = 0
         self.last_message_id = 0
-        self.failures = 0
+        self.retries = 0  # failed attempts since the last socket that opened (the page's count)
         self.connections = 0
         plan = STATE.plan
         options = options_of(self.environment)
@@ -498,7 +78,7 @@ class PageSocketUser(User):
             STATE.warn_once("plan", "loadtest: this process has no plan for the run")
             return
         try:
-            self.base_url = check_target(self.host, allow_remote=allow_remote(options))
+            hosts = check_targets(self.host, allow_remote=allow_remote(options))
             rows = STATE.rows(options.users_csv)
         except (UnsafeTarget, OSError, ValueError) as error:
             STATE.warn_once("start", "loadtest: %s", error)
@@ -513,6 +93,8 @@ class PageSocketUser(User):
                 options.users_csv,
             )
         self.username, self.session_key = rows[self.index % len(rows)]
+        self.person = str(self.index)
+        self.base_url = hosts[self.index % len(hosts)]  # users spread over the servers
         self.room = plan.room_for(self.index)
         self.sender = f"u{self.index}"
         self.sends = plan.sends(self.index)
@@ -531,16 +113,26 @@ class PageSocketUser(User):
             raise StopUser()
         ws = self.connect()
         if ws is None:
-            self.failures += 1
-            low, high = RETRY_AFTER
-            time.sleep(min(RETRY_MAX, self.rng.uniform(low, high) * self.failures))
+            self.back_off()
             return
-        self.failures = 0
+        self.retries = 0
         deliberate = False
         try:
             deliberate = self.converse(ws)
         finally:
             self.disconnect(deliberate=deliberate)
+        # Dropped by the server, or by a storm (which stands for a server restart): the page
+        # reconnects after a full-jitter delay either way.
+        self.back_off()
+
+    def back_off(self) -> None:
+        """Wait before connecting again, as the page does (full jitter, growing). Once the
+        run is ending the wait is cut short: the page would reconnect and resume later, and
+        what it would then hold is what the per-person figure counts, within `settle`."""
+        until = time.time() + full_jitter_delay(self.retries, self.rng)
+        self.retries += 1
+        while time.time() < until and not STATE.ledger.quiesced:
+            time.sleep(min(BACK_OFF_STEP, max(until - time.time(), 0)))
 
     # -- the socket's life
 
@@ -556,44 +148,80 @@ class PageSocketUser(User):
                 enable_multithread=False,
             )
             opened_at = time.time()
-            opcode, data = ws.recv_data()
+            frames = self.await_acceptance(ws)
         except websocket.WebSocketBadStatusException as error:
-            self.connect_failed(ws, started, f"HTTP {error.status_code}", error)
+            self.connect_failed(ws, started, "connect failed", f"HTTP {error.status_code}", error)
             return None
         except websocket.WebSocketTimeoutException as error:
-            self.connect_failed(ws, started, "timeout", error)
+            self.connect_failed(ws, started, "connect failed", "timeout", error)
             return None
         except (websocket.WebSocketException, OSError) as error:
-            self.connect_failed(ws, started, type(error).__name__, error)
+            reason = type(error).__name__
+            self.connect_failed(ws, started, "connect failed", reason, error)
             return None
-        if opcode == websocket.ABNF.OPCODE_CLOSE:
-            code = close_status(data)
-            refusal = Refused(f"closed with {code} before the first frame")
-            self.connect_failed(ws, started, f"closed {code}", refusal)
-            if 4000 <= code < 5000:  # refused for good (not signed in, no such room): stop
+        if isinstance(frames, int):
+            code = frames
+            refusal = Refused(f"refused with close code {close_name(code)}")
+            self.connect_failed(
+                ws, started, f"refused {close_name(code)}", close_name(code), refusal
+            )
+            if refused_for_good(code):
                 STATE.warn_once(
-                    f"close-{code}", "loadtest: the server refused sockets: %s", refusal
+                    f"close-{code}", "loadtest: the server refused sockets for good: %s", refusal
                 )
+                STATE.ledger.left(self.person, time.time())
                 raise StopUser()
             return None
         ready_at = time.time()
-        fire(self.environment, "WS", "connect", (ready_at - started) * 1000, len(data))
+        length = sum(len(frame) for frame in frames)
+        self.measure("connect", (ready_at - started) * 1000, length)
         self.ws = ws
-        self.connection = STATE.ledger.opened(self.room, opened_at)
-        self.handle(data, ready_at)
+        STATE.ledger.joined(self.person, self.room, opened_at)
+        self.connection = STATE.ledger.opened(self.room, opened_at, self.base_url)
+        # The page asks for what it missed since the newest message it showed before this
+        # socket opened: a live push among the first frames must not move that cursor past
+        # a message that was pushed to no socket of this person.
+        after = self.last_message_id
+        for frame in frames:
+            self.handle(frame, ready_at)
         self.connections += 1
-        if self.plan.resume and self.connections > 1 and self.last_message_id:
-            ws.send(json.dumps({"action": "chat.resume", "after": self.last_message_id}))
+        if self.plan.resume and self.connections > 1 and after:
+            ws.send(json.dumps({"action": "chat.resume", "after": after}))
             self.connection.resumed = True
         return ws
 
+    def await_acceptance(self, ws: websocket.WebSocket) -> list[bytes | str] | int:
+        """The first frames of an accepted socket, or the close code of a refused one: the
+        server refuses after accepting, with the error line then a close (connecting.py)."""
+        opcode, data = ws.recv_data()
+        if opcode == websocket.ABNF.OPCODE_CLOSE:
+            return close_status(data)
+        text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
+        if first_frame(text) is FirstFrame.ACCEPTED:
+            return [data]
+        ws.settimeout(REFUSAL_WINDOW)
+        try:
+            opcode, more = ws.recv_data()
+        except websocket.WebSocketTimeoutException:
+            return [data]  # still open: an error on an accepted socket, not a refusal
+        finally:
+            ws.settimeout(CONNECT_TIMEOUT)
+        if opcode == websocket.ABNF.OPCODE_CLOSE:
+            return close_status(more)
+        return [data, more]
+
     def connect_failed(
-        self, ws: websocket.WebSocket | None, started: float, reason: str, error: BaseException
+        self,
+        ws: websocket.WebSocket | None,
+        started: float,
+        name: str,
+        reason: str,
+        error: BaseException,
     ) -> None:
         if ws is not None:
             hang_up(ws)
-        fire(self.environment, "WS", "connect", (time.time() - started) * 1000, 0, error)
-        STATE.ledger.connection_failed(reason)
+        fire(self.environment, "WS", name, (time.time() - started) * 1000, 0, error)
+        STATE.ledger.connection_failed(reason, self.base_url)
 
     def converse(self, ws: websocket.WebSocket) -> bool:
         """Receive until the socket closes (False) or the storm drops it (True); send on
@@ -634,11 +262,11 @@ class PageSocketUser(User):
         try:
             ws.send(json.dumps(frame))
         except (websocket.WebSocketException, OSError) as error:
-            STATE.ledger.dropped(f"send: {type(error).__name__}")
+            self.dropped(f"send: {type(error).__name__}")
             return False
+        self.pending[client_id] = (sent_at, self.seq)
+        STATE.ledger.sent(self.room, self.sender, self.seq, sent_at)
         self.seq += 1
-        self.pending[client_id] = sent_at
-        STATE.ledger.record_send(self.room, sent_at, awaits_ack=True)
         return True
 
     def receive(self, ws: websocket.WebSocket) -> bool:
@@ -648,13 +276,28 @@ class PageSocketUser(User):
         except websocket.WebSocketTimeoutException:
             return True
         except (websocket.WebSocketException, OSError) as error:
-            STATE.ledger.dropped(type(error).__name__)
+            self.dropped(type(error).__name__)
             return False
         if opcode == websocket.ABNF.OPCODE_CLOSE:
-            STATE.ledger.dropped(f"closed {close_status(data)}")
+            self.dropped(close_name(close_status(data)))
             return False
         self.handle(data, time.time())
         return True
+
+    def measure(self, name: str, ms: float, length: int) -> None:
+        """A successful timing: to Locust, and to the ledger's per-second percentiles."""
+        fire(self.environment, "WS", name, ms, length)
+        now = time.time()
+        STATE.ledger.record_latency(name, now, ms)
+        if STATE.samples is not None:
+            STATE.samples.write(
+                at=now, name=name, ms=ms, host=self.base_url, room=self.room, user=self.username
+            )
+
+    def dropped(self, reason: str) -> None:
+        """The server or the network closed a socket this user meant to keep."""
+        STATE.ledger.dropped(reason, self.base_url)
+        fire(self.environment, "WS", f"drop {reason}", 0, 0, Refused(f"socket closed: {reason}"))
 
     def drain(self, ws: websocket.WebSocket) -> bool:
         """Before a deliberate drop: wait a little for outstanding acknowledgements."""
@@ -669,8 +312,7 @@ class PageSocketUser(User):
         if self.connection is not None:
             STATE.ledger.closed(self.connection, time.time())
             self.connection = None
-        STATE.ledger.unacknowledged(len(self.pending))
-        self.pending.clear()
+        self.pending.clear()  # the ledger keeps them until they are seen
         ws, self.ws = self.ws, None
         if ws is not None and ws.connected:
             try:
@@ -700,13 +342,17 @@ class PageSocketUser(User):
                     self.deliver(ANNOUNCEMENTS, marker, received_at, len(text))
 
     def acknowledged(self, frame: Frame, received_at: float, length: int) -> None:
-        sent_at = self.pending.pop(frame.answered, None)
-        if sent_at is None:
+        pending = self.pending.pop(frame.answered, None)
+        if pending is None:
             return
+        sent_at, seq = pending
         rejected = frame.kind is Kind.REJECTED
         error = Refused("the server rejected the message") if rejected else None
-        fire(self.environment, "WS", "ack", (received_at - sent_at) * 1000, length, error)
-        STATE.ledger.record_ack(rejected=rejected)
+        if rejected:
+            fire(self.environment, "WS", "ack", (received_at - sent_at) * 1000, length, error)
+        else:
+            self.measure("ack", (received_at - sent_at) * 1000, length)
+        STATE.ledger.record_ack(self.room, self.sender, seq, rejected=rejected)
 
     def deliver(
         self,
@@ -726,12 +372,15 @@ class PageSocketUser(User):
         connection.deliver(stream, marker.sent_at, received_at, seen, message_id)
         if seen is Seen.DUPLICATE:
             return
+        STATE.ledger.person_received(self.person, stream, marker.sent_at)
+        if marker.sender == self.sender:
+            STATE.ledger.echoed(stream, self.sender, marker.seq)
         live = marker.sent_at >= connection.start
         if not live and connection.resumed:
             name = "replay"  # most likely caught up by chat.resume; its latency spans the gap
         else:
             name = "announcement" if stream == ANNOUNCEMENTS else "deliver"
         latency = max(0.0, (received_at - marker.sent_at) * 1000)
-        fire(self.environment, "WS", name, latency, length)
+        self.measure(name, latency, length)
         if live:
             STATE.ledger.record_delivery(received_at)

@@ -2,11 +2,21 @@
 
 import csv
 import json
+import math
 
 import pytest
 
 from loadtest.locust.delivery import Connection, Ledger, Seen, summarise
-from loadtest.locust.report import find_prefix, latency_series, main, read_results
+from loadtest.locust.report import (
+    find_prefix,
+    latency_series,
+    main,
+    plot_latency_per_second,
+    read_results,
+    start_time,
+    storm_bands,
+)
+from loadtest.locust.thresholds import evaluate, metrics_of, thresholds_for
 
 pytest.importorskip("matplotlib")
 
@@ -57,7 +67,7 @@ def history_row(second, name, users, rps, p50):
     }
 
 
-def synthetic_run(directory, *, full_history=True, delivery=True):
+def synthetic_run(directory, *, full_history=True, delivery=True, thresholds=()):
     rows = []
     for second in range(10):
         users = min(100, 20 * second)
@@ -83,13 +93,20 @@ def synthetic_run(directory, *, full_history=True, delivery=True):
     if delivery:
         ledger = Ledger(settle=1.0)
         connection: Connection = ledger.opened("load-test", T0 + 0.5)
+        ledger.joined("u0", "load-test", T0 + 0.5)
         for n in range(5):
             ledger.record_send("load-test", T0 + 1 + n)
+            ledger.person_received("u0", "load-test", T0 + 1 + n)
             connection.deliver("load-test", T0 + 1 + n, T0 + 1.1 + n, Seen.NEW, n + 1)
             ledger.record_delivery(T0 + 1.1 + n)
+            if n != 2:  # nothing arrives in one second: a gap in the plot
+                ledger.record_latency("deliver", T0 + 1.1 + n, 100 + n)
         summary = summarise([ledger.snapshot(T0 + 9)])
         summary["plan"] = {"scenario": "fanout", "run": "abc123"}
         summary["host"] = "http://127.0.0.1:8000"
+        values = metrics_of(summary, {"deliver_p99": 30.0})
+        summary["metrics"] = values
+        summary["thresholds"] = evaluate(thresholds_for(thresholds), values)
         (directory / "run_delivery.json").write_text(json.dumps(summary))
 
 
@@ -105,11 +122,54 @@ def test_report_writes_plots_and_a_page(tmp_path):
         assert data.startswith(b"\x89PNG\r\n\x1a\n"), name
         assert len(data) > 5000, name
     page = (tmp_path / "report" / "index.html").read_text()
-    assert "Every expected delivery arrived." in page
+    assert "Passed: every threshold held." in page
+    assert "per person (1 people, 0 missed some)" in page
     assert "scenario fanout, run abc123" in page
     assert '<img src="latency.png"' in page
     assert "HTTP 500 &lt;b&gt;" in page  # escaped
     assert "<td>deliver</td>" in page
+
+
+def test_the_verdict_follows_the_thresholds(tmp_path):
+    synthetic_run(tmp_path, thresholds=["deliver_p99<=20"])
+    assert main([str(tmp_path), "-o", str(tmp_path / "out")]) == 0
+    page = (tmp_path / "out" / "index.html").read_text()
+    assert "Failed: deliver_p99&lt;=20." in page
+    assert "<td>deliver_p99&lt;=20</td><td>30</td><td>FAIL</td>" in page
+
+
+def test_several_servers_and_rooms_get_a_table_each(tmp_path):
+    synthetic_run(tmp_path)
+    summary = json.loads((tmp_path / "run_delivery.json").read_text())
+    row = {"connections": 3, "connect_failures": 1, "drops": 0, "expected": 9, "received": 9}
+    summary["by_host"] = {
+        "http://127.0.0.1:8001": {**row, "ratio": 1.0},
+        "http://127.0.0.1:8002": {**row, "received": 6, "ratio": 0.666667},
+    }
+    (tmp_path / "run_delivery.json").write_text(json.dumps(summary))
+    assert main([str(tmp_path), "-o", str(tmp_path / "out")]) == 0
+    page = (tmp_path / "out" / "index.html").read_text()
+    assert "<h3>Per server</h3>" in page
+    assert (
+        "<td>http://127.0.0.1:8002</td><td>3</td><td>1</td><td>0</td><td>9</td><td>6</td>" in page
+    )
+    assert "<h3>Per room</h3>" not in page  # one room: nothing to break down
+
+
+def test_latency_is_plotted_per_second_with_storms_marked(tmp_path):
+    synthetic_run(tmp_path)
+    summary = json.loads((tmp_path / "run_delivery.json").read_text())
+    assert summary["latency"]["deliver"]["p50"] == [100, 100, None, 100, 100]
+    summary["plan"]["storm_every"], summary["plan"]["storm_jitter"] = 2.0, 0.5
+    (tmp_path / "run_delivery.json").write_text(json.dumps(summary))
+    results = read_results(tmp_path)
+    start = start_time(results)
+    assert storm_bands(results, start, start + 5) == [
+        (k * 2.0 - start, k * 2.0 + 0.5 - start)
+        for k in range(math.ceil(start / 2), math.floor((start + 5) / 2) + 1)
+    ]
+    assert plot_latency_per_second(results, tmp_path / "latency.png")
+    assert (tmp_path / "latency.png").read_bytes().startswith(b"\x89PNG")
 
 
 def test_without_full_history_or_summary_it_plots_what_there_is(tmp_path):
@@ -121,6 +181,29 @@ def test_without_full_history_or_summary_it_plots_what_there_is(tmp_path):
     assert "No completeness summary" in page
     assert (tmp_path / "out" / "latency.png").exists()
     assert not (tmp_path / "out" / "deliveries.png").exists()
+
+
+def test_a_run_compared_with_a_baseline(tmp_path):
+    for name in ("base", "new"):
+        (tmp_path / name).mkdir()
+        synthetic_run(tmp_path / name)
+    summary = json.loads((tmp_path / "new" / "run_delivery.json").read_text())
+    summary["metrics"]["deliver_p99"] = 45.0
+    summary["metrics"]["drops"] = 2
+    (tmp_path / "new" / "run_delivery.json").write_text(json.dumps(summary))
+    argv = [
+        str(tmp_path / "new"),
+        "-o",
+        str(tmp_path / "out"),
+        "--baseline",
+        str(tmp_path / "base"),
+    ]
+    assert main(argv) == 0
+    page = (tmp_path / "out" / "index.html").read_text()
+    assert "<h2>Compared with the baseline</h2>" in page
+    assert "<td>deliver_p99</td><td>30</td><td>45</td><td>+15 (+50%)</td>" in page
+    assert "<td>drops</td><td>0</td><td>2</td><td>+2</td>" in page
+    assert "<td>connect_p95</td><td>no value</td><td>no value</td><td></td>" in page
 
 
 def test_finding_the_run(tmp_path, capsys):

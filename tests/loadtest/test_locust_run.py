@@ -93,6 +93,7 @@ def test_master_and_two_workers_measure_a_run(site, tmp_path):
         *("--scenario", "announce", "--announce-every", "2", "--senders", "2"),
         *("--send-rate", "2", "--staff-username", "staff"),
         *("--csv", str(tmp_path / "results" / "run"), "--csv-full-history"),
+        *("--samples-csv", "samples/run.csv"),
         cwd=tmp_path,
         env={"LOADTEST_STAFF_PASSWORD": STAFF_PASSWORD},
     )
@@ -118,17 +119,52 @@ def test_master_and_two_workers_measure_a_run(site, tmp_path):
     assert summary["streams"]["chat"]["expected"] > 0
     assert summary["streams"]["announcements"]["expected"] > 0
     assert summary["ratio"] >= 0.98, output
-    assert "Delivery completeness" in output
+    assert summary["person"]["people"] == 30, output
+    assert summary["person"]["ratio"] == 1.0, output
+    assert summary["person"]["extra"] == 0, output
+    assert summary["missing_ledgers"] == 0
+    assert summary["passed"] is True, output
+    assert master.returncode == 0, output
+    assert "Per person: " in output
+    assert "Thresholds: all passed" in output
 
     with (tmp_path / "results" / "run_stats.csv").open() as file:
         names = {row["Name"] for row in csv.DictReader(file)}
-    assert {"connect", "deliver", "announcement", "ack", "completeness"} <= names
+    assert {"connect", "deliver", "announcement", "ack"} <= names
+    with (tmp_path / "results" / "run_thresholds.csv").open() as file:
+        rows = {row["metric"]: row for row in csv.DictReader(file)}
+    assert set(rows) == {
+        "person_completeness",
+        "connect_failure_rate",
+        "extra_deliveries",
+        "missing_ledgers",
+        "announcer_failures",
+    }
+    assert {row["passed"] for row in rows.values()} == {"1"}
+
+    # Raw samples: each process its own file; the workers received every delivery.
+    samples = {}
+    for name in ("run.csv", "run-w0.csv", "run-w1.csv"):
+        with (tmp_path / "samples" / name).open() as file:
+            samples[name] = list(csv.DictReader(file))
+    deliveries = [r for name in ("run-w0.csv", "run-w1.csv") for r in samples[name]]
+    assert sum(r["name"] == "deliver" for r in deliveries) == next(
+        int(row["Request Count"])
+        for row in csv.DictReader(stats_file(tmp_path))
+        if row["Name"] == "deliver"
+    )
+    assert {r["name"] for r in deliveries} >= {"connect", "deliver", "announcement", "ack"}
+    assert samples["run.csv"] == []  # the master has no users
 
     from loadtest.locust.report import main as report
 
     if importlib.util.find_spec("matplotlib") is not None:
         assert report([str(tmp_path / "results"), "-o", str(tmp_path / "report")]) == 0
         assert (tmp_path / "report" / "index.html").exists()
+
+
+def stats_file(tmp_path):
+    return (tmp_path / "results" / "run_stats.csv").read_text().splitlines()
 
 
 def test_refuses_a_target_that_is_not_this_machine(tmp_path):

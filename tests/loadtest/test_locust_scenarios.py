@@ -91,10 +91,57 @@ def test_room_names_slug_back_to_their_slug():
         assert slugify(room_name(slug)) == slug
 
 
+KEY_A = "a" * 32
+KEY_B = "B1" * 16
+
+
 def test_read_users(tmp_path):
     path = tmp_path / "users.csv"
-    path.write_text("load-00000,abc\nload-00001,def\n\n")
-    assert read_users(str(path)) == [("load-00000", "abc"), ("load-00001", "def")]
+    path.write_text(f"load-00000,{KEY_A}\nload-00001,{KEY_B}\n\n")
+    assert read_users(str(path)) == [("load-00000", KEY_A), ("load-00001", KEY_B)]
     path.write_text("")
     with pytest.raises(ValueError, match="loadtest_users"):
         read_users(str(path))
+
+
+def test_read_users_strips_crlf_and_spaces(tmp_path):
+    path = tmp_path / "users.csv"
+    path.write_bytes(f"load-00000,{KEY_A}\r\n load-00001 , {KEY_B} \r\n".encode())
+    assert read_users(str(path)) == [("load-00000", KEY_A), ("load-00001", KEY_B)]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        f"load-00000;{KEY_A}\n",  # not comma-separated
+        f"load-00000,{KEY_A},extra\n",
+        f",{KEY_A}\n",
+        "load-00000,not a session key\n",
+        f"load-00000,{KEY_A}\nload-00001\n",
+    ],
+)
+def test_read_users_refuses_a_malformed_line(tmp_path, text):
+    path = tmp_path / "users.csv"
+    path.write_text(text)
+    with pytest.raises(ValueError, match=r"line \d+ is not username,sessionid"):
+        read_users(str(path))
+
+
+def test_read_users_refuses_a_missing_file(tmp_path):
+    with pytest.raises(ValueError, match="Cannot read the users CSV"):
+        read_users(str(tmp_path / "nope.csv"))
+
+
+@pytest.mark.parametrize(
+    ("scenario", "overrides", "sends"),
+    [
+        ("idle", {}, False),
+        ("fanout", {}, True),
+        ("fanout", {"senders": 0}, False),
+        ("fanout", {"send_rate": 0.0}, False),
+        ("announce", {}, True),
+        ("chatty", {}, True),
+    ],
+)
+def test_a_plan_knows_whether_it_sends_messages(scenario, overrides, sends):
+    assert make_plan(scenario, overrides).sends_messages() is sends

@@ -4,8 +4,10 @@
 
 Each line is `username,sessionid`; with `--staff N` the first N users are staff, so their
 cookies can post announcements (the kit's `--staff-session`). The users have no usable
-password, so the cookies are the only way in; `--delete` removes them (and their sessions and
-messages) again.
+password, so the cookies are the only way in. `--delete` removes everything the kit made: the
+users with their sessions and messages, the rooms they created (the load-test room too, if
+this command created it; a room that existed before is left alone) and the announcements
+they posted, with the notifications those made.
 """
 
 import csv
@@ -24,6 +26,7 @@ from django.utils import timezone
 from django.utils.crypto import get_random_string
 
 from chat.models import Room
+from notifications.models import Announcement
 
 BACKEND = "django.contrib.auth.backends.ModelBackend"
 BATCH = 1000
@@ -49,15 +52,19 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         prefix: str = options["prefix"]
         if options["delete"]:
-            deleted, _ = User.objects.filter(username__startswith=f"{prefix}-").delete()
-            self.stderr.write(f"Deleted {deleted} rows for users {prefix}-*.")
+            self.stderr.write(self.delete(prefix))
             return
         count: int = options["count"]
         rows = self.create(prefix, count, timedelta(days=options["days"]))
         staff = [name for name, _ in rows[: options["staff"]]]
         User.objects.filter(username__in=staff).update(is_staff=True)
         Room.objects.get_or_create(
-            slug=options["room"], defaults={"name": options["room"].replace("-", " ").title()}
+            slug=options["room"],
+            defaults={
+                "name": options["room"].replace("-", " ").title(),
+                # So that --delete knows the kit made it.
+                "created_by": User.objects.get(username=rows[0][0]) if rows else None,
+            },
         )
         out = sys.stdout if options["output"] == "-" else open(options["output"], "w")  # noqa: SIM115
         try:
@@ -66,6 +73,25 @@ class Command(BaseCommand):
             if out is not sys.stdout:
                 out.close()
         self.stderr.write(f"{len(rows)} users {prefix}-* ready; room {options['room']!r}.")
+
+    @transaction.atomic
+    def delete(self, prefix: str) -> str:
+        users = User.objects.filter(username__startswith=f"{prefix}-")
+        ids = {str(pk) for pk in users.values_list("pk", flat=True)}
+        announcements, _ = Announcement.objects.filter(author__in=users).delete()
+        rooms, _ = Room.objects.filter(created_by__in=users).delete()
+        stale = [
+            session.session_key
+            for session in Session.objects.iterator()
+            if session.get_decoded().get(SESSION_KEY) in ids
+        ]
+        sessions, _ = Session.objects.filter(session_key__in=stale).delete()
+        deleted, _ = users.delete()
+        return (
+            f"Deleted users {prefix}-* ({len(ids)}), their sessions ({sessions}), the rooms they "
+            f"created and the announcements they posted ({rooms + announcements} rows with "
+            f"what depended on them), {deleted} rows with the users."
+        )
 
     @transaction.atomic
     def create(self, prefix: str, count: int, lifetime: timedelta) -> list[tuple[str, str]]:
