@@ -104,8 +104,8 @@ RUN_TIME ?= 30s
 THRESHOLDS ?=
 
 # The kit needs the app (for loadtest_users) and its own requirements, not the dev tools.
-$(BIN)/.loadtest: requirements-loadtest.txt $(BIN)/.runtime
-	$(BIN)/python -m pip install --quiet -r requirements-loadtest.txt
+$(BIN)/.loadtest: requirements-loadtest.lock $(BIN)/.runtime
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements-loadtest.lock
 	@touch $@
 
 loadtest: $(BIN)/.loadtest
