@@ -2,7 +2,8 @@
 
 Room events go to the room's group, which only sockets allowed to read the room have joined
 (chat.consumers.RoomPart); a new message also sends a short signal to the room's activity
-group, likewise joined only by readers' room lists (chat.consumers.UnreadPart). Sidebar
+group, likewise joined only by readers' room lists (chat.consumers.UnreadPart), or, in a
+direct conversation, to each of its two members' reader groups. Sidebar
 changes for private rooms and direct conversations go to the personal groups of their members
 only; the lobby hears of public rooms alone.
 """
@@ -28,7 +29,17 @@ def message_posted(message: Message) -> None:
     # The room lists elsewhere: which room, which message, whose. Each page counts it against
     # its own viewer's cursor, so one fragment serves every member.
     activity = render_to_string("chat/layout.html#room-activity", {"message": message, "oob": True})
+    if message.room.is_direct:
+        # Two members, known to each other from the first message on: straight to their own
+        # room lists, which need not have joined anything when the conversation began.
+        for member_id in direct_member_ids(message.room):
+            push_html(reader_group_name(member_id), activity)
+        return
     push_html(room_activity_group_name(message.room_id), activity)
+
+
+def direct_member_ids(room: Room) -> list[int]:
+    return list(room.memberships.values_list("user_id", flat=True))
 
 
 def message_changed(message: Message, change_id: int) -> None:

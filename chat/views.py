@@ -125,7 +125,7 @@ def _latest_history(request: AuthedHttpRequest, current: Room, hidden: list[int]
     )
     read_id = queries.read_cursor_for(user_id=request.user.pk, room_id=current.id)
     first_unread = queries.room_first_unread_id(
-        user_id=request.user.pk, room_id=current.id, read_id=read_id
+        user_id=request.user.pk, room_id=current.id, read_id=read_id, followed=not current.is_public
     )
     return {
         "history": history,
