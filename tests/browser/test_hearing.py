@@ -1,0 +1,96 @@
+"""Hearing about what is yours: a first direct message on every tab of its recipient, and
+the tab title while the tab is in the background (frontend/notify.js)."""
+
+import uuid
+from collections.abc import Callable
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.conftest import DEMO_PASSWORD, Person, Server
+from tests.browser.test_notifications import open_page, open_tab
+from tests.browser.test_unread import healthy
+
+NEW_PERSON = """
+from django.contrib.auth import get_user_model
+get_user_model().objects.create_user(username="{username}", password="{password}")
+"""
+
+# Chromium runs every page of a headless test visible; this is what the browser does when
+# the person switches to another tab.
+HIDE = """
+Object.defineProperty(document, "visibilityState", {value: "hidden", configurable: true});
+document.dispatchEvent(new Event("visibilitychange"));
+"""
+SHOW = """
+Object.defineProperty(document, "visibilityState", {value: "visible", configurable: true});
+document.dispatchEvent(new Event("visibilitychange"));
+"""
+
+
+def new_person(server: Server) -> str:
+    username = f"new{uuid.uuid4().hex[:8]}"
+    server.manage("shell", "-c", NEW_PERSON.format(username=username, password=DEMO_PASSWORD))
+    return username
+
+
+def send_direct_message(sender: Person, to: str, text: str) -> None:
+    sender.page.goto(f"/people/{to}/")
+    sender.page.get_by_role("button", name="Send a message").click()
+    expect(sender.page.locator("#connection-status")).to_have_text("Connected")
+    sender.send(text)
+    expect(sender.page.locator("#messages .message", has_text=text)).to_be_visible()
+
+
+@pytest.mark.browser
+def test_a_first_direct_message_shows_a_toast_and_a_count_on_every_tab(
+    person: Callable[..., Person], server: Server
+) -> None:
+    """Before: the conversation appeared in the sidebar with no count, no toast, no bell."""
+    username = new_person(server)
+    recipient = person(username)
+    open_page(recipient, "/")
+    in_a_room = open_tab(recipient)
+    open_page(in_a_room, "/rooms/general/")
+    linus = person("linus")
+
+    send_direct_message(linus, username, "Hello, new person")
+
+    for tab in (recipient, in_a_room):
+        conversation = tab.page.locator("#direct-list li", has_text="linus")
+        expect(conversation.locator(".unread-count")).to_have_text("1")
+        expect(conversation.locator(".unread")).to_be_visible()
+        toast = tab.page.locator("#toasts .toast", has_text="wrote to you")
+        expect(toast).to_contain_text("linus")
+        expect(toast).to_contain_text("Hello, new person")
+        expect(tab.page.locator("#bell")).to_have_attribute("data-count", "1")
+
+    # After a reload the count is still there, from the server.
+    recipient.page.reload()
+    conversation = recipient.page.locator("#direct-list li", has_text="linus")
+    expect(conversation.locator(".unread-count")).to_have_text("1")
+    expect(recipient.page.locator("#bell")).to_have_attribute("data-count", "1")
+    # The sender's profile page has no room list for the new conversation's link (htmx logs
+    # "target not found" there): a known rough edge of its own, so only the recipient here.
+    healthy(recipient)
+
+
+@pytest.mark.browser
+def test_the_tab_title_counts_unread_messages_while_the_tab_is_hidden(
+    person: Callable[..., Person], server: Server
+) -> None:
+    username = new_person(server)
+    recipient = person(username)
+    open_page(recipient, "/")
+    title = recipient.page.title()
+    recipient.page.evaluate(HIDE)
+    grace = person("grace")
+
+    send_direct_message(grace, username, "First")
+    expect(recipient.page).to_have_title(f"(1) {title}")
+    grace.send("Second")
+    expect(recipient.page).to_have_title(f"(2) {title}")
+
+    recipient.page.evaluate(SHOW)
+    expect(recipient.page).to_have_title(title)
+    healthy(recipient)
