@@ -15,7 +15,9 @@ from chat import actions, images, logic, queries
 from chat.consumers import ROOMS_PAGE
 from chat.images import THUMBNAIL_TYPE
 from chat.models import Message, Room
-from realtime.http import AuthedHttpRequest
+from demo import actions as demo
+from demo.models import Use
+from realtime.http import AuthedHttpRequest, client_address
 from realtime.sockets import socket_url
 
 NO_SUCH_ROOM = "No such room."
@@ -248,9 +250,12 @@ def room_create(request: AuthedHttpRequest) -> HttpResponse:
     private = request.POST.get("private") == "1"
     try:
         name, slug = logic.clean_room_name(raw_name)
+        address = client_address(request)
+        demo.use_check(kind=Use.Kind.ROOM, user=request.user, address=address)
         created = actions.room_create(
             name=name, slug=slug, created_by=request.user, private=private
         )
+        demo.use_record(kind=Use.Kind.ROOM, user=request.user, address=address)
     except logic.Invalid as error:
         context = {
             **_layout_context(request),
@@ -449,6 +454,8 @@ def attachment_upload(request: AuthedHttpRequest, slug: str) -> HttpResponse:
         refusal = logic.upload_size_refusal(upload.size or 0, max_bytes=max_bytes)
         if refusal:
             raise logic.Invalid(refusal)
+        address = client_address(request)
+        demo.use_check(kind=Use.Kind.UPLOAD, user=request.user, address=address)
         decoded = images.decode_image(upload, max_pixels=settings.ATTACHMENT_MAX_PIXELS)
         actions.message_post_with_image(
             room=current,
@@ -458,6 +465,7 @@ def attachment_upload(request: AuthedHttpRequest, slug: str) -> HttpResponse:
             decoded=decoded,
             size=upload.size or 0,
         )
+        demo.use_record(kind=Use.Kind.UPLOAD, user=request.user, address=address)
     except logic.Invalid as error:
         if not request.htmx:
             messages.error(request, str(error))

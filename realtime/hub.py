@@ -43,6 +43,8 @@ PUSH = "html.push"
 # Tells the members of a group (one person's tabs) to leave another group, e.g. a private room
 # they were removed from, and shows them `html` if they were in it.
 LEAVE = "group.leave"
+# Tells the members of a group (one person's tabs) to close with a code: the account is gone.
+CLOSE = "sockets.close"
 RETRY_FIRST_DELAY = 0.5
 RETRY_MAX_DELAY = 10.0
 
@@ -53,6 +55,10 @@ def push_event(group: str, html: str) -> dict[str, Any]:
 
 def leave_event(group: str, *, leave: str, html: str) -> dict[str, Any]:
     return {"type": LEAVE, "group": group, "leave": leave, "html": html}
+
+
+def close_event(group: str, *, code: int) -> dict[str, Any]:
+    return {"type": CLOSE, "group": group, "code": code}
 
 
 class Member(Protocol):
@@ -66,6 +72,10 @@ class Member(Protocol):
 
     def removed(self, group: str, html: str) -> None:
         """Stop receiving `group`'s messages; if it was receiving them, queue `html`."""
+        ...
+
+    def close_soon(self, code: int) -> None:
+        """Close this socket with `code`, without waiting."""
         ...
 
 
@@ -162,6 +172,10 @@ class Hub:
     def deliver(self, message: dict[str, Any]) -> None:
         if message.get("type") == LEAVE:
             self.deliver_leave(message)
+            return
+        if message.get("type") == CLOSE:
+            for member in tuple(self.members.get(message["group"], ())):
+                member.close_soon(message["code"])
             return
         if message.get("type") != PUSH:
             logger.warning("Hub ignored a message of type %r", message.get("type"))

@@ -22,7 +22,7 @@ from asgiref.sync import SyncToAsync, async_to_sync
 from channels.layers import get_channel_layer
 
 from realtime import metrics
-from realtime.hub import carrier, leave_event, push_event
+from realtime.hub import carrier, close_event, leave_event, push_event
 from realtime.loops import per_loop
 
 logger = logging.getLogger(__name__)
@@ -46,6 +46,12 @@ def push_leave(group: str, *, leave: str, html: str) -> None:
     """Make every socket in `group` leave the group `leave`; those that were in it get `html`.
     Called on commit, when someone loses access to a room."""
     send(group, leave_event(group, leave=leave, html=html))
+
+
+def push_close(group: str, *, code: int) -> None:
+    """Close every socket in `group` with `code` (e.g. one person's tabs when the account is
+    removed). Called on commit."""
+    send(group, close_event(group, code=code))
 
 
 def send(group: str, message: dict[str, Any]) -> None:

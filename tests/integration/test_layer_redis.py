@@ -65,6 +65,9 @@ class Socket:
     def removed(self, group: str, html: str) -> None:
         pass
 
+    def close_soon(self, code: int) -> None:
+        pass
+
 
 async def test_the_hub_opens_and_closes_a_burst_of_groups_on_a_small_pool(redis_url):
     # Each socket joins a group of its own (a page nobody else has open): one group_add per

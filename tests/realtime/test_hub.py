@@ -4,7 +4,7 @@ import pytest
 import pytest_asyncio
 from channels.layers import InMemoryChannelLayer
 
-from realtime.hub import Hub, carrier, leave_event, push_event
+from realtime.hub import Hub, carrier, close_event, leave_event, push_event
 
 pytestmark = pytest.mark.asyncio
 
@@ -38,6 +38,7 @@ class Socket:
         self.received: list[str] = []
         self.interruptions = 0
         self.removals: list[tuple[str, str]] = []
+        self.closed_with: list[int] = []
 
     def deliver(self, html: str, frame: bytes | None = None) -> None:
         self.received.append(html)
@@ -47,6 +48,9 @@ class Socket:
 
     def removed(self, group: str, html: str) -> None:
         self.removals.append((group, html))
+
+    def close_soon(self, code: int) -> None:
+        self.closed_with.append(code)
 
 
 @pytest_asyncio.fixture
@@ -75,6 +79,20 @@ async def test_a_group_message_reaches_each_local_member_once(hub):
     # One subscription per group for the whole process, however many members.
     assert hub.layer.adds == ["room", "other"]
     assert hub.group_size("room") == 2
+
+
+async def test_a_close_event_closes_the_members_of_its_group_only(hub):
+    # Two people whose personal groups share one carrier: only the one named is closed.
+    gone, staying = Socket(), Socket()
+    await hub.join("user.1", gone)
+    await hub.join("user.1.reader", gone)
+    await hub.join("user.65", staying)
+    assert carrier("user.1") == carrier("user.65")
+
+    await hub.layer.group_send(carrier("user.1"), close_event("user.1", code=4401))
+    await until(lambda: gone.closed_with)
+    assert gone.closed_with == [4401]  # once, though it is in two of the person's groups
+    assert staying.closed_with == []
 
 
 async def test_a_leave_event_reaches_the_members_of_its_group_only(hub):
