@@ -19,6 +19,7 @@ from chat.management.commands.load_demo_data import DEMO_ROOMS, DEMO_USERS, PRIV
 from chat.models import Attachment, Message, Room, TranscriptExport
 from demo import events, logic, queries
 from demo.models import Guest, Use
+from notifications.models import Notification
 
 
 class LimitReached(Invalid):
@@ -106,6 +107,8 @@ def demo_reset(*, older_than: timedelta, now: datetime | None = None) -> ResetRe
         message_count = messages.count()
         files = _files_of(messages, guest_ids, room_ids)
         Room.objects.filter(id__in=room_ids).delete()
+        # Others' notifications of what the guests did (mentions, invitations) go too.
+        Notification.objects.filter(actor_id__in=guest_ids).delete()
         User.objects.filter(id__in=guest_ids).delete()
         seed_missing = _seed_missing()
         if seed_missing:

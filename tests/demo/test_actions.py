@@ -14,6 +14,7 @@ from chat import actions as chat
 from chat.models import Attachment, Membership, Message, Room
 from demo import actions
 from demo.models import Guest
+from notifications.models import Notification
 from notifications.logic import SITE_GROUP
 
 
@@ -45,7 +46,7 @@ def test_reset_removes_old_guests_with_what_they_made_and_nothing_else(
     general = Room.objects.get(slug="general")
     seed_messages = set(Message.objects.values_list("id", flat=True))
     old, young = make_guest(25), make_guest(1)
-    chat.message_post(room=general, author=old, body="from an old guest", client_id=None)
+    chat.message_post(room=general, author=old, body="hi @ada, from an old guest", client_id=None)
     kept = chat.message_post(room=general, author=young, body="young guest", client_id=None)
     by_ada = chat.message_post(room=general, author=ada, body="a member's", client_id=None)
     theirs = chat.room_create(name="Guest room", slug="guest-room", created_by=old)
@@ -68,6 +69,7 @@ def test_reset_removes_old_guests_with_what_they_made_and_nothing_else(
     assert set(Message.objects.values_list("id", flat=True)) == seed_messages | {kept.id, by_ada.id}
     assert User.objects.filter(pk__in=[young.pk, ada.pk, grace.pk]).count() == 3
     assert not default_storage.exists(original)
+    assert not Notification.objects.filter(recipient=ada).exists()  # the guest's mention of her
     assert demo_pushes[0] == (f"user.{old.pk}", "close 4401")
     [(group, reload)] = demo_pushes[1:]
     assert group == SITE_GROUP
