@@ -14,8 +14,8 @@ from chat import actions as chat
 from chat.models import Attachment, Membership, Message, Room
 from demo import actions
 from demo.models import Guest
-from notifications.models import Notification
 from notifications.logic import SITE_GROUP
+from notifications.models import Notification
 
 
 @pytest.fixture
