@@ -29,7 +29,7 @@ from chat.models import (
     Room,
     TranscriptExport,
 )
-from notifications.actions import notify
+from notifications.actions import notifications_mark_read_about, notify
 from notifications.logic import excerpt, mentioned_names
 from notifications.models import Notification
 from notifications.queries import has_unread_about, users_named
@@ -346,6 +346,12 @@ def room_mark_read(*, user: User, room: Room, up_to: int) -> int | None:
                 ).update(last_read_id=newest, updated_at=timezone.now())
         if moved:
             transaction.on_commit(partial(events.read_cursor_moved, user, room.id), robust=True)
+        if moved and room.is_direct:
+            # Read there, so the toast and the bell's count for it are done with; the next
+            # message after this one notifies again.
+            notifications_mark_read_about(
+                user=user, verb=Notification.Verb.DIRECT, url_prefix=room.get_absolute_url() + "#"
+            )
     return queries.read_cursor_for(user_id=user.pk, room_id=room.id)
 
 
