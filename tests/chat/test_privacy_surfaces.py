@@ -3,6 +3,7 @@
 would show the room's name, count or text if the surface leaked. Surfaces proved elsewhere
 are listed in SECURITY.md ("Private rooms everywhere")."""
 
+import time
 from urllib.parse import quote
 
 import pytest
@@ -11,6 +12,7 @@ from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
 
 from chat import actions
+from pageviews import queries as pageview_queries
 from pageviews.models import PageCounter
 from realtime.routing import websocket_urlpatterns
 from realtime.sockets import CLOSE_NOT_FOUND
@@ -62,3 +64,17 @@ async def test_naming_another_room_beside_the_private_page_does_not_open_its_cou
     tab = await page_socket(linus, f"room=general&path={quote('/rooms/secret/', safe='')}")
     closed = await tab.receive_output()
     assert closed == {"type": "websocket.close", "code": CLOSE_NOT_FOUND, "reason": "No such room."}
+
+
+def test_the_stats_chart_counts_no_private_message(client, ada, linus, room, secret):
+    """/stats/ shows messages per minute to everyone alike: before, a burst in a private room
+    or a conversation showed there."""
+    for _ in range(3):
+        actions.message_post(room=secret, author=ada, body=SECRET_TEXT, client_id=None)
+    actions.message_post(room=room, author=ada, body="hello", client_id=None)
+    since = int(time.time()) - 3600
+    assert sum(pageview_queries.messages_per_minute(since=since).values()) == 1
+    client.force_login(linus)
+    html = client.get("/stats/").content.decode()
+    assert SECRET_TEXT not in html
+    assert "Secret" not in html
