@@ -1,7 +1,7 @@
 """Private stays private: every surface, as someone who is not a member of the private room
 "Secret" (linus) meets it, next to a member (grace) for contrast. One test per surface; each
 would show the room's name, count or text if the surface leaked. Surfaces proved elsewhere
-are listed in SECURITY.md ("Private rooms everywhere")."""
+are listed in SECURITY.md ("Private rooms on every other surface")."""
 
 import time
 from urllib.parse import quote
