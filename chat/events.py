@@ -60,10 +60,11 @@ def room_created(room: Room) -> None:
 
 
 def room_added(room: Room, users: Iterable[User]) -> None:
-    """A private room or direct conversation appears in each of `users`' sidebars."""
+    """A private room or direct conversation appears in each of `users`' sidebars: their tabs
+    with the room list (pages without one have nowhere to put it)."""
     for user in users:
         html = render_to_string("chat/layout.html#room-link-push", {"room": room, "viewer": user})
-        push_html(user_group_name(user.pk), html)
+        push_html(reader_group_name(user.pk), html)
 
 
 def access_ended(room: Room, user_id: int) -> None:
@@ -74,7 +75,7 @@ def access_ended(room: Room, user_id: int) -> None:
     # Their room lists elsewhere stop hearing of the room's messages too (nothing to show).
     push_leave(user_group_name(user_id), leave=room_activity_group_name(room.id), html="")
     unlisted = render_to_string("chat/layout.html#room-link-removed", {"room": room})
-    push_html(user_group_name(user_id), unlisted)
+    push_html(reader_group_name(user_id), unlisted)
 
 
 def room_presence_html(room_id: int, user_ids: list[int]) -> str:

@@ -4,9 +4,9 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User as Viewer
 from django.db.models import CharField, Count, Value
 from django.db.models.functions import Concat, TruncMinute
-from django.contrib.auth.models import User as Viewer
 from django.urls import Resolver404, resolve, reverse
 
 from chat.models import Message, Room

@@ -192,7 +192,7 @@ async def test_an_invitee_who_accepts_receives_the_room(ada, grace, linus, secre
     invitation = await database_sync_to_async(actions.invitation_create)(
         room=secret, inviter=ada, invitee=linus
     )
-    tab = await connect(linus, "/ws/")
+    tab = await connect(linus, "/ws/?page=rooms")
     await database_sync_to_async(actions.invitation_accept)(invitation=invitation, user=linus)
     assert f'id="room-link-{secret.id}"' in await tab.receive_from()
     await tab.disconnect()
@@ -321,11 +321,18 @@ async def test_a_first_direct_message_reaches_every_tab_of_the_recipient(ada, gr
         await connect(grace, "/ws/?page=rooms"),
         await connect(grace, "/ws/?room=general"),
     ]
+    no_room_list = await connect(grace, "/ws/")  # e.g. the notifications page
     dm = await database_sync_to_async(actions.direct_open)(user=ada, other=grace)
     for tab in tabs:
         assert f'id="room-link-{dm.id}"' in await tab.receive_from()
 
     message = await post(dm, ada, "hello grace")
+    # Only the toast and the bell where there is no room list to add the link or count to.
+    only = await no_room_list.receive_from()
+    assert 'data-verb="direct"' in only
+    assert "room-link" not in only
+    assert await no_room_list.receive_nothing(timeout=QUIET)
+    await no_room_list.disconnect()
     for tab in tabs:
         frames = [await tab.receive_from() for _ in range(2)]
         activity = next(f for f in frames if "room-activity" in f)
