@@ -110,6 +110,8 @@ def demo_reset(*, older_than: timedelta, now: datetime | None = None) -> ResetRe
         # Others' notifications of what the guests did (mentions, invitations) go too.
         Notification.objects.filter(actor_id__in=guest_ids).delete()
         User.objects.filter(id__in=guest_ids).delete()
+        # The hourly limits' records, once past their hour, count nothing any more.
+        Use.objects.filter(created_at__lt=cutoff_of_limits(now)).delete()
         seed_missing = _seed_missing()
         if seed_missing:
             call_command("load_demo_data", stdout=io.StringIO())
@@ -122,6 +124,10 @@ def demo_reset(*, older_than: timedelta, now: datetime | None = None) -> ResetRe
         messages=message_count,
         seed_restored=seed_missing,
     )
+
+
+def cutoff_of_limits(now: datetime | None) -> datetime:
+    return (now or timezone.now()) - timedelta(seconds=logic.WINDOW_SECONDS)
 
 
 def _files_of(messages: QuerySet[Message], guest_ids: list[int], room_ids: list[int]) -> list[str]:

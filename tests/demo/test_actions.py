@@ -13,7 +13,7 @@ from django.utils import timezone
 from chat import actions as chat
 from chat.models import Attachment, Membership, Message, Room
 from demo import actions
-from demo.models import Guest
+from demo.models import Guest, Use
 from notifications.logic import SITE_GROUP
 from notifications.models import Notification
 
@@ -101,10 +101,14 @@ def test_a_reset_with_nothing_to_do_disturbs_nobody(
 ):
     call_command("load_demo_data", stdout=None)
     make_guest(1)
+    Use.objects.create(kind=Use.Kind.ROOM, address="203.0.113.5")
+    Use.objects.filter(kind=Use.Kind.ROOM).update(created_at=timezone.now() - timedelta(hours=2))
     with django_capture_on_commit_callbacks(execute=True):
         report = actions.demo_reset(older_than=timedelta(hours=24))
     assert report == actions.ResetReport(guests=0, rooms=0, messages=0, seed_restored=False)
     assert demo_pushes == []
+    # Only the young guest's sign-up still counts against its address; the rest is pruned.
+    assert list(Use.objects.values_list("kind", flat=True)) == [Use.Kind.SIGNUP]
 
 
 def test_the_command_refuses_outside_demo_mode(db):
