@@ -144,3 +144,40 @@ def test_desktop_notifications_are_asked_for_on_a_click_and_shown_for_a_direct_m
     assert "Are you there?" in shown["body"]
     assert shown["tag"].startswith("relay-toast-")
     healthy(recipient)
+
+
+PRIVATE_ROOM = """
+from django.contrib.auth import get_user_model
+from chat.models import Membership, Room
+users = get_user_model().objects.filter(username__in=["{a}", "{b}"])
+room = Room.objects.create(name="{name}", slug="{slug}", kind=Room.Kind.PRIVATE)
+Membership.objects.bulk_create(Membership(room=room, user=user) for user in users)
+"""
+
+
+@pytest.mark.browser
+def test_a_mention_marks_its_room_in_the_list_live_and_after_a_reload(
+    person: Callable[..., Person], server: Server
+) -> None:
+    writer, reader = new_person(server), new_person(server)
+    token = uuid.uuid4().hex[:8]
+    name, slug = f"Plans {token}", f"plans-{token}"
+    server.manage("shell", "-c", PRIVATE_ROOM.format(a=writer, b=reader, name=name, slug=slug))
+    listening = person(reader)
+    open_page(listening, "/")
+    speaking = person(writer)
+    speaking.open_room(slug)
+
+    speaking.send("no mention here")
+    item = listening.page.locator("#room-list li", has_text=name)
+    expect(item.locator(".unread-count")).to_have_text("1")
+    expect(item.locator(".unread-mention")).to_be_hidden()
+    speaking.send(f"@{reader} have a look")
+    expect(item.locator(".unread-count")).to_have_text("2")
+    expect(item.locator(".unread-mention")).to_be_visible()
+
+    listening.page.reload()
+    item = listening.page.locator("#room-list li", has_text=name)
+    expect(item.locator(".unread-count")).to_have_text("2")
+    expect(item.locator(".unread-mention")).to_be_visible()
+    healthy(listening, speaking)
