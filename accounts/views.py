@@ -18,17 +18,19 @@ from accounts import queries as people
 from chat import queries as chat
 from chat.logic import Invalid
 from chat.models import Message, Room
-from realtime.http import AuthedHttpRequest
+from demo import actions as demo
+from demo.models import Use
+from realtime.http import AuthedHttpRequest, client_address
 
 
 def sign_in(request: HttpRequest) -> HttpResponseBase:
     """Django's sign-in view; the demo accounts' password is shown only where `make run`
-    loads them (DEBUG), never on a production sign-in page. A page whose socket was closed as
-    signed out comes here; a tab of a session that is still signed in (e.g. the one that
-    changed the password) goes straight back."""
-    view = LoginView.as_view(
-        extra_context={"demo_logins": settings.DEBUG}, redirect_authenticated_user=True
-    )
+    loads them (DEBUG), never on a production sign-in page; a public demo (DEMO_MODE) shows
+    the guest button instead. A page whose socket was closed as signed out comes here; a tab
+    of a session that is still signed in (e.g. the one that changed the password) goes
+    straight back."""
+    context = {"demo_logins": settings.DEBUG and not settings.DEMO_MODE}
+    view = LoginView.as_view(extra_context=context, redirect_authenticated_user=True)
     return view(request)
 
 
@@ -36,8 +38,15 @@ def signup(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect(settings.LOGIN_REDIRECT_URL)
     form: UserCreationForm[User] = UserCreationForm(request.POST or None)
+    address = client_address(request)
     if request.method == "POST" and form.is_valid():
+        try:
+            demo.use_check(kind=Use.Kind.SIGNUP, user=None, address=address)
+        except Invalid as error:
+            form.add_error(None, str(error))
+            return render(request, "accounts/signup.html", {"form": form}, status=429)
         user = form.save()
+        demo.use_record(kind=Use.Kind.SIGNUP, user=user, address=address)
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         return redirect(settings.LOGIN_REDIRECT_URL)
     return render(request, "accounts/signup.html", {"form": form})

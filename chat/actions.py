@@ -29,10 +29,10 @@ from chat.models import (
     Room,
     TranscriptExport,
 )
-from notifications.actions import notify
+from notifications.actions import notifications_mark_read_about, notify
 from notifications.logic import excerpt, mentioned_names
 from notifications.models import Notification
-from notifications.queries import users_named
+from notifications.queries import has_unread_about, users_named
 
 
 class Forbidden(Invalid):
@@ -96,7 +96,8 @@ def _check_may_post(*, room: Room, author: User) -> None:
 
 def message_post(*, room: Room, author: User, body: str, client_id: uuid.UUID | None) -> Message:
     """Save a message and push it to the room on commit; notify the people it mentions who
-    may read the room and have not blocked the author.
+    may read the room and have not blocked the author, or, in a direct conversation, the
+    other member.
 
     A send retried with the same client id returns the message saved the first time and
     pushes it to the room again, nothing else: the retry may come because the first push never
@@ -114,10 +115,11 @@ def _message_insert(
     """message_post's work; also says whether the message is new (False: a retry)."""
     _check_may_post(room=room, author=author)
     mentioned = users_named(mentioned_names(body))
-    blockers = people.blockers_among(user_id=author.pk, candidate_ids=[u.pk for u in mentioned])
-    recipients = queries.readers_among(
-        room=room, users=[user for user in mentioned if user.pk not in blockers]
-    )
+    if room.is_direct:
+        # Addressed to the other member already: they hear of it as a direct message.
+        verb, recipients = Notification.Verb.DIRECT, _direct_recipients(room, author)
+    else:
+        verb, recipients = Notification.Verb.MENTION, _mention_recipients(room, author, mentioned)
     try:
         with transaction.atomic():
             message = Message.objects.create(
@@ -135,7 +137,7 @@ def _message_insert(
             notify(
                 recipients=recipients,
                 actor=author,
-                verb=Notification.Verb.MENTION,
+                verb=verb,
                 target_label=room_label(room),
                 target_url=message.get_absolute_url(),
                 excerpt=excerpt(body),
@@ -149,6 +151,30 @@ def _message_insert(
         transaction.on_commit(partial(events.message_posted_again, saved), robust=True)
         return saved, False
     return message, True
+
+
+def _mention_recipients(room: Room, author: User, mentioned: list[User]) -> list[User]:
+    """The people mentioned who may read the room and have not blocked the author."""
+    blockers = people.blockers_among(user_id=author.pk, candidate_ids=[u.pk for u in mentioned])
+    return queries.readers_among(
+        room=room, users=[user for user in mentioned if user.pk not in blockers]
+    )
+
+
+def _direct_recipients(room: Room, author: User) -> list[User]:
+    """The other member of a direct conversation, unless a notification of it is still
+    unread for them: one toast and one count on the bell per conversation, not per message
+    (the room list counts the messages)."""
+    others = [member for member in room.members.all() if member.pk != author.pk]
+    return [
+        other
+        for other in others
+        if not has_unread_about(
+            user_id=other.pk,
+            verb=Notification.Verb.DIRECT,
+            url_prefix=room.get_absolute_url() + "#",
+        )
+    ]
 
 
 def room_label(room: Room) -> str:
@@ -332,6 +358,12 @@ def room_mark_read(*, user: User, room: Room, up_to: int) -> int | None:
                 ).update(last_read_id=newest, updated_at=timezone.now())
         if moved:
             transaction.on_commit(partial(events.read_cursor_moved, user, room.id), robust=True)
+        if moved and room.is_direct:
+            # Read there, so the toast and the bell's count for it are done with; the next
+            # message after this one notifies again.
+            notifications_mark_read_about(
+                user=user, verb=Notification.Verb.DIRECT, url_prefix=room.get_absolute_url() + "#"
+            )
     return queries.read_cursor_for(user_id=user.pk, room_id=room.id)
 
 

@@ -2,7 +2,8 @@
 
 Room events go to the room's group, which only sockets allowed to read the room have joined
 (chat.consumers.RoomPart); a new message also sends a short signal to the room's activity
-group, likewise joined only by readers' room lists (chat.consumers.UnreadPart). Sidebar
+group, likewise joined only by readers' room lists (chat.consumers.UnreadPart), or, in a
+direct conversation, to each of its two members' reader groups. Sidebar
 changes for private rooms and direct conversations go to the personal groups of their members
 only; the lobby hears of public rooms alone.
 """
@@ -28,6 +29,12 @@ def message_posted(message: Message) -> None:
     # The room lists elsewhere: which room, which message, whose. Each page counts it against
     # its own viewer's cursor, so one fragment serves every member.
     activity = render_to_string("chat/layout.html#room-activity", {"message": message, "oob": True})
+    if message.room.is_direct:
+        # Two members, known to each other from the first message on: straight to their own
+        # room lists, which need not have joined anything when the conversation began.
+        for member_id in direct_member_ids(message.room):
+            push_html(reader_group_name(member_id), activity)
+        return
     push_html(room_activity_group_name(message.room_id), activity)
 
 
@@ -36,6 +43,10 @@ def message_posted_again(message: Message) -> None:
     never left; pages that show it already skip it by id. The room lists counted it once."""
     html = render_to_string("chat/room.html#message-push", {"message": message})
     push_html(room_group_name(message.room_id), html)
+
+
+def direct_member_ids(room: Room) -> list[int]:
+    return list(room.memberships.values_list("user_id", flat=True))
 
 
 def message_changed(message: Message, change_id: int) -> None:
@@ -56,10 +67,11 @@ def room_created(room: Room) -> None:
 
 
 def room_added(room: Room, users: Iterable[User]) -> None:
-    """A private room or direct conversation appears in each of `users`' sidebars."""
+    """A private room or direct conversation appears in each of `users`' sidebars: their tabs
+    with the room list (pages without one have nowhere to put it)."""
     for user in users:
         html = render_to_string("chat/layout.html#room-link-push", {"room": room, "viewer": user})
-        push_html(user_group_name(user.pk), html)
+        push_html(reader_group_name(user.pk), html)
 
 
 def access_ended(room: Room, user_id: int) -> None:
@@ -70,7 +82,7 @@ def access_ended(room: Room, user_id: int) -> None:
     # Their room lists elsewhere stop hearing of the room's messages too (nothing to show).
     push_leave(user_group_name(user_id), leave=room_activity_group_name(room.id), html="")
     unlisted = render_to_string("chat/layout.html#room-link-removed", {"room": room})
-    push_html(user_group_name(user_id), unlisted)
+    push_html(reader_group_name(user_id), unlisted)
 
 
 def room_presence_html(room_id: int, user_ids: list[int]) -> str:

@@ -15,7 +15,9 @@ from chat import actions, images, logic, queries
 from chat.consumers import ROOMS_PAGE
 from chat.images import THUMBNAIL_TYPE
 from chat.models import Message, Room
-from realtime.http import AuthedHttpRequest
+from demo import actions as demo
+from demo.models import Use
+from realtime.http import AuthedHttpRequest, client_address
 from realtime.sockets import socket_url
 
 NO_SUCH_ROOM = "No such room."
@@ -126,7 +128,7 @@ def _latest_history(request: AuthedHttpRequest, current: Room, hidden: list[int]
     )
     read_id = queries.read_cursor_for(user_id=request.user.pk, room_id=current.id)
     first_unread = queries.room_first_unread_id(
-        user_id=request.user.pk, room_id=current.id, read_id=read_id
+        user_id=request.user.pk, room_id=current.id, read_id=read_id, followed=not current.is_public
     )
     return {
         "history": history,
@@ -249,9 +251,12 @@ def room_create(request: AuthedHttpRequest) -> HttpResponse:
     private = request.POST.get("private") == "1"
     try:
         name, slug = logic.clean_room_name(raw_name)
+        address = client_address(request)
+        demo.use_check(kind=Use.Kind.ROOM, user=request.user, address=address)
         created = actions.room_create(
             name=name, slug=slug, created_by=request.user, private=private
         )
+        demo.use_record(kind=Use.Kind.ROOM, user=request.user, address=address)
     except logic.Invalid as error:
         context = {
             **_layout_context(request),
@@ -467,6 +472,8 @@ def attachment_upload(request: AuthedHttpRequest, slug: str) -> HttpResponse:
         refusal = logic.upload_size_refusal(upload.size or 0, max_bytes=max_bytes)
         if refusal:
             raise logic.Invalid(refusal)
+        address = client_address(request)
+        demo.use_check(kind=Use.Kind.UPLOAD, user=request.user, address=address)
         decoded = images.decode_image(upload, max_pixels=settings.ATTACHMENT_MAX_PIXELS)
         actions.message_post_with_image(
             room=current,
@@ -477,6 +484,7 @@ def attachment_upload(request: AuthedHttpRequest, slug: str) -> HttpResponse:
             size=upload.size or 0,
             client_id=client_id,
         )
+        demo.use_record(kind=Use.Kind.UPLOAD, user=request.user, address=address)
     except logic.Invalid as error:
         if not request.htmx:
             messages.error(request, str(error))

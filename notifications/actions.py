@@ -59,7 +59,13 @@ def announcement_dismiss(*, user: User, announcement_id: int) -> bool:
     return bool(_mark_read(user, announcement_id=announcement_id))
 
 
-def _mark_read(user: User, **which: int) -> int:
+def notifications_mark_read_about(*, user: User, verb: str, url_prefix: str) -> int:
+    """The user's unread notifications of `verb` whose link starts so (e.g. of a direct
+    conversation they have just read)."""
+    return _mark_read(user, verb=verb, target_url__startswith=url_prefix)
+
+
+def _mark_read(user: User, **which: int | str) -> int:
     """Mark the user's unread notifications matching `which` read; push the new state to
     every tab of theirs if anything changed."""
     with transaction.atomic():

@@ -23,6 +23,7 @@ class Notification(models.Model):
         ANNOUNCEMENT = "announcement", "announced"
         INVITATION = "invitation", "invited you"
         EXPORT_READY = "export_ready", "Your transcript export is ready"
+        DIRECT = "direct", "wrote to you"
 
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"

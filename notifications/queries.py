@@ -116,3 +116,10 @@ def digest_recipients_due(*, cutoff: datetime) -> list[int]:
         .distinct()
         .order_by("recipient_id")
     )
+
+
+def has_unread_about(*, user_id: int, verb: str, url_prefix: str) -> bool:
+    """Whether the user has an unread notification of `verb` whose link starts so."""
+    return Notification.objects.filter(
+        recipient_id=user_id, verb=verb, read_at__isnull=True, target_url__startswith=url_prefix
+    ).exists()

@@ -32,6 +32,7 @@ from realtime import logic as realtime_logic
 from realtime.presence import get_presence
 from realtime.sockets import (
     CLOSE_BAD_REQUEST,
+    CLOSE_NOT_FOUND,
     NOTHING_MISSED,
     Action,
     CatchUp,
@@ -54,9 +55,15 @@ class PagePart:
         if raw is None:
             return []
         try:
-            self.path = logic.clean_page_path(raw)
+            path = logic.clean_page_path(raw)
         except logic.Invalid as error:
             raise Refused(CLOSE_BAD_REQUEST, str(error)) from None
+        # A private room's page, to a non-member: refused exactly like a missing room.
+        # (A room page's socket names its room too, and chat's RoomPart refuses non-readers.)
+        shown_room = self.connection.params.get("room")
+        if not queries.page_shown_to(user=self.connection.user, path=path, room_checked=shown_room):
+            raise Refused(CLOSE_NOT_FOUND, "No such room.")
+        self.path = path
         return [logic.page_group_name(self.path)]
 
     def actions(self) -> Mapping[str, Action]:

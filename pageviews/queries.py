@@ -4,15 +4,30 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User as Viewer
 from django.db.models import CharField, Count, Value
 from django.db.models.functions import Concat, TruncMinute
-from django.urls import reverse
+from django.urls import Resolver404, resolve, reverse
 
 from chat.models import Message, Room
-from chat.queries import rooms_readable_by
+from chat.queries import room_readable, rooms_readable_by
 from pageviews.models import MinuteViews, PageCounter
 
 User = get_user_model()
+
+
+def page_shown_to(*, user: Viewer, path: str, room_checked: str | None = None) -> bool:
+    """Whether `user` may hear the counters and "here now" of `path`: a room's page only if
+    they may read the room (the counters of a private room tell who is in it and how busy it
+    is). Paths that are no page have no counters to tell. `room_checked`: the slug of a room
+    whose access the caller checks anyway (a room page's socket), not read twice."""
+    try:
+        match = resolve(path.split("?", 1)[0])
+    except Resolver404:
+        return True
+    if match.view_name != "chat:room" or match.kwargs["slug"] == room_checked:
+        return True
+    return room_readable(user=user, slug=match.kwargs["slug"]) is not None
 
 
 def page_views(*, path: str) -> int:
@@ -46,8 +61,11 @@ def views_per_minute(*, since: int) -> dict[int, int]:
 
 
 def messages_per_minute(*, since: int) -> dict[int, int]:
+    """Messages by minute in the rooms everyone signed in may read: the chart is the same for
+    every viewer, so a private room's or a conversation's traffic is not in it."""
+    everyone = rooms_readable_by(user=User())
     rows = (
-        Message.objects.filter(created_at__gte=_at(since))
+        Message.objects.filter(created_at__gte=_at(since), room__in=everyone)
         .annotate(minute=TruncMinute("created_at"))
         .values("minute")
         .annotate(count=Count("id"))

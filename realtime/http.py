@@ -8,3 +8,9 @@ class AuthedHttpRequest(HttpRequest):
 
     user: User
     htmx: HtmxDetails
+
+
+def client_address(request: HttpRequest) -> str | None:
+    """The address the request came from, as the server saw it (behind a proxy, what its
+    --proxy-headers took from X-Forwarded-For)."""
+    return request.META.get("REMOTE_ADDR") or None

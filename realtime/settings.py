@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "accounts",
     "chat",
     "notifications",
+    "demo",
     "loadtest",
     # Before django_tasks_db: its db_worker command adds heartbeats to the original.
     "taskworker",
@@ -97,6 +98,7 @@ TEMPLATES = [
                 "notifications.context_processors.bell",
                 "accounts.context_processors.blocked_authors",
                 "pageviews.context_processors.counters",
+                "demo.context_processors.demo",
             ],
         },
     },
@@ -156,6 +158,18 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "chat:index"
+
+# The public demo (docs/demo.md): guest sign-in, hourly limits for strangers, demo_reset.
+DEMO_MODE = env_bool(env, "DEMO_MODE", default=False)
+DEMO_GUEST_HOURS = env_int(env, "DEMO_GUEST_HOURS", default=24)
+# Per hour, (per account, per address): an address is shared by a household or an office.
+_DEMO_ROOMS = env_int(env, "DEMO_ROOMS_PER_HOUR", default=5)
+_DEMO_UPLOADS = env_int(env, "DEMO_UPLOADS_PER_HOUR", default=10)
+DEMO_LIMITS: dict[str, tuple[int | None, int | None]] = {
+    "signup": (None, env_int(env, "DEMO_SIGNUPS_PER_HOUR", default=5)),
+    "room": (_DEMO_ROOMS, 3 * _DEMO_ROOMS),
+    "upload": (_DEMO_UPLOADS, 3 * _DEMO_UPLOADS),
+}
 LOGOUT_REDIRECT_URL = "login"
 
 LANGUAGE_CODE = "en-us"

@@ -7,6 +7,7 @@ from realtime.views import metrics
 urlpatterns = [
     path("", include("chat.urls")),
     path("accounts/", include("accounts.urls")),
+    path("demo/", include("demo.urls")),
     path("people/<str:username>/", profile, name="profile"),
     path("people/<str:username>/block/", block, name="block"),
     path("people/<str:username>/unblock/", unblock, name="unblock"),

@@ -18,7 +18,7 @@ def test_a_private_room_is_announced_to_its_creator_alone(
     assert created.kind == Room.Kind.PRIVATE
     assert list(created.members.all()) == [ada]
     [(group, html)] = pushes.sent
-    assert group == f"user.{ada.pk}"  # never the lobby
+    assert group == f"user.{ada.pk}.reader"  # her tabs with a room list; never the lobby
     assert f'id="room-link-{created.id}"' in html
     assert "beforeend:#room-list" in html
 
@@ -32,7 +32,7 @@ def test_a_direct_conversation_appears_for_both_and_is_made_once(
     assert first == again
     assert first.kind == Room.Kind.DIRECT
     assert set(first.members.all()) == {ada, grace}
-    assert pushes.groups() == [f"user.{ada.pk}", f"user.{grace.pk}"]
+    assert pushes.groups() == [f"user.{ada.pk}.reader", f"user.{grace.pk}.reader"]
     ada_link, grace_link = (html for _, html in pushes.sent)
     assert "beforeend:#direct-list" in ada_link
     # Each is named for the other person.
@@ -150,7 +150,7 @@ def test_accepting_adds_the_room_to_the_invitees_sidebar(
     assert linus in secret.members.all()
     assert not Invitation.objects.exists()
     [(group, html)] = pushes.sent
-    assert group == f"user.{linus.pk}"
+    assert group == f"user.{linus.pk}.reader"
     assert f'id="room-link-{secret.id}"' in html
 
 
@@ -176,7 +176,7 @@ def test_removing_a_member_evicts_their_sockets_and_unlists_the_room(
     assert grace not in secret.members.all()
     # All to grace alone: her sockets leave the room's group and its activity group (her room
     # lists stop counting it, silently), her sidebars drop the link.
-    assert pushes.groups() == [f"user.{grace.pk}"] * 3
+    assert pushes.groups() == [f"user.{grace.pk}"] * 2 + [f"user.{grace.pk}.reader"]
     evict, unfollow, unlist = (html for _, html in pushes.sent)
     assert evict.startswith(f"leave chat.room.{secret.id}: ")
     assert "You are no longer a member of #Secret." in evict
@@ -187,7 +187,7 @@ def test_removing_a_member_evicts_their_sockets_and_unlists_the_room(
 def test_leaving(grace, secret, pushes, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         assert actions.membership_end(room=secret, member=grace, by=grace) is True
-    assert pushes.groups() == [f"user.{grace.pk}"] * 3
+    assert pushes.groups() == [f"user.{grace.pk}"] * 2 + [f"user.{grace.pk}.reader"]
 
 
 def test_only_the_creator_removes_others(ada, grace, secret, pushes):

@@ -8,7 +8,7 @@ from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
 
 from accounts import actions as people_actions
-from chat import actions
+from chat import actions, queries
 from chat.models import Membership, Message, ReadCursor
 from realtime.routing import websocket_urlpatterns
 from realtime.sockets import CLOSE_NOT_FOUND
@@ -23,13 +23,22 @@ router = URLRouter(websocket_urlpatterns)
 QUIET = 0.3
 
 
-async def connect(user, path="/ws/?room=secret"):
+async def connect(user, path="/ws/?room=secret", *, counts=True):
     communicator = WebsocketCommunicator(router, path)
     communicator.scope["user"] = user
     connected, _ = await communicator.connect()
     assert connected
     assert 'id="bell"' in await communicator.receive_from()
+    # A room list's counts follow, if its viewer belongs to a private room (or follows one);
+    # with counts=False the test reads them itself.
+    if counts and ("room=" in path or "page=rooms" in path) and await followed_rooms(user):
+        assert 'class="unread"' in await communicator.receive_from()
     return communicator
+
+
+@database_sync_to_async
+def followed_rooms(user):
+    return queries.unread_states_for(user=user)
 
 
 async def refusal(user, path):
@@ -124,7 +133,7 @@ async def test_a_private_rooms_activity_reaches_only_its_members_room_lists(
             ReadCursor.objects.create(user=user, room=secret, last_read_id=0)
 
     await database_sync_to_async(follow)()
-    member = await connect(grace, "/ws/?page=rooms")
+    member = await connect(grace, "/ws/?page=rooms", counts=False)
     assert f'id="unread-{secret.id}"' in await member.receive_from()  # the counts on connect
     outsider = await connect(linus, "/ws/?page=rooms")
     assert await outsider.receive_nothing(timeout=QUIET)  # no count for a room he cannot read
@@ -140,9 +149,9 @@ async def test_a_private_rooms_activity_reaches_only_its_members_room_lists(
 
 async def test_a_removed_member_stops_hearing_the_rooms_activity(ada, grace, secret, room):
     await database_sync_to_async(ReadCursor.objects.create)(user=grace, room=secret)
-    rooms = await connect(grace, "/ws/?page=rooms")
+    rooms = await connect(grace, "/ws/?page=rooms", counts=False)
     assert f'id="unread-{secret.id}"' in await rooms.receive_from()
-    elsewhere = await connect(grace, "/ws/?room=general")
+    elsewhere = await connect(grace, "/ws/?room=general", counts=False)
     assert f'id="unread-{secret.id}"' in await elsewhere.receive_from()
 
     await database_sync_to_async(actions.membership_end)(room=secret, member=grace, by=ada)
@@ -183,7 +192,7 @@ async def test_an_invitee_who_accepts_receives_the_room(ada, grace, linus, secre
     invitation = await database_sync_to_async(actions.invitation_create)(
         room=secret, inviter=ada, invitee=linus
     )
-    tab = await connect(linus, "/ws/")
+    tab = await connect(linus, "/ws/?page=rooms")
     await database_sync_to_async(actions.invitation_accept)(invitation=invitation, user=linus)
     assert f'id="room-link-{secret.id}"' in await tab.receive_from()
     await tab.disconnect()
@@ -303,3 +312,35 @@ async def test_resume_needs_a_change_id(grace, room, changes_after):
     await tab.send_to(text_data=resume_frame(0, changes_after))
     assert "“changes_after” must be an id." in await tab.receive_from()
     await tab.disconnect()
+
+
+async def test_a_first_direct_message_reaches_every_tab_of_the_recipient(ada, grace, room):
+    """Tabs opened before the conversation existed: each gets the sidebar link, then the
+    message's signal (which the page counts) and one toast with the bell."""
+    tabs = [
+        await connect(grace, "/ws/?page=rooms"),
+        await connect(grace, "/ws/?room=general"),
+    ]
+    no_room_list = await connect(grace, "/ws/")  # e.g. the notifications page
+    dm = await database_sync_to_async(actions.direct_open)(user=ada, other=grace)
+    for tab in tabs:
+        assert f'id="room-link-{dm.id}"' in await tab.receive_from()
+
+    message = await post(dm, ada, "hello grace")
+    # Only the toast and the bell where there is no room list to add the link or count to.
+    only = await no_room_list.receive_from()
+    assert 'data-verb="direct"' in only
+    assert "room-link" not in only
+    assert await no_room_list.receive_nothing(timeout=QUIET)
+    await no_room_list.disconnect()
+    for tab in tabs:
+        frames = [await tab.receive_from() for _ in range(2)]
+        activity = next(f for f in frames if "room-activity" in f)
+        toast = next(f for f in frames if "toast" in f)
+        assert f'id="room-activity-{dm.id}"' in activity
+        assert f'data-newest="{message.id}"' in activity
+        assert 'data-verb="direct"' in toast
+        assert 'id="bell"' in toast
+        assert 'data-count="1"' in toast
+        assert await tab.receive_nothing(timeout=QUIET)
+        await tab.disconnect()

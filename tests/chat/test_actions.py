@@ -6,6 +6,7 @@ from django_tasks_db.models import DBTaskResult
 from chat import actions
 from chat.logic import Invalid
 from chat.models import LinkPreview, Message, ReadCursor, Room, TranscriptExport
+from notifications.models import Notification
 
 
 def test_message_post_saves_then_pushes_once_on_commit(
@@ -262,3 +263,41 @@ def test_export_progress_pushes_only_changes_and_only_to_its_owner(
     assert 'value="55"' in pushes.sent[1][1]
     export.refresh_from_db()
     assert (export.status, export.progress) == (TranscriptExport.Status.RUNNING, 55)
+
+
+def test_a_direct_message_reaches_both_members_room_lists_and_notifies_once(
+    ada, grace, pushes, django_capture_on_commit_callbacks
+):
+    """The first message of a conversation: its signal goes to both members' own room
+    lists (which joined nothing for it), and the recipient gets one notification (a toast
+    and the bell), not one per message while it is unread."""
+    dm = actions.direct_open(user=ada, other=grace)
+    pushes.sent.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        first = actions.message_post(room=dm, author=ada, body="hi @grace", client_id=None)
+    assert pushes.groups() == [
+        f"chat.room.{dm.id}",
+        f"user.{ada.pk}.reader",
+        f"user.{grace.pk}.reader",
+        f"user.{grace.pk}",
+        f"user.{grace.pk}.inbox",
+    ]
+    assert f'data-newest="{first.id}"' in pushes.to(f"user.{grace.pk}.reader")[0]
+    [notification] = Notification.objects.all()
+    assert (notification.recipient, notification.verb) == (grace, Notification.Verb.DIRECT)
+    assert notification.target_url == f"/rooms/{dm.slug}/#message-{first.id}"
+    [bell_and_toast] = pushes.to(f"user.{grace.pk}")
+    assert 'data-verb="direct"' in bell_and_toast
+    assert "wrote to you" in bell_and_toast
+
+    with django_capture_on_commit_callbacks(execute=True):
+        actions.message_post(room=dm, author=ada, body="still there?", client_id=None)
+    assert Notification.objects.count() == 1  # still unread: no second toast
+
+    # Reading the conversation is done with the notification; the next message notifies.
+    with django_capture_on_commit_callbacks(execute=True):
+        actions.room_mark_read(user=grace, room=dm, up_to=first.id)
+    assert Notification.objects.get().read_at is not None
+    with django_capture_on_commit_callbacks(execute=True):
+        actions.message_post(room=dm, author=ada, body="again", client_id=None)
+    assert Notification.objects.filter(read_at__isnull=True).count() == 1

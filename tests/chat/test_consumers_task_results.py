@@ -127,6 +127,8 @@ async def test_a_non_member_of_a_private_room_learns_nothing(ada, grace, make_us
 async def test_a_member_who_left_gets_nothing_more(ada, grace):
     secret, message, export = await private_work(ada, grace)
     socket = await connect(grace, path="/ws/?room=secret")
+    # A member follows the room from its first message: its count comes on connect.
+    assert f'id="unread-{secret.id}"' in await socket.receive_from()
     await socket.send_to(text_data=refresh([message.id], [export.id]))
     html = await socket.receive_from()
     assert "Secret page" in html

@@ -235,3 +235,51 @@ def test_search_only_reads_readable_rooms(ada, grace, room, other_room, monkeypa
     monkeypatch.setattr(queries, "rooms_readable_by", lambda *, user: only_general)
     hits, _ = queries.message_search(user=ada, query="tea", limit=10)
     assert [hit.message.room for hit in hits] == [room]
+
+
+def test_rooms_one_belongs_to_count_from_their_first_message(ada, grace, room, secret):
+    """A private room or a direct conversation is followed without being opened: its
+    messages are unread from the first one; a public room never opened still has no count."""
+    post(room, grace, 2)
+    post(secret, grace, 3)
+    states = queries.unread_states_for(user=ada)
+    assert set(states) == {secret.id}
+    assert states[secret.id].count == 3
+    assert states[secret.id].read_id == 0
+    first = Message.objects.filter(room=secret).earliest("id")
+    assert (
+        queries.room_first_unread_id(user_id=ada.id, room_id=secret.id, read_id=0, followed=True)
+        == first.id
+    )
+
+
+def test_a_first_direct_message_is_unread_at_once(ada, grace):
+    dm = Room.objects.create(name="dm-1-2", slug="dm-1-2", kind=Room.Kind.DIRECT)
+    dm.members.add(ada, grace)
+    post(dm, grace, 1)
+    assert queries.unread_states_for(user=ada)[dm.id].count == 1
+    # Direct conversations reach their members' own groups, not an activity group.
+    assert queries.room_ids_followed_by(user=ada) == []
+
+
+def test_the_unread_state_says_when_an_unread_message_mentions_the_reader(
+    ada, grace, secret, make_user
+):
+    make_user("adam")
+    plain = Message.objects.create(room=secret, author=grace, body="hi", mentions=["adam"])
+    state = queries.unread_states_for(user=ada)[secret.id]
+    assert (state.count, state.mentioned) == (1, False)  # "adam" is not "ada"
+
+    mention = Message.objects.create(room=secret, author=grace, body="@ada", mentions=["ada"])
+    assert queries.unread_states_for(user=ada)[secret.id].mentioned is True
+    assert queries.unread_states_for(user=ada, room_ids=[secret.id])[secret.id].mentioned is True
+
+    read_up_to(ada, secret, mention.id)
+    state = queries.unread_states_for(user=ada)[secret.id]
+    assert (state.count, state.mentioned) == (0, False)
+    assert plain.id < mention.id
+
+
+def test_one_s_own_mention_of_oneself_is_not_news(ada, secret):
+    Message.objects.create(room=secret, author=ada, body="@ada", mentions=["ada"])
+    assert queries.unread_states_for(user=ada)[secret.id].mentioned is False

@@ -156,7 +156,9 @@ def test_sidebar_shows_unread_counts_from_the_viewers_cursor(
     assert (
         f'<span id="unread-{other_room.id}" class="unread" data-read="{theirs[0].id}" '
         f'data-seen="{theirs[2].id}" data-count="2">'
-        '<span class="unread-count">2</span><span class="visually-hidden"> unread</span></span>'
+        '<span class="unread-mention" hidden>@<span class="visually-hidden">mentioned, </span>'
+        '</span><span class="unread-count">2</span>'
+        '<span class="visually-hidden"> unread</span></span>'
     ) in html
     assert f'<span id="unread-{room.id}" class="unread" data-read="0" data-seen="0" ' in html
     # The page's socket keeps them current.

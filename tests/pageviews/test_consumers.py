@@ -19,7 +19,8 @@ from realtime.sockets import CLOSE_BAD_REQUEST
 pytestmark = [
     pytest.mark.asyncio,
     pytest.mark.django_db(transaction=True),
-    pytest.mark.usefixtures("close_db_connections", "quick_presence"),
+    # PAGE is a room's page: its counters are told only to readers of a room that exists.
+    pytest.mark.usefixtures("close_db_connections", "quick_presence", "room"),
 ]
 
 PAGE = "/rooms/general/"

@@ -113,6 +113,8 @@
   function bumpUnread(roomId, messageId, authorId) {
     var badge = document.getElementById("unread-" + roomId);
     if (!badge || authorId === document.body.dataset.viewer || blockedAuthor(authorId)) return;
+    // The room on screen is being read (a direct conversation's signal reaches its tab too).
+    if (roomId === shownRoom() && document.visibilityState === "visible") return;
     if (messageId <= Number(badge.dataset.read) || messageId <= Number(badge.dataset.seen)) return;
     badge.dataset.seen = String(messageId);
     var count = Number(badge.dataset.count) + 1;
