@@ -247,7 +247,7 @@ class Hub:
                 self.deliver_session(message)
             elif kind == PROBE:
                 if message.get("n") == self.probe_sent:
-                    self.probes_back.add(message.get("group"))
+                    self.probes_back.add(str(message.get("group")))
                     if self.probes_back.issuperset(self.probe_groups):
                         self.probe_back.set()
             else:

@@ -438,7 +438,7 @@ class ShardedLayer(CountingLayer):
     ring_size = 2
 
     def consistent_hash(self, value: str) -> int:
-        return _consistent_hash(value, self.ring_size)
+        return int(_consistent_hash(value, self.ring_size))
 
     def lose_host(self, index: int) -> None:
         for group in [g for g in self.groups if self.consistent_hash(g) == index]:
