@@ -1,3 +1,4 @@
+import time
 import uuid
 from typing import Any
 
@@ -18,6 +19,7 @@ from chat.models import Message, Room
 from demo import actions as demo
 from demo.models import Use
 from realtime.http import AuthedHttpRequest, client_address
+from realtime.limits import BucketMap
 from realtime.sockets import socket_url
 
 NO_SUCH_ROOM = "No such room."
@@ -417,6 +419,9 @@ def message_delete(request: AuthedHttpRequest, message_id: int) -> HttpResponse:
 
 # Room for the multipart framing and the caption around the image itself.
 UPLOAD_OVERHEAD = 64 * 1024
+# A budget per person for uploads, as sockets have for their costly actions.
+upload_buckets = BucketMap(capacity=settings.SOCKET_LIMIT_KEYS)
+UPLOADING_TOO_FAST = "You are uploading too fast. Wait a few seconds, then try again."
 # Served files come from uploads: never let a browser run or sniff them as anything else.
 # Nor keep them: access is checked on every request, so someone who leaves a private room (or
 # whose message is deleted) does not keep its images in a cache.
@@ -425,6 +430,10 @@ FILE_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Cache-Control": "private, no-cache",
 }
+
+
+class TooFast(logic.Invalid):
+    """Over the person's upload budget: nothing was read or saved; the same form may retry."""
 
 
 def _attach_form(
@@ -472,6 +481,14 @@ def attachment_upload(request: AuthedHttpRequest, slug: str) -> HttpResponse:
         refusal = logic.upload_size_refusal(upload.size or 0, max_bytes=max_bytes)
         if refusal:
             raise logic.Invalid(refusal)
+        # Before the costly part (decoding, storing): the budget of the person.
+        if not upload_buckets.take(
+            str(request.user.pk),
+            rate=settings.ATTACHMENT_UPLOAD_RATE,
+            burst=settings.ATTACHMENT_UPLOAD_BURST,
+            now=time.monotonic(),
+        ):
+            raise TooFast(UPLOADING_TOO_FAST)
         address = client_address(request)
         demo.use_check(kind=Use.Kind.UPLOAD, user=request.user, address=address)
         decoded = images.decode_image(upload, max_pixels=settings.ATTACHMENT_MAX_PIXELS)
@@ -489,8 +506,9 @@ def attachment_upload(request: AuthedHttpRequest, slug: str) -> HttpResponse:
         if not request.htmx:
             messages.error(request, str(error))
             return redirect(current)
+        status = 429 if isinstance(error, TooFast) else 422
         return _attach_form(
-            request, current, error=str(error), caption=caption, client_id=client_id, status=422
+            request, current, error=str(error), caption=caption, client_id=client_id, status=status
         )
     if not request.htmx:
         return redirect(current)

@@ -279,6 +279,9 @@ LINK_PREVIEW_MAX_REDIRECTS = 5
 # Image attachments: the largest upload, and the most pixels a decoded image may have.
 ATTACHMENT_MAX_BYTES = env_int(env, "ATTACHMENT_MAX_BYTES", default=10_000_000)
 ATTACHMENT_MAX_PIXELS = env_int(env, "ATTACHMENT_MAX_PIXELS", default=40_000_000)
+# Uploads per person and process: a burst, then per second (decoding an image is costly).
+ATTACHMENT_UPLOAD_BURST = float(env.get("ATTACHMENT_UPLOAD_BURST", "5"))
+ATTACHMENT_UPLOAD_RATE = float(env.get("ATTACHMENT_UPLOAD_RATE", "0.2"))
 THUMBNAIL_SIZE = 480
 # Unread notifications older than this many seconds are emailed once, as a digest.
 NOTIFICATIONS_DIGEST_DELAY = env_int(env, "NOTIFICATIONS_DIGEST_DELAY", default=900)

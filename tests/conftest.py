@@ -6,6 +6,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connections
 
+from chat import views as chat_views
 from chat.models import Room
 from realtime import budgets, prepared, sockets
 from taskworker.worker import claim_and_run_one, new_worker
@@ -43,15 +44,16 @@ def other_room(db: None) -> Room:
 
 @pytest.fixture(autouse=True)
 def fresh_socket_limits() -> Iterator[None]:
-    """Each test starts with no sockets counted and full connection-attempt and action
-    buckets."""
+    """Each test starts with no sockets counted and full connection-attempt, action and
+    upload buckets."""
+    limits = (sockets.connection_attempts, budgets.action_budgets, chat_views.upload_buckets)
     sockets.open_sockets.clear()
-    sockets.connection_attempts.clear()
-    budgets.action_budgets.clear()
+    for buckets in limits:
+        buckets.clear()
     yield
     sockets.open_sockets.clear()
-    sockets.connection_attempts.clear()
-    budgets.action_budgets.clear()
+    for buckets in limits:
+        buckets.clear()
 
 
 @pytest.fixture(autouse=True)

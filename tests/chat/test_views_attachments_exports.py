@@ -7,6 +7,7 @@ import uuid
 import pytest
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
 from django_tasks_db.models import DBTaskResult
 from PIL import Image
 
@@ -57,6 +58,23 @@ def test_an_image_upload_posts_a_message_with_a_placeholder(
     [html] = pushes.to(f"chat.room.{room.id}")
     assert "Processing image" in html
     assert DBTaskResult.objects.get().task_path == "chat.tasks.make_thumbnail"
+
+
+def test_uploads_past_the_person_s_budget_are_refused_and_nothing_is_saved(
+    signed_in, grace, room, settings
+):
+    settings.ATTACHMENT_UPLOAD_BURST = 2
+    settings.ATTACHMENT_UPLOAD_RATE = 0.001
+    assert [upload(signed_in, image_bytes()).status_code for _ in range(3)] == [200, 200, 429]
+    refused = upload(signed_in, image_bytes(), caption="kept")
+    assert refused.status_code == 429
+    assert "You are uploading too fast." in refused.content.decode()
+    assert 'value="kept"' in refused.content.decode()  # the caption waits for the retry
+    assert Message.objects.count() == 2
+    # The budget is the person's: someone else uploads as usual.
+    other = Client()
+    other.force_login(grace)
+    assert upload(other, image_bytes()).status_code == 200
 
 
 def test_an_upload_sent_again_is_the_message_saved_the_first_time_pushed_again(
