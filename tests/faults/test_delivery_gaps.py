@@ -36,6 +36,8 @@ pytestmark = [pytest.mark.faults, pytest.mark.asyncio]
 UNLIMITED = {
     "CHAT_SEND_RATE": "100000",
     "CHAT_SEND_BURST": "100000",
+    "SOCKET_FRAME_RATE": "100000",
+    "SOCKET_FRAME_BURST": "100000",
     "SOCKET_CONNECT_RATE": "1000",
     "SOCKET_CONNECT_BURST": "1000",
 }
