@@ -95,7 +95,9 @@ def dismiss(request: AuthedHttpRequest, announcement_id: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def announce(request: AuthedHttpRequest) -> HttpResponse:
     if not request.user.is_staff:
-        raise PermissionDenied("Only staff can make announcements.")
+        # Answered, not raised: a raised PermissionDenied logs a traceback for a plain refusal.
+        context = {"exception": "Only staff can make announcements."}
+        return render(request, "403.html", context, status=403)
     body = request.POST.get("body", "").strip()
     error = ""
     if request.method == "POST":

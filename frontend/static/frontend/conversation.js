@@ -1,0 +1,68 @@
+// How the conversation looks as it grows: consecutive messages from one person within
+// GROUP_MS are grouped (one name and avatar), and a reader at the bottom stays at the bottom
+// when something above grows (a thumbnail or a link preview arriving, a message edited).
+//
+// Pushed fragments are the same for everyone and rendered one at a time, so the grouping is
+// decided here, from each message's author and time.
+
+const GROUP_MS = 5 * 60 * 1000;
+const NEAR_BOTTOM_PX = 120;
+
+function group(list) {
+  let previous = null;
+  for (const message of list.querySelectorAll(":scope > .message")) {
+    const when = Date.parse(message.querySelector("time")?.getAttribute("datetime") ?? "");
+    const continued =
+      previous !== null &&
+      !message.classList.contains("is-deleted") &&
+      previous.author === message.dataset.author &&
+      when - previous.when < GROUP_MS;
+    message.classList.toggle("is-continued", continued);
+    previous = { author: message.dataset.author, when };
+  }
+}
+
+function groupAll() {
+  // The history and the live log read as one conversation.
+  const history = document.getElementById("history");
+  const live = document.getElementById("messages");
+  if (history) group(history);
+  if (live) {
+    group(live);
+    const lastOld = history?.querySelector(":scope > .message:last-of-type");
+    const firstNew = live.querySelector(":scope > .message");
+    if (lastOld && firstNew && !firstNew.classList.contains("is-continued")) {
+      const a = Date.parse(lastOld.querySelector("time")?.getAttribute("datetime") ?? "");
+      const b = Date.parse(firstNew.querySelector("time")?.getAttribute("datetime") ?? "");
+      firstNew.classList.toggle(
+        "is-continued",
+        lastOld.dataset.author === firstNew.dataset.author && b - a < GROUP_MS,
+      );
+    }
+  }
+}
+
+let atBottom = true;
+function watchScroller() {
+  const scroller = document.getElementById("scroller");
+  if (!scroller) return;
+  const measure = () => {
+    atBottom = scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < NEAR_BOTTOM_PX;
+  };
+  measure();
+  scroller.addEventListener("scroll", measure, { passive: true });
+  // What is inside the scroller grew (or shrank): keep a reader who was at the end there.
+  const content = new ResizeObserver(() => {
+    if (atBottom) scroller.scrollTop = scroller.scrollHeight;
+  });
+  for (const child of scroller.children) content.observe(child);
+  // The scroller itself shrank (the keyboard opened): keep the newest message above it.
+  new ResizeObserver(() => {
+    if (atBottom) scroller.scrollTop = scroller.scrollHeight;
+  }).observe(scroller);
+}
+
+document.addEventListener("htmx:load", groupAll);
+document.addEventListener("htmx:oobAfterSwap", groupAll);
+groupAll();
+watchScroller();
