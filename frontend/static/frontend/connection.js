@@ -65,7 +65,7 @@ function beat() {
     replaceDeadSocket();
     return;
   }
-  if (pingedAt <= lastAnswer) {
+  if (pingedAt <= lastAnswer && now - pingedAt >= PING_MS) {
     sequence += 1;
     pingedAt = now;
     raw.send(JSON.stringify({ action: "ping", seq: sequence }));
