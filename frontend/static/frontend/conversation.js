@@ -42,24 +42,31 @@ function groupAll() {
   }
 }
 
+// Whether the reader is at the end, judged against the content's height as last laid out
+// here: a scroll event can arrive after the content grew but before the growth is handled
+// below, and must not count as the reader leaving the end.
 let atBottom = true;
 function watchScroller() {
   const scroller = document.getElementById("scroller");
   if (!scroller) return;
-  const measure = () => {
-    atBottom = scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < NEAR_BOTTOM_PX;
-  };
-  measure();
-  scroller.addEventListener("scroll", measure, { passive: true });
-  // What is inside the scroller grew (or shrank): keep a reader who was at the end there.
-  const content = new ResizeObserver(() => {
+  let knownHeight = scroller.scrollHeight;
+  // A page opened at a message or at the first unread is not read from the end (app.js).
+  atBottom = !scroller.dataset.anchor && !document.getElementById("unread-divider");
+  scroller.addEventListener(
+    "scroll",
+    () => {
+      atBottom = knownHeight - scroller.scrollTop - scroller.clientHeight < NEAR_BOTTOM_PX;
+    },
+    { passive: true },
+  );
+  // What is inside the scroller grew or shrank, or the scroller did (the keyboard opened):
+  // keep a reader who was at the end there.
+  const resized = new ResizeObserver(() => {
     if (atBottom) scroller.scrollTop = scroller.scrollHeight;
+    knownHeight = scroller.scrollHeight;
   });
-  for (const child of scroller.children) content.observe(child);
-  // The scroller itself shrank (the keyboard opened): keep the newest message above it.
-  new ResizeObserver(() => {
-    if (atBottom) scroller.scrollTop = scroller.scrollHeight;
-  }).observe(scroller);
+  resized.observe(scroller);
+  for (const child of scroller.children) resized.observe(child);
 }
 
 document.addEventListener("htmx:load", groupAll);
