@@ -42,34 +42,60 @@ function groupAll() {
   }
 }
 
-// Whether the reader is at the end, judged against the content's height as last laid out
-// here: a scroll event can arrive after the content grew but before the growth is handled
-// below, and must not count as the reader leaving the end.
+// Whether the reader is at the end. Only the reader moving up leaves it: keeping the end in
+// view moves down, and its scroll event may arrive after the content grew again.
 let atBottom = true;
 function watchScroller() {
   const scroller = document.getElementById("scroller");
   if (!scroller) return;
-  let knownHeight = scroller.scrollHeight;
+  let lastTop = scroller.scrollTop;
   // A page opened at a message or at the first unread is not read from the end (app.js).
   atBottom = !scroller.dataset.anchor && !document.getElementById("unread-divider");
   scroller.addEventListener(
     "scroll",
     () => {
-      atBottom = knownHeight - scroller.scrollTop - scroller.clientHeight < NEAR_BOTTOM_PX;
+      const top = scroller.scrollTop;
+      if (scroller.scrollHeight - top - scroller.clientHeight < NEAR_BOTTOM_PX) atBottom = true;
+      else if (top < lastTop) atBottom = false;
+      lastTop = top;
     },
     { passive: true },
   );
   // What is inside the scroller grew or shrank, or the scroller did (the keyboard opened):
   // keep a reader who was at the end there.
+  // Newer history loading below the reader is read from where they are, not jumped over.
+  document.addEventListener("htmx:beforeSwap", (event) => {
+    if (event.detail.target.id === "load-newer") atBottom = false;
+  });
   const resized = new ResizeObserver(() => {
     if (atBottom) scroller.scrollTop = scroller.scrollHeight;
-    knownHeight = scroller.scrollHeight;
   });
   resized.observe(scroller);
   for (const child of scroller.children) resized.observe(child);
 }
 
-document.addEventListener("htmx:load", groupAll);
-document.addEventListener("htmx:oobAfterSwap", groupAll);
+// Regrouping changes the height of messages, perhaps above the one being read: keep that one
+// where it is on screen.
+function keepingPlace(change) {
+  const scroller = document.getElementById("scroller");
+  if (!scroller || atBottom) {
+    change();
+    return;
+  }
+  const top = scroller.getBoundingClientRect().top;
+  const anchor = Array.from(scroller.querySelectorAll(".message")).find(
+    (message) => message.getBoundingClientRect().bottom > top,
+  );
+  const before = anchor?.getBoundingClientRect().top;
+  change();
+  if (anchor?.isConnected) scroller.scrollTop += anchor.getBoundingClientRect().top - before;
+}
+
+function regroup() {
+  keepingPlace(groupAll);
+}
+
+document.addEventListener("htmx:load", regroup);
+document.addEventListener("htmx:oobAfterSwap", regroup);
 groupAll();
 watchScroller();
