@@ -189,3 +189,23 @@ def test_a_missing_page_is_the_sites_own(person: Callable[..., Person]) -> None:
     assert response is not None and response.status == 404
     expect(ada.page.get_by_role("heading", name="Nothing here")).to_be_visible()
     expect(ada.page.get_by_role("link", name="Back to the rooms")).to_be_visible()
+
+
+@pytest.mark.browser
+def test_a_refused_request_shows_its_reason_without_console_noise(
+    person: Callable[..., Person],
+) -> None:
+    ada = person("ada")
+    ada.open_room("general")
+
+    ada.page.get_by_label("New room").fill("bad\u0000name")
+    ada.page.get_by_role("button", name="Create").click()
+
+    expect(ada.page.locator("#socket-error")).to_contain_text("contains a NUL character")
+    ada.page.goto("/people/grace/")  # leaving closes the socket: no send after that
+    expect(ada.page.get_by_role("heading", name="grace")).to_be_visible()
+    assert ada.csp_violations() == []
+    # Chromium reports every 4xx response itself; nothing else may be said.
+    assert [error.split(": ", 1)[1] for error in ada.console_errors] == [
+        "Failed to load resource: the server responded with a status of 400 (Bad Request)"
+    ]

@@ -59,7 +59,8 @@ function replaceDeadSocket() {
 let deadWrapper = null; // the wrapper to reopen when the network comes back
 
 function beat() {
-  if (!socket) return;
+  // A socket closing with the page (or being dropped) takes no more pings.
+  if (!socket || raw.readyState !== WebSocket.OPEN) return;
   const now = Date.now();
   if (pingedAt > lastAnswer && now - pingedAt > DEAD_MS) {
     replaceDeadSocket();
