@@ -209,3 +209,23 @@ def test_a_refused_request_shows_its_reason_without_console_noise(
     assert [error.split(": ", 1)[1] for error in ada.console_errors] == [
         "Failed to load resource: the server responded with a status of 400 (Bad Request)"
     ]
+
+
+@pytest.mark.browser
+def test_message_actions_show_on_hover_or_focus_only(person: Callable[..., Person]) -> None:
+    ada = person("ada")
+    ada.page.set_viewport_size(SIZES[0])
+    ada.open_room("random")
+    text = unique("Actions hide")
+    ada.send(text)
+    mine = message(ada, text)
+    expect(mine).to_have_count(1)
+    actions = mine.locator(".message-actions")
+
+    ada.page.mouse.move(0, 0)
+    ada.composer().focus()
+    expect(actions).to_have_css("opacity", "0")
+    mine.focus()  # what a tap does on a phone
+    expect(actions).to_have_css("opacity", "1")
+    mine.get_by_role("button", name="Edit").click()
+    expect(ada.page.get_by_label("Edit message")).to_be_focused()
