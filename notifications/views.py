@@ -1,7 +1,6 @@
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
@@ -96,8 +95,8 @@ def dismiss(request: AuthedHttpRequest, announcement_id: int) -> HttpResponse:
 def announce(request: AuthedHttpRequest) -> HttpResponse:
     if not request.user.is_staff:
         # Answered, not raised: a raised PermissionDenied logs a traceback for a plain refusal.
-        context = {"exception": "Only staff can make announcements."}
-        return render(request, "403.html", context, status=403)
+        refusal = {"exception": "Only staff can make announcements."}
+        return render(request, "403.html", refusal, status=403)
     body = request.POST.get("body", "").strip()
     error = ""
     if request.method == "POST":

@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 from typing import Literal
 
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, ViewportSize, expect, sync_playwright
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -33,7 +33,10 @@ CONVERSATION = [
 ]
 
 
-SIZES = {"phone": {"width": 390, "height": 844}, "desktop": {"width": 1280, "height": 800}}
+SIZES: dict[str, ViewportSize] = {
+    "phone": {"width": 390, "height": 844},
+    "desktop": {"width": 1280, "height": 800},
+}
 SCHEMES: tuple[Literal["light", "dark"], ...] = ("light", "dark")
 SHOTS = ROOT / "docs" / "screenshots"
 
@@ -126,7 +129,7 @@ def main() -> None:
         except Exception:
             print(f"The server said:\n{log.read_text()}", file=sys.stderr)
             raise
-    print(f"Wrote {SHOTS.relative_to(ROOT)}/*.png, docs/screenshot.png and docs/screenshot-dark.png")
+    print(f"Wrote {SHOTS.relative_to(ROOT)}/*.png and docs/screenshot.png, screenshot-dark.png")
 
 
 if __name__ == "__main__":

@@ -9,13 +9,16 @@ from collections.abc import Callable
 from typing import Any, Literal
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, ViewportSize, expect
 
 from tests.browser.conftest import Person
 
 axe_playwright = pytest.importorskip("axe_playwright_python.sync_playwright")
 
-SIZES = {"phone": {"width": 390, "height": 844}, "desktop": {"width": 1280, "height": 800}}
+SIZES: dict[str, ViewportSize] = {
+    "phone": {"width": 390, "height": 844},
+    "desktop": {"width": 1280, "height": 800},
+}
 SCHEMES: list[Literal["light", "dark"]] = ["light", "dark"]
 SIGNED_OUT = ["/accounts/login/", "/accounts/signup/"]
 SIGNED_IN = [

@@ -10,11 +10,11 @@ import re
 from collections.abc import Callable
 
 import pytest
-from playwright.sync_api import WebSocketRoute, expect
+from playwright.sync_api import ViewportSize, WebSocketRoute, expect
 
 from tests.browser.conftest import Person
 
-SIZES = [{"width": 390, "height": 844}, {"width": 1280, "height": 800}]
+SIZES: list[ViewportSize] = [{"width": 390, "height": 844}, {"width": 1280, "height": 800}]
 SOCKET = re.compile(r"/ws/")
 DEAD_WITHIN_MS = 10_000
 WATCH_BADGE = """() => {
@@ -30,7 +30,7 @@ WATCH_BADGE = """() => {
 @pytest.mark.browser
 @pytest.mark.parametrize("size", SIZES, ids=["phone", "desktop"])
 def test_a_message_typed_offline_is_pending_then_delivered_once(
-    person: Callable[..., Person], size: dict[str, int]
+    person: Callable[..., Person], size: ViewportSize
 ) -> None:
     ada = person("ada")
     grace = person("grace")
@@ -70,7 +70,7 @@ def test_a_message_typed_offline_is_pending_then_delivered_once(
 @pytest.mark.browser
 @pytest.mark.parametrize("size", SIZES, ids=["phone", "desktop"])
 def test_a_connection_that_stops_answering_is_reported_within_ten_seconds(
-    person: Callable[..., Person], size: dict[str, int]
+    person: Callable[..., Person], size: ViewportSize
 ) -> None:
     ada = person("ada")
     ada.page.set_viewport_size(size)

@@ -5,12 +5,12 @@ its sidebar."""
 from collections.abc import Callable
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, ViewportSize, expect
 
 from tests.browser.conftest import Person
 
-PHONES = [{"width": 390, "height": 844}, {"width": 360, "height": 740}]
-DESKTOP = {"width": 1280, "height": 800}
+PHONES: list[ViewportSize] = [{"width": 390, "height": 844}, {"width": 360, "height": 740}]
+DESKTOP: ViewportSize = {"width": 1280, "height": 800}
 
 
 def sideways_overflow(page: Page) -> int:
@@ -22,7 +22,8 @@ def sideways_overflow(page: Page) -> int:
 def inside_window(page: Page, selector: str) -> bool:
     box = page.locator(selector).bounding_box()
     size = page.viewport_size
-    assert box is not None and size is not None
+    assert box is not None
+    assert size is not None
     return (
         box["x"] >= 0
         and box["y"] >= 0
@@ -33,7 +34,7 @@ def inside_window(page: Page, selector: str) -> bool:
 
 @pytest.mark.browser
 @pytest.mark.parametrize("size", PHONES, ids=["390", "360"])
-def test_a_room_fits_a_phone(person: Callable[..., Person], size: dict[str, int]) -> None:
+def test_a_room_fits_a_phone(person: Callable[..., Person], size: ViewportSize) -> None:
     ada = person("ada")
     ada.page.set_viewport_size(size)
     ada.open_room("general")
@@ -42,7 +43,8 @@ def test_a_room_fits_a_phone(person: Callable[..., Person], size: dict[str, int]
     expect(newest).to_have_count(1)
 
     assert sideways_overflow(ada.page) == 0
-    for control in ("#bell", ".account-button", ".drawer-button", "#composer button", "#composer-body"):
+    controls = ("#bell", ".account-button", ".drawer-button", "#composer button", "#composer-body")
+    for control in controls:
         assert inside_window(ada.page, control), control
     expect(newest).to_be_in_viewport(ratio=1)
     expect(ada.page.locator("#sidebar")).to_be_hidden()
@@ -65,9 +67,8 @@ def test_the_drawer_shows_the_rooms_and_an_unread_dot(person: Callable[..., Pers
     ada.page.get_by_role("button", name="Rooms and direct messages").click()
     drawer = ada.page.locator("#sidebar")
     expect(drawer).to_be_visible()
-    expect(drawer.locator("#room-list a").filter(has_text="Random").locator(".unread")).to_have_text(
-        "1 unread"
-    )
+    random = drawer.locator("#room-list a").filter(has_text="Random")
+    expect(random.locator(".unread")).to_have_text("1 unread")
     assert sideways_overflow(ada.page) == 0
     ada.page.keyboard.press("Escape")
     expect(drawer).to_be_hidden()

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
-from playwright.sync_api import Locator, expect
+from playwright.sync_api import Locator, ViewportSize, expect
 
 from tests.browser.conftest import Person
 
-SIZES = [{"width": 390, "height": 844}, {"width": 1280, "height": 800}]
+SIZES: list[ViewportSize] = [{"width": 390, "height": 844}, {"width": 1280, "height": 800}]
 TASK_TIMEOUT_MS = 20_000
 
 
@@ -118,12 +118,14 @@ def test_right_to_left_text_is_laid_out_right_to_left(person: Callable[..., Pers
     assert body.evaluate("el => getComputedStyle(el).direction") == "rtl"
     latin = unique("Hello everyone")
     ada.send(latin)
-    assert message(ada, latin).locator(".body").evaluate("el => getComputedStyle(el).direction") == "ltr"
+    latin_body = message(ada, latin).locator(".body")
+    assert latin_body.evaluate("el => getComputedStyle(el).direction") == "ltr"
 
 
 def overlaps(a: Locator, b: Locator) -> bool:
     one, two = a.bounding_box(), b.bounding_box()
-    assert one is not None and two is not None
+    assert one is not None
+    assert two is not None
     return not (
         one["x"] + one["width"] <= two["x"]
         or two["x"] + two["width"] <= one["x"]
@@ -135,7 +137,7 @@ def overlaps(a: Locator, b: Locator) -> bool:
 @pytest.mark.browser
 @pytest.mark.parametrize("size", SIZES, ids=["phone", "desktop"])
 def test_a_mention_toast_leaves_the_composer_free(
-    person: Callable[..., Person], size: dict[str, int]
+    person: Callable[..., Person], size: ViewportSize
 ) -> None:
     ada = person("ada")
     grace = person("grace")
@@ -160,7 +162,7 @@ def png(width: int, height: int) -> bytes:
 @pytest.mark.browser
 @pytest.mark.parametrize("size", SIZES, ids=["phone", "desktop"])
 def test_an_image_post_stays_in_view_once_its_thumbnail_arrives(
-    person: Callable[..., Person], size: dict[str, int], tmp_path: Path
+    person: Callable[..., Person], size: ViewportSize, tmp_path: Path
 ) -> None:
     ada = person("ada")
     ada.page.set_viewport_size(size)
@@ -186,7 +188,8 @@ def test_a_missing_page_is_the_sites_own(person: Callable[..., Person]) -> None:
 
     response = ada.page.goto("/no/such/page/")
 
-    assert response is not None and response.status == 404
+    assert response is not None
+    assert response.status == 404
     expect(ada.page.get_by_role("heading", name="Nothing here")).to_be_visible()
     expect(ada.page.get_by_role("link", name="Back to the rooms")).to_be_visible()
 
