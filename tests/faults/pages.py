@@ -21,7 +21,7 @@ from tests.integration.conftest import Server
 
 TIMEOUT = 15.0
 ARTICLE = re.compile(
-    r'<article id="message-(\d+)".*?<div class="body">(.*?)</div>\s*</article>', re.DOTALL
+    r'<article id="message-(\d+)".*?<div class="body"[^>]*>(.*?)</div>\s*</article>', re.DOTALL
 )
 ACKNOWLEDGED = re.compile(r'<p id="composer-error"[^>]*data-answered="([0-9a-f-]+)"[^>]*>\s*</p>')
 
