@@ -37,12 +37,12 @@ def test_a_direct_conversation_appears_for_both_and_is_made_once(
     assert "beforeend:#direct-list" in ada_link
     # Each is named for the other person.
     assert (
-        '<span aria-hidden="true">@</span><span class="room-name" dir="auto">grace</span><span id="unread-'
-        in ada_link
+        '<span aria-hidden="true">@</span>'
+        '<span class="room-name" dir="auto">grace</span><span id="unread-' in ada_link
     )
     assert (
-        '<span aria-hidden="true">@</span><span class="room-name" dir="auto">ada</span><span id="unread-'
-        in grace_link
+        '<span aria-hidden="true">@</span>'
+        '<span class="room-name" dir="auto">ada</span><span id="unread-' in grace_link
     )
 
 
