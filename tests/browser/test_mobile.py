@@ -106,3 +106,27 @@ def test_a_wide_window_keeps_its_sidebar_and_account_links(person: Callable[...,
     expect(ada.page.locator(".drawer-button")).to_be_hidden()
     expect(ada.page.locator(".account-button")).to_be_hidden()
     assert sideways_overflow(ada.page) == 0
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("size", [PHONES[0], DESKTOP], ids=["phone", "desktop"])
+def test_a_long_room_name_stays_inside_the_sidebar(
+    person: Callable[..., Person], size: ViewportSize
+) -> None:
+    ada = person("ada")
+    ada.page.set_viewport_size(size)
+    ada.page.goto("/")
+    name = f"A room whose name goes on and on and on {size['width']}"
+    if size["width"] < 720:
+        ada.page.get_by_role("button", name="Rooms and direct messages").click()
+    ada.page.get_by_label("New room").fill(name)
+    ada.page.get_by_role("button", name="Create").click()
+    expect(ada.page.get_by_role("heading", name=f"#{name}")).to_be_visible()
+    if size["width"] < 720:
+        ada.page.get_by_role("button", name="Rooms and direct messages").click()
+
+    link = ada.page.locator("#sidebar #room-list a").filter(has_text=name)
+    expect(link).to_be_visible()
+    assert link.evaluate("a => a.scrollWidth <= a.clientWidth")
+    assert ada.page.locator("#sidebar").evaluate("s => s.scrollWidth <= s.clientWidth")
+    assert sideways_overflow(ada.page) == 0

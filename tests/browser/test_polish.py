@@ -232,3 +232,23 @@ def test_message_actions_show_on_hover_or_focus_only(person: Callable[..., Perso
     expect(actions).to_have_css("opacity", "1")
     mine.get_by_role("button", name="Edit").click()
     expect(ada.page.get_by_label("Edit message")).to_be_focused()
+
+
+@pytest.mark.browser
+def test_a_new_direct_conversation_reaches_a_page_without_a_sidebar_quietly(
+    person: Callable[..., Person],
+) -> None:
+    linus = person("linus")
+    linus.page.goto("/notifications/")
+    expect(linus.page.locator("#connection-status")).to_have_text("Connected")
+    ada = person("ada")
+
+    ada.page.goto("/people/linus/")
+    ada.page.get_by_role("button", name="Send a message").click()
+    expect(ada.page.get_by_role("heading", name="@linus")).to_be_visible()
+
+    # The sidebar's new link lands in the page's hidden sink, and shows once linus opens rooms.
+    expect(linus.page.locator(".push-sink #direct-list a").filter(has_text="ada")).to_have_count(1)
+    assert linus.console_errors == []
+    linus.page.goto("/")
+    expect(linus.page.locator("#sidebar #direct-list a").filter(has_text="ada")).to_have_count(1)
