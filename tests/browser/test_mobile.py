@@ -130,3 +130,23 @@ def test_a_long_room_name_stays_inside_the_sidebar(
     assert link.evaluate("a => a.scrollWidth <= a.clientWidth")
     assert ada.page.locator("#sidebar").evaluate("s => s.scrollWidth <= s.clientWidth")
     assert sideways_overflow(ada.page) == 0
+
+
+@pytest.mark.browser
+def test_the_drawer_works_with_the_keyboard_alone(person: Callable[..., Person]) -> None:
+    ada = person("ada")
+    ada.page.set_viewport_size(PHONES[0])
+    ada.open_room("general")
+    button = ada.page.get_by_role("button", name="Rooms and direct messages")
+    drawer = ada.page.locator("#sidebar")
+
+    ada.page.keyboard.press("Tab")  # the skip link
+    ada.page.keyboard.press("Tab")
+    expect(button).to_be_focused()
+    ada.page.keyboard.press("Enter")
+    expect(drawer).to_be_visible()
+    ada.page.keyboard.press("Tab")  # into the drawer, which follows its button
+    expect(ada.page.get_by_role("searchbox", name="Search messages")).to_be_focused()
+    ada.page.keyboard.press("Escape")
+    expect(drawer).to_be_hidden()
+    expect(button).to_be_focused()
