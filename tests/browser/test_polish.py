@@ -149,7 +149,8 @@ def test_a_mention_toast_leaves_the_composer_free(
     ada.send(text)
 
     toast = grace.page.locator("#toasts .toast").filter(has_text="ada mentioned you")
-    expect(toast).to_be_visible()
+    expect(toast).to_be_in_viewport(ratio=1)
+    toast.evaluate("(el) => Promise.all(el.getAnimations().map((a) => a.finished))")
     assert not overlaps(toast, grace.page.locator("#composer"))
 
 

@@ -50,7 +50,6 @@ function replaceDeadSocket() {
   setBadge(navigator.onLine ? "reconnecting" : "offline");
   if (!raw) return;
   raw.onclose = null;
-  raw.onmessage = null;
   raw.close();
   raw = null;
   if (navigator.onLine && wrapper) wrapper.reconnect();
