@@ -144,7 +144,7 @@ def checked_addresses(
     for address in addresses:
         refusal = address_refusal(address, allowed=allowed, public=public)
         if refusal is not None:
-            raise Refused(f"No preview for this link: {refusal}")
+            raise Refused(refusal)
     return addresses
 
 

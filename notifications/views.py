@@ -1,7 +1,6 @@
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
@@ -95,7 +94,9 @@ def dismiss(request: AuthedHttpRequest, announcement_id: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def announce(request: AuthedHttpRequest) -> HttpResponse:
     if not request.user.is_staff:
-        raise PermissionDenied("Only staff can make announcements.")
+        # Answered, not raised: a raised PermissionDenied logs a traceback for a plain refusal.
+        refusal = {"exception": "Only staff can make announcements."}
+        return render(request, "403.html", refusal, status=403)
     body = request.POST.get("body", "").strip()
     error = ""
     if request.method == "POST":

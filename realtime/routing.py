@@ -5,6 +5,7 @@ from django.urls import path
 from chat.consumers import LobbyPart, RoomPart, RoomPresencePart, TaskResultsPart, UnreadPart
 from notifications.consumers import PersonalPart
 from pageviews.consumers import PagePart, PageviewWorker, StatsPart
+from realtime.heartbeat import HeartbeatPart
 from realtime.sockets import SOCKET_PATH, PageConsumer
 
 websocket_urlpatterns = [
@@ -20,6 +21,7 @@ websocket_urlpatterns = [
                 TaskResultsPart,
                 PagePart,
                 StatsPart,
+                HeartbeatPart,
             )
         ),
     ),

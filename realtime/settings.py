@@ -30,6 +30,8 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 env = os.environ
 
 DEBUG = env_bool(env, "DEBUG", default=False)
+# With DEBUG: Django's technical 404 and 500 pages in the browser instead of the site's own.
+DEBUG_ERROR_PAGES = env_bool(env, "DEBUG_ERROR_PAGES", default=False)
 SECRET_KEY = secret_key(env, debug=DEBUG)
 ALLOWED_HOSTS = env_list(
     env, "ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"] if DEBUG else []
@@ -65,6 +67,8 @@ MIDDLEWARE = [
     "pageviews.middleware.CountPageviews",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # With DEBUG, the site's 404 and 500 pages instead of Django's technical ones.
+    "frontend.middleware.ProductErrorPagesMiddleware",
     # Before anything reads the request: NUL, unpaired surrogates and bad UTF-8 are a 400, a
     # cookie holding them is dropped (so a planted session cookie is no session, not a 500).
     "realtime.middleware.BadTextMiddleware",

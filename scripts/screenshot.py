@@ -1,8 +1,10 @@
-"""Take the README screenshots: a lively #General as ada sees it, in light and dark.
+"""Take the README screenshots: the main screens as ada sees them, on a phone and a desktop,
+in light and dark.
 
 Starts the embedded topology (SQLite in a temporary directory, the in-memory channel layer)
-with the demo data, has grace and ada talk for a moment, and writes docs/screenshot.png and
-docs/screenshot-dark.png at 1280x800.
+with the demo data, has grace and ada talk for a moment, and writes
+docs/screenshots/<screen>-<phone|desktop>-<light|dark>.png (390x844 and 1280x800), plus
+docs/screenshot.png and docs/screenshot-dark.png (the desktop room) for the README's top.
 
     .venv/bin/python scripts/screenshot.py
 """
@@ -12,7 +14,7 @@ import tempfile
 from pathlib import Path
 from typing import Literal
 
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, ViewportSize, expect, sync_playwright
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -31,15 +33,26 @@ CONVERSATION = [
 ]
 
 
+SIZES: dict[str, ViewportSize] = {
+    "phone": {"width": 390, "height": 844},
+    "desktop": {"width": 1280, "height": 800},
+}
+SCHEMES: tuple[Literal["light", "dark"], ...] = ("light", "dark")
+SHOTS = ROOT / "docs" / "screenshots"
+
+
 def open_general(
     browser: Browser,
     base_url: str,
     username: str,
     color_scheme: Literal["light", "dark"] = "light",
+    size: str = "desktop",
 ) -> Page:
     context = browser.new_context(
         base_url=base_url,
-        viewport={"width": 1280, "height": 800},
+        viewport=SIZES[size],
+        is_mobile=size == "phone",
+        has_touch=size == "phone",
         locale="en-GB",
         timezone_id="UTC",
         color_scheme=color_scheme,
@@ -66,13 +79,35 @@ def take_screenshots(env: dict[str, str], log: Path) -> None:
             box.press("Enter")
             first_line = text.splitlines()[0]
             expect(pages["ada"].locator("#messages").get_by_text(first_line)).to_be_visible()
-        light = pages["ada"]
-        light.get_by_label("Message", exact=True).blur()
-        light.mouse.move(0, 0)
-        light.screenshot(path=ROOT / "docs" / "screenshot.png")
-        dark = open_general(browser, base_url, "ada", color_scheme="dark")
-        dark.screenshot(path=ROOT / "docs" / "screenshot-dark.png")
+        SHOTS.mkdir(exist_ok=True)
+        for size in SIZES:
+            for scheme in SCHEMES:
+                shoot_screens(open_general(browser, base_url, "ada", scheme, size), size, scheme)
+        for scheme, name in (("light", "screenshot.png"), ("dark", "screenshot-dark.png")):
+            (ROOT / "docs" / name).write_bytes((SHOTS / f"room-desktop-{scheme}.png").read_bytes())
         browser.close()
+
+
+def shoot_screens(page: Page, size: str, scheme: str) -> None:
+    def shot(screen: str) -> None:
+        page.mouse.move(0, 0)
+        page.screenshot(path=SHOTS / f"{screen}-{size}-{scheme}.png")
+
+    shot("room")
+    if size == "phone":
+        page.get_by_role("button", name="Rooms and direct messages").click()
+        expect(page.locator("#sidebar")).to_be_visible()
+        shot("drawer")
+        page.keyboard.press("Escape")
+    page.goto("/")
+    expect(page.get_by_role("heading", level=1)).to_be_visible()
+    shot("lobby")
+    page.goto("/notifications/")
+    expect(page.get_by_role("heading", level=1)).to_be_visible()
+    shot("inbox")
+    page.goto("/no/such/page/")
+    shot("not-found")
+    page.context.close()
 
 
 def main() -> None:
@@ -94,7 +129,7 @@ def main() -> None:
         except Exception:
             print(f"The server said:\n{log.read_text()}", file=sys.stderr)
             raise
-    print("Wrote docs/screenshot.png and docs/screenshot-dark.png")
+    print(f"Wrote {SHOTS.relative_to(ROOT)}/*.png and docs/screenshot.png, screenshot-dark.png")
 
 
 if __name__ == "__main__":

@@ -136,6 +136,7 @@ def test_an_export_shows_progress_then_a_download_link(person: Callable[..., Per
     ada.open_room("django")
     ada.page.evaluate(WATCH, "#export-list progress")
 
+    ada.page.get_by_text("Transcripts", exact=True).click()  # the room's menu
     ada.page.get_by_label("Export transcript as").select_option("json")
     ada.page.get_by_role("button", name="Export").click()
 

@@ -36,8 +36,14 @@ def test_a_direct_conversation_appears_for_both_and_is_made_once(
     ada_link, grace_link = (html for _, html in pushes.sent)
     assert "beforeend:#direct-list" in ada_link
     # Each is named for the other person.
-    assert '<span aria-hidden="true">@</span>grace<span id="unread-' in ada_link
-    assert '<span aria-hidden="true">@</span>ada<span id="unread-' in grace_link
+    assert (
+        '<span aria-hidden="true">@</span>'
+        '<span class="room-name" dir="auto">grace</span><span id="unread-' in ada_link
+    )
+    assert (
+        '<span aria-hidden="true">@</span>'
+        '<span class="room-name" dir="auto">ada</span><span id="unread-' in grace_link
+    )
 
 
 @pytest.mark.parametrize(

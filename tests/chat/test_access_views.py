@@ -185,7 +185,7 @@ def test_edit_form_save_and_cancel(client, ada, room):
     assert ">helo</textarea>" in form
     saved = client.post(f"/messages/{message.id}/edit/", {"body": " hello "})
     assert saved.status_code == 200
-    assert '<div class="body">hello</div>' in saved.content.decode()
+    assert '<div class="body" dir="auto">hello</div>' in saved.content.decode()
     assert "(edited)" in saved.content.decode()
     assert Message.objects.get().body == "hello"
     assert "(edited)" in client.get(f"/messages/{message.id}/").content.decode()

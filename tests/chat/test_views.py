@@ -31,7 +31,10 @@ def test_room_page_renders_history_composer_and_socket(signed_in, ada, room, oth
     assert "ws-send" in html
     assert re.search(r'name="client_id" value="[0-9a-f-]{36}"', html)
     assert 'aria-current="page"' in html  # the sidebar marks this room
-    assert '<span aria-hidden="true">#</span>Random<span id="unread-' in html
+    assert (
+        '<span aria-hidden="true">#</span>'
+        '<span class="room-name" dir="auto">Random</span><span id="unread-' in html
+    )
     assert 'role="log"' in html
     assert "This is the beginning of #General." in html
 

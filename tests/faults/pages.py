@@ -25,7 +25,7 @@ from tests.integration.conftest import Server
 TIMEOUT = 15.0
 # A message: its id and its body (an attachment or a link preview may follow the body).
 ARTICLE = re.compile(
-    r'<article id="message-(\d+)".*?<div class="body">(.*?)</div>.*?</article>', re.DOTALL
+    r'<article id="message-(\d+)".*?<div class="body"[^>]*>(.*?)</div>.*?</article>', re.DOTALL
 )
 ACKNOWLEDGED = re.compile(r'<p id="composer-error"[^>]*data-answered="([0-9a-f-]+)"[^>]*>\s*</p>')
 

@@ -96,9 +96,13 @@ def test_announce_validation(client, ada, body, error):
     assert Announcement.objects.count() == 0
 
 
-def test_only_staff_can_announce(as_grace):
-    assert as_grace.get("/notifications/announce/").status_code == 403
+def test_only_staff_can_announce(as_grace, caplog):
+    refused = as_grace.get("/notifications/announce/")
+    assert refused.status_code == 403
+    assert "Only staff can make announcements." in refused.content.decode()
     assert as_grace.post("/notifications/announce/", {"body": "hi"}).status_code == 403
+    # A refusal, not an error: logged as a line, with no traceback.
+    assert [record.exc_info for record in caplog.records] == [None, None]
     assert Announcement.objects.count() == 0
 
 

@@ -1,0 +1,111 @@
+"""The connection badge tells the truth, and a message typed while offline is not lost.
+
+The browser going offline is announced at once (the `offline` event); a connection that
+silently stops answering is found by the heartbeat within 10 s (frontend connection.js,
+realtime/heartbeat.py). A send made while the connection is down shows as pending and is
+delivered, once, after reconnecting.
+"""
+
+import re
+from collections.abc import Callable
+
+import pytest
+from playwright.sync_api import ViewportSize, WebSocketRoute, expect
+
+from tests.browser.conftest import Person
+
+SIZES: list[ViewportSize] = [{"width": 390, "height": 844}, {"width": 1280, "height": 800}]
+SOCKET = re.compile(r"/ws/")
+DEAD_WITHIN_MS = 10_000
+WATCH_BADGE = """() => {
+  window.__badge = [];
+  const badge = document.getElementById("connection-status");
+  new MutationObserver(() => {
+    window.__badge.push([Date.now(), badge.textContent]);
+    if (badge.textContent === "Reconnecting…") document.documentElement.dataset.reconnected = "yes";
+  }).observe(badge, { childList: true, characterData: true, subtree: true });
+}"""
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("size", SIZES, ids=["phone", "desktop"])
+def test_a_message_typed_offline_is_pending_then_delivered_once(
+    person: Callable[..., Person], size: ViewportSize
+) -> None:
+    ada = person("ada")
+    grace = person("grace")
+    ada.page.set_viewport_size(size)
+    ada.open_room("general")
+    grace.open_room("general")
+    badge = ada.page.locator("#connection-status")
+    text = f"Typed on a train {size['width']}"
+
+    ada.page.context.set_offline(True)
+    expect(badge).to_have_text("Reconnecting… (offline)")
+    expect(badge).to_have_attribute("data-state", "reconnecting")
+    ada.send(text)
+
+    pending = ada.page.locator("#pending .is-pending")
+    expect(pending).to_have_count(1)
+    expect(pending).to_contain_text(text)
+    expect(pending).to_contain_text("Not sent yet")
+    expect(pending).to_be_in_viewport()
+    expect(ada.composer()).to_have_value("")
+
+    ada.page.context.set_offline(False)
+
+    expect(badge).to_have_text("Connected")
+    expect(pending).to_have_count(0)
+    # A later message arriving means everything sent before it has arrived too.
+    later = f"And back on the platform {size['width']}."
+    ada.send(later)
+    for someone in (ada, grace):
+        log = someone.page.locator(".message .body")
+        expect(log.filter(has_text=later)).to_have_count(1)
+        expect(log.filter(has_text=text)).to_have_count(1)
+    assert ada.console_errors == []
+    assert ada.csp_violations() == []
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("size", SIZES, ids=["phone", "desktop"])
+def test_a_connection_that_stops_answering_is_reported_within_ten_seconds(
+    person: Callable[..., Person], size: ViewportSize
+) -> None:
+    ada = person("ada")
+    ada.page.set_viewport_size(size)
+    sockets: list[WebSocketRoute] = []
+    silenced: set[int] = set()
+
+    # Every socket goes through here; a silenced one still reaches the server, but nothing
+    # comes back: what a dead network looks like from the page.
+    def relay(page_side: WebSocketRoute) -> None:
+        number = len(sockets)
+        sockets.append(page_side)
+        server = page_side.connect_to_server()
+        server.on_message(lambda message: None if number in silenced else page_side.send(message))
+
+    ada.page.route_web_socket(SOCKET, relay)
+    ada.open_room("general")
+    badge = ada.page.locator("#connection-status")
+
+    # What the badge said, and when (the page's own clock): the dead socket is replaced at
+    # once, so "Reconnecting…" may show for only a moment.
+    ada.page.evaluate(WATCH_BADGE)
+    silenced_at = ada.page.evaluate("Date.now()")
+    opened = len(sockets)
+    silenced.update(range(opened))
+
+    expect(ada.page.locator("html")).to_have_attribute(
+        "data-reconnected", "yes", timeout=DEAD_WITHIN_MS
+    )
+    expect(badge).to_have_text("Connected")
+    changes = ada.page.evaluate("window.__badge")
+    reconnecting = [at for at, text in changes if text == "Reconnecting…"]
+    assert len(reconnecting) == 1
+    assert reconnecting[0] - silenced_at < DEAD_WITHIN_MS
+    # The page dropped the dead socket and opened another, which answers.
+    assert len(sockets) == opened + 1
+    ada.send("Heard again")
+    expect(ada.page.locator("#messages .message").filter(has_text="Heard again")).to_have_count(1)
+    assert ada.console_errors == []
