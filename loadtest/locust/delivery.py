@@ -31,6 +31,7 @@ Plain Python, no Locust: the tests use it directly.
 
 import bisect
 import math
+import time
 from collections import Counter, deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -257,6 +258,7 @@ class Ledger:
     failures_by_host: Counter[str] = field(default_factory=Counter)
     drops_by_host: Counter[str] = field(default_factory=Counter)
     deliveries_per_second: Counter[int] = field(default_factory=Counter)
+    drops_per_second: Counter[int] = field(default_factory=Counter)
     # name -> whole second -> latency bucket -> count: percentiles per second, not Locust's
     # rolling window, so a second with nothing measured stays empty.
     latencies: dict[str, dict[int, Counter[int]]] = field(default_factory=dict)
@@ -322,11 +324,12 @@ class Ledger:
             self.connect_failures[reason] += 1
             self.failures_by_host[host] += 1
 
-    def dropped(self, reason: str, host: str = "") -> None:
+    def dropped(self, reason: str, host: str = "", *, at: float | None = None) -> None:
         """The server (or the network) closed a socket the user meant to keep."""
         if not self.frozen:
             self.drops[reason] += 1
             self.drops_by_host[host] += 1
+            self.drops_per_second[math.floor(time.time() if at is None else at)] += 1
 
     def opened(self, room: str, opened_at: float, host: str = "") -> Connection:
         connection = Connection(room, opened_at, grace=self.grace, settle=self.settle, host=host)
@@ -378,6 +381,7 @@ class Ledger:
             "deliveries_per_second": [
                 [s, n] for s, n in sorted(self.deliveries_per_second.items())
             ],
+            "drops_per_second": [[s, n] for s, n in sorted(self.drops_per_second.items())],
             "acks": self.acks,
             "rejected": self.rejected,
             "latencies": {
@@ -444,11 +448,15 @@ def summarise(snapshots: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     connect_failures: Counter[str] = Counter()
     drops: Counter[str] = Counter()
     deliveries: Counter[int] = Counter()
+    drop_times: Counter[int] = Counter()
     for snapshot in snapshots:
         connect_failures.update(snapshot.get("connect_failures", {}))
         drops.update(snapshot.get("drops", {}))
         deliveries.update(
             {int(second): int(n) for second, n in snapshot.get("deliveries_per_second", [])}
+        )
+        drop_times.update(
+            {int(second): int(n) for second, n in snapshot.get("drops_per_second", [])}
         )
 
     unconfirmed: dict[str, list[float]] = {}
@@ -513,7 +521,7 @@ def summarise(snapshots: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
         "before_open": sum(record.before_open for record in records),
         "by_host": breakdown(by_host),
         "by_room": breakdown(by_room),
-        "timeline": timeline(records, deliveries),
+        "timeline": timeline(records, deliveries, drop_times),
         "latency": latency_per_second(latencies),
     }
 
@@ -591,10 +599,16 @@ def latency_per_second(latencies: Mapping[str, Mapping[int, Mapping[int, int]]])
     return result
 
 
-def timeline(records: Sequence[ConnectionRecord], deliveries: Mapping[int, int]) -> dict[str, Any]:
-    """Open sockets, sockets opened, and deliveries for each whole second of the run."""
+def timeline(
+    records: Sequence[ConnectionRecord],
+    deliveries: Mapping[int, int],
+    drops: Mapping[int, int] | None = None,
+) -> dict[str, Any]:
+    """Open sockets, sockets opened, deliveries and sockets dropped by the server for each
+    whole second of the run."""
+    drops = drops or {}
     if not records and not deliveries:
-        return {"start": None, "open": [], "connects": [], "deliveries": []}
+        return {"start": None, "open": [], "connects": [], "deliveries": [], "drops": []}
     starts = [math.floor(r.opened_at) for r in records] + list(deliveries)
     ends = [math.ceil(r.closed_at) for r in records] + list(deliveries)
     first, last = min(starts), max(ends)
@@ -614,6 +628,7 @@ def timeline(records: Sequence[ConnectionRecord], deliveries: Mapping[int, int])
         "open": open_series,
         "connects": [connects.get(second, 0) for second in range(first, last + 1)],
         "deliveries": [deliveries.get(second, 0) for second in range(first, last + 1)],
+        "drops": [drops.get(second, 0) for second in range(first, last + 1)],
     }
 
 

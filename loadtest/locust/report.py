@@ -152,6 +152,27 @@ def storm_bands(results: Results, start: float, end: float) -> list[tuple[float,
     ]
 
 
+def outage_bands(results: Results, start: float) -> list[tuple[float, float]]:
+    """The seconds, relative to `start`, in which the server dropped sockets outside the
+    planned reconnect storms (an outage, a restart, a refusal wave), merged into runs."""
+    timeline = (results.delivery or {}).get("timeline") or {}
+    drops = timeline.get("drops") or []
+    if timeline.get("start") is None or not any(drops):
+        return []
+    first = float(timeline["start"]) - start
+    storms = storm_bands(results, start, float(timeline["start"]) + len(drops))
+    bands: list[tuple[float, float]] = []
+    for n, count in enumerate(drops):
+        second = first + n
+        if not count or any(a - 1 <= second <= b for a, b in storms):
+            continue
+        if bands and bands[-1][1] == second:
+            bands[-1] = (bands[-1][0], second + 1)
+        else:
+            bands.append((second, second + 1))
+    return bands
+
+
 def plot_latency_per_second(results: Results, path: Path) -> bool:
     """Each second's own percentiles; a second in which nothing arrived is left empty."""
     from matplotlib.figure import Figure
@@ -165,6 +186,7 @@ def plot_latency_per_second(results: Results, path: Path) -> bool:
     axes = figure.subplots(len(names), 1, squeeze=False, sharex=True)[:, 0]
     end = max(latency[n]["start"] + len(latency[n]["count"]) for n in names)
     bands = storm_bands(results, start, end)
+    outages = outage_bands(results, start)
     for ax, name in zip(axes, names, strict=True):
         data = latency[name]
         times = [data["start"] - start + n for n in range(len(data["count"]))]
@@ -173,8 +195,12 @@ def plot_latency_per_second(results: Results, path: Path) -> bool:
             ax.plot(times, values, label=label, linewidth=1.2, marker="." if label == "p50" else "")
         for band_start, band_end in bands:
             ax.axvspan(band_start, band_end, color="tab:red", alpha=0.12, linewidth=0)
+        for band_start, band_end in outages:
+            ax.axvspan(band_start, band_end, color="tab:gray", alpha=0.25, linewidth=0)
         title = f"{name}: latency per second (gaps: nothing arrived"
-        title += "; red: reconnect storms)" if bands else ")"
+        title += "; red: reconnect storms" if bands else ""
+        title += "; grey: sockets dropped by the server" if outages else ""
+        title += ")"
         ax.set_title(title, loc="left", fontsize=10)
         ax.set_ylabel("ms")
         ax.set_ylim(bottom=0)

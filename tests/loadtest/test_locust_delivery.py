@@ -215,12 +215,14 @@ def test_timeline_counts_open_sockets_and_deliveries_per_second():
     ledger.closed(first, T0 + 3.5)
     ledger.record_delivery(T0 + 2.2)
     ledger.record_delivery(T0 + 2.9)
+    ledger.dropped("closed 1012", at=T0 + 3.5)
     summary = summarise([ledger.snapshot(T0 + 5.0)])
     assert summary["timeline"] == {
         "start": int(T0),
         "open": [0, 1, 2, 2, 1, 0],
         "connects": [1, 0, 1, 0, 0, 0],
         "deliveries": [0, 0, 2, 0, 0, 0],
+        "drops": [0, 0, 0, 1, 0, 0],
     }
     assert timeline([], {})["start"] is None
 

@@ -11,6 +11,7 @@ from loadtest.locust.report import (
     find_prefix,
     latency_series,
     main,
+    outage_bands,
     plot_latency_per_second,
     read_results,
     start_time,
@@ -170,6 +171,25 @@ def test_latency_is_plotted_per_second_with_storms_marked(tmp_path):
     ]
     assert plot_latency_per_second(results, tmp_path / "latency.png")
     assert (tmp_path / "latency.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_sockets_dropped_outside_the_storms_are_marked_as_outages(tmp_path):
+    synthetic_run(tmp_path)
+    summary = json.loads((tmp_path / "run_delivery.json").read_text())
+    first = summary["timeline"]["start"]
+    summary["timeline"]["drops"] = [0, 3, 1, 0, 2, 0]
+    (tmp_path / "run_delivery.json").write_text(json.dumps(summary))
+    results = read_results(tmp_path)
+    start = start_time(results)
+    offset = first - start
+    # Two runs of seconds with drops: the first two seconds merge into one band.
+    assert outage_bands(results, start) == [(offset + 1, offset + 3), (offset + 4, offset + 5)]
+    assert plot_latency_per_second(results, tmp_path / "latency.png")
+
+    # Drops inside a planned reconnect storm are the storm, not an outage.
+    summary["plan"]["storm_every"], summary["plan"]["storm_jitter"] = 1.0, 1.0
+    (tmp_path / "run_delivery.json").write_text(json.dumps(summary))
+    assert outage_bands(read_results(tmp_path), start) == []
 
 
 def test_without_full_history_or_summary_it_plots_what_there_is(tmp_path):
