@@ -72,7 +72,7 @@ def people_shown(frames):
     shown = [m.group(0) for frame in frames for m in PRESENCE.finditer(frame)]
     if not shown:
         return None
-    return re.findall(r'<li data-user="\d+">([^<]+)</li>', shown[-1])
+    return re.findall(r'<li data-user="\d+">(?:<a [^>]*>)?([^<]+)(?:</a>)?</li>', shown[-1])
 
 
 def showing(*names):

@@ -45,7 +45,7 @@ ROOM = "general"
 ROOM_PATH = f"/rooms/{ROOM}/"
 PEOPLE = ("ada", "grace", "linus")
 PRESENCE = re.compile(r'<section id="room-presence".*?</section>', re.DOTALL)
-PERSON = re.compile(r'<li data-user="\d+">([^<]+)</li>')
+PERSON = re.compile(r'<li data-user="\d+">(?:<a [^>]*>)?([^<]+)(?:</a>)?</li>')
 TOAST = "<strong>ada</strong> mentioned you"
 TAG = re.compile(r"<[^>]+>")
 # How long a page may take to show everything after the shard is back: the hub retries the
