@@ -18,8 +18,10 @@ from typing import Any
 Frame = Mapping[str, Any]
 ASGIMessage = dict[str, Any]
 
-# A JSON string, escapes included; and a container holding no other container.
-_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
+# A JSON string, escapes included (an unterminated one runs to the end of the text, so that no
+# quote starts a match that fails: that made the search quadratic); and a container holding no
+# other container.
+_STRING = re.compile(r'"(?:[^"\\]|\\.)*+(?:"|\\?\Z)', re.DOTALL)
 _INNERMOST = re.compile(r"\[[^\[\]{}]*\]|\{[^\[\]{}]*\}")
 _CONTAINER = re.compile(r"[\[\]{}]")
 # Text the database and the page cannot hold: NUL, and surrogates (in a str, any surrogate is
