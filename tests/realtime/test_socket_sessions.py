@@ -1,6 +1,7 @@
 """Sockets follow the session that opened them: signing out, a new password, deactivation and
 expiry close them with 4401, through the session cookie as a browser sends it."""
 
+import asyncio
 import json
 from dataclasses import replace
 from datetime import timedelta
@@ -231,6 +232,41 @@ async def test_an_idle_socket_closes_when_its_session_expires(ada, room, monkeyp
     assert await closed_with(socket) == CLOSE_UNAUTHENTICATED
     await socket.disconnect()
     assert len(sockets.open_sockets) == 0
+
+
+@pytest.mark.asyncio
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("close_db_connections")
+async def test_a_sign_out_heard_while_the_socket_joins_its_groups_closes_it(ada, room, monkeypatch):
+    client = await sync_to_async(signed_in)(ada)
+    key = client.cookies["sessionid"].value
+    hub = get_hub()
+    join = hub.join
+    personal_joined = asyncio.Event()
+
+    async def joining(group, member):
+        await join(group, member)
+        if group == sockets_group(ada.pk):
+            personal_joined.set()
+        else:
+            # The sign-out reaches the socket's person group while its other joins are still
+            # under way, as the hub delivers it.
+            await personal_joined.wait()
+            member.session_changed(signed_out_change(key))
+
+    monkeypatch.setattr(hub, "join", joining)
+    socket = WebsocketCommunicator(
+        app, "/ws/?room=general", headers=[(b"cookie", f"sessionid={key}".encode())]
+    )
+    socket.scope["client"] = ("198.51.100.7", 50000)
+    connected, _ = await socket.connect()
+
+    assert connected
+    assert await closed_with(socket) == CLOSE_UNAUTHENTICATED
+    await socket.send_input({"type": "websocket.disconnect", "code": CLOSE_UNAUTHENTICATED})
+    await socket.wait()
+    assert len(sockets.open_sockets) == 0
+    assert hub.members == {}
 
 
 @pytest.mark.asyncio
