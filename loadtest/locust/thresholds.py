@@ -104,7 +104,8 @@ def metrics_of(
         "person_completeness": person["ratio"],
         "live_completeness": summary["ratio"],
         "connect_failure_rate": (
-            round(summary["connect_failures"] / attempts, 6) if attempts else None
+            # Not rounded: one failure in millions still fails "<=0".
+            summary["connect_failures"] / attempts if attempts else None
         ),
         "connect_p95": percentiles.get("connect_p95"),
         "connect_p99": percentiles.get("connect_p99"),
