@@ -17,7 +17,7 @@ from django.test import Client
 
 from realtime import sockets
 from realtime.auth import SessionAuthMiddleware
-from realtime.hub import get_hub
+from realtime.hub import PUSH, SESSION, get_hub, push_event
 from realtime.revocation import (
     SocketLogin,
     account_change,
@@ -304,6 +304,22 @@ def test_session_changes_of_a_request_are_sent_once_its_response_is_ready(monkey
     # Outside a request, at once.
     push_change(8, signed_out_change("key-2"))
     assert sent == [sockets_group(7), sockets_group(8)]
+
+
+def test_a_change_sent_after_the_response_is_numbered_as_it_leaves(monkeypatch):
+    # A person's groups share a carrier, numbered per sending thread: a change numbered when
+    # made but sent after a later push would look to every receiver like a lost push.
+    sent: list[dict] = []
+    monkeypatch.setattr("realtime.push.send", lambda group, message: sent.append(message))
+
+    def view(request):
+        push_change(7, signed_out_change("key-1"))
+        sent.append(push_event("user.7", "<p>meanwhile</p>"))
+        return HttpResponse("ok")
+
+    tell_sockets_after_response(view)(HttpRequest())
+    assert [m["type"] for m in sent] == [PUSH, SESSION]
+    assert sent[1]["seq"] == sent[0]["seq"] + 1
 
 
 @pytest.mark.asyncio
