@@ -5,6 +5,7 @@ import asyncio
 import json
 from dataclasses import replace
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from asgiref.sync import sync_to_async
@@ -309,7 +310,7 @@ def test_session_changes_of_a_request_are_sent_once_its_response_is_ready(monkey
 def test_a_change_sent_after_the_response_is_numbered_as_it_leaves(monkeypatch):
     # A person's groups share a carrier, numbered per sending thread: a change numbered when
     # made but sent after a later push would look to every receiver like a lost push.
-    sent: list[dict] = []
+    sent: list[dict[str, Any]] = []
     monkeypatch.setattr("realtime.push.send", lambda group, message: sent.append(message))
 
     def view(request):
