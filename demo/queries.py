@@ -24,7 +24,3 @@ def guest_ids_older_than(*, cutoff: datetime) -> list[int]:
 
 def username_taken(*, username: str) -> bool:
     return User.objects.filter(Q(username__iexact=username)).exists()
-
-
-def is_guest(*, user_id: int) -> bool:
-    return Guest.objects.filter(user_id=user_id).exists()

@@ -5,11 +5,11 @@ from datetime import UTC, datetime
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User as Viewer
-from django.db.models import CharField, Count, Value
+from django.db.models import CharField, Count, Q, Value
 from django.db.models.functions import Concat, TruncMinute
 from django.urls import Resolver404, resolve, reverse
 
-from chat.models import Message, Room
+from chat.models import Message
 from chat.queries import room_readable, rooms_readable_by
 from pageviews.models import MinuteViews, PageCounter
 
@@ -42,16 +42,17 @@ def page_views_for(*, paths: Iterable[str]) -> dict[str, int]:
 def top_pages(*, limit: int) -> list[PageCounter]:
     """The most viewed pages that every signed-in person may read. The list is pushed to
     every viewer of /stats/ alike, so a private room's or a direct conversation's page is
-    left out for everyone, its members included: its name and its traffic are its own."""
+    left out for everyone, its members included: its name and its traffic are its own. So is
+    the page of a room that no longer exists (a reset removed it): it may have been private."""
     # Someone who is a member of nothing reads exactly the rooms everyone may read.
     everyone = rooms_readable_by(user=User())
     before, _, after = reverse("chat:room", kwargs={"slug": "0"}).rpartition("0")
-    unreadable = (
-        Room.objects.exclude(pk__in=everyone.values("pk"))
-        .annotate(page=Concat(Value(before), "slug", Value(after), output_field=CharField()))
-        .values("page")
-    )
-    return list(PageCounter.objects.exclude(path__in=unreadable).order_by("-views", "path")[:limit])
+    readable = everyone.annotate(
+        page=Concat(Value(before), "slug", Value(after), output_field=CharField())
+    ).values("page")
+    # The only counted pages under the rooms' prefix are rooms (pageviews.logic.COUNTED_PAGES).
+    room_page = Q(path__startswith=before) & ~Q(path__in=readable)
+    return list(PageCounter.objects.exclude(room_page).order_by("-views", "path")[:limit])
 
 
 def views_per_minute(*, since: int) -> dict[int, int]:

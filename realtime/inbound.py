@@ -15,16 +15,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from realtime.text import is_bad_text
+
 Frame = Mapping[str, Any]
 ASGIMessage = dict[str, Any]
 
-# A JSON string, escapes included; and a container holding no other container.
-_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
+# A JSON string, escapes included (an unterminated one runs to the end of the text, so that no
+# quote starts a match that fails: that made the search quadratic); and a container holding no
+# other container.
+_STRING = re.compile(r'"(?:[^"\\]|\\.)*+(?:"|\\?\Z)', re.DOTALL)
 _INNERMOST = re.compile(r"\[[^\[\]{}]*\]|\{[^\[\]{}]*\}")
 _CONTAINER = re.compile(r"[\[\]{}]")
-# Text the database and the page cannot hold: NUL, and surrogates (in a str, any surrogate is
-# an unpaired one: JSON's escaped pairs decode to a single code point).
-_BAD_TEXT = re.compile("[\x00\ud800-\udfff]")
 
 BINARY = "Binary frames are not supported."
 TOO_LARGE = "That frame is too large."
@@ -53,7 +54,7 @@ def has_bad_text(value: object) -> bool:
     """Whether any string in a parsed frame (keys included) holds NUL or a lone surrogate.
     Recursion is bounded: frames are checked for depth before they are parsed."""
     if isinstance(value, str):
-        return _BAD_TEXT.search(value) is not None
+        return is_bad_text(value)
     if isinstance(value, dict):
         return any(has_bad_text(key) or has_bad_text(item) for key, item in value.items())
     if isinstance(value, list):
@@ -84,7 +85,7 @@ def decode_frame(text: str | None, *, max_chars: int, max_depth: int) -> Frame |
 
 def encodable(text: str) -> str:
     """`text`, with any lone surrogate written as its escape, so that it encodes as UTF-8."""
-    if _BAD_TEXT.search(text) is None:
+    if not is_bad_text(text):
         return text
     return text.encode("utf-8", "backslashreplace").decode("utf-8")
 

@@ -96,7 +96,7 @@ def ends(login: SocketLogin, change: Mapping[str, Any]) -> bool:
 
 
 def renewed_in(
-    messages: list[tuple[str, dict[str, Any]]], *, cookie_key: str | None, session: Any
+    changes: list[tuple[int, dict[str, Any]]], *, cookie_key: str | None, session: Any
 ) -> None:
     """Marks the account changes a request made with the session it renewed, if it did (a
     password change through Django's `update_session_auth_hash`): the request came with
@@ -104,26 +104,35 @@ def renewed_in(
     new_key = getattr(session, "session_key", None)
     if cookie_key is None or new_key is None or new_key == cookie_key:
         return
-    for _, message in messages:
-        change = message["change"]
+    for _, change in changes:
         if change.get("auth_hash") and session.get(HASH_SESSION_KEY) == change["auth_hash"]:
             change["renewed"] = (cookie_key, new_key)
 
 
-# The changes made during the current request, sent once its response is ready.
-after_response: ContextVar[list[tuple[str, dict[str, Any]]] | None] = ContextVar(
+# The changes made during the current request (by user id), sent once its response is ready.
+after_response: ContextVar[list[tuple[int, dict[str, Any]]] | None] = ContextVar(
     "after_response", default=None
 )
 
 
 def push_change(user_id: int, change: dict[str, Any]) -> None:
-    group = sockets_group(user_id)
-    message = session_event(group, change)
     waiting = after_response.get()
     if waiting is not None:
-        waiting.append((group, message))
+        waiting.append((user_id, change))
     else:
-        push.send(group, message)
+        send_change(user_id, change)
+
+
+def send_change(user_id: int, change: dict[str, Any]) -> None:
+    # Numbered as it leaves, not when it was made: the pushes this thread sent meanwhile on the
+    # same carrier carry the numbers before it, and receivers see no gap.
+    group = sockets_group(user_id)
+    push.send(group, session_event(group, change))
+
+
+def put_change(user_id: int, change: dict[str, Any]) -> None:
+    group = sockets_group(user_id)
+    push.outbox_put(group, session_event(group, change))
 
 
 Handler = Callable[[HttpRequest], HttpResponseBase]
@@ -137,7 +146,7 @@ def tell_sockets_after_response(get_response: Handler | AsyncHandler) -> Any:
     if iscoroutinefunction(get_response):
 
         async def middleware(request: HttpRequest) -> HttpResponseBase:
-            waiting: list[tuple[str, dict[str, Any]]] = []
+            waiting: list[tuple[int, dict[str, Any]]] = []
             token = after_response.set(waiting)
             cookie_key = request.COOKIES.get(settings.SESSION_COOKIE_NAME)
             try:
@@ -146,13 +155,13 @@ def tell_sockets_after_response(get_response: Handler | AsyncHandler) -> Any:
                 after_response.reset(token)
                 session = getattr(request, "session", None)
                 renewed_in(waiting, cookie_key=cookie_key, session=session)
-                for group, message in waiting:
-                    push.outbox_put(group, message)
+                for user_id, change in waiting:
+                    put_change(user_id, change)
 
         return middleware
 
     def sync_middleware(request: HttpRequest) -> HttpResponseBase:
-        waiting: list[tuple[str, dict[str, Any]]] = []
+        waiting: list[tuple[int, dict[str, Any]]] = []
         token = after_response.set(waiting)
         cookie_key = request.COOKIES.get(settings.SESSION_COOKIE_NAME)
         try:
@@ -161,8 +170,8 @@ def tell_sockets_after_response(get_response: Handler | AsyncHandler) -> Any:
             after_response.reset(token)
             session = getattr(request, "session", None)
             renewed_in(waiting, cookie_key=cookie_key, session=session)
-            for group, message in waiting:
-                push.send(group, message)
+            for user_id, change in waiting:
+                send_change(user_id, change)
 
     return sync_middleware
 

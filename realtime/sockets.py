@@ -210,6 +210,9 @@ class PageConsumer(AsyncWebsocketConsumer):
         self.write_frame: Callable[[bytes], bool] | None = None
         # The session that opened this socket, once open (realtime.revocation).
         self.login: SocketLogin | None = None
+        # Session changes heard while the socket was joining its groups, before `login` was
+        # set: applied once it is (else a sign-out in that window would leave it open).
+        self.early_changes: list[dict[str, Any]] | None = None
         self.expiry: asyncio.TimerHandle | None = None  # closes the socket when the session ends
         self.inbox = Inbox(frames=settings.SOCKET_INBOX_FRAMES, size=settings.SOCKET_INBOX_BYTES)
         self.failures = Failures()
@@ -336,6 +339,7 @@ class PageConsumer(AsyncWebsocketConsumer):
         # Pushes that arrive before the handshake is complete wait for it: nothing may be sent
         # on a socket that is not yet accepted.
         self.backlog = deque()
+        self.early_changes = []
         try:
             # Every join settles before one failure is acted upon: a join still under way
             # would otherwise add a membership after the groups were left.
@@ -346,13 +350,13 @@ class PageConsumer(AsyncWebsocketConsumer):
                 raise failures[0]
         except Exception as error:
             # The channel layer is down: likewise.
-            self.backlog = None
+            self.backlog = self.early_changes = None
             logger.error("Could not open a page socket", exc_info=error)
             await self.leave_groups()
             await self.refuse(CLOSE_UNAVAILABLE, UNAVAILABLE, explain=True)
             return
         except BaseException:
-            self.backlog = None
+            self.backlog = self.early_changes = None
             await self.leave_groups()
             raise
         self.handlers = {name: a for part in opening.parts for name, a in part.actions().items()}
@@ -361,6 +365,11 @@ class PageConsumer(AsyncWebsocketConsumer):
         metrics.SOCKETS.inc()
         open_pages.add(self)
         await self.accept()
+        early, self.early_changes = self.early_changes or [], None
+        for change in early:
+            self.session_changed(change)
+        if self.closing:
+            return
         if self.login is not None and self.login.expires_at is not None:
             # An idle socket closes when its session expires too, not only at its next frame.
             delay = max(0.0, self.login.expires_at - wall_clock())
@@ -552,6 +561,8 @@ class PageConsumer(AsyncWebsocketConsumer):
     def session_changed(self, change: dict[str, Any]) -> None:
         """From the hub: a session or the account of this socket's person changed."""
         if self.login is None:
+            if self.early_changes is not None:
+                self.early_changes.append(change)
             return
         updated = after(self.login, change)
         if updated is None:

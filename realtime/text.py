@@ -6,23 +6,27 @@ one place refuse them where a request enters (realtime.middleware.BadTextMiddlew
 message that says which field was wrong."""
 
 import json
+import re
 from collections.abc import Iterable, Iterator
 from urllib.parse import unquote_to_bytes
 
 NUL = "\x00"
+# NUL, and surrogates: in a str any surrogate is an unpaired one (UTF-8 and JSON's escaped
+# pairs both decode to a single code point beyond the BMP).
+BAD_TEXT = re.compile("[\x00\ud800-\udfff]")
 
 
 def text_refusal(value: str, *, where: str) -> str | None:
     """Why `value` cannot be accepted as text, or None if it can."""
+    if BAD_TEXT.search(value) is None:
+        return None
     if NUL in value:
         return f"{where} contains a NUL character (\\0), which text here cannot hold."
-    if any("\ud800" <= ch <= "\udfff" for ch in value):
-        return f"{where} contains an unpaired surrogate, which is not valid Unicode text."
-    return None
+    return f"{where} contains an unpaired surrogate, which is not valid Unicode text."
 
 
 def is_bad_text(value: str) -> bool:
-    return text_refusal(value, where="") is not None
+    return BAD_TEXT.search(value) is not None
 
 
 def bytes_refusal(raw: bytes, *, where: str) -> str | None:

@@ -404,7 +404,12 @@ def _count_between(times: Sequence[float], start: float, end: float) -> int:
 
 
 def _ratio(received: int, expected: int) -> float | None:
-    return round(received / expected, 6) if expected else None
+    if not expected:
+        return None
+    ratio = round(received / expected, 6)
+    # Never 1 while anything is missing (1 short of 2,000,000 rounds to 1): a threshold of
+    # ">=1" must see the shortfall.
+    return min(ratio, 0.999999) if received < expected else ratio
 
 
 def summarise(snapshots: Iterable[Mapping[str, Any]]) -> dict[str, Any]:

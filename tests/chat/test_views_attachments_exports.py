@@ -292,3 +292,16 @@ def test_a_caption_longer_than_a_message_is_refused(signed_in, room, settings):
 def test_why_a_link_got_no_preview_is_shown_to_its_author_only(signed_in, room, ada):
     html = signed_in.get("/rooms/general/").content.decode()
     assert f'.message[data-author="{ada.pk}"] .preview-failed{{display:block}}' in html
+
+
+def test_an_upload_with_emoji_and_a_file_full_of_nul_bytes_is_not_bad_text(
+    signed_in, room, django_capture_on_commit_callbacks, pushes
+):
+    # The file's bytes (a PNG holds NULs, and bytes that are not UTF-8) are not text; a caption
+    # and a file name with characters beyond the BMP are valid text.
+    data = image_bytes()
+    assert b"\x00" in data
+    with django_capture_on_commit_callbacks(execute=True):
+        response = upload(signed_in, data, name="🌅 sunset.png", caption="sunset 🌅")
+    assert response.status_code == 200
+    assert Message.objects.get().body == "sunset 🌅"

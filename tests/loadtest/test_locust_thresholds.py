@@ -4,6 +4,7 @@ import csv
 
 import pytest
 
+from loadtest.locust.delivery import person_completeness
 from loadtest.locust.results import output_paths, write_thresholds_csv
 from loadtest.locust.samples import SampleWriter, worker_path
 from loadtest.locust.thresholds import (
@@ -150,3 +151,17 @@ def test_samples_are_written_as_they_come(tmp_path):
     ]
     assert worker_path("results/run_samples.csv", 2) == "results/run_samples-w2.csv"
     assert worker_path("samples", 0) == "samples-w0.csv"
+
+
+def test_one_message_missing_in_millions_fails_person_completeness():
+    owed = 2_000_000
+    people = [{"start": 0.0, "end": 10.0, "room": "r", "received": {"r": owed - 1}}]
+    person = person_completeness(people, {"r": [1.0] * owed})
+    assert (person["missing"], person["ratio"]) == (1, 0.999999)
+    values = metrics_of(summary(person={**person, "extra": 0}), {})
+    assert parse("person_completeness>=1").holds(values["person_completeness"]) is False
+
+
+def test_one_connect_failure_in_millions_fails_the_default():
+    values = metrics_of(summary(connections=3_000_000, connect_failures=1), {})
+    assert parse("connect_failure_rate<=0").holds(values["connect_failure_rate"]) is False

@@ -96,6 +96,21 @@ def test_top_pages_leave_out_private_rooms_and_direct_conversations(client, ada,
     assert "dm-ada-linus" not in pushed
 
 
+def test_top_pages_leave_out_rooms_that_no_longer_exist(signed_in, ada, room):
+    # A private room removed by a demo reset leaves its counter behind.
+    founders = Room.objects.create(
+        name="Founders", slug="founders", kind=Room.Kind.PRIVATE, created_by=ada
+    )
+    PageCounter.objects.create(path="/rooms/founders/", views=900)
+    founders.delete()
+    PageCounter.objects.create(path="/rooms/general/", views=50)
+
+    html = signed_in.get("/stats/").content.decode()
+    assert top_pages(html) == [
+        '<a href="/rooms/general/">/rooms/general/</a> <span class="count">50</span>'
+    ]
+
+
 def top_pages(html: str) -> list[str]:
     listing = html[html.index('<ol class="top-pages">') :].partition("</ol>")[0]
     return re.findall(r"<li>(.*?)</li>", listing)

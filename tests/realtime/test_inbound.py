@@ -1,4 +1,5 @@
 import json
+import time
 
 import pytest
 
@@ -127,3 +128,22 @@ def test_the_inbox_is_bounded_by_size():
     assert not inbox.put({"type": "websocket.receive", "text": "123456"})
     assert inbox.put({"type": "websocket.receive", "text": "12345"})
     assert inbox.held == 10
+
+
+@pytest.mark.parametrize(
+    "tail",
+    [
+        # Every quote is escaped: no string ever closes.
+        '"' + '\\"' * 32_700,
+        '"' + '\\"' * 32_700 + "\\",
+    ],
+)
+def test_nesting_depth_of_an_unterminated_string_is_found_in_linear_time(tail):
+    # Each escaped quote used to start a match that scanned to the end and failed: a frame of
+    # the largest allowed size held the event loop for about 30 s. Linear, it takes milliseconds.
+    text = "[" * 20 + tail
+    assert len(text) <= LIMITS["max_chars"]
+    started = time.perf_counter()
+    assert nesting_depth_over(text, limit=16) is True
+    assert decode_frame(text, **LIMITS) == TOO_DEEP
+    assert time.perf_counter() - started < 1.0

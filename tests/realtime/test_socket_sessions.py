@@ -1,9 +1,11 @@
 """Sockets follow the session that opened them: signing out, a new password, deactivation and
 expiry close them with 4401, through the session cookie as a browser sends it."""
 
+import asyncio
 import json
 from dataclasses import replace
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from asgiref.sync import sync_to_async
@@ -16,7 +18,7 @@ from django.test import Client
 
 from realtime import sockets
 from realtime.auth import SessionAuthMiddleware
-from realtime.hub import get_hub
+from realtime.hub import PUSH, SESSION, get_hub, push_event
 from realtime.revocation import (
     SocketLogin,
     account_change,
@@ -236,6 +238,41 @@ async def test_an_idle_socket_closes_when_its_session_expires(ada, room, monkeyp
 @pytest.mark.asyncio
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.usefixtures("close_db_connections")
+async def test_a_sign_out_heard_while_the_socket_joins_its_groups_closes_it(ada, room, monkeypatch):
+    client = await sync_to_async(signed_in)(ada)
+    key = client.cookies["sessionid"].value
+    hub = get_hub()
+    join = hub.join
+    personal_joined = asyncio.Event()
+
+    async def joining(group, member):
+        await join(group, member)
+        if group == sockets_group(ada.pk):
+            personal_joined.set()
+        else:
+            # The sign-out reaches the socket's person group while its other joins are still
+            # under way, as the hub delivers it.
+            await personal_joined.wait()
+            member.session_changed(signed_out_change(key))
+
+    monkeypatch.setattr(hub, "join", joining)
+    socket = WebsocketCommunicator(
+        app, "/ws/?room=general", headers=[(b"cookie", f"sessionid={key}".encode())]
+    )
+    socket.scope["client"] = ("198.51.100.7", 50000)
+    connected, _ = await socket.connect()
+
+    assert connected
+    assert await closed_with(socket) == CLOSE_UNAUTHENTICATED
+    await socket.send_input({"type": "websocket.disconnect", "code": CLOSE_UNAUTHENTICATED})
+    await socket.wait()
+    assert len(sockets.open_sockets) == 0
+    assert hub.members == {}
+
+
+@pytest.mark.asyncio
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("close_db_connections")
 async def test_every_socket_joins_its_persons_sockets_group(ada, room):
     socket = await open_with(await sync_to_async(signed_in)(ada))
     assert get_hub().group_size(sockets_group(ada.pk)) == 1
@@ -268,6 +305,22 @@ def test_session_changes_of_a_request_are_sent_once_its_response_is_ready(monkey
     # Outside a request, at once.
     push_change(8, signed_out_change("key-2"))
     assert sent == [sockets_group(7), sockets_group(8)]
+
+
+def test_a_change_sent_after_the_response_is_numbered_as_it_leaves(monkeypatch):
+    # A person's groups share a carrier, numbered per sending thread: a change numbered when
+    # made but sent after a later push would look to every receiver like a lost push.
+    sent: list[dict[str, Any]] = []
+    monkeypatch.setattr("realtime.push.send", lambda group, message: sent.append(message))
+
+    def view(request):
+        push_change(7, signed_out_change("key-1"))
+        sent.append(push_event("user.7", "<p>meanwhile</p>"))
+        return HttpResponse("ok")
+
+    tell_sockets_after_response(view)(HttpRequest())
+    assert [m["type"] for m in sent] == [PUSH, SESSION]
+    assert sent[1]["seq"] == sent[0]["seq"] + 1
 
 
 @pytest.mark.asyncio
