@@ -73,12 +73,23 @@ def test_a_metric_without_a_value_fails_its_threshold():
     assert "FAIL  deliver_p99<=500" in format_rows(rows)
 
 
+# The defaults' metrics at passing values.
+PASSING = {
+    "person_completeness": 1.0,
+    "connect_failure_rate": 0.0,
+    "extra_deliveries": 0,
+    "missing_ledgers": 0,
+    "announcer_failures": 0,
+}
+
+
 def summary(**changes):
     base = {
         "connections": 8,
         "connect_failures": 2,
         "ratio": 0.5,
         "drops": 3,
+        "rejected": 4,
         "person": {"ratio": 0.75, "extra": 1},
         "missing_ledgers": 1,
         "announcer_failures": 0,
@@ -97,10 +108,17 @@ def test_metrics_of_a_run():
         "deliver_p95": None,
         "deliver_p99": 120.0,
         "drops": 3,
+        "rejected_sends": 4,
         "extra_deliveries": 1,
         "missing_ledgers": 1,
         "announcer_failures": 0,
     }
+
+
+def test_sends_the_server_refused_can_fail_a_run():
+    values = metrics_of(summary(), {})
+    assert verdict(evaluate(thresholds_for(["rejected_sends<=0"]), values)) is False
+    assert verdict(evaluate(thresholds_for(["rejected_sends<=4"]), {**values, **PASSING})) is True
 
 
 def test_a_run_with_no_connect_attempt_has_no_failure_rate_and_fails():
