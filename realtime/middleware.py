@@ -1,11 +1,18 @@
 """Requests that would otherwise end in a 500: text no field may hold is a 400 with the reason
 (BadTextMiddleware), and a database that cannot be reached is a 503 page
-(DatabaseUnavailableMiddleware)."""
+(DatabaseUnavailableMiddleware).
+
+Both run as the server runs them (async under ASGI, sync under WSGI and the test client): a
+sync-only middleware under ASGI puts the rest of the request in a thread that waits on the
+event loop, a hop per request and a thread stuck if the loop stops first (SIGTERM).
+"""
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from typing import cast
 from urllib.parse import unquote_to_bytes
 
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
@@ -20,14 +27,23 @@ RETRY_AFTER_SECONDS = 10
 UNAVAILABLE_TEMPLATE = "frontend/unavailable.html"
 
 
+GetResponse = Callable[[HttpRequest], HttpResponse | Awaitable[HttpResponse]]
+
+
 class DatabaseUnavailableMiddleware:
     """A view that fails because the database is unreachable gets `frontend/unavailable.html`
     with status 503 and Retry-After; an htmx request gets the page's error line instead."""
 
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        self.get_response = get_response
+    sync_capable = True
+    async_capable = True
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
+    def __init__(self, get_response: GetResponse) -> None:
+        self.get_response = get_response
+        if iscoroutinefunction(get_response):
+            markcoroutinefunction(self)
+
+    def __call__(self, request: HttpRequest) -> HttpResponse | Awaitable[HttpResponse]:
+        # Only the process_exception hook does anything; Django calls it in either mode.
         return self.get_response(request)
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
@@ -65,19 +81,49 @@ class BadTextMiddleware:
     the answer: a planted session cookie must not lock its victim out of every page, the
     sign-in page included."""
 
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        self.get_response = get_response
+    sync_capable = True
+    async_capable = True
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
+    def __init__(self, get_response: GetResponse) -> None:
+        self.get_response = get_response
+        self.is_async = iscoroutinefunction(get_response)
+        if self.is_async:
+            markcoroutinefunction(self)
+
+    def __call__(self, request: HttpRequest) -> HttpResponse | Awaitable[HttpResponse]:
+        if self.is_async:
+            return self.__acall__(request)
         refusal = request_refusal(request)
         if refusal:
             return bad_request_response(request, refusal)
         dropped = drop_bad_cookies(request)
-        response = self.get_response(request)
-        for name in dropped:
-            if name not in response.cookies:  # signing in sets a new session cookie
-                expire_cookie(response, name)
-        return response
+        response = cast(HttpResponse, self.get_response(request))
+        return with_cookies_expired(response, dropped)
+
+    async def __acall__(self, request: HttpRequest) -> HttpResponse:
+        # Reading a form or JSON body (multipart is parsed from its spooled file) blocks: in a
+        # thread, as the view's own reading would be. A request without one stays on the loop.
+        content_type = request.content_type or ""
+        has_body = content_type in BODY_TYPES or content_type.endswith("+json")
+        if has_body:
+            refusal = await sync_to_async(request_refusal)(request)
+        else:
+            refusal = request_refusal(request)
+        if refusal:
+            return bad_request_response(request, refusal)
+        dropped = drop_bad_cookies(request)
+        response = await cast(Awaitable[HttpResponse], self.get_response(request))
+        return with_cookies_expired(response, dropped)
+
+
+BODY_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data", "application/json")
+
+
+def with_cookies_expired(response: HttpResponse, dropped: list[str]) -> HttpResponse:
+    for name in dropped:
+        if name not in response.cookies:  # signing in sets a new session cookie
+            expire_cookie(response, name)
+    return response
 
 
 def request_refusal(request: HttpRequest) -> str | None:

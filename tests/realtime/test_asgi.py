@@ -4,6 +4,7 @@ import pytest
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
 from django.contrib.sessions.backends.base import SessionBase
+from django.utils.module_loading import import_string
 
 from realtime.asgi import application
 from realtime.sockets import open_pages
@@ -96,3 +97,14 @@ async def test_a_signed_out_session_is_refused(signed_out_cookie, room):
     await socket.connect()
     closed = await socket.receive_output()
     assert closed["code"] == 4401
+
+
+async def test_every_middleware_runs_on_the_event_loop_under_asgi():
+    # A sync-only middleware puts the rest of each request in a thread that waits on the loop:
+    # a hop per request, and a thread left stuck when the loop stops first (SIGTERM).
+    sync_only = [
+        path
+        for path in settings.MIDDLEWARE
+        if not getattr(import_string(path), "async_capable", False)
+    ]
+    assert sync_only == []
