@@ -66,7 +66,7 @@ MIDDLEWARE = [
     # Outermost and async only, so it runs on the event loop whatever the middleware inside.
     "pageviews.middleware.CountPageviews",
     "django.middleware.security.SecurityMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "realtime.static.StaticFilesMiddleware",
     # With DEBUG, the site's 404 and 500 pages instead of Django's technical ones.
     "frontend.middleware.ProductErrorPagesMiddleware",
     # Before anything reads the request: NUL, unpaired surrogates and bad UTF-8 are a 400, a
