@@ -30,21 +30,33 @@ UNAVAILABLE_TEMPLATE = "frontend/unavailable.html"
 GetResponse = Callable[[HttpRequest], HttpResponse | Awaitable[HttpResponse]]
 
 
-class DatabaseUnavailableMiddleware:
-    """A view that fails because the database is unreachable gets `frontend/unavailable.html`
-    with status 503 and Retry-After; an htmx request gets the page's error line instead."""
+class EitherModeMiddleware:
+    """A middleware that runs as the server runs it: `handle` under WSGI (and Django's test
+    client), `ahandle` under ASGI. By default both only pass the request on."""
 
     sync_capable = True
     async_capable = True
 
     def __init__(self, get_response: GetResponse) -> None:
         self.get_response = get_response
-        if iscoroutinefunction(get_response):
+        self.is_async = iscoroutinefunction(get_response)
+        if self.is_async:
             markcoroutinefunction(self)
 
     def __call__(self, request: HttpRequest) -> HttpResponse | Awaitable[HttpResponse]:
-        # Only the process_exception hook does anything; Django calls it in either mode.
-        return self.get_response(request)
+        return self.ahandle(request) if self.is_async else self.handle(request)
+
+    def handle(self, request: HttpRequest) -> HttpResponse:
+        return cast(HttpResponse, self.get_response(request))
+
+    async def ahandle(self, request: HttpRequest) -> HttpResponse:
+        return await cast(Awaitable[HttpResponse], self.get_response(request))
+
+
+class DatabaseUnavailableMiddleware(EitherModeMiddleware):
+    """A view that fails because the database is unreachable gets `frontend/unavailable.html`
+    with status 503 and Retry-After; an htmx request gets the page's error line instead.
+    (Only the process_exception hook does anything; Django calls it in either mode.)"""
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if not isinstance(exception, OperationalError | InterfaceError):
@@ -71,7 +83,7 @@ def unavailable_response(request: HttpRequest) -> HttpResponse:
 BAD_REQUEST_TEMPLATE = "frontend/bad_request.html"
 
 
-class BadTextMiddleware:
+class BadTextMiddleware(EitherModeMiddleware):
     """The one place that refuses NUL characters, unpaired surrogates and bytes that are not
     UTF-8 (realtime.text), before any view, form or query sees them: in the path, the query
     string, the headers and the body (url-encoded, multipart or JSON), with a 400 that says
@@ -81,26 +93,14 @@ class BadTextMiddleware:
     the answer: a planted session cookie must not lock its victim out of every page, the
     sign-in page included."""
 
-    sync_capable = True
-    async_capable = True
-
-    def __init__(self, get_response: GetResponse) -> None:
-        self.get_response = get_response
-        self.is_async = iscoroutinefunction(get_response)
-        if self.is_async:
-            markcoroutinefunction(self)
-
-    def __call__(self, request: HttpRequest) -> HttpResponse | Awaitable[HttpResponse]:
-        if self.is_async:
-            return self.__acall__(request)
+    def handle(self, request: HttpRequest) -> HttpResponse:
         refusal = request_refusal(request)
         if refusal:
             return bad_request_response(request, refusal)
         dropped = drop_bad_cookies(request)
-        response = cast(HttpResponse, self.get_response(request))
-        return with_cookies_expired(response, dropped)
+        return with_cookies_expired(super().handle(request), dropped)
 
-    async def __acall__(self, request: HttpRequest) -> HttpResponse:
+    async def ahandle(self, request: HttpRequest) -> HttpResponse:
         # Reading a form or JSON body (multipart is parsed from its spooled file) blocks: in a
         # thread, as the view's own reading would be. A request without one stays on the loop.
         content_type = request.content_type or ""
@@ -112,8 +112,7 @@ class BadTextMiddleware:
         if refusal:
             return bad_request_response(request, refusal)
         dropped = drop_bad_cookies(request)
-        response = await cast(Awaitable[HttpResponse], self.get_response(request))
-        return with_cookies_expired(response, dropped)
+        return with_cookies_expired(await super().ahandle(request), dropped)
 
 
 BODY_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data", "application/json")
