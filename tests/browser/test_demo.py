@@ -137,3 +137,43 @@ def test_a_reset_signs_out_the_removed_guest_and_reloads_everyone_else(
     expect(young.page.locator("#connection-status")).to_have_text("Connected")
     expect(young.page.locator(".message", has_text="Soon to be gone")).to_have_count(0)
     healthy(young)
+
+
+@pytest.mark.browser
+def test_with_only_a_phone_a_guest_chats_gets_a_direct_message_and_answers(
+    stranger: Callable[..., Person], demo_server: Server
+) -> None:
+    phone = stranger({"width": 390, "height": 844})
+    phone_name = continue_as_guest(phone)
+    other = stranger({"width": 390, "height": 844})
+    other_name = continue_as_guest(other)
+
+    # Find a room through the drawer, and talk there.
+    phone.page.goto("/")
+    drawer_button = phone.page.get_by_role("button", name="Rooms and direct messages")
+    drawer_button.click()
+    phone.page.locator("#sidebar").get_by_role("link", name="General").click()
+    expect(phone.page.get_by_role("heading", name="#General")).to_be_visible()
+    expect(phone.page.locator("#connection-status")).to_have_text("Connected")
+    phone.send("A guest, on a phone")
+    expect(phone.page.locator("#messages .message", has_text="A guest, on a phone")).to_be_visible()
+
+    # Someone writes to them directly: a toast and an unread dot at once.
+    other.page.goto(f"/people/{phone_name}/")
+    other.page.get_by_role("button", name="Send a message").click()
+    expect(other.page.get_by_role("heading", name=f"@{phone_name}")).to_be_visible()
+    expect(other.page.locator("#connection-status")).to_have_text("Connected")
+    other.send("Hello, phone")
+    expect(phone.page.locator("#toasts .toast[data-verb='direct']")).to_contain_text(other_name)
+    expect(phone.page.locator(".drawer-dot")).to_be_visible()
+
+    # They open the conversation from the drawer and answer.
+    drawer_button.click()
+    phone.page.locator("#sidebar #direct-list a").filter(has_text=other_name).click()
+    expect(phone.page.get_by_role("heading", name=f"@{other_name}")).to_be_visible()
+    expect(phone.page.get_by_text("Hello, phone")).to_be_in_viewport()
+    expect(phone.page.locator("#connection-status")).to_have_text("Connected")
+    phone.send("Hello back")
+    expect(other.page.locator("#messages .message", has_text="Hello back")).to_be_visible()
+    healthy(phone)
+    healthy(other)
