@@ -5,32 +5,19 @@ from datetime import timedelta
 
 import pytest
 from channels.db import database_sync_to_async
-from channels.routing import URLRouter
-from channels.testing import WebsocketCommunicator
 from django.core.management import call_command
 from django.utils import timezone
 
 from demo import actions
 from demo.models import Guest
-from realtime.routing import websocket_urlpatterns
 from realtime.sockets import CLOSE_UNAUTHENTICATED
+from tests.chat.test_consumers import connect
 
 pytestmark = [
     pytest.mark.asyncio,
     pytest.mark.django_db(transaction=True),
     pytest.mark.usefixtures("close_db_connections"),
 ]
-
-router = URLRouter(websocket_urlpatterns)
-
-
-async def connect(user, path="/ws/?room=general"):
-    communicator = WebsocketCommunicator(router, path)
-    communicator.scope["user"] = user
-    connected, _ = await communicator.connect()
-    assert connected
-    assert 'id="bell"' in await communicator.receive_from()
-    return communicator
 
 
 @database_sync_to_async

@@ -101,7 +101,7 @@ async def test_keys_flushed_under_open_pages_are_live_again_within_seconds(
     talk = await conversation(
         reader_on="b", env={"HUB_PROBE_SECONDS": "1", "HUB_PROBE_DEADLINE": "1"}
     )
-    a, b, writer, reader, token = talk
+    _, b, writer, reader, token = talk
 
     flushed = time.monotonic()
     await asyncio.to_thread(redis_server.client().flushall)
@@ -115,16 +115,23 @@ async def test_keys_flushed_under_open_pages_are_live_again_within_seconds(
     print(f"flushed keys: pages asked to resume after {recovered:.1f} s")
     assert recovered < 6
 
+    await reopened_with_everything(talk)
+    assert await asyncio.to_thread(lambda: counter(b, "relay_hub_probes_lost")) == 1
+
+
+async def reopened_with_everything(talk: Conversation) -> None:
+    """Both pages reopen (resuming), get the message sent meanwhile, talk both ways again, and
+    show every message once, in order."""
+    a, b, writer, reader, token = talk
     await writer.open(a.server)
     await reader.open(b.server)
-    await reader.receive_until(has_bodies(token, 2), what="the message sent while flushed")
+    await reader.receive_until(has_bodies(token, 2), what="the message sent meanwhile")
     await both_ways(talk, "after", 4)
     await asyncio.gather(writer.close(), reader.close())
     expected = [f"{token} {n}" for n in ("before", "during", "after 1", "after 2")]
     for page in (writer, reader):
         assert page.bodies_with(token) == expected
         assert page.arrived_again() == []
-    assert await asyncio.to_thread(lambda: counter(b, "relay_hub_probes_lost")) == 1
 
 
 async def test_subscriptions_refused_after_a_restart_are_retried_until_all_are_back(
@@ -155,15 +162,7 @@ async def test_subscriptions_refused_after_a_restart_are_retried_until_all_are_b
     # Retried until every group is back; only then the pages resume, and live delivery works.
     codes = await asyncio.gather(writer.closed_with(), reader.closed_with())
     assert list(codes) == [CLOSE_SERVICE_RESTART, CLOSE_SERVICE_RESTART]
-    await writer.open(a.server)
-    await reader.open(b.server)
-    await reader.receive_until(has_bodies(token, 2), what="the message sent meanwhile")
-    await both_ways(talk, "after", 4)
-    await asyncio.gather(writer.close(), reader.close())
-    expected = [f"{token} {n}" for n in ("before", "during", "after 1", "after 2")]
-    for page in (writer, reader):
-        assert page.bodies_with(token) == expected
-        assert page.arrived_again() == []
+    await reopened_with_everything(talk)
 
 
 async def test_a_hub_channel_over_capacity_makes_its_page_catch_up_without_reload(
