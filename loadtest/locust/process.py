@@ -11,9 +11,7 @@ from typing import Any
 
 from locust.env import Environment
 
-from loadtest.locust.delivery import (
-    Ledger,
-)
+from loadtest.locust.ledger import Ledger
 from loadtest.locust.safety import (
     ALLOW_REMOTE_ENV,
     env_flag,

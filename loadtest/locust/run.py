@@ -19,11 +19,11 @@ How a run goes:
    for good (4401, 4403, 4404, 4409) stops; after any other failure or drop it waits a
    full-jitter delay, as the page does, and connects again.
 4. `test_stopping`: the master tells every worker to stop sending, waits `settle` seconds
-   while the sockets keep receiving, then asks every worker for its ledger (delivery.py),
-   combines them with its own, logs the completeness summary, writes it next to the CSV
-   files (`PREFIX_delivery.json`), checks the thresholds (thresholds.py), writes them too
-   (`PREFIX_thresholds.csv`), and sets Locust's exit code from them: 0 only when every
-   threshold held.
+   while the sockets keep receiving, then asks every worker for its ledger (ledger.py),
+   combines them with its own (delivery.py), logs the completeness summary, writes it next
+   to the CSV files (`PREFIX_delivery.json`), checks the thresholds (thresholds.py), writes
+   them too (`PREFIX_thresholds.csv`), and sets Locust's exit code from them: 0 only when
+   every threshold held.
 
 Start-up checks (preflight.py) refuse a run that could not measure what it claims: no
 target, a malformed users CSV, more users than sessions, a staff session that cannot post, a

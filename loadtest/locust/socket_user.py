@@ -20,12 +20,9 @@ from loadtest.locust.connecting import (
     full_jitter_delay,
     refused_for_good,
 )
-from loadtest.locust.delivery import (
-    ANNOUNCEMENTS,
-    Connection,
-    Inbox,
-    Seen,
-)
+from loadtest.locust.delivery import ANNOUNCEMENTS
+from loadtest.locust.inbox import Inbox, Seen
+from loadtest.locust.ledger import Connection
 from loadtest.locust.markers import Frame, Kind, Marker, classify, make_body
 from loadtest.locust.process import STATE, Refused, allow_remote, fire, options_of
 from loadtest.locust.safety import (

@@ -4,19 +4,10 @@ import json
 
 import pytest
 
-from loadtest.locust.delivery import (
-    ANNOUNCEMENTS,
-    Connection,
-    Inbox,
-    Ledger,
-    Seen,
-    SenderSequence,
-    format_summary,
-    latency_bucket,
-    percentile_of,
-    summarise,
-    timeline,
-)
+from loadtest.locust.delivery import ANNOUNCEMENTS, format_summary, summarise, timeline
+from loadtest.locust.inbox import Inbox, Seen, SenderSequence
+from loadtest.locust.latency import latency_bucket, percentile_of
+from loadtest.locust.ledger import Connection, Ledger
 
 T0 = 1_790_000_000.0
 

@@ -6,7 +6,9 @@ import math
 
 import pytest
 
-from loadtest.locust.delivery import Connection, Ledger, Seen, summarise
+from loadtest.locust.delivery import summarise
+from loadtest.locust.inbox import Seen
+from loadtest.locust.ledger import Connection, Ledger
 from loadtest.locust.report import (
     find_prefix,
     latency_series,
