@@ -9,16 +9,9 @@ import pytest
 from loadtest.locust.delivery import summarise
 from loadtest.locust.inbox import Seen
 from loadtest.locust.ledger import Connection, Ledger
-from loadtest.locust.report import (
-    find_prefix,
-    latency_series,
-    main,
-    outage_bands,
-    plot_latency_per_second,
-    read_results,
-    start_time,
-    storm_bands,
-)
+from loadtest.locust.report import main
+from loadtest.locust.report_data import find_prefix, latency_series, read_results, start_time
+from loadtest.locust.report_plots import outage_bands, plot_latency_per_second, storm_bands
 from loadtest.locust.thresholds import evaluate, metrics_of, thresholds_for
 
 pytest.importorskip("matplotlib")

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from loadtest.locust import report
 from tests.servers import ROOT, free_port, manage, serving
 
 pytestmark = pytest.mark.skipif(
@@ -156,10 +157,8 @@ def test_master_and_two_workers_measure_a_run(site, tmp_path):
     assert {r["name"] for r in deliveries} >= {"connect", "deliver", "announcement", "ack"}
     assert samples["run.csv"] == []  # the master has no users
 
-    from loadtest.locust.report import main as report
-
     if importlib.util.find_spec("matplotlib") is not None:
-        assert report([str(tmp_path / "results"), "-o", str(tmp_path / "report")]) == 0
+        assert report.main([str(tmp_path / "results"), "-o", str(tmp_path / "report")]) == 0
         assert (tmp_path / "report" / "index.html").exists()
 
 
