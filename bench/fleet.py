@@ -14,7 +14,8 @@ from types import TracebackType
 from typing import Any, Self
 
 from bench.client import Dialect
-from bench.targets import ROOT, base_env
+from bench.deployment import base_env
+from bench.targets import ROOT
 
 REPLY_LIMIT = 2**28  # one reply line may carry every latency the process measured
 

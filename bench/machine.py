@@ -8,7 +8,8 @@ from typing import Any
 import psycopg
 import redis
 
-from bench.targets import LOCALHOST, REDIS_PORT, postgres_admin
+from bench.services import REDIS_PORT, postgres_admin
+from bench.targets import LOCALHOST
 
 LIBRARIES = (
     "Django",

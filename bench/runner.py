@@ -16,19 +16,13 @@ from pathlib import Path
 from typing import Any
 
 from bench import machine, report
+from bench.deployment import Deployment, deploy
 from bench.fleet import ClientError
+from bench.processes import server, server_log
 from bench.procstat import wait_for_quiet
 from bench.scenarios import SCENARIOS, Sizes, Stage, log_findings, warm_up
-from bench.targets import (
-    ROOT,
-    Deployment,
-    Target,
-    checkout_state,
-    deploy,
-    redis_flush,
-    server,
-    server_log,
-)
+from bench.services import redis_flush
+from bench.targets import ROOT, Target, checkout_state
 
 BENCH_DIR = Path(__file__).resolve().parent
 RESULTS_DIR = BENCH_DIR / "results"

@@ -18,9 +18,10 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
 from bench import metrics
+from bench.deployment import Deployment, room_slug
 from bench.fleet import Fleet
+from bench.processes import Server
 from bench.procstat import Timeline, Window, memory_kb
-from bench.targets import Deployment, Server, room_slug
 
 NS_PER_S = 1_000_000_000
 KB_PER_MB = 1024

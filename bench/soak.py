@@ -37,18 +37,11 @@ import redis
 from channels_redis.core import RedisChannelLayer
 from websockets.asyncio.client import ClientConnection, connect
 
+from bench.deployment import app_env, base_env, manage
+from bench.processes import free_port, stop_process, wait_for_port
 from bench.procstat import rss_kb
-from bench.targets import (
-    LOCALHOST,
-    PYTHON,
-    app_env,
-    base_env,
-    free_port,
-    manage,
-    postgres_database,
-    stop_process,
-    wait_for_port,
-)
+from bench.services import postgres_database
+from bench.targets import LOCALHOST, PYTHON
 
 ROOT = Path(__file__).resolve().parent.parent
 # As the Dockerfile starts Daphne.
