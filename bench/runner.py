@@ -20,6 +20,7 @@ from bench.deployment import Deployment, deploy
 from bench.fleet import ClientError
 from bench.processes import server, server_log
 from bench.procstat import wait_for_quiet
+from bench.report_rows import one_line
 from bench.scenarios import SCENARIOS, Sizes, Stage, log_findings, warm_up
 from bench.services import redis_flush
 from bench.targets import ROOT, Target, checkout_state
@@ -101,7 +102,7 @@ async def run_target(
         for name in scenarios:
             say(f"{target.name}: {name}")
             results[name] = await run_scenario(deployment, name, sizes)
-            say(f"{target.name}: {name}: {report.one_line(name, results[name])}")
+            say(f"{target.name}: {name}: {one_line(name, results[name])}")
     return results
 
 
