@@ -8,7 +8,8 @@ import sys
 from pathlib import Path
 
 from bench import report, runner
-from bench.scenarios import FULL, QUICK, SCENARIOS
+from bench.scenarios import SCENARIOS
+from bench.sizes import FULL, QUICK
 from bench.targets import TARGETS, app_at
 
 

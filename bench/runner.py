@@ -21,8 +21,11 @@ from bench.fleet import ClientError
 from bench.processes import server, server_log
 from bench.procstat import wait_for_quiet
 from bench.report_rows import one_line
-from bench.scenarios import SCENARIOS, Sizes, Stage, log_findings, warm_up
+from bench.scenarios import SCENARIOS
+from bench.serverlog import log_findings
 from bench.services import redis_flush
+from bench.sizes import Sizes
+from bench.stage import Stage, warm_up
 from bench.targets import ROOT, Target, checkout_state
 
 BENCH_DIR = Path(__file__).resolve().parent

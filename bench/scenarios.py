@@ -2,168 +2,21 @@
 
 Each scenario runs against a freshly started server and is bounded in time: every phase has
 a deadline, and the client processes stop waiting for deliveries when the drain time is up.
+How big each one is: sizes.py; the server and client processes it runs on: stage.py.
 """
 
 import asyncio
-import contextlib
-import os
-import re
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from websockets.asyncio.client import connect
-from websockets.exceptions import ConnectionClosed, InvalidHandshake
-
 from bench import metrics
-from bench.deployment import Deployment, room_slug
 from bench.fleet import Fleet
-from bench.processes import Server
-from bench.procstat import Timeline, Window, memory_kb
+from bench.procstat import memory_kb
+from bench.sizes import Sizes
+from bench.stage import KB_PER_MB, Stage
 
 NS_PER_S = 1_000_000_000
-KB_PER_MB = 1024
-
-
-@dataclass(frozen=True)
-class Sizes:
-    idle_connections: int = 10_000
-    idle_hold_s: float = 30
-    room_members: int = 1000
-    room_rate: float = 20  # messages per second, all senders together
-    room_senders: int = 10
-    send_s: float = 15
-    drain_s: float = 15
-    quiet_s: float = 5  # stop draining after this long without a delivery
-    flood_s: float = 10
-    flood_window: int = 2  # messages a sender may have in flight in the -max scenarios
-    chatty_rooms: int = 50
-    chatty_members: int = 10
-    chatty_rate: float = 200
-    handshakes: int = 1000
-    storm_connections: int = 1000
-    # Handshakes in flight per client process while filling up: few enough that the slowest
-    # target answers each within Daphne's 5 s connect timeout.
-    open_concurrency: int = 25
-    open_timeout: float = 60  # for one handshake
-    clients: int = 2  # client processes
-    wait_for_quiet_s: float = 60  # at most, for other processes on the machine to calm down
-    settle_s: float = 2  # pause between phases, for the server to finish what it was doing
-
-    @property
-    def users(self) -> int:
-        return max(
-            self.idle_connections,
-            self.room_members,
-            self.chatty_rooms * self.chatty_members,
-            self.handshakes,
-            self.storm_connections,
-        )
-
-    @property
-    def rooms(self) -> int:
-        return self.chatty_rooms
-
-
-FULL = Sizes()
-QUICK = Sizes(
-    idle_connections=300,
-    idle_hold_s=1,
-    room_members=100,
-    room_rate=20,
-    room_senders=5,
-    send_s=1.5,
-    drain_s=3,
-    quiet_s=1,
-    flood_s=1.5,
-    chatty_rooms=5,
-    chatty_members=10,
-    chatty_rate=50,
-    handshakes=200,
-    storm_connections=200,
-    open_timeout=20,
-    wait_for_quiet_s=0,  # a smoke test: its numbers are not for publishing
-    settle_s=0.5,
-)
-
-
-@dataclass(frozen=True)
-class Stage:
-    """Everything a scenario needs: the started server, and how to reach it."""
-
-    deployment: Deployment
-    server: Server
-    sizes: Sizes
-    log: Path
-
-    def connections(self, rooms: Sequence[int]) -> list[dict[str, Any]]:
-        """One connection per entry of `rooms` (the room number it joins)."""
-        target = self.deployment.target
-        return [
-            {
-                "index": index,
-                "room": room_slug(room),
-                "path": target.socket_path(room_slug(room)),
-                "cookie": self.deployment.cookie(index),
-            }
-            for index, room in enumerate(rooms)
-        ]
-
-    def fleet(self, connections: Sequence[dict[str, Any]]) -> Fleet:
-        return Fleet(
-            url=self.server.url,
-            origin=self.server.origin,
-            dialect=self.deployment.target.dialect,
-            connections=connections,
-            processes=self.sizes.clients,
-            log=self.log,
-            open_timeout=self.sizes.open_timeout,
-        )
-
-    def groups(self, fleet: Fleet) -> dict[str, list[int]]:
-        groups = {"server": [self.server.pid], "clients": fleet.pids, "harness": [os.getpid()]}
-        if self.deployment.redis_pid is not None:
-            groups["redis"] = [self.deployment.redis_pid]
-        if self.deployment.postgres_pid is not None:
-            groups["postgres"] = [self.deployment.postgres_pid]
-        return groups
-
-    def window(self, fleet: Fleet) -> Window:
-        return Window.start(self.groups(fleet))
-
-    def timeline(self, fleet: Fleet) -> Timeline:
-        return Timeline(self.groups(fleet))
-
-    def rss_mb(self) -> float:
-        return round(memory_kb(self.server.pid).get("VmRSS", 0) / KB_PER_MB, 1)
-
-    @property
-    def fill_timeout(self) -> float:
-        """Long enough to open the largest scenario at a slow server's pace."""
-        return 60 + self.sizes.idle_connections / 20
-
-
-async def warm_up(stage: Stage, connections: int = 3) -> None:
-    """A few connections first, so that the baseline includes what the first one loads."""
-    (plan,) = stage.connections([0])
-    headers = {"Origin": stage.server.origin}
-    if plan["cookie"]:
-        headers["Cookie"] = f"sessionid={plan['cookie']}"
-    for _ in range(connections):
-        with contextlib.suppress(OSError, TimeoutError, InvalidHandshake, ConnectionClosed):
-            async with connect(
-                stage.server.url + plan["path"],
-                additional_headers=headers,
-                open_timeout=10,
-                proxy=None,
-                compression=None,
-            ) as socket:
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(1 if plan["cookie"] else 0.1):
-                        await socket.recv()
-    await asyncio.sleep(0.5)
 
 
 async def fill(stage: Stage, fleet: Fleet) -> dict[str, Any]:
@@ -382,24 +235,3 @@ SCENARIOS: dict[str, Scenario] = {
     "handshakes": handshakes,
     "storm": storm,
 }
-
-# Anchored: Daphne's own log handler may repeat the line with a timestamp in front.
-DROPPED = re.compile(r"^(\d+) of \d+ channels over capacity", re.MULTILINE)
-PROBLEM = re.compile(r"Traceback|ERROR|CRITICAL|Exception|Error:")
-
-
-def log_findings(text: str, *, samples: int = 5) -> dict[str, Any]:
-    """What the server logged that matters here: layer drops, errors and tracebacks."""
-    lines = text.splitlines()
-    problems = [line.strip() for line in lines if PROBLEM.search(line)]
-    distinct: list[str] = []
-    for line in problems:
-        short = line[:240]
-        if short not in distinct:
-            distinct.append(short)
-    return {
-        "channel_layer_drops": sum(int(m.group(1)) for m in DROPPED.finditer(text)),
-        "tracebacks": sum("Traceback" in line for line in lines),
-        "problem_lines": len(problems),
-        "samples": distinct[:samples],
-    }
