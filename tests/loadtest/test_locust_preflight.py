@@ -1,4 +1,4 @@
-"""Start-up checks that need no site (the others run against one in test_locust_failures)."""
+"""Start-up checks that need no site (the others run against one in test_locust_startup)."""
 
 import pytest
 
