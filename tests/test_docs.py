@@ -4,15 +4,19 @@
   defaults the code has (read from the code with `ast`, not by importing the settings).
 - README.md stays a map: short enough to read through.
 - Every file or folder README.md and docs/*.md name (in backticks, in links, or as a path in
-  a code block) exists, and every link to a heading finds it.
+  a code block) exists, every link to a heading finds it, and every Python name they give in
+  full (`chat.queries.rooms_readable_by`, the model `chat.ReadCursor`) can be found.
 """
 
 import ast
+import importlib
 import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+from django.apps import apps
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG_DOC = ROOT / "docs" / "configuration.md"
@@ -364,6 +368,52 @@ def dangling(document: Path) -> list[str]:
         elif anchor and linked.suffix == ".md" and anchor not in anchors(linked):
             missing.append(f"({target}): no such heading")
     return missing
+
+
+PYTHON_NAME = re.compile(r"^([a-z_]+)((?:\.[A-Za-z_][A-Za-z0-9_]*)+)$")
+
+
+def python_names(text: str) -> Iterator[str]:
+    """`app.module.name` and `app.Model` in inline code, for the project's own apps. Two
+    lowercase parts (`chat.send`, `realtime.push`) are frame actions, groups or modules
+    named in passing, and are not checked."""
+    tops = top_level()
+    for code in INLINE_CODE.findall(FENCE.sub("", text)):
+        match = PYTHON_NAME.match(code)
+        if not match or match[1] not in tops or not (ROOT / match[1] / "apps.py").exists():
+            continue
+        parts = code.split(".")
+        if len(parts) >= 3 or parts[1][:1].isupper():
+            yield code
+
+
+def python_name_exists(name: str) -> bool:
+    parts = name.split(".")
+    if len(parts) == 2:
+        return any(
+            model.__name__ == parts[1] for model in apps.get_app_config(parts[0]).get_models()
+        )
+    for cut in range(len(parts) - 1, 0, -1):
+        try:
+            found: Any = importlib.import_module(".".join(parts[:cut]))
+        except ModuleNotFoundError:
+            continue
+        for attribute in parts[cut:]:
+            if not hasattr(found, attribute):
+                return False
+            found = getattr(found, attribute)
+        return True
+    return False
+
+
+def test_every_python_name_the_docs_give_exists():
+    missing = {
+        document.relative_to(ROOT).as_posix(): [
+            name for name in python_names(document.read_text()) if not python_name_exists(name)
+        ]
+        for document in documents()
+    }
+    assert {name: names for name, names in missing.items() if names} == {}
 
 
 def test_every_path_the_docs_name_exists():
