@@ -53,7 +53,7 @@ demo: migrate
 	DEBUG=1 $(BIN)/python manage.py load_demo_data
 
 # The embedded default: SQLite, the in-memory channel layer, one process. Served by Daphne
-# (runserver); `make run SERVER=uvicorn` serves it with uvicorn and README's production options.
+# (runserver); `make run SERVER=uvicorn` serves it with uvicorn and the production options of docs/deployment.md.
 SERVER ?= daphne
 UVICORN_OPTIONS := --backlog 2048 --proxy-headers --loop uvloop --http httptools \
 	--ws websockets-sansio --ws-ping-interval 60 --ws-max-size 65536 \

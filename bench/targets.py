@@ -42,7 +42,7 @@ class Target:
     def command(self, port: int) -> list[str]:
         if self.name == "websockets":
             return [PYTHON, "-m", "bench.peers.wsserver", "--port", str(port)]
-        if self.server == "uvicorn":  # the project as README's uvicorn command runs it
+        if self.server == "uvicorn":  # as docs/deployment.md's uvicorn command
             uvicorn = [PYTHON, "-m", "uvicorn", "--host", LOCALHOST, "--port", str(port)]
             return [*uvicorn, *APP_UVICORN_OPTIONS, APPLICATIONS["app"]]
         # Every Daphne target gets the production listen backlog: with Daphne's 50, a burst of
@@ -68,7 +68,7 @@ APP_DAPHNE_OPTIONS = [
     "--websocket-max-frame-size",
     "65536",
 ]
-# README's uvicorn command without its address (tests/bench checks that they match): the
+# docs/deployment.md's uvicorn command without its address (tests/bench checks that they match): the
 # production backlog; client addresses from a proxy's X-Forwarded-For; uvloop, httptools and
 # the websockets protocol named, so that a missing one fails instead of falling back; idle
 # sockets pinged every 60 s and messages limited to 64 KiB, as on Daphne; no compression

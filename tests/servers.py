@@ -88,7 +88,7 @@ DAPHNE_LIMITS = ["--websocket-max-message-size", "65536", "--websocket-max-frame
 ServerName = Literal["daphne", "uvicorn"]
 SERVERS: tuple[ServerName, ...] = ("daphne", "uvicorn")
 # Each server's production options that matter to the application (the rest concern the
-# listening socket): the Dockerfile's limits for Daphne, README's options for uvicorn.
+# listening socket): the Dockerfile's limits for Daphne, docs/deployment.md's for uvicorn.
 PRODUCTION_OPTIONS: dict[ServerName, list[str]] = {
     "daphne": DAPHNE_LIMITS,
     "uvicorn": APP_UVICORN_OPTIONS,

@@ -26,16 +26,16 @@ def test_every_daphne_target_listens_with_the_same_backlog():
         assert command[command.index("-e") + 1] == "tcp:port=8123:interface=127.0.0.1:backlog=2048"
 
 
-def readme_uvicorn_command() -> list[str]:
-    """The production uvicorn command documented in README, as arguments."""
-    readme = (ROOT / "README.md").read_text()
-    start = readme.index("uvicorn realtime.asgi:application")
-    command = readme[start : readme.index("\n```", start)].replace("\\\n", " ")
+def documented_uvicorn_command() -> list[str]:
+    """The production uvicorn command of docs/deployment.md, as arguments."""
+    deployment = (ROOT / "docs" / "deployment.md").read_text()
+    start = deployment.index("uvicorn realtime.asgi:application")
+    command = deployment[start : deployment.index("\n```", start)].replace("\\\n", " ")
     return shlex.split(command, comments=True)
 
 
-def test_the_uvicorn_target_runs_with_readmes_uvicorn_options():
-    documented = readme_uvicorn_command()
+def test_the_uvicorn_target_runs_with_the_documented_uvicorn_options():
+    documented = documented_uvicorn_command()
     assert documented[:2] == ["uvicorn", "realtime.asgi:application"]
     options = documented[2:]
     for address in ("--host", "--port"):

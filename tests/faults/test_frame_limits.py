@@ -1,7 +1,7 @@
 """Oversized WebSocket frames and messages against a real server, Daphne and uvicorn, each
 started with its production options (tests.servers.PRODUCTION_OPTIONS: the Dockerfile's, and
-README's uvicorn command): the server closes the connection with 1009, saying what the limit
-is, before the application sees any of it."""
+the uvicorn command of docs/deployment.md): the server closes the connection with 1009, saying
+what the limit is, before the application sees any of it."""
 
 import json
 from collections.abc import Iterator

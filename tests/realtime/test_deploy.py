@@ -60,10 +60,10 @@ def test_the_embedded_sqlite_database_takes_the_write_lock_at_begin(tmp_path):
     assert "'transaction_mode': 'IMMEDIATE'" in output
 
 
-def test_the_readmes_daphne_command_listens_only_where_the_proxy_reaches_it():
+def test_the_documented_daphne_command_listens_only_where_the_proxy_reaches_it():
     # --proxy-headers believes X-Forwarded-For from anyone who can connect: loopback only.
-    readme = (ROOT / "README.md").read_text().replace("\\\n", " ")
-    commands = [line for line in readme.splitlines() if "daphne -e " in line]
+    deployment = (ROOT / "docs" / "deployment.md").read_text().replace("\\\n", " ")
+    commands = [line for line in deployment.splitlines() if "daphne -e " in line]
     assert commands
     for command in commands:
         assert "--proxy-headers" in command
