@@ -35,7 +35,7 @@ OTHER_ENVIRONMENT_READERS = {
     "loadtest/locust/process.py": "the load-test kit's own, in loadtest/README.md",
     "loadtest/locust/run.py": "the load-test kit's own, in loadtest/README.md",
     "bench/pageview_latency.py": "the benchmark harness's own",
-    "bench/targets.py": "the benchmark harness's own",
+    "bench/deployment.py": "the benchmark harness's own",
     "bench/peers/tutorial/asgi.py": "a benchmark peer, not this project",
     "bench/peers/tutorial/settings.py": "a benchmark peer, not this project",
     "scripts/bench_unread_search.py": "sets the settings for its own run",
