@@ -3,7 +3,7 @@
 every message that arrives, to check for gaps, duplicates and order.
 
 Within one connection a message can arrive twice, live and in the replay that answers
-`chat.resume`; the page shows it once (app.js skips an id it already has), and so does this.
+`chat.resume`; the page shows it once (pushes.js skips an id it already has), and so does this.
 Across connections nothing may arrive again: the cursor must hold.
 """
 
@@ -53,7 +53,7 @@ class Page:
         return dict(sorted((message_id, body) for message_id, body, _ in self.arrived))
 
     def newest_shown(self) -> list[int]:
-        """What app.js reports when it resumes: the ids of the newest messages it shows."""
+        """What the page reports when it resumes (messages.js): the ids of the newest it shows."""
         return sorted(self.shown)[-RESUME_SHOWN_LIMIT:]
 
     def arrived_again(self) -> list[int]:

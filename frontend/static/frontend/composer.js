@@ -1,6 +1,11 @@
-// Writing and editing messages: a character count near the limit, a refusal instead of a
-// silent cut, and the message editor's keys (Enter saves, Shift+Enter adds a line, Escape
-// cancels). The editor takes focus by itself (autofocus, which htmx honours after a swap).
+// Writing and editing messages: Enter sends (Shift+Enter adds a line), a character count near
+// the limit, a refusal instead of a silent cut, a cleared box and a fresh client id after each
+// send, and the message editor's keys (Enter saves, Shift+Enter adds a line, Escape cancels).
+// The editor takes focus by itself (autofocus, which htmx honours after a swap).
+//
+// Elements: the composer form #composer (ws-send, with a hidden client_id), its box
+// #composer-body (data-max-length), #composer-count, #composer-error; .message-editor forms.
+// Server messages: #composer-body pushed back (a refused message, returned to its writer).
 //
 // The composer has no maxlength: a browser cuts a long paste to it without a word. The count
 // shows from SHOW_FROM of the limit; past the limit the send is refused here, with the same
@@ -8,6 +13,24 @@
 
 const SHOW_FROM = 0.9;
 const format = new Intl.NumberFormat("en");
+
+// The id the server saves a message under once, whatever the retries.
+function newClientId() {
+  if (crypto.randomUUID) return crypto.randomUUID();
+  // Outside secure contexts randomUUID is missing; build a version-4 UUID by hand.
+  const b = crypto.getRandomValues(new Uint8Array(16));
+  b[6] = (b[6] & 0x0f) | 0x40;
+  b[8] = (b[8] & 0x3f) | 0x80;
+  const h = Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+  return [h.slice(0, 8), h.slice(8, 12), h.slice(12, 16), h.slice(16, 20), h.slice(20)].join("-");
+}
+
+// After a send leaves (or is held by outbox.js): clear the box, take a fresh id for the next.
+export function clearComposer(form) {
+  form.elements.body.value = "";
+  form.elements.client_id.value = newClientId();
+  showCount(form.elements.body);
+}
 
 function length(text) {
   // Characters as the server counts them: code points, one per line break.
@@ -32,13 +55,16 @@ function showCount(box) {
 document.addEventListener("input", (event) => {
   if (event.target.id === "composer-body") showCount(event.target);
 });
-// After a send clears the box (or a refusal puts text back), count again.
-document.addEventListener("htmx:wsAfterSend", () => {
-  const box = document.getElementById("composer-body");
-  if (box) showCount(box);
+document.addEventListener("htmx:wsAfterSend", (event) => {
+  if (event.target.id === "composer") clearComposer(event.target);
 });
+// A refused message was put back: count it again and return the cursor to its end.
 document.addEventListener("htmx:oobAfterSwap", (event) => {
-  if (event.target.id === "composer-body") showCount(event.target);
+  const box = event.target;
+  if (box.id !== "composer-body") return;
+  box.focus();
+  box.setSelectionRange(box.value.length, box.value.length);
+  showCount(box);
 });
 
 document.addEventListener("htmx:wsConfigSend", (event) => {
@@ -55,6 +81,14 @@ document.addEventListener("htmx:wsConfigSend", (event) => {
   error.textContent =
     `That message is ${format.format(used)} characters long; the limit is ${format.format(limit)}.`;
   box.focus();
+});
+
+document.addEventListener("keydown", (event) => {
+  const box = event.target;
+  if (box.id !== "composer-body" || event.key !== "Enter") return;
+  if (event.shiftKey || event.isComposing) return;
+  event.preventDefault();
+  box.form.requestSubmit();
 });
 
 document.addEventListener("keydown", (event) => {

@@ -1,18 +1,24 @@
-// The connection badge tells the truth, and nothing typed is lost while it is down.
+// The page socket's life, as the person sees it: the connection badge (#connection-status),
+// which tells the truth, and the sign-in page once the session has ended.
+//
+// htmx's ws extension opens the socket (body[ws-connect]) and reconnects after the close codes
+// in RETRIED. Its events drive the badge: htmx:wsConnecting, htmx:wsOpen, htmx:wsClose. A close
+// with SIGNED_OUT (realtime/sockets.py) sends the page to the sign-in page and back. An open
+// socket clears the last refusal's reason (#socket-error).
 //
 // A socket whose network went away still looks open until TCP gives up, minutes later. So the
-// page pings the server every PING_MS (realtime/heartbeat.py answers with #heartbeat) and
-// counts the connection as dead when no answer came for DEAD_MS, or as soon as the browser
-// says it is offline. A dead socket is dropped and a new one opened; htmx's ws extension then
-// reconnects as usual, and app.js resumes the conversation from its cursor.
-//
-// A message sent while the connection is down is held here and shown as pending; it is sent
-// once a socket opens again and stays pending until the server acknowledges its client id
-// (the answered #composer-error), which the server saves once whatever the retries.
+// page pings the server every PING_MS ({"action": "ping"}; realtime/heartbeat.py answers with
+// #heartbeat) and counts the connection as dead when no answer came for DEAD_MS, or as soon as
+// the browser says it is offline. A dead socket is dropped and a new one opened; the extension
+// then reconnects as usual, and app.js resumes every stream from its cursor.
 
 const PING_MS = 3000;
 const DEAD_MS = 6000; // no answer for this long after a ping: the connection is dead
-const PENDING_AFTER_MS = 1000; // a send not acknowledged by then shows as pending
+// Close codes after which htmx's ws extension reconnects by itself.
+const RETRIED = [1006, 1011, 1012, 1013];
+// The close code of a socket whose session is no longer valid (realtime/sockets.py).
+const SIGNED_OUT = 4401;
+const SIGN_IN_URL = "/accounts/login/";
 
 const LABELS = {
   connecting: "Connecting…",
@@ -22,24 +28,30 @@ const LABELS = {
   closed: "Disconnected — reload the page",
 };
 
-let socket = null; // htmx's wrapper of the page socket, while it is open
+let page = null; // htmx's wrapper of the page socket, from its open to its close
+let socket = null; // the same wrapper, while its connection answers
 let raw = null; // the WebSocket it wraps
+let deadWrapper = null; // the wrapper to reopen when the network comes back
+let hadOpened = false;
 let sequence = 0;
 let lastAnswer = 0;
 let pingedAt = 0;
-const held = []; // frames typed while the connection was down, oldest first
-const pending = new Map(); // client id -> its pending element
-const answered = new Set(); // client ids the server acknowledged (the newest few)
+
+// The page socket (htmx's wrapper: send() queues while it is not open), or null when closed.
+export function pageSocket() {
+  return page;
+}
+
+// Whether a send would reach the server now.
+export function connected() {
+  return socket !== null && navigator.onLine;
+}
 
 function setBadge(state) {
   const badge = document.getElementById("connection-status");
   if (!badge) return;
   badge.dataset.state = state === "offline" ? "reconnecting" : state;
   badge.textContent = LABELS[state];
-}
-
-function connected() {
-  return socket !== null && navigator.onLine;
 }
 
 // Drop a socket that no longer answers and open another. Its own close event would arrive
@@ -55,7 +67,6 @@ function replaceDeadSocket() {
   if (navigator.onLine && wrapper) wrapper.reconnect();
   else deadWrapper = wrapper;
 }
-let deadWrapper = null; // the wrapper to reopen when the network comes back
 
 function beat() {
   // A socket closing with the page (or being dropped) takes no more pings.
@@ -73,22 +84,35 @@ function beat() {
 }
 setInterval(beat, 1000);
 
+document.addEventListener("htmx:wsConnecting", () => {
+  setBadge(hadOpened ? "reconnecting" : "connecting");
+});
+
 document.addEventListener("htmx:wsOpen", (event) => {
-  socket = event.detail.socketWrapper;
+  hadOpened = true;
+  page = socket = event.detail.socketWrapper;
   raw = event.detail.event.target;
   lastAnswer = pingedAt = 0;
-  if (!navigator.onLine) {
-    setBadge("offline");
-    return;
-  }
-  setBadge("open");
-  while (held.length) socket.send(held.shift());
+  // A refusal's reason (shown in the error line) is stale once a socket opens again.
+  const error = document.getElementById("socket-error");
+  if (error) error.textContent = "";
+  setBadge(navigator.onLine ? "open" : "offline");
 });
+
 document.addEventListener("htmx:wsClose", (event) => {
+  page = null;
   if (event.detail.event.target === raw) {
     socket = null;
     raw = null;
   }
+  const code = event.detail.event.code;
+  if (code === SIGNED_OUT) {
+    // The session ended (signed out, password changed, expired): sign in again, then back.
+    const here = window.location.pathname + window.location.search;
+    window.location.assign(`${SIGN_IN_URL}?next=${encodeURIComponent(here)}`);
+    return;
+  }
+  setBadge(RETRIED.includes(code) ? "reconnecting" : "closed");
 });
 
 window.addEventListener("offline", () => {
@@ -103,69 +127,5 @@ window.addEventListener("online", () => {
 });
 
 document.addEventListener("htmx:oobAfterSwap", (event) => {
-  const swapped = event.target;
-  if (swapped.id === "heartbeat") {
-    lastAnswer = Date.now();
-  } else if (swapped.id === "composer-error" && swapped.dataset.answered) {
-    answered.add(swapped.dataset.answered);
-    if (answered.size > 50) answered.delete(answered.values().next().value);
-    const element = pending.get(swapped.dataset.answered);
-    pending.delete(swapped.dataset.answered);
-    if (element) element.remove();
-  }
-});
-
-function newClientId() {
-  if (crypto.randomUUID) return crypto.randomUUID();
-  // Outside secure contexts randomUUID is missing; build a version-4 UUID by hand.
-  const b = crypto.getRandomValues(new Uint8Array(16));
-  b[6] = (b[6] & 0x0f) | 0x40;
-  b[8] = (b[8] & 0x3f) | 0x80;
-  const h = Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
-  return [h.slice(0, 8), h.slice(8, 12), h.slice(12, 16), h.slice(16, 20), h.slice(20)].join("-");
-}
-
-function showPending(clientId, body) {
-  const list = document.getElementById("pending");
-  if (!list || pending.has(clientId)) return;
-  const item = document.createElement("article");
-  item.className = "message is-pending";
-  item.dataset.clientId = clientId;
-  const text = document.createElement("div");
-  text.className = "body";
-  text.dir = "auto";
-  text.textContent = body;
-  const note = document.createElement("p");
-  note.className = "pending-note";
-  note.textContent = "Not sent yet: waiting for the connection…";
-  item.append(text, note);
-  list.append(item);
-  pending.set(clientId, item);
-  const scroller = document.getElementById("scroller");
-  if (scroller) scroller.scrollTop = scroller.scrollHeight;
-}
-
-// While the connection is down, a send from the composer is held here instead of queued
-// behind a dead socket; the box is cleared as after any send.
-document.addEventListener("htmx:wsConfigSend", (event) => {
-  const form = event.target;
-  if (event.defaultPrevented || form.id !== "composer" || connected()) return;
-  const params = event.detail.parameters;
-  if (!String(params.body || "").trim()) return;
-  event.preventDefault();
-  // htmx stops the form's own submission only for sends it makes.
-  event.detail.triggeringEvent?.preventDefault();
-  held.push(JSON.stringify({ ...params, HEADERS: event.detail.headers }));
-  showPending(params.client_id, params.body);
-  form.elements.body.value = "";
-  form.elements.client_id.value = newClientId();
-});
-
-// A send that left over a socket that then died: pending if not answered soon.
-document.addEventListener("htmx:wsAfterSend", (event) => {
-  if (event.target.id !== "composer") return;
-  const frame = JSON.parse(event.detail.message);
-  setTimeout(() => {
-    if (!answered.has(frame.client_id)) showPending(frame.client_id, frame.body);
-  }, PENDING_AFTER_MS);
+  if (event.target.id === "heartbeat") lastAnswer = Date.now();
 });

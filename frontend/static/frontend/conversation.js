@@ -1,12 +1,32 @@
-// How the conversation looks as it grows: consecutive messages from one person within
-// GROUP_MS are grouped (one name and avatar), and a reader at the bottom stays at the bottom
-// when something above grows (a thumbnail or a link preview arriving, a message edited).
+// How the conversation looks and where its reader is in it (#scroller, holding #history and
+// the live log #messages; messages are .message with data-author and a <time datetime>).
 //
-// Pushed fragments are the same for everyone and rendered one at a time, so the grouping is
-// decided here, from each message's author and time.
+// - Grouping: consecutive messages from one person within GROUP_MS are grouped (one name and
+//   avatar). Pushed fragments are the same for everyone and rendered one at a time, so the
+//   grouping is decided here, after every swap (htmx:load, htmx:oobAfterSwap).
+// - Opening: a room opens at the message asked for (#scroller[data-anchor]), else at the first
+//   unread (#unread-divider), else at the end.
+// - Growing: a reader at the bottom stays at the bottom when something grows (a message
+//   pushed into #messages, a thumbnail or a link preview arriving, a message edited, the
+//   keyboard opening); a message of the viewer's own (body[data-viewer]) is always scrolled to.
+// - Loading: older messages (#load-older, swapped by htmx) load above what the reader is
+//   looking at, which stays where it was; newer ones (#load-newer) load below it.
 
 const GROUP_MS = 5 * 60 * 1000;
 const NEAR_BOTTOM_PX = 120;
+
+function scroller() {
+  return document.getElementById("scroller");
+}
+
+function nearBottom(element) {
+  return element.scrollHeight - element.scrollTop - element.clientHeight < NEAR_BOTTOM_PX;
+}
+
+function scrollToEnd() {
+  const element = scroller();
+  if (element) element.scrollTop = element.scrollHeight;
+}
 
 function group(list) {
   let previous = null;
@@ -49,7 +69,7 @@ function watchScroller() {
   const scroller = document.getElementById("scroller");
   if (!scroller) return;
   let lastTop = scroller.scrollTop;
-  // A page opened at a message or at the first unread is not read from the end (app.js).
+  // A page opened at a message or at the first unread is not read from the end (initialScroll).
   atBottom = !scroller.dataset.anchor && !document.getElementById("unread-divider");
   scroller.addEventListener(
     "scroll",
@@ -95,7 +115,51 @@ function regroup() {
   keepingPlace(groupAll);
 }
 
+// Open a room at the message asked for, else at the first unread, else at the end.
+function initialScroll() {
+  const element = scroller();
+  if (!element) return;
+  const anchor = element.dataset.anchor && document.getElementById(element.dataset.anchor);
+  const divider = document.getElementById("unread-divider");
+  if (anchor) anchor.scrollIntoView({ block: "start" });
+  else if (divider) divider.scrollIntoView({ block: "start" });
+  else scrollToEnd();
+}
+
+// A message pushed into the live log: a reader who was near the end follows it.
+let stickToBottom = false;
+document.addEventListener("htmx:oobBeforeSwap", (event) => {
+  const detail = event.detail;
+  if (detail.target.id !== "messages" || !detail.fragment?.firstElementChild) return;
+  if (!detail.shouldSwap) return; // skipped (pushes.js)
+  const element = scroller();
+  stickToBottom = !!element && nearBottom(element);
+});
+document.addEventListener("htmx:oobAfterSwap", (event) => {
+  const log = event.detail.target;
+  if (log.id !== "messages") return;
+  const mine = log.lastElementChild?.dataset.author === document.body.dataset.viewer;
+  if (stickToBottom || mine) scrollToEnd();
+});
+
+// Older messages load above what the reader is looking at: keep it where it was.
+let keepFromBottom = null;
+document.addEventListener("htmx:beforeSwap", (event) => {
+  const element = scroller();
+  if (element && event.detail.target.id === "load-older") {
+    keepFromBottom = element.scrollHeight - element.scrollTop;
+  }
+});
+document.addEventListener("htmx:afterSwap", (event) => {
+  const element = scroller();
+  if (element && keepFromBottom !== null && event.detail.target.id === "load-older") {
+    element.scrollTop = element.scrollHeight - keepFromBottom;
+  }
+});
+document.addEventListener("htmx:afterSettle", () => { keepFromBottom = null; });
+
 document.addEventListener("htmx:load", regroup);
 document.addEventListener("htmx:oobAfterSwap", regroup);
 groupAll();
 watchScroller();
+initialScroll();

@@ -1,16 +1,17 @@
 // Telling people about what is theirs when they are not looking at it.
 //
 // - The tab title: while the tab is hidden, it starts with the number of unread messages in
-//   the room list (the sidebar's badges, which frontend/app.js counts live), or, on pages
-//   without one, the number of notifications that arrived meanwhile. Visible again, the title
-//   is the page's own.
-// - Mentions: a mention's toast marks its room's badge with "@" (the server renders the same
-//   mark on page load and whenever the reader's cursor moves).
+//   the room list (the badges .unread[data-count] in #room-list and #direct-list, which
+//   rooms.js counts live and the server replaces), or, on pages without one, the number of
+//   notifications that arrived meanwhile. Visible again, the title is the page's own.
+// - Mentions: a mention's toast (toastArrived, from toasts.js) marks its room's badge with "@"
+//   (.unread-mention; the server renders the same mark on page load and whenever the reader's
+//   cursor moves).
 // - Desktop notifications (the Notification API), for direct messages and mentions only,
 //   only while the tab is hidden, and only after the person turned them on with the button
-//   on the notifications page: permission is asked on that click, never on load. Every tab
-//   of the person receives the same toast; one tag per notification makes the browser show
-//   it once.
+//   (#desktop-notifications, #desktop-notifications-status) on the notifications page:
+//   permission is asked on that click, never on load. Every tab of the person receives the
+//   same toast; one tag per notification makes the browser show it once.
 
 const PAGE_TITLE = document.title;
 const DESKTOP_VERBS = new Set(["direct", "mention"]);
@@ -75,7 +76,7 @@ function showOnDesktop(toast) {
   });
 }
 
-function toastArrived(toast) {
+export function toastArrived(toast) {
   arrivedWhileHidden += document.visibilityState === "visible" ? 0 : 1;
   const verb = toast.dataset.verb;
   if (verb === "mention") markMentioned(toast);
@@ -119,18 +120,8 @@ async function toggleDesktop(button) {
 }
 
 function start() {
-  const toasts = document.getElementById("toasts");
-  if (toasts) {
-    new MutationObserver((changes) => {
-      changes.forEach((change) => change.addedNodes.forEach((node) => {
-        if (node.nodeType === Node.ELEMENT_NODE && node.classList.contains("toast")) {
-          toastArrived(node);
-        }
-      }));
-    }).observe(toasts, { childList: true });
-  }
-  // Badges change by attribute (counted by app.js) or are replaced whole (pushed by the
-  // server); rooms come and go.
+  // Badges change by attribute (counted by rooms.js, which htmx has no event for) or are
+  // replaced whole (pushed by the server); rooms come and go.
   const counted = new MutationObserver(updateTitle);
   document.querySelectorAll(ROOM_LISTS.join(", ")).forEach((list) => {
     counted.observe(list, {
