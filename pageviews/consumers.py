@@ -30,20 +30,13 @@ from django.conf import settings
 from pageviews import actions, events, logic, queries
 from realtime import logic as realtime_logic
 from realtime.presence import get_presence
-from realtime.sockets import (
-    CLOSE_BAD_REQUEST,
-    CLOSE_NOT_FOUND,
-    NOTHING_MISSED,
-    Action,
-    CatchUp,
-    Connection,
-    Refused,
-)
+from realtime.sockets.closes import CLOSE_BAD_REQUEST, CLOSE_NOT_FOUND
+from realtime.sockets.parts import NOTHING_MISSED, CatchUp, Connection, Part, Refused
 
 logger = logging.getLogger(__name__)
 
 
-class PagePart:
+class PagePart(Part):
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
         self.path: str | None = None
@@ -65,9 +58,6 @@ class PagePart:
             raise Refused(CLOSE_NOT_FOUND, "No such room.")
         self.path = path
         return [logic.page_group_name(self.path)]
-
-    def actions(self) -> Mapping[str, Action]:
-        return {}
 
     async def enter(self) -> None:
         if self.path is None:
@@ -97,7 +87,7 @@ async def announce_here_now(path: str, space: str, members: list[str]) -> None:
     await events.here_now_changed(path, len(realtime_logic.people(members)))
 
 
-class StatsPart:
+class StatsPart(Part):
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
         self.on_stats = connection.params.get("page") == logic.STATS_PAGE
@@ -105,9 +95,6 @@ class StatsPart:
 
     def load(self) -> Iterable[str]:
         return [logic.STATS_GROUP] if self.on_stats else []
-
-    def actions(self) -> Mapping[str, Action]:
-        return {}
 
     async def enter(self) -> None:
         if self.on_stats:

@@ -25,7 +25,7 @@ from websockets.exceptions import ConnectionClosed
 
 from chat.logic import room_group_name
 from realtime.hub import carrier
-from realtime.sockets import CLOSE_SERVICE_RESTART
+from realtime.sockets.closes import CLOSE_SERVICE_RESTART
 from tests.faults.conftest import AppServer, RedisServer, Worker
 from tests.faults.nginx import nginx_binary, nginx_in_front
 from tests.faults.pages import Page, has_acknowledgement, has_bodies

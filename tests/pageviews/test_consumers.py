@@ -14,7 +14,7 @@ from pageviews import logic
 from pageviews.models import PageCounter
 from realtime.hub import push_event
 from realtime.presence import get_presence, memory_store
-from realtime.sockets import CLOSE_BAD_REQUEST
+from realtime.sockets.closes import CLOSE_BAD_REQUEST
 
 pytestmark = [
     pytest.mark.asyncio,

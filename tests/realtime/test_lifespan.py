@@ -53,7 +53,7 @@ async def test_a_failing_shutdown_is_reported_to_the_server(caplog):
 async def test_the_project_runs_its_shutdown_through_the_lifespan_scope(caplog, monkeypatch):
     # Channels' ProtocolTypeRouter refuses a scope type it has no application for: uvicorn
     # would then say lifespan is unsupported and skip the shutdown work.
-    caplog.set_level(logging.INFO, logger="realtime.sockets")
+    caplog.set_level(logging.INFO, logger="realtime.sockets.consumer")
     # The shutdown sets the process to exit within its grace period: recorded, not armed.
     deadlines: list[float] = []
     monkeypatch.setattr("realtime.asgi.exit_within", deadlines.append)
