@@ -10,21 +10,19 @@ total once per flush: at most one update per page per PAGEVIEWS_FLUSH_SECONDS, h
 views arrive. A message lost on the layer or a batch lost in a crash is never counted: the
 counters are approximate by design (at-most-once), and nothing else depends on them. A batch
 the database refuses (an outage, a failover) is kept and saved with the next flush. The
-worker process itself outlives Redis outages (pageviews.worker).
+worker process itself outlives Redis outages (pageviews.worker); in the embedded default the
+worker runs inside the server process instead (realtime.embedded).
 """
 
 import asyncio
 import logging
 import time
-import weakref
 from collections.abc import Iterable, Mapping
 from functools import partial
 from typing import Any
 
 from channels.consumer import AsyncConsumer, get_handler_name
 from channels.db import database_sync_to_async
-from channels.layers import get_channel_layer
-from channels.worker import Worker
 from django.conf import settings
 
 from pageviews import actions, events, logic, queries
@@ -62,7 +60,6 @@ class PagePart(Part):
     async def enter(self) -> None:
         if self.path is None:
             return
-        ensure_embedded_worker()
         presence = get_presence()
         space = logic.page_space(self.path)
         await presence.enter(space, self.member, announce=partial(announce_here_now, self.path))
@@ -178,27 +175,3 @@ class PageviewWorker(AsyncConsumer):
             return
         connections, people = await site_presence()
         await database_sync_to_async(events.stats_changed)(connections=connections, people=people)
-
-
-_embedded: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, "asyncio.Task[None]"] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def ensure_embedded_worker() -> None:
-    """In the embedded default the worker runs inside the server process, on its loop: the
-    same Channels Worker `runworker` would start, reading the in-memory layer."""
-    if not settings.PAGEVIEWS_EMBEDDED_WORKER:
-        return
-    loop = asyncio.get_running_loop()
-    running = _embedded.get(loop)
-    if running is not None and not running.done():
-        return
-    from realtime.routing import channel_application
-
-    worker = Worker(
-        application=channel_application,
-        channels=[settings.PAGEVIEWS_CHANNEL],
-        channel_layer=get_channel_layer(settings.PAGEVIEWS_LAYER),
-    )
-    _embedded[loop] = loop.create_task(worker.arun())
