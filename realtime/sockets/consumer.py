@@ -23,7 +23,7 @@ from django.conf import settings
 
 from realtime import frames, metrics
 from realtime.admission import get_admission
-from realtime.hub import get_hub
+from realtime.hub.hub import get_hub
 from realtime.inbound import Inbox, encodable
 from realtime.revocation import SocketLogin, after
 from realtime.sockets.closes import (

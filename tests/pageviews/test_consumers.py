@@ -12,7 +12,7 @@ from channels.testing import WebsocketCommunicator
 
 from pageviews import logic
 from pageviews.models import PageCounter
-from realtime.hub import push_event
+from realtime.hub.messages import push_event
 from realtime.presence import get_presence, memory_store
 from realtime.sockets.closes import CLOSE_BAD_REQUEST
 

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from chat.logic import room_space
 from realtime import budgets
-from realtime.hub import get_hub
+from realtime.hub.hub import get_hub
 from realtime.presence import get_presence
 from realtime.routing import websocket_urlpatterns
 from realtime.sockets import opening

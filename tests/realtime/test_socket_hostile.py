@@ -13,7 +13,7 @@ from channels.testing import WebsocketCommunicator
 from chat.consumers import RoomPart, RoomPresencePart
 from chat.logic import room_space
 from realtime.budgets import costs
-from realtime.hub import get_hub
+from realtime.hub.hub import get_hub
 from realtime.inbound import BAD_TEXT, TOO_DEEP
 from realtime.presence import get_presence
 from realtime.routing import websocket_urlpatterns

@@ -10,7 +10,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.db import OperationalError
 
 from realtime.admission import get_admission
-from realtime.hub import get_hub
+from realtime.hub.hub import get_hub
 from realtime.routing import websocket_urlpatterns
 from realtime.sockets import opening
 from realtime.sockets.closes import (

@@ -17,7 +17,8 @@ from django.http import HttpRequest, HttpResponse
 from django.test import Client
 
 from realtime.auth import SessionAuthMiddleware
-from realtime.hub import PUSH, SESSION, get_hub, push_event
+from realtime.hub.hub import get_hub
+from realtime.hub.messages import PUSH, SESSION, push_event
 from realtime.revocation import (
     SocketLogin,
     account_change,

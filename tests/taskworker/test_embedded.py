@@ -14,7 +14,7 @@ from chat import actions
 from chat.models import TranscriptExport
 from notifications.logic import user_group_name
 from realtime.embedded import running_workers, start_embedded_workers, stop_embedded_workers
-from realtime.hub import carrier
+from realtime.hub.messages import carrier
 from taskworker import worker as worker_module
 from taskworker.models import WorkerHeartbeat
 from tests.taskworker.failing import failing_first

@@ -13,7 +13,7 @@
   };
   // Close codes after which htmx's ws extension reconnects by itself.
   var RETRIED = [1006, 1011, 1012, 1013];
-  // The close code of a socket whose session is no longer valid (realtime.sockets).
+  // The close code of a socket whose session is no longer valid (realtime.sockets.closes).
   var SIGNED_OUT = 4401;
   var SIGN_IN_URL = "/accounts/login/";
 
