@@ -18,24 +18,15 @@ from realtime.limits import BucketMap
 from realtime.logic import people as people_in
 from realtime.logic import presence_member
 from realtime.presence import get_presence
-from realtime.sockets import (
-    CLOSE_NOT_FOUND,
-    DATABASE_DOWN,
-    NOTHING_MISSED,
-    Action,
-    CatchUp,
-    Connection,
-    Frame,
-    Refused,
-    socket_error_html,
-)
+from realtime.sockets.closes import CLOSE_NOT_FOUND, DATABASE_DOWN, socket_error_html
+from realtime.sockets.parts import NOTHING_MISSED, Action, CatchUp, Connection, Frame, Part, Refused
 
 logger = logging.getLogger(__name__)
 
 NOT_SAVED = "Your message was not saved: the database is unavailable. Try again in a moment."
 
 
-class LobbyPart:
+class LobbyPart(Part):
     """Every chat page hears about new rooms, to keep its sidebar current."""
 
     def __init__(self, connection: Connection) -> None:
@@ -43,15 +34,6 @@ class LobbyPart:
 
     def load(self) -> Iterable[str]:
         return [logic.LOBBY_GROUP]
-
-    def actions(self) -> Mapping[str, Action]:
-        return {}
-
-    async def enter(self) -> None:
-        pass
-
-    def catch_up(self) -> CatchUp:
-        return NOTHING_MISSED
 
 
 def shown_room(connection: Connection) -> Room | None:
@@ -67,7 +49,7 @@ def shown_room(connection: Connection) -> Room | None:
     return room
 
 
-class RoomPart:
+class RoomPart(Part):
     """On a room page: receive the room's messages, and post to it.
 
     Only a reader of the room joins its group. A private room the viewer may not read is
@@ -88,9 +70,6 @@ class RoomPart:
 
     def actions(self) -> Mapping[str, Action]:
         return {"chat.send": self.send, "chat.resume": self.resume} if self.room else {}
-
-    async def enter(self) -> None:
-        pass
 
     def catch_up(self) -> CatchUp:
         # Access may have ended between the check in load() and joining the group, when the
@@ -172,7 +151,7 @@ def access_ended_html(room: Room) -> str:
 ROOMS_PAGE = "rooms"
 
 
-class UnreadPart:
+class UnreadPart(Part):
     """Pages with the room list: the unread count beside each room the viewer follows.
 
     The page joins the activity group of every room its viewer follows (can read and has
@@ -206,9 +185,6 @@ class UnreadPart:
 
     def actions(self) -> Mapping[str, Action]:
         return {"chat.read": self.read} if "room" in self.connection.params else {}
-
-    async def enter(self) -> None:
-        pass
 
     def catch_up(self) -> CatchUp:
         # A tab that reconnects may have missed pushes: send the current counts.
@@ -331,7 +307,7 @@ def composer_rejected_html(room: Room, frame: Frame, error: str) -> str:
     )
 
 
-class RoomPresencePart:
+class RoomPresencePart(Part):
     """On a room page: who has the room open, and who is typing.
 
     Presence is kept for sockets that say which page they are on (`path`), as the browser's
@@ -396,7 +372,7 @@ def typing_allowed(user_id: int, room_id: int) -> bool:
     )
 
 
-class TaskResultsPart:
+class TaskResultsPart(Part):
     """A page that shows something a task is still working on (a preview, a thumbnail, an
     export) asks for its current state once its socket is open: a result pushed before the
     socket joined, or while it was down, is not missed.
@@ -408,17 +384,8 @@ class TaskResultsPart:
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
 
-    def load(self) -> Iterable[str]:
-        return []
-
     def actions(self) -> Mapping[str, Action]:
         return {"tasks.refresh": self.refresh}
-
-    async def enter(self) -> None:
-        pass
-
-    def catch_up(self) -> CatchUp:
-        return NOTHING_MISSED
 
     @costs("refresh")
     async def refresh(self, frame: Frame) -> None:

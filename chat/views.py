@@ -20,7 +20,7 @@ from demo import actions as demo
 from demo.models import Use
 from realtime.http import AuthedHttpRequest, client_address
 from realtime.limits import BucketMap
-from realtime.sockets import socket_url
+from realtime.sockets.urls import socket_url
 
 NO_SUCH_ROOM = "No such room."
 

@@ -8,12 +8,13 @@ from django.conf import settings
 from chat.logic import Invalid, parse_cursor
 from notifications import events, logic, queries
 from realtime.budgets import costs
-from realtime.sockets import Action, CatchUp, Connection, Frame, socket_error_html
+from realtime.sockets.closes import socket_error_html
+from realtime.sockets.parts import Action, CatchUp, Connection, Frame, Part
 
 INBOX_PAGE = "inbox"
 
 
-class PersonalPart:
+class PersonalPart(Part):
     """Every page: the viewer's own group (badge, toasts) and the site-wide announcements.
     On the notifications page also the inbox groups, which carry list items."""
 
@@ -30,9 +31,6 @@ class PersonalPart:
 
     def actions(self) -> Mapping[str, Action]:
         return {"notifications.resume": self.resume}
-
-    async def enter(self) -> None:
-        pass
 
     def catch_up(self) -> CatchUp:
         # A tab that reconnects may have missed pushes: send the current state, which swaps

@@ -3,7 +3,7 @@ from typing import Any
 from django.http import HttpRequest
 
 from notifications import queries
-from realtime.sockets import socket_url
+from realtime.sockets.urls import socket_url
 
 
 def bell(request: HttpRequest) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from notifications import actions, queries
 from notifications.models import Notification
 from realtime.http import AuthedHttpRequest
-from realtime.sockets import socket_url
+from realtime.sockets.urls import socket_url
 
 TEMPLATE = "notifications/inbox.html"
 ANNOUNCEMENT_MAX_LENGTH = 1000

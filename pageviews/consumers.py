@@ -10,40 +10,31 @@ total once per flush: at most one update per page per PAGEVIEWS_FLUSH_SECONDS, h
 views arrive. A message lost on the layer or a batch lost in a crash is never counted: the
 counters are approximate by design (at-most-once), and nothing else depends on them. A batch
 the database refuses (an outage, a failover) is kept and saved with the next flush. The
-worker process itself outlives Redis outages (pageviews.worker).
+worker process itself outlives Redis outages (pageviews.worker); in the embedded default the
+worker runs inside the server process instead (realtime.embedded).
 """
 
 import asyncio
 import logging
 import time
-import weakref
 from collections.abc import Iterable, Mapping
 from functools import partial
 from typing import Any
 
 from channels.consumer import AsyncConsumer, get_handler_name
 from channels.db import database_sync_to_async
-from channels.layers import get_channel_layer
-from channels.worker import Worker
 from django.conf import settings
 
 from pageviews import actions, events, logic, queries
 from realtime import logic as realtime_logic
 from realtime.presence import get_presence
-from realtime.sockets import (
-    CLOSE_BAD_REQUEST,
-    CLOSE_NOT_FOUND,
-    NOTHING_MISSED,
-    Action,
-    CatchUp,
-    Connection,
-    Refused,
-)
+from realtime.sockets.closes import CLOSE_BAD_REQUEST, CLOSE_NOT_FOUND
+from realtime.sockets.parts import NOTHING_MISSED, CatchUp, Connection, Part, Refused
 
 logger = logging.getLogger(__name__)
 
 
-class PagePart:
+class PagePart(Part):
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
         self.path: str | None = None
@@ -66,13 +57,9 @@ class PagePart:
         self.path = path
         return [logic.page_group_name(self.path)]
 
-    def actions(self) -> Mapping[str, Action]:
-        return {}
-
     async def enter(self) -> None:
         if self.path is None:
             return
-        ensure_embedded_worker()
         presence = get_presence()
         space = logic.page_space(self.path)
         await presence.enter(space, self.member, announce=partial(announce_here_now, self.path))
@@ -97,7 +84,7 @@ async def announce_here_now(path: str, space: str, members: list[str]) -> None:
     await events.here_now_changed(path, len(realtime_logic.people(members)))
 
 
-class StatsPart:
+class StatsPart(Part):
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
         self.on_stats = connection.params.get("page") == logic.STATS_PAGE
@@ -105,9 +92,6 @@ class StatsPart:
 
     def load(self) -> Iterable[str]:
         return [logic.STATS_GROUP] if self.on_stats else []
-
-    def actions(self) -> Mapping[str, Action]:
-        return {}
 
     async def enter(self) -> None:
         if self.on_stats:
@@ -191,27 +175,3 @@ class PageviewWorker(AsyncConsumer):
             return
         connections, people = await site_presence()
         await database_sync_to_async(events.stats_changed)(connections=connections, people=people)
-
-
-_embedded: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, "asyncio.Task[None]"] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def ensure_embedded_worker() -> None:
-    """In the embedded default the worker runs inside the server process, on its loop: the
-    same Channels Worker `runworker` would start, reading the in-memory layer."""
-    if not settings.PAGEVIEWS_EMBEDDED_WORKER:
-        return
-    loop = asyncio.get_running_loop()
-    running = _embedded.get(loop)
-    if running is not None and not running.done():
-        return
-    from realtime.routing import channel_application
-
-    worker = Worker(
-        application=channel_application,
-        channels=[settings.PAGEVIEWS_CHANNEL],
-        channel_layer=get_channel_layer(settings.PAGEVIEWS_LAYER),
-    )
-    _embedded[loop] = loop.create_task(worker.arun())

@@ -12,7 +12,6 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponseBase
 
 from pageviews import logic
-from pageviews.consumers import ensure_embedded_worker
 from realtime import metrics
 
 logger = logging.getLogger(__name__)
@@ -46,7 +45,6 @@ async def send_hit(path: str) -> None:
 
 
 def send_hit_soon(path: str) -> None:
-    ensure_embedded_worker()
     # Eager: the send runs now up to its first real wait (with the in-memory layer it simply
     # finishes), and the rest happens after the response has left.
     task = asyncio.Task(send_hit(path), loop=asyncio.get_running_loop(), eager_start=True)

@@ -7,7 +7,7 @@ from django.views.decorators.http import require_GET
 from pageviews import events, logic
 from pageviews.consumers import site_presence
 from realtime.http import AuthedHttpRequest
-from realtime.sockets import socket_url
+from realtime.sockets.urls import socket_url
 
 
 @login_required

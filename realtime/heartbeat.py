@@ -6,9 +6,9 @@ has come for a few seconds, shows "Reconnecting…" and opens a new socket. The 
 hidden element swapped in by id, so htmx's ws extension handles it like any other push.
 """
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 
-from realtime.sockets import NOTHING_MISSED, Action, CatchUp, Connection, Frame
+from realtime.sockets.parts import Action, Connection, Frame, Part
 
 PING = "ping"
 # The page numbers its pings; anything else is answered as 0 (an answer is all it needs).
@@ -26,23 +26,14 @@ def ping_sequence(frame: Frame) -> int:
     return 0
 
 
-class HeartbeatPart:
+class HeartbeatPart(Part):
     """Every page socket answers pings; no group, nothing to catch up."""
 
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
 
-    def load(self) -> Iterable[str]:
-        return []
-
     def actions(self) -> Mapping[str, Action]:
         return {PING: self.ping}
-
-    async def enter(self) -> None:
-        pass
-
-    def catch_up(self) -> CatchUp:
-        return NOTHING_MISSED
 
     async def ping(self, frame: Frame) -> None:
         await self.connection.reply(pong_html(ping_sequence(frame)))

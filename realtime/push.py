@@ -1,7 +1,7 @@
 """Sending rendered HTML to the sockets in a group.
 
 Every live update in the project is one rendered fragment sent to one group; each process's hub
-(realtime.hub) hands it to its page sockets (realtime.sockets.PageConsumer), and htmx swaps it
+(realtime.hub) hands it to its page sockets (realtime.sockets.consumer), and htmx swaps it
 in by id.
 
 Pushes are made on commit, in a worker thread of the server (a view, or a socket action in
@@ -32,7 +32,7 @@ from asgiref.sync import SyncToAsync, async_to_sync
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 
 from realtime import metrics
-from realtime.hub import carrier, leave_event, push_event
+from realtime.hub.messages import carrier, leave_event, push_event
 from realtime.loops import per_loop
 
 logger = logging.getLogger(__name__)

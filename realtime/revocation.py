@@ -36,11 +36,11 @@ from django.http import HttpRequest, HttpResponseBase
 from django.utils.decorators import sync_and_async_middleware
 
 from realtime import push
-from realtime.hub import session_event
+from realtime.hub.messages import session_event
 
 
 def sockets_group(user_id: int) -> str:
-    """Every page socket of one person (a personal group: realtime.hub.carrier)."""
+    """Every page socket of one person (a personal group: realtime.hub.messages.carrier)."""
     return f"user.{user_id}.sockets"
 
 

@@ -6,7 +6,8 @@ from chat.consumers import LobbyPart, RoomPart, RoomPresencePart, TaskResultsPar
 from notifications.consumers import PersonalPart
 from pageviews.consumers import PagePart, PageviewWorker, StatsPart
 from realtime.heartbeat import HeartbeatPart
-from realtime.sockets import SOCKET_PATH, PageConsumer
+from realtime.sockets.consumer import PageConsumer
+from realtime.sockets.urls import SOCKET_PATH
 
 websocket_urlpatterns = [
     path(

@@ -2,7 +2,7 @@
 
 The channel layer is at-most-once: a message is dropped when the receiving channel is full,
 when Redis restarts or fails over, or when a send fails. Each thread that pushes therefore
-numbers its pushes per stream (the layer group that carries them, realtime.hub.carrier):
+numbers its pushes per stream (the layer group that carries them: realtime.hub.messages.carrier):
 `{"src": <this thread of this process>, "seq": 1, 2, 3, ...}`, and sends them in that order
 (realtime.push.group_send sends one at a time per carrier). A receiving hub follows each
 (stream, src); a number skipped means a push was lost, and the sockets of that stream resume

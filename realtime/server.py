@@ -37,8 +37,9 @@ applies these when it is imported. Outside Daphne they change nothing.
 They read and replace private parts of Daphne, autobahn and Twisted, so they are made for the
 exact versions in requirements.lock (TESTED_VERSIONS). At start every version and every
 attribute they touch is checked first: on any difference none of them is applied, one error
-line says what differs, and Daphne keeps its own behaviour (the shutdown trigger, public
-Twisted API, is kept either way).
+line says what differs, and Daphne keeps its own behaviour (the startup and shutdown
+triggers, public Twisted API, are kept either way: they start and stop the embedded workers,
+realtime.embedded).
 
 Upstream issues these work around:
 1. crossbario/autobahn-python#1642 (sendClose refuses the registered codes 1012-1014, and
@@ -77,8 +78,14 @@ TESTED_VERSIONS = {"daphne": "4.2.3", "twisted": "26.10.0", "autobahn": "26.11.1
 _adapted = False
 
 
-def adapt_daphne(*, on_shutdown: Callable[[], Coroutine[Any, Any, None]]) -> None:
-    """Once per process, when Daphne serves it; `on_shutdown` runs when the server stops."""
+def adapt_daphne(
+    *,
+    on_startup: Callable[[], Coroutine[Any, Any, None]],
+    on_shutdown: Callable[[], Coroutine[Any, Any, None]],
+) -> None:
+    """Once per process, when Daphne serves it; `on_startup` runs on the event loop once the
+    server runs, `on_shutdown` when it stops (Daphne has no ASGI lifespan: its reactor's
+    triggers stand in for it)."""
     global _adapted
     if _adapted or "daphne.server" not in sys.modules:
         return
@@ -88,6 +95,9 @@ def adapt_daphne(*, on_shutdown: Callable[[], Coroutine[Any, Any, None]]) -> Non
 
     # Typed through zope.interface, whose method signatures mypy misreads.
     events: Any = reactor
+    # Daphne sets the reactor's asyncio loop as the current one before it runs the reactor:
+    # the start work is scheduled there and runs as soon as the loop does.
+    events.callWhenRunning(lambda: Deferred.fromFuture(asyncio.ensure_future(on_startup())))
     events.addSystemEventTrigger(
         "before", "shutdown", lambda: Deferred.fromFuture(asyncio.ensure_future(on_shutdown()))
     )

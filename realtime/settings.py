@@ -259,8 +259,9 @@ NOTIFICATIONS_RESUME_LIMIT = env_int(env, "NOTIFICATIONS_RESUME_LIMIT", default=
 # Group subscription changes a process sends to the channel layer at once (keep it well under
 # REDIS_MAX_CONNECTIONS).
 HUB_LAYER_CONCURRENCY = env_int(env, "HUB_LAYER_CONCURRENCY", default=100)
-# Channel-layer groups that carry people's personal groups (realtime.hub.carrier). More means
-# fewer messages for people a process does not hold, and more subscriptions per process.
+# Channel-layer groups that carry people's personal groups (realtime.hub.messages.carrier).
+# More means fewer messages for people a process does not hold, and more subscriptions per
+# process.
 HUB_PERSON_CARRIERS = env_int(env, "HUB_PERSON_CARRIERS", default=64)
 # Every HUB_PROBE_SECONDS each process's hub sends itself a probe through the channel layer; if
 # it is not back within HUB_PROBE_DEADLINE seconds (and the hub has nothing else to read), the

@@ -271,7 +271,7 @@ def new_worker(worker_id: str) -> Worker:
 async def run_embedded_worker() -> None:
     """The embedded topology's task worker, on the server's event loop. Each task runs in a
     worker thread; its live pushes go through this loop (asgiref routes them here), which is
-    what the in-memory channel layer needs. Cancelled (taskworker.embedded), it lets the task in
+    what the in-memory channel layer needs. Cancelled (realtime.embedded), it lets the task in
     progress finish, then ends its heartbeat and stops, so that nobody takes it for a dead
     worker."""
     worker_id = f"embedded-{get_random_string(12)}"

@@ -8,7 +8,8 @@ from django.db import connections
 
 from chat import views as chat_views
 from chat.models import Room
-from realtime import budgets, prepared, sockets
+from realtime import budgets, prepared
+from realtime.sockets import opening
 from taskworker.worker import claim_and_run_one, new_worker
 
 User = get_user_model()
@@ -46,12 +47,12 @@ def other_room(db: None) -> Room:
 def fresh_socket_limits() -> Iterator[None]:
     """Each test starts with no sockets counted and full connection-attempt, action and
     upload buckets."""
-    limits = (sockets.connection_attempts, budgets.action_budgets, chat_views.upload_buckets)
-    sockets.open_sockets.clear()
+    limits = (opening.connection_attempts, budgets.action_budgets, chat_views.upload_buckets)
+    opening.open_sockets.clear()
     for buckets in limits:
         buckets.clear()
     yield
-    sockets.open_sockets.clear()
+    opening.open_sockets.clear()
     for buckets in limits:
         buckets.clear()
 

@@ -1,6 +1,6 @@
 from django import template
 
-from realtime.sockets import on_page as socket_on_page
+from realtime.sockets.urls import on_page as socket_on_page
 
 register = template.Library()
 

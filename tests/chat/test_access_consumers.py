@@ -11,7 +11,7 @@ from accounts import actions as people_actions
 from chat import actions, queries
 from chat.models import Membership, Message, ReadCursor
 from realtime.routing import websocket_urlpatterns
-from realtime.sockets import CLOSE_NOT_FOUND
+from realtime.sockets.closes import CLOSE_NOT_FOUND
 
 pytestmark = [
     pytest.mark.asyncio,

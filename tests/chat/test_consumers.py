@@ -8,7 +8,7 @@ from channels.testing import WebsocketCommunicator
 
 from chat.models import Message, ReadCursor
 from realtime.routing import websocket_urlpatterns
-from realtime.sockets import CLOSE_NOT_FOUND, CLOSE_UNAUTHENTICATED
+from realtime.sockets.closes import CLOSE_NOT_FOUND, CLOSE_UNAUTHENTICATED
 
 pytestmark = [
     pytest.mark.asyncio,

@@ -15,7 +15,7 @@ from chat import actions
 from pageviews import queries as pageview_queries
 from pageviews.models import PageCounter
 from realtime.routing import websocket_urlpatterns
-from realtime.sockets import CLOSE_NOT_FOUND
+from realtime.sockets.closes import CLOSE_NOT_FOUND
 
 SECRET_TEXT = "plans for the launch"
 

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from demo import actions
 from demo.models import Guest
-from realtime.sockets import CLOSE_UNAUTHENTICATED
+from realtime.sockets.closes import CLOSE_UNAUTHENTICATED
 from tests.chat.test_consumers import connect
 
 pytestmark = [

@@ -13,7 +13,7 @@ import psycopg
 import pytest
 
 from chat.consumers import NOT_SAVED
-from realtime.sockets import CLOSE_UNAVAILABLE, DATABASE_UNAVAILABLE, UNAVAILABLE
+from realtime.sockets.closes import CLOSE_UNAVAILABLE, DATABASE_UNAVAILABLE, UNAVAILABLE
 from tests.faults.conftest import AppServer
 from tests.faults.pages import Page, has_acknowledgement, has_bodies, has_text
 from tests.faults.proxy import TcpProxy

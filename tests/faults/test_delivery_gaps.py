@@ -19,7 +19,7 @@ import pytest
 from channels_redis.core import RedisChannelLayer
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
-from realtime.sockets import CLOSE_SERVICE_RESTART
+from realtime.sockets.closes import CLOSE_SERVICE_RESTART
 from tests.faults.conftest import (
     METRICS_TOKEN,
     AppServer,

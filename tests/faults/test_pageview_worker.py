@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from realtime.sockets import CLOSE_SERVICE_RESTART
+from realtime.sockets.closes import CLOSE_SERVICE_RESTART
 from tests.faults.conftest import AppServer, RedisServer, Worker
 from tests.faults.proxy import TcpProxy
 from tests.integration.conftest import POSTGRES_PORT

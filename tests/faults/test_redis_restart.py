@@ -5,7 +5,7 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
-from realtime.sockets import CLOSE_SERVICE_RESTART
+from realtime.sockets.closes import CLOSE_SERVICE_RESTART
 from tests.faults.conftest import Conversation, RedisServer
 from tests.faults.pages import has_acknowledgement, has_bodies
 

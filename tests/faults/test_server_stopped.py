@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
-from realtime.sockets import CLOSE_SERVICE_RESTART
+from realtime.sockets.closes import CLOSE_SERVICE_RESTART
 from tests.faults.conftest import AppServer, Conversation
 from tests.faults.pages import Page, has_acknowledgement, has_bodies, has_text
 from tests.servers import SERVERS, ServerName

@@ -24,8 +24,8 @@ from channels_redis.utils import _consistent_hash
 from websockets.exceptions import ConnectionClosed
 
 from chat.logic import room_group_name
-from realtime.hub import carrier
-from realtime.sockets import CLOSE_SERVICE_RESTART
+from realtime.hub.messages import carrier
+from realtime.sockets.closes import CLOSE_SERVICE_RESTART
 from tests.faults.conftest import AppServer, RedisServer, Worker
 from tests.faults.nginx import nginx_binary, nginx_in_front
 from tests.faults.pages import Page, has_acknowledgement, has_bodies

@@ -17,7 +17,7 @@ import psycopg
 import pytest
 from PIL import Image
 
-from realtime.sockets import CLOSE_SERVICE_RESTART
+from realtime.sockets.closes import CLOSE_SERVICE_RESTART
 from realtime.stopping import FORCED_EXIT_STATUS
 from tests.faults.conftest import AppServer, Conversation, eventually
 from tests.faults.pages import Page, has_acknowledgement, has_bodies

@@ -7,7 +7,7 @@ from channels_redis.core import RedisChannelLayer as PlainRedisChannelLayer
 from redis.exceptions import MaxConnectionsError
 
 from realtime.config import channel_layer
-from realtime.hub import Hub
+from realtime.hub.hub import Hub
 from realtime.layers import RedisChannelLayer
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio]

@@ -12,9 +12,9 @@ from channels.testing import WebsocketCommunicator
 
 from pageviews import logic
 from pageviews.models import PageCounter
-from realtime.hub import push_event
+from realtime.hub.messages import push_event
 from realtime.presence import get_presence, memory_store
-from realtime.sockets import CLOSE_BAD_REQUEST
+from realtime.sockets.closes import CLOSE_BAD_REQUEST
 
 pytestmark = [
     pytest.mark.asyncio,

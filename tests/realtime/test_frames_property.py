@@ -18,10 +18,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from chat.logic import room_space
-from realtime import budgets, sockets
-from realtime.hub import get_hub
+from realtime import budgets
+from realtime.hub.hub import get_hub
 from realtime.presence import get_presence
 from realtime.routing import websocket_urlpatterns
+from realtime.sockets import opening
 
 router = URLRouter(websocket_urlpatterns)
 
@@ -86,7 +87,7 @@ async def answers_until(socket: WebsocketCommunicator, marker: str) -> list[str]
 
 async def throw(user, thrown: list[str | bytes]) -> None:
     # One user reconnects for every example: not what the attempt and action limits are for.
-    sockets.connection_attempts.clear()
+    opening.connection_attempts.clear()
     budgets.action_budgets.clear()
     socket = WebsocketCommunicator(router, "/ws/?room=general")
     socket.scope["user"] = user
@@ -127,7 +128,7 @@ PAGES = [
 
 
 async def throw_from_tabs(user, room, tabs: list[tuple[str, list[str | bytes]]]) -> None:
-    sockets.connection_attempts.clear()
+    opening.connection_attempts.clear()
     budgets.action_budgets.clear()
     opened = []
     for path, thrown in tabs:
@@ -140,13 +141,13 @@ async def throw_from_tabs(user, room, tabs: list[tuple[str, list[str | bytes]]])
         for frame in thrown:
             key = "bytes" if isinstance(frame, bytes) else "text"
             await socket.send_input({"type": "websocket.receive", key: frame})
-    assert sockets.open_sockets[user.pk] == len(tabs)
+    assert opening.open_sockets[user.pk] == len(tabs)
     for socket, _ in opened:
         # Frames already sent are handled before the disconnect: allow for the database.
         await socket.disconnect(timeout=10)
 
-    assert sockets.open_sockets[user.pk] == 0
-    assert len(sockets.open_sockets) == 0
+    assert opening.open_sockets[user.pk] == 0
+    assert len(opening.open_sockets) == 0
     hub = get_hub()
     assert (hub.members, hub.carriers) == ({}, {})
     presence = get_presence()

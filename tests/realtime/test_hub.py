@@ -7,16 +7,9 @@ from channels.layers import InMemoryChannelLayer
 from channels_redis.core import _consistent_hash
 
 from realtime import metrics
-from realtime.hub import (
-    LEAVE,
-    PUSH,
-    Hub,
-    carrier,
-    leave_event,
-    probe_groups,
-    push_event,
-    session_event,
-)
+from realtime.hub.hub import Hub
+from realtime.hub.messages import LEAVE, PUSH, carrier, leave_event, push_event, session_event
+from realtime.hub.probes import probe_groups
 
 pytestmark = pytest.mark.asyncio
 
@@ -208,7 +201,7 @@ async def test_messages_for_groups_without_members_are_dropped(hub):
 
 
 async def test_after_a_layer_failure_groups_are_readded_and_members_resume(hub, monkeypatch):
-    monkeypatch.setattr("realtime.hub.RETRY_FIRST_DELAY", 0.01)
+    monkeypatch.setattr("realtime.hub.hub.RETRY_FIRST_DELAY", 0.01)
     socket = Socket()
     hub.layer.receive_failures = 1
     await hub.join("room", socket)
@@ -299,11 +292,11 @@ async def test_malformed_messages_of_every_shape_do_not_stop_delivery(hub, group
 async def test_a_repeated_failure_is_logged_once(hub, caplog):
     member = Socket()
     await hub.join("room", member)
-    caplog.set_level(logging.WARNING, logger="realtime.hub")
+    caplog.set_level(logging.WARNING, logger="realtime.hub.failures")
     for _ in range(50):
         hub.deliver({"type": PUSH, "group": "room"})
     hub.deliver({"type": "unknown", "group": "room"})
-    logged = [r.getMessage() for r in caplog.records if r.name == "realtime.hub"]
+    logged = [r.getMessage() for r in caplog.records if r.name == "realtime.hub.failures"]
     assert len(logged) == 2
     assert "'html.push'" in logged[0]
     assert "'room'" in logged[0]
@@ -352,7 +345,7 @@ async def test_a_reader_that_ends_is_restarted_and_every_member_resumes(hub):
 
 
 async def test_recovery_retries_until_every_group_is_back_before_members_resume(hub, monkeypatch):
-    monkeypatch.setattr("realtime.hub.RETRY_FIRST_DELAY", 0.01)
+    monkeypatch.setattr("realtime.hub.hub.RETRY_FIRST_DELAY", 0.01)
     room, lobby = Socket(), Socket()
     await hub.join("room", room)
     await hub.join("lobby", lobby)
@@ -372,7 +365,7 @@ async def test_recovery_retries_until_every_group_is_back_before_members_resume(
 
 
 async def test_a_subscription_that_fails_is_retried_not_forgotten(hub, monkeypatch):
-    monkeypatch.setattr("realtime.hub.RETRY_FIRST_DELAY", 0.01)
+    monkeypatch.setattr("realtime.hub.hub.RETRY_FIRST_DELAY", 0.01)
     socket = Socket()
     await hub.join("room", socket)
     hub.layer.add_failures = {"room": 3}
@@ -453,12 +446,12 @@ async def test_there_is_a_probe_group_on_every_host():
 
 
 async def test_a_host_that_restarted_empty_is_found_by_its_probe(monkeypatch):
-    monkeypatch.setattr("realtime.hub.PROBE_IDLE", 0.02)
+    monkeypatch.setattr("realtime.hub.probes.PROBE_IDLE", 0.02)
     layer = ShardedLayer()
     hub = Hub(layer, refresh_every=3600, probe_every=0.02, probe_deadline=0.02)
     socket = Socket()
     await hub.join("room", socket)
-    await until(lambda: hub.probe_sent >= 2)
+    await until(lambda: hub.prober.sent >= 2)
     assert socket.interruptions == 0
 
     # The host holding the room's group restarts empty; this process reads from the other
@@ -471,11 +464,11 @@ async def test_a_host_that_restarted_empty_is_found_by_its_probe(monkeypatch):
 
 
 async def test_lost_subscriptions_are_found_by_the_probe_and_restored(monkeypatch):
-    monkeypatch.setattr("realtime.hub.PROBE_IDLE", 0.02)
+    monkeypatch.setattr("realtime.hub.probes.PROBE_IDLE", 0.02)
     hub = Hub(CountingLayer(), refresh_every=3600, probe_every=0.02, probe_deadline=0.02)
     socket = Socket()
     await hub.join("room", socket)
-    await until(lambda: hub.probe_sent >= 2)
+    await until(lambda: hub.prober.sent >= 2)
     assert socket.interruptions == 0  # probes come back while all is well
     before = metrics.HUB_PROBES_LOST._value.get()
 
@@ -486,7 +479,7 @@ async def test_lost_subscriptions_are_found_by_the_probe_and_restored(monkeypatc
     await until(lambda: socket.received == ["<p>live again</p>"])
 
     # Once nobody is left, the probe group goes too: nothing stays behind in the layer.
-    [probe_group] = hub.probe_groups
+    [probe_group] = hub.prober.groups
     await hub.leave("room", socket)
     assert hub.layer.discards == ["room", probe_group]
     assert hub.layer.groups == {}

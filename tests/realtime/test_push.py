@@ -8,7 +8,7 @@ from asgiref.sync import sync_to_async
 from channels.layers import InMemoryChannelLayer
 
 from realtime import push
-from realtime.hub import push_event
+from realtime.hub.messages import push_event
 
 
 class GatedLayer(InMemoryChannelLayer):
@@ -46,7 +46,7 @@ async def test_a_worker_thread_does_not_wait_for_the_layer(layer):
     assert layer.sent == []
     layer.open.set()
     await push.flush_pushes()
-    # A person's groups travel in their carrier (realtime.hub.carrier).
+    # A person's groups travel in their carrier (realtime.hub.messages.carrier).
     assert layer.sent == [("room.1", "first"), ("users.2", "gone"), ("room.1", "second")]
 
 

@@ -12,23 +12,22 @@ from channels.testing import WebsocketCommunicator
 
 from chat.consumers import RoomPart, RoomPresencePart
 from chat.logic import room_space
-from realtime import sockets
 from realtime.budgets import costs
-from realtime.hub import get_hub
+from realtime.hub.hub import get_hub
 from realtime.inbound import BAD_TEXT, TOO_DEEP
 from realtime.presence import get_presence
 from realtime.routing import websocket_urlpatterns
-from realtime.sockets import (
+from realtime.sockets import opening
+from realtime.sockets.closes import (
     BAD_REQUEST,
     CLOSE_BAD_REQUEST,
     CLOSE_TOO_MANY_ATTEMPTS,
     CLOSE_TOO_MANY_FRAMES,
     FAILED,
-    NOTHING_MISSED,
     TOO_FAST,
-    Connection,
-    PageConsumer,
 )
+from realtime.sockets.consumer import PageConsumer
+from realtime.sockets.parts import Connection, Part
 
 pytestmark = [
     pytest.mark.asyncio,
@@ -46,7 +45,7 @@ class Crash(BaseException):
     """Not an Exception: nothing on the way catches it, as with a bug in the server itself."""
 
 
-class CrashingPart:
+class CrashingPart(Part):
     """Joins a group, enters presence through the room parts beside it, and can crash."""
 
     def __init__(self, connection: Connection) -> None:
@@ -64,12 +63,6 @@ class CrashingPart:
             "costly": self.costly,
             "echo": self.echo,
         }
-
-    async def enter(self):
-        pass
-
-    def catch_up(self):
-        return NOTHING_MISSED
 
     async def crash(self, frame):
         raise Crash()
@@ -124,7 +117,7 @@ async def closed_with(socket) -> int:
 
 
 async def nothing_held(user_id: int, room) -> None:
-    assert sockets.open_sockets[user_id] == 0
+    assert opening.open_sockets[user_id] == 0
     assert get_hub().members == {}
     assert get_hub().carriers == {}
     presence = get_presence()
@@ -136,7 +129,7 @@ async def test_a_crashed_consumer_gives_back_its_slot_presence_and_memberships(a
     socket = await open_socket(ada)
     presence = get_presence()
     assert await presence.people(room_space(room.id)) == [ada.pk]
-    assert sockets.open_sockets[ada.pk] == 1
+    assert opening.open_sockets[ada.pk] == 1
 
     await socket.send_to(text_data=json.dumps({"action": "crash"}))
     with pytest.raises(Crash):
@@ -170,7 +163,7 @@ async def test_frames_that_used_to_crash_the_consumer_are_answered(ada, room, se
         assert FAILED in await until_text(socket, "socket-error")
     await socket.send_to(text_data=json.dumps({"action": "echo"}))
     assert "still here" in await until_text(socket, "echo")
-    assert sockets.open_sockets[ada.pk] == 1
+    assert opening.open_sockets[ada.pk] == 1
     await socket.disconnect()
     await nothing_held(ada.pk, room)
 
@@ -242,7 +235,7 @@ async def test_every_frame_spends_from_the_frame_budget_before_it_is_parsed(ada,
 
 
 async def test_repeated_failures_are_logged_once_and_summarised(ada, room, caplog):
-    caplog.set_level(logging.INFO, logger="realtime.sockets")
+    caplog.set_level(logging.INFO, logger="realtime.sockets.dispatch")
     socket = await open_socket(ada)
     for _ in range(50):
         await socket.send_to(text_data=LONE_SURROGATE_ACTION)
@@ -252,7 +245,7 @@ async def test_repeated_failures_are_logged_once_and_summarised(ada, room, caplo
         await until_text(socket, "socket-error")
     await socket.disconnect()
 
-    records = [r for r in caplog.records if r.name == "realtime.sockets"]
+    records = [r for r in caplog.records if r.name == "realtime.sockets.dispatch"]
     assert [(r.levelname, r.exc_info is not None) for r in records] == [
         ("INFO", False),  # the first refused frame, without a traceback
         ("ERROR", True),  # the first failing action, with one
@@ -272,10 +265,10 @@ async def test_a_nul_in_the_address_is_a_bad_request_after_the_attempt_limit(ada
         "code": CLOSE_BAD_REQUEST,
         "reason": BAD_REQUEST,
     }
-    assert sockets.open_sockets[ada.pk] == 0
+    assert opening.open_sockets[ada.pk] == 0
 
     settings.SOCKET_CONNECT_BURST = 0
-    sockets.connection_attempts.clear()
+    opening.connection_attempts.clear()
     socket = communicator(ada, path="/ws/?room=%00", app=router)
     assert (await socket.connect())[0]
     await socket.receive_from()

@@ -9,12 +9,13 @@ from channels.testing import WebsocketCommunicator
 from django.contrib.auth.models import AnonymousUser
 from django.db import OperationalError
 
-from realtime import sockets
 from realtime.admission import get_admission
-from realtime.hub import get_hub
+from realtime.hub.hub import get_hub
 from realtime.routing import websocket_urlpatterns
-from realtime.sockets import (
+from realtime.sockets import opening
+from realtime.sockets.closes import (
     BUSY,
+    CLOSE_NOT_FOUND,
     CLOSE_SERVICE_RESTART,
     CLOSE_TOO_MANY_ATTEMPTS,
     CLOSE_TOO_MANY_SOCKETS,
@@ -23,13 +24,12 @@ from realtime.sockets import (
     CLOSE_UNAVAILABLE,
     DATABASE_UNAVAILABLE,
     FAILED,
-    NOTHING_MISSED,
     TOO_MANY_ATTEMPTS,
     TOO_MANY_SOCKETS,
     UNAVAILABLE,
-    Connection,
-    PageConsumer,
 )
+from realtime.sockets.consumer import PageConsumer
+from realtime.sockets.parts import Connection, Part
 
 pytestmark = [
     pytest.mark.asyncio,
@@ -79,18 +79,18 @@ async def test_a_user_over_the_socket_cap_is_refused_and_told_why(ada, grace, ro
     other = await open_socket(grace)
     await first.disconnect()
     third = await open_socket(ada)
-    assert sockets.open_sockets[ada.pk] == 2
+    assert opening.open_sockets[ada.pk] == 2
     for socket in (second, third, other):
         await socket.disconnect()
-    assert len(sockets.open_sockets) == 0
+    assert len(opening.open_sockets) == 0
 
 
 async def test_a_refused_room_does_not_hold_a_place_under_the_cap(ada, room, settings):
     settings.SOCKETS_PER_USER = 1
     socket = communicator(ada, path="/ws/?room=nowhere")
     await socket.connect()
-    assert (await socket.receive_output())["code"] == sockets.CLOSE_NOT_FOUND
-    assert sockets.open_sockets[ada.pk] == 0
+    assert (await socket.receive_output())["code"] == CLOSE_NOT_FOUND
+    assert opening.open_sockets[ada.pk] == 0
     # The one place is still free.
     await (await open_socket(ada)).disconnect()
 
@@ -151,11 +151,11 @@ async def test_an_unreachable_channel_layer_refuses_with_1011(ada, room, setting
     error, code = await refused(communicator(ada))
     assert code == CLOSE_UNAVAILABLE
     assert UNAVAILABLE in error
-    assert sockets.open_sockets[ada.pk] == 0
+    assert opening.open_sockets[ada.pk] == 0
     assert (get_hub().members, get_hub().carriers) == ({}, {})
 
 
-class FailingPart:
+class FailingPart(Part):
     """A part whose actions fail the way real ones can."""
 
     def __init__(self, connection: Connection) -> None:
@@ -166,12 +166,6 @@ class FailingPart:
 
     def actions(self):
         return {"database": self.database, "bug": self.bug, "echo": self.echo}
-
-    async def enter(self):
-        pass
-
-    def catch_up(self):
-        return NOTHING_MISSED
 
     async def database(self, frame):
         raise OperationalError("server closed the connection unexpectedly")
@@ -210,7 +204,7 @@ async def test_a_stopping_server_closes_sockets_with_1012_and_leaves_its_groups(
     with pytest.raises(asyncio.CancelledError):
         await socket.future
     assert (hub.members, hub.carriers) == ({}, {})
-    assert len(sockets.open_sockets) == 0
+    assert len(opening.open_sockets) == 0
 
 
 async def test_a_socket_that_waited_too_long_to_open_is_told_to_retry_with_1013(
@@ -224,7 +218,7 @@ async def test_a_socket_that_waited_too_long_to_open_is_told_to_retry_with_1013(
     error, code = await refused(communicator(ada))
     assert code == CLOSE_TRY_AGAIN_LATER  # htmx reconnects after 1013
     assert BUSY in error
-    assert sockets.open_sockets[ada.pk] == 0
+    assert opening.open_sockets[ada.pk] == 0
     assert (get_hub().members, get_hub().carriers) == ({}, {})
 
     admission.leave()

@@ -9,9 +9,10 @@ from django.conf import settings
 
 from chat import queries
 from chat.models import ReadCursor
-from realtime import sockets
 from realtime.routing import websocket_urlpatterns
-from realtime.sockets import DATABASE_UNAVAILABLE, NOTHING_MISSED, CatchUp, PageConsumer
+from realtime.sockets.closes import DATABASE_UNAVAILABLE
+from realtime.sockets.consumer import PageConsumer
+from realtime.sockets.parts import NOTHING_MISSED, CatchUp, Part
 
 pytestmark = [
     pytest.mark.asyncio,
@@ -31,7 +32,7 @@ def database_calls(monkeypatch):
         calls.append(getattr(function, "__name__", repr(function)))
         return database_sync_to_async(function)
 
-    monkeypatch.setattr(sockets, "database_sync_to_async", counted)
+    monkeypatch.setattr("realtime.sockets.consumer.database_sync_to_async", counted)
     return calls
 
 
@@ -94,18 +95,12 @@ async def test_the_room_parts_look_the_room_up_once(ada, room, monkeypatch):
     await socket.disconnect()
 
 
-class BrokenCatchUp:
+class BrokenCatchUp(Part):
     def __init__(self, connection):
         self.connection = connection
 
     def load(self):
         return ["broken"]
-
-    def actions(self):
-        return {}
-
-    async def enter(self):
-        pass
 
     def catch_up(self):
         from django.db import OperationalError
@@ -113,18 +108,9 @@ class BrokenCatchUp:
         raise OperationalError("server closed the connection unexpectedly")
 
 
-class Greeting:
+class Greeting(Part):
     def __init__(self, connection):
         self.connection = connection
-
-    def load(self):
-        return []
-
-    def actions(self):
-        return {}
-
-    async def enter(self):
-        pass
 
     def catch_up(self):
         return CatchUp(html="<p id='greeting'>hello</p>")
@@ -163,6 +149,6 @@ async def test_closing_a_socket_makes_no_call_to_the_database_thread(ada, room, 
         hops.append(function)
         return function
 
-    monkeypatch.setattr(sockets, "database_sync_to_async", counted)
+    monkeypatch.setattr("realtime.sockets.consumer.database_sync_to_async", counted)
     await socket.disconnect()
     assert hops == []

@@ -16,9 +16,9 @@ from django.contrib.sessions.models import Session
 from django.http import HttpRequest, HttpResponse
 from django.test import Client
 
-from realtime import sockets
 from realtime.auth import SessionAuthMiddleware
-from realtime.hub import PUSH, SESSION, get_hub, push_event
+from realtime.hub.hub import get_hub
+from realtime.hub.messages import PUSH, SESSION, push_event
 from realtime.revocation import (
     SocketLogin,
     account_change,
@@ -31,7 +31,8 @@ from realtime.revocation import (
 )
 from realtime.routing import websocket_urlpatterns
 from realtime.sessions import SessionStore
-from realtime.sockets import CLOSE_UNAUTHENTICATED
+from realtime.sockets import opening
+from realtime.sockets.closes import CLOSE_UNAUTHENTICATED
 
 app = SessionAuthMiddleware(URLRouter(websocket_urlpatterns))
 
@@ -118,7 +119,7 @@ async def test_signing_out_closes_the_sockets_of_that_session_only(ada, room):
     assert await still_answers(staying)
     await leaving.send_input({"type": "websocket.disconnect", "code": CLOSE_UNAUTHENTICATED})
     await staying.disconnect()
-    assert len(sockets.open_sockets) == 0
+    assert len(opening.open_sockets) == 0
     assert get_hub().members == {}
 
 
@@ -212,9 +213,9 @@ async def test_an_expired_session_closes_its_socket_at_the_next_frame(ada, room,
     expiry = session.expire_date.timestamp()
     socket = await open_with(client)
 
-    monkeypatch.setattr(sockets, "wall_clock", lambda: expiry - 1)
+    monkeypatch.setattr("realtime.sockets.consumer.wall_clock", lambda: expiry - 1)
     assert await still_answers(socket)
-    monkeypatch.setattr(sockets, "wall_clock", lambda: expiry)
+    monkeypatch.setattr("realtime.sockets.consumer.wall_clock", lambda: expiry)
     await socket.send_to(text_data=json.dumps({"action": "probe"}))
     assert await closed_with(socket) == CLOSE_UNAUTHENTICATED
     await socket.disconnect()
@@ -227,12 +228,14 @@ async def test_an_idle_socket_closes_when_its_session_expires(ada, room, monkeyp
     client = await sync_to_async(signed_in)(ada)
     session = await Session.objects.aget(session_key=client.cookies["sessionid"].value)
     # The socket opens a twentieth of a second before its session's expiry.
-    monkeypatch.setattr(sockets, "wall_clock", lambda: session.expire_date.timestamp() - 0.05)
+    monkeypatch.setattr(
+        "realtime.sockets.consumer.wall_clock", lambda: session.expire_date.timestamp() - 0.05
+    )
     socket = await open_with(client)
 
     assert await closed_with(socket) == CLOSE_UNAUTHENTICATED
     await socket.disconnect()
-    assert len(sockets.open_sockets) == 0
+    assert len(opening.open_sockets) == 0
 
 
 @pytest.mark.asyncio
@@ -266,7 +269,7 @@ async def test_a_sign_out_heard_while_the_socket_joins_its_groups_closes_it(ada,
     assert await closed_with(socket) == CLOSE_UNAUTHENTICATED
     await socket.send_input({"type": "websocket.disconnect", "code": CLOSE_UNAUTHENTICATED})
     await socket.wait()
-    assert len(sockets.open_sockets) == 0
+    assert len(opening.open_sockets) == 0
     assert hub.members == {}
 
 

@@ -3,15 +3,11 @@ import asyncio
 import pytest
 
 from realtime import metrics
-from realtime.sockets import (
-    CLOSE_SERVICE_RESTART,
-    CLOSE_TRY_AGAIN_LATER,
-    CatchUp,
-    PageConsumer,
-    decode_frame,
-    socket_params,
-    socket_url,
-)
+from realtime.sockets.closes import CLOSE_SERVICE_RESTART, CLOSE_TRY_AGAIN_LATER
+from realtime.sockets.consumer import PageConsumer
+from realtime.sockets.dispatch import decode_frame
+from realtime.sockets.parts import CatchUp, Part
+from realtime.sockets.urls import socket_params, socket_url
 
 
 def test_socket_url_round_trip():
@@ -87,7 +83,7 @@ async def test_backlogged_messages_are_sent_in_order_once_the_client_reads():
     for _ in range(10):
         await asyncio.sleep(0)
     assert [m["text"] for m in client.sent] == ["m0", "m1", "m2", "m3"]
-    assert socket.backlog is None
+    assert socket.outgoing.backlog is None
 
 
 @pytest.mark.asyncio
@@ -100,18 +96,12 @@ async def test_an_interrupted_socket_closes_so_the_page_resumes():
     assert client.sent == [{"type": "websocket.close", "code": CLOSE_SERVICE_RESTART}]
 
 
-class JoinsOneGroup:
+class JoinsOneGroup(Part):
     def __init__(self, connection) -> None:
         self.connection = connection
 
     def load(self):
         return ["test.early"]
-
-    def actions(self):
-        return {}
-
-    async def enter(self) -> None:
-        pass
 
     def catch_up(self):
         return CatchUp(html="<p>ready</p>")
@@ -137,7 +127,7 @@ class EarlyPushHub:
 async def test_a_push_arriving_during_the_handshake_waits_for_the_accept(
     monkeypatch, django_user_model
 ):
-    monkeypatch.setattr("realtime.sockets.get_hub", EarlyPushHub)
+    monkeypatch.setattr("realtime.sockets.consumer.get_hub", EarlyPushHub)
     socket = PageConsumer(parts=(JoinsOneGroup,))
     client = SlowClient()
     client.release.set()
@@ -150,4 +140,4 @@ async def test_a_push_arriving_during_the_handshake_waits_for_the_accept(
 
     assert [m["type"] for m in client.sent][:1] == ["websocket.accept"]
     assert [m.get("text") for m in client.sent[1:]] == ["<p>early</p>", "<p>ready</p>"]
-    assert socket.backlog is None
+    assert socket.outgoing.backlog is None

@@ -1,4 +1,4 @@
-"""The embedded topology: the ASGI application starts a task worker on its own event loop,
+"""The embedded topology: the server's start starts a task worker on its own event loop,
 whose pushes reach the in-memory channel layer of the same process."""
 
 import asyncio
@@ -13,9 +13,9 @@ from django.db import OperationalError
 from chat import actions
 from chat.models import TranscriptExport
 from notifications.logic import user_group_name
-from realtime.hub import carrier
+from realtime.embedded import running_workers, start_embedded_workers, stop_embedded_workers
+from realtime.hub.messages import carrier
 from taskworker import worker as worker_module
-from taskworker.embedded import running_workers, stop_embedded_workers, with_embedded_worker
 from taskworker.models import WorkerHeartbeat
 from tests.taskworker.failing import failing_first
 
@@ -26,7 +26,14 @@ pytestmark = [
 ]
 
 
-async def test_the_first_call_starts_one_worker_that_runs_tasks_and_pushes_live(
+@pytest.fixture(autouse=True)
+def task_worker_only(settings):
+    """The settings of the embedded topology, with the task worker alone."""
+    settings.TASK_WORKER_EMBEDDED = True
+    settings.PAGEVIEWS_EMBEDDED_WORKER = False
+
+
+async def test_the_server_start_starts_one_worker_that_runs_tasks_and_pushes_live(
     ada, room, settings
 ):
     settings.TASK_WORKER_INTERVAL = 0.05
@@ -36,20 +43,12 @@ async def test_the_first_call_starts_one_worker_that_runs_tasks_and_pushes_live(
     export = await database_sync_to_async(actions.export_request)(
         room=room, user=ada, export_format="csv"
     )
-    calls = []
-
-    async def app(scope, receive, send):
-        calls.append(scope["type"])
-
-    application = with_embedded_worker(app)
     layer = get_channel_layer()
     channel = await layer.new_channel()
     await layer.group_add(carrier(user_group_name(ada.pk)), channel)
     tasks_before = len(asyncio.all_tasks())
 
-    await application({"type": "http"}, None, None)
-    await application({"type": "websocket"}, None, None)
-    assert calls == ["http", "websocket"]
+    start_embedded_workers()
     workers = [t for t in asyncio.all_tasks() if "run_embedded_worker" in repr(t.get_coro())]
     assert len(workers) == 1
     assert len(asyncio.all_tasks()) == tasks_before + 1
@@ -69,12 +68,8 @@ async def test_the_first_call_starts_one_worker_that_runs_tasks_and_pushes_live(
 
 
 async def start_worker() -> "asyncio.Task[None]":
-    """What a server's first request does: start its embedded worker."""
-
-    async def app(scope, receive, send):
-        pass
-
-    await with_embedded_worker(app)({"type": "http"}, None, None)
+    """What a server's start does: start its embedded worker."""
+    start_embedded_workers()
     [worker] = list(running_workers)
     return worker
 

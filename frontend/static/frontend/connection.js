@@ -3,7 +3,7 @@
 //
 // htmx's ws extension opens the socket (body[ws-connect]) and reconnects after the close codes
 // in RETRIED. Its events drive the badge: htmx:wsConnecting, htmx:wsOpen, htmx:wsClose. A close
-// with SIGNED_OUT (realtime/sockets.py) sends the page to the sign-in page and back. An open
+// with SIGNED_OUT (realtime/sockets/closes.py) sends the page to the sign-in page and back. An open
 // socket clears the last refusal's reason (#socket-error).
 //
 // A socket whose network went away still looks open until TCP gives up, minutes later. So the
@@ -16,7 +16,7 @@ const PING_MS = 3000;
 const DEAD_MS = 6000; // no answer for this long after a ping: the connection is dead
 // Close codes after which htmx's ws extension reconnects by itself.
 const RETRIED = [1006, 1011, 1012, 1013];
-// The close code of a socket whose session is no longer valid (realtime/sockets.py).
+// The close code of a socket whose session is no longer valid (realtime/sockets/closes.py).
 const SIGNED_OUT = 4401;
 const SIGN_IN_URL = "/accounts/login/";
 

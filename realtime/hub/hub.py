@@ -1,140 +1,31 @@
-"""Group delivery once per process.
+"""The Hub: this process's one channel on the layer, and its members in each group.
 
-Channels' usual shape gives every socket its own channel on the layer: a group message is
-copied into each member's channel, and each socket runs its own receive loop and dispatch.
-With a 1000-member room that is 1000 layer messages, 1000 receives and 1000 dispatches per
-chat message, and the layer's per-channel capacity silently drops the overflow.
-
-The hub gives the *process* one channel instead. The first local member of a group adds that
-channel to the group; later members only join a set in memory. A group message then arrives
-once per process, is framed once (realtime.frames), and the same bytes are written to each
-local member's socket. The last member to leave discards the channel from the group.
-
-A person's groups are carried together (`carrier`): with one layer group per person, a fill of
-ten thousand people's sockets made thirty thousand group adds, a quarter of the event loop's
-time. Their messages name the group they are for; a process drops those for people it does
-not hold.
-
-- Joins and leaves of one group are serialised, so a join racing the last leave never ends up
-  unsubscribed.
-- Memberships are re-added periodically, before the layer's group expiry forgets them.
-- Each message, and each member's delivery of it, is handled on its own: one that fails (a
-  message of an unknown shape after a deploy, a member that raises) is logged, counted in
-  `relay_hub_failures`, and the rest goes on. If the reader ever ends, it is restarted and
-  every member asked to resume.
-- If receiving from the layer fails (Redis restarted), the hub re-adds every group, retrying
-  until all are back, and then tells each member that it may have missed messages; sockets
-  then close with 1012 and the page reconnects and resumes from its cursor.
-- Pushes are numbered per sender and carrier (realtime.sequence): a number that never
-  arrives (dropped at capacity, lost in a failover) makes the members of that carrier resume
-  before the push that revealed it is shown to them.
-- A probe sent to the process's own probe groups (one on each Redis host) every
-  HUB_PROBE_SECONDS must come back: if Redis lost its keys while connections stayed up
-  (FLUSHALL, a failover to an empty replica, one shard of several restarted), the hub's
-  subscriptions are gone without an error, and only the missing probe tells.
+Joins and leaves of one carrier are serialised, so that a join racing the last leave never
+ends up unsubscribed. Each message, and each member's delivery of it, is handled on its own
+(realtime.hub.failures). The hub supervises its reader: one that ends is restarted and every
+member asked to resume; after a layer failure every subscription is added again, retrying
+until all are back, before the members resume; subscriptions are refreshed periodically,
+before the layer's group expiry forgets them.
 """
 
 import asyncio
 import logging
-import re
 import time
-import uuid
-from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from channels.layers import BaseChannelLayer, get_channel_layer
 from django.conf import settings
 
 from realtime import metrics
 from realtime.frames import text_frame
+from realtime.hub.failures import FailureLog
+from realtime.hub.messages import LEAVE, PROBE, PUSH, SESSION, Malformed, Member, carrier
+from realtime.hub.probes import RETRY_FIRST_DELAY, RETRY_MAX_DELAY, Prober
 from realtime.loops import per_loop
-from realtime.sequence import Gap, Stamper, Tracker
+from realtime.sequence import Gap, Tracker
 
 logger = logging.getLogger(__name__)
-
-PUSH = "html.push"
-# Tells the members of a group (one person's tabs) to leave another group, e.g. a private room
-# they were removed from, and shows them `html` if they were in it.
-LEAVE = "group.leave"
-# Tells the members of a group (one person's sockets) that a session of theirs ended or that
-# their account changed; each socket judges whether that ends it (realtime.revocation).
-SESSION = "session.changed"
-# The hub's message to itself, through its own probe group (see Hub._probe).
-PROBE = "hub.probe"
-RETRY_FIRST_DELAY = 0.5
-RETRY_MAX_DELAY = 10.0
-# A probe that is late is lost once the reader has had nothing to read for this long, or
-# after PROBE_GIVE_UP whatever the reader does (the layer's message expiry is 60 s).
-PROBE_IDLE = 1.0
-PROBE_GIVE_UP = 60.0
-# One log line per kind of failure and group at most this often; the rest are counted.
-LOG_EVERY = 60.0
-
-stamper = Stamper()
-
-
-def push_event(group: str, html: str) -> dict[str, Any]:
-    return {
-        "type": PUSH,
-        "group": group,
-        "html": html,
-        "sent_at": time.time(),
-        **stamper.stamp(carrier(group)),
-    }
-
-
-def leave_event(group: str, *, leave: str, html: str) -> dict[str, Any]:
-    return {
-        "type": LEAVE,
-        "group": group,
-        "leave": leave,
-        "html": html,
-        **stamper.stamp(carrier(group)),
-    }
-
-
-def session_event(group: str, change: dict[str, Any]) -> dict[str, Any]:
-    # Numbered like pushes: a lost one makes the person's sockets resume, and reconnecting
-    # checks the session afresh.
-    return {"type": SESSION, "group": group, "change": change, **stamper.stamp(carrier(group))}
-
-
-class Member(Protocol):
-    def deliver(self, html: str, frame: bytes | None = None) -> None:
-        """Queue `html` for this socket without waiting; `frame` is it as a ready-made frame."""
-        ...
-
-    def interrupted(self) -> None:
-        """Group messages may have been lost: the page should resume from its cursor."""
-        ...
-
-    def removed(self, group: str, html: str) -> None:
-        """Stop receiving `group`'s messages; if it was receiving them, queue `html`."""
-        ...
-
-    def session_changed(self, change: dict[str, Any]) -> None:
-        """A session or the account of this member's person changed: close if it ended."""
-        ...
-
-
-def carrier(group: str) -> str:
-    """The channel-layer group that carries `group`'s messages. A person's groups (their
-    tabs, their inbox, their read cursors: `user.<id>...`) share one of HUB_PERSON_CARRIERS
-    carriers by user id, so that ten thousand people cost a process at most that many
-    subscriptions instead of three each, and a new person's socket usually none at all. Every
-    other group is its own carrier."""
-    match = PERSONAL.match(group)
-    if match is None:
-        return group
-    return f"users.{int(match[1]) % settings.HUB_PERSON_CARRIERS}"
-
-
-PERSONAL = re.compile(r"user\.(\d+)(?:\.|$)")
-
-
-class Malformed(Exception):
-    pass
 
 
 @dataclass(eq=False)
@@ -159,8 +50,6 @@ class Hub:
     ) -> None:
         self.layer = layer
         self.refresh_every = refresh_every
-        self.probe_every = probe_every
-        self.probe_deadline = probe_deadline
         # Subscription changes waiting on the layer at once. Ten thousand sockets closing
         # together must queue here, not exhaust the Redis connection pool.
         self.layer_calls = asyncio.Semaphore(concurrency)
@@ -168,18 +57,20 @@ class Hub:
         self.members: dict[str, set[Member]] = {}  # group: its local members
         self.carriers: dict[str, CarrierState] = {}
         self.tracker = Tracker()
+        self.failures = FailureLog()
         self.reader: asyncio.Task[None] | None = None
         self.refresher: asyncio.Task[None] | None = None
-        self.prober: asyncio.Task[None] | None = None
         self.recovery: asyncio.Task[None] | None = None
-        # One probe group per Redis shard (realtime.hub.probe_groups), named anew each time
-        # probing starts; a probe is back once it came back through every one of them.
-        self.probe_groups: list[str] = []
-        self.probe_sent = 0
-        self.probes_back: set[str] = set()
-        self.probe_back = asyncio.Event()
         self.received = 0  # messages read from the layer, for the probe
-        self.last_logged: dict[tuple[str, str, str], float] = {}
+        self.prober = Prober(
+            layer,
+            every=probe_every,
+            deadline=probe_deadline,
+            subscribe=self._add,
+            recovering=lambda: self.recovery is not None and not self.recovery.done(),
+            recover=self._recover,
+            reads=lambda: self.received,
+        )
 
     async def join(self, group: str, member: Member) -> None:
         name = carrier(group)
@@ -230,7 +121,7 @@ class Hub:
             state.busy -= 1
             self._forget_if_unused(name, state)
         if not self.carriers:
-            probe_groups = self.probe_groups if self.prober is not None else []
+            probe_groups = self.prober.groups if self.prober.task is not None else []
             self._stop()
             for probe_group in probe_groups:
                 await self._discard_probe_group(probe_group)
@@ -246,14 +137,11 @@ class Hub:
             elif kind == SESSION:
                 self.deliver_session(message)
             elif kind == PROBE:
-                if message.get("n") == self.probe_sent:
-                    self.probes_back.add(str(message.get("group")))
-                    if self.probes_back.issuperset(self.probe_groups):
-                        self.probe_back.set()
+                self.prober.came_back(message)
             else:
                 raise Malformed(f"unknown type {kind!r}")
         except Exception as error:
-            self._failed("message", message, error)
+            self.failures.failed("message", message, error)
 
     def deliver_push(self, message: dict[str, Any]) -> None:
         group = message["group"]
@@ -272,7 +160,7 @@ class Hub:
             try:
                 member.deliver(html, frame)
             except Exception as error:
-                self._member_failed(member, message, error)
+                self.failures.member_failed(member, message, error)
         metrics.DELIVERIES.inc(len(members))
         sent_at = message.get("sent_at")
         if isinstance(sent_at, float):
@@ -288,7 +176,7 @@ class Hub:
             try:
                 member.removed(leave, html)
             except Exception as error:
-                self._member_failed(member, message, error)
+                self.failures.member_failed(member, message, error)
 
     def deliver_session(self, message: dict[str, Any]) -> None:
         group, change = message["group"], message["change"]
@@ -300,7 +188,7 @@ class Hub:
             try:
                 member.session_changed(change)
             except Exception as error:
-                self._member_failed(member, message, error)
+                self.failures.member_failed(member, message, error)
 
     def group_size(self, group: str) -> int:
         return len(self.members.get(group, ()))
@@ -327,7 +215,7 @@ class Hub:
         state = self.carriers.get(gap.stream)
         groups = tuple(state.groups) if state is not None else ()
         members = {member for group in groups for member in self.members.get(group, ())}
-        self._log(
+        self.failures.log(
             "gap",
             gap.stream,
             "",
@@ -337,59 +225,7 @@ class Hub:
             gap.stream,
             len(members),
         )
-        self._interrupt(members)
-
-    def _member_failed(self, member: Member, message: dict[str, Any], error: Exception) -> None:
-        # It missed this message: it resumes from its cursor (if even that fails, it is
-        # counted again and the others still go on).
-        self._failed("member", message, error)
-        try:
-            member.interrupted()
-        except Exception as again:
-            self._failed("member", message, again)
-
-    def _failed(self, kind: str, message: object, error: BaseException) -> None:
-        metrics.HUB_FAILURES.labels(kind=kind).inc()
-        group = message.get("group") if isinstance(message, dict) else None
-        of_type = message.get("type") if isinstance(message, dict) else type(message).__name__
-        self._log(
-            kind,
-            str(group)[:100],
-            str(of_type)[:100],
-            "Hub could not handle a message (%s) of type %r for group %r: %r",
-            kind,
-            of_type,
-            group,
-            error,
-            exc_info=error if kind == "member" else None,
-        )
-
-    def _log(
-        self,
-        kind: str,
-        group: str,
-        of_type: str,
-        text: str,
-        *args: object,
-        exc_info: BaseException | None = None,
-    ) -> None:
-        """A warning, at most once per LOG_EVERY for the same kind, group and type; the
-        counters in /metrics count every occurrence."""
-        key = (kind, group, of_type)
-        now = time.monotonic()
-        if now - self.last_logged.get(key, -LOG_EVERY) < LOG_EVERY:
-            return
-        if len(self.last_logged) >= 1000:
-            self.last_logged.clear()
-        self.last_logged[key] = now
-        logger.warning(text, *args, exc_info=exc_info)
-
-    def _interrupt(self, members: Iterable[Member]) -> None:
-        for member in members:
-            try:
-                member.interrupted()
-            except Exception as error:
-                self._failed("member", {"type": "interrupted"}, error)
+        self.failures.interrupt(members)
 
     def _all_members(self) -> set[Member]:
         return {member for group in self.members.values() for member in group}
@@ -409,18 +245,16 @@ class Hub:
             self._start_reader(recovering=False)
         if self.refresher is None or self.refresher.done():
             self.refresher = asyncio.create_task(self._refresh(), name="hub-refresher")
-        if self.probe_every and (self.prober is None or self.prober.done()):
-            # A new name each time: the discard of the previous one may still be on its way.
-            self.probe_groups = probe_groups(self.layer)
-            self.prober = asyncio.create_task(self._probe(), name="hub-prober")
+        self.prober.start()
 
     def _start_reader(self, *, recovering: bool) -> None:
         self.reader = asyncio.create_task(self._read(recovering=recovering), name="hub-reader")
         self.reader.add_done_callback(self._reader_ended)
 
     def _stop(self) -> None:
-        tasks = (self.reader, self.refresher, self.prober, self.recovery)
-        self.reader = self.refresher = self.prober = self.recovery = None
+        tasks = (self.reader, self.refresher, self.recovery)
+        self.reader = self.refresher = self.recovery = None
+        self.prober.stop()
         for task in tasks:
             if task is not None:
                 task.cancel()
@@ -466,7 +300,7 @@ class Hub:
         self.tracker.forget()
         members = self._all_members()
         logger.warning("Channel layer back; asking %d sockets to resume", len(members))
-        self._interrupt(members)
+        self.failures.interrupt(members)
 
     async def _refresh(self) -> None:
         while True:
@@ -486,8 +320,8 @@ class Hub:
         """Add this process's channel to every group it holds again; what failed."""
         names = [name for name, state in self.carriers.items() if state.subscribed]
         adds = [self._resubscribe(name) for name in names]
-        if self.prober is not None:
-            adds.extend(self._add(name) for name in self.probe_groups)
+        if self.prober.task is not None:
+            adds.extend(self._add(name) for name in self.prober.groups)
         outcomes = await asyncio.gather(*adds, return_exceptions=True)
         for outcome in outcomes:
             if isinstance(outcome, asyncio.CancelledError):
@@ -507,86 +341,12 @@ class Hub:
         async with self.layer_calls:
             await self.layer.group_add(name, await self._channel())
 
-    async def _probe(self) -> None:
-        """Every probe_every seconds, a message to this hub's own probe group. If it does not
-        come back, the layer has lost this process's subscriptions without failing a call
-        (its keys flushed, a failover to an empty replica): subscribe again, and resume."""
-        delay = RETRY_FIRST_DELAY
-        while True:
-            try:
-                for name in self.probe_groups:
-                    await self._add(name)
-                break
-            except Exception:
-                logger.warning("Could not add the hub's probe group; retrying", exc_info=True)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, RETRY_MAX_DELAY)
-        while True:
-            await asyncio.sleep(self.probe_every or 0)
-            if self.recovery is not None and not self.recovery.done():
-                continue
-            self.probe_sent += 1
-            self.probes_back.clear()
-            self.probe_back.clear()
-            try:
-                for name in self.probe_groups:
-                    probe = {"type": PROBE, "n": self.probe_sent, "group": name}
-                    await self.layer.group_send(name, probe)
-            except Exception:
-                # The layer fails outright: the reader sees that too, and recovers.
-                logger.warning("Could not send the hub's probe", exc_info=True)
-                continue
-            if not await self._probe_returned():
-                metrics.HUB_PROBES_LOST.inc()
-                logger.warning("The hub's probe did not come back; subscribing again")
-                await self._recover()
-
     async def _discard_probe_group(self, name: str) -> None:
         try:
             async with self.layer_calls:
                 await self.layer.group_discard(name, self.channel)
         except Exception:
             logger.warning("Could not leave group %s", name, exc_info=True)
-
-    async def _probe_returned(self) -> bool:
-        started = time.monotonic()
-        try:
-            async with asyncio.timeout(self.probe_deadline):
-                await self.probe_back.wait()
-                return True
-        except TimeoutError:
-            pass
-        # Late. A reader working through a backlog may not have reached it yet: lost only
-        # once the reader has had nothing to read for PROBE_IDLE.
-        while not self.probe_back.is_set():
-            read = self.received
-            try:
-                async with asyncio.timeout(PROBE_IDLE):
-                    await self.probe_back.wait()
-                    return True
-            except TimeoutError:
-                if self.received == read or time.monotonic() - started > PROBE_GIVE_UP:
-                    return False
-        return True
-
-
-def probe_groups(layer: BaseChannelLayer) -> list[str]:
-    """Fresh probe group names, one stored on each of the layer's Redis hosts: a host that
-    restarts empty takes the subscriptions it held with it, and only a probe through that
-    host notices. channels-redis places a group by `consistent_hash` over `ring_size` hosts;
-    another layer has one place."""
-    ring_size = getattr(layer, "ring_size", 1)
-    place = getattr(layer, "consistent_hash", None)
-    if ring_size <= 1 or place is None:
-        return [f"hub-probe.{uuid.uuid4().hex}"]
-    names: dict[int, str] = {}
-    # Random names land on each of n hosts within about n·ln(n) tries; bounded all the same.
-    for _ in range(100 * ring_size):
-        name = f"hub-probe.{uuid.uuid4().hex}"
-        names.setdefault(place(name), name)
-        if len(names) == ring_size:
-            break
-    return [names[index] for index in sorted(names)]
 
 
 def make_hub() -> Hub:
