@@ -33,6 +33,7 @@ room that does not exist.
 import os
 import time
 from argparse import Namespace
+from dataclasses import replace
 from typing import Any
 
 import locust.runners
@@ -163,6 +164,8 @@ def on_test_start(environment: Environment, **_kwargs: Any) -> None:
     try:
         base_url = check_targets(environment.host, allow_remote=allow_remote(options))[0]
         plan = plan_from(options, new_run_id())
+        if plan.storms:  # a limited number of storms: counted from now, the same everywhere
+            plan = replace(plan, storm_origin=time.time())
         if STATE.staff is None and plan.announce_every:
             STATE.staff = staff_client(base_url, options)
     except (UnsafeTarget, ValueError, StartupError, SiteError, OSError) as error:

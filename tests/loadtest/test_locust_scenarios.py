@@ -1,5 +1,7 @@
 """Scenario presets become one plan that every process of a run follows."""
 
+from dataclasses import replace
+
 import pytest
 
 from loadtest.locust.scenarios import (
@@ -7,10 +9,10 @@ from loadtest.locust.scenarios import (
     Plan,
     Scenario,
     make_plan,
-    next_storm,
     read_users,
     room_name,
     room_slug,
+    upcoming_storm,
     user_index,
 )
 
@@ -58,6 +60,7 @@ def test_chatty_spreads_users_evenly_over_rooms():
         ("chatty", {"rooms": 0}, "rooms"),
         ("fanout", {"senders": -2}, "senders"),
         ("reconnect", {"storm_every": 4.0, "settle": 3.0}, "twice settle"),
+        ("storm", {"storms": -1}, "storms must be"),
     ],
 )
 def test_bad_settings_are_refused(scenario, overrides, complaint):
@@ -78,10 +81,32 @@ def test_users_interleave_across_processes_without_overlap():
     assert user_index(0, 0, 4) == 4  # a single process
 
 
-def test_storms_fall_on_the_same_wall_clock_seconds_everywhere():
-    assert next_storm(100.0, 15.0, 0.0) == 105.0
-    assert next_storm(105.0, 15.0, 0.4) == 120.4
-    assert next_storm(104.9, 15.0, 0.0) == next_storm(100.1, 15.0, 0.0)
+@pytest.mark.parametrize(
+    ("now", "overrides", "storm"),
+    [
+        # Periodic: the wall clock's multiples, numbered from the epoch, the same everywhere.
+        (100.0, {"storm_every": 15.0}, (7, 105.0)),
+        (105.0, {"storm_every": 15.0}, (8, 120.0)),
+        (104.9, {"storm_every": 15.0}, (7, 105.0)),
+        (100.0, {"storm_every": 0.0}, None),
+        # A limited number, counted from the run's start.
+        (1000.0, {"storm_every": 20.0, "storms": 1, "storm_origin": 1000.0}, (1, 1020.0)),
+        (1019.9, {"storm_every": 20.0, "storms": 1, "storm_origin": 1000.0}, (1, 1020.0)),
+        (1020.0, {"storm_every": 20.0, "storms": 1, "storm_origin": 1000.0}, None),
+        (1020.0, {"storm_every": 20.0, "storms": 2, "storm_origin": 1000.0}, (2, 1040.0)),
+    ],
+)
+def test_storms_fall_on_the_same_instants_everywhere(now, overrides, storm):
+    plan = replace(make_plan("reconnect", {}), **overrides)
+    assert upcoming_storm(now, plan) == storm
+
+
+def test_the_storm_preset_is_one_storm_at_once_in_a_quiet_room():
+    plan = make_plan("storm", {})
+    assert (plan.storms, plan.storm_jitter, plan.senders) == (1, 0.0, 1)
+    assert plan.storm_every >= 2 * plan.settle
+    assert "one storm 20 s after the start (±0 s)" in plan.describe()
+    assert "3 times" in make_plan("reconnect", {"storms": 3}).describe()
 
 
 def test_room_names_slug_back_to_their_slug():
