@@ -1,6 +1,7 @@
 """The reconnect-storm figure: each process's books, merged, and the thresholds on them."""
 
 import json
+from typing import Any
 
 import pytest
 
@@ -130,8 +131,11 @@ def test_the_worst_storm_is_the_one_with_sockets_not_back_even_if_others_were_sl
     ],
 )
 def test_thresholds_on_the_storm_figure(reopen_after, criteria, passed):
-    events = [("dropped", "a", 1, START, START), ("dropped", "b", 1, START, START)]
-    events.append(("reopened", "a", START + 0.5))
+    events: list[tuple[Any, ...]] = [
+        ("dropped", "a", 1, START, START),
+        ("dropped", "b", 1, START, START),
+        ("reopened", "a", START + 0.5),
+    ]
     if reopen_after is not None:
         events.append(("reopened", "b", START + reopen_after))
     values = storm_metrics(storm_summary([book(*events).snapshot()]))
