@@ -206,6 +206,7 @@ def storms_html(delivery: Mapping[str, Any] | None) -> str:
             "dropped",
             "open again",
             "never back",
+            "of which back after the end",
             "refused for good",
             "failed attempts",
             "p50 ms",
@@ -218,6 +219,7 @@ def storms_html(delivery: Mapping[str, Any] | None) -> str:
                 row["dropped"],
                 row["reopened"],
                 row["unopened"],
+                row.get("after_end", 0),
                 row["gave_up"],
                 row["failed_attempts"],
                 ms(row["reopen_p50"]),
@@ -242,7 +244,8 @@ def storms_html(delivery: Mapping[str, Any] | None) -> str:
     verdict = "warn" if storms["unopened"] else "ok"
     return (
         "<p>Times are from each storm's start until the socket was accepted again (the jitter "
-        "of the drops included); a storm with a socket that never came back has no time.</p>"
+        "of the drops included). A socket not open again when sending stopped for the end of "
+        "the run counts as never back, and a storm with one has no time.</p>"
         + table
         + f'<p class="{verdict}">'
         + html.escape(

@@ -33,7 +33,6 @@ room that does not exist.
 import os
 import time
 from argparse import Namespace
-from dataclasses import replace
 from typing import Any
 
 import locust.runners
@@ -76,6 +75,7 @@ from loadtest.locust.safety import (
 from loadtest.locust.samples import SampleWriter, worker_path
 from loadtest.locust.scenarios import (
     Plan,
+    with_storm_times,
 )
 from loadtest.locust.siteclient import SiteClient, SiteError
 
@@ -163,9 +163,8 @@ def on_test_start(environment: Environment, **_kwargs: Any) -> None:
     STATE.plan = None
     try:
         base_url = check_targets(environment.host, allow_remote=allow_remote(options))[0]
-        plan = plan_from(options, new_run_id())
-        if plan.storms:  # a limited number of storms: counted from now, the same everywhere
-            plan = replace(plan, storm_origin=time.time())
+        length = bounded_run_time(getattr(options, "run_time", None))
+        plan = with_storm_times(plan_from(options, new_run_id()), now=time.time(), run_time=length)
         if STATE.staff is None and plan.announce_every:
             STATE.staff = staff_client(base_url, options)
     except (UnsafeTarget, ValueError, StartupError, SiteError, OSError) as error:

@@ -51,6 +51,9 @@ class Plan:
     # Storms fall on origin + k * storm_every (k >= 1): the wall clock's multiples when 0,
     # counted from the run's start when set (the master sets it for a limited number).
     storm_origin: float = 0.0
+    # No storm starts after this instant (0: no bound): the master sets it `storm_every`
+    # before the run's end, so that every storm has as long to recover as the period.
+    storms_until: float = 0.0
     resume: bool = True  # after reconnecting, ask for missed messages like the page does
     announce_every: float = 0.0  # seconds between announcements; 0 for none
     settle: float = 3.0  # see delivery.py
@@ -113,7 +116,7 @@ PRESETS: dict[Scenario, dict[str, Any]] = {
     Scenario.STORM: {
         "senders": 1,
         "send_rate": 1.0,
-        "storm_every": 20.0,
+        "storm_every": 15.0,
         "storm_jitter": 0.0,
         "storms": 1,
     },
@@ -209,10 +212,25 @@ def user_index(slot: int, slots: int, nth: int) -> int:
 def upcoming_storm(now: float, plan: Plan) -> tuple[int, float] | None:
     """The number and planned instant of the plan's next storm after `now`: storm k falls on
     `storm_origin + k * storm_every`, the same instant in every process (each user then adds
-    its own jitter); None when the plan has no storm left."""
+    its own jitter); None when the plan has no storm left, or none that would start by
+    `storms_until`."""
     if not plan.storm_every:
         return None
     number = math.floor((now - plan.storm_origin) / plan.storm_every) + 1
     if plan.storms and not 1 <= number <= plan.storms:
         return None
-    return number, plan.storm_origin + number * plan.storm_every
+    start = plan.storm_origin + number * plan.storm_every
+    if plan.storms_until and start > plan.storms_until:
+        return None
+    return number, start
+
+
+def with_storm_times(plan: Plan, *, now: float, run_time: float) -> Plan:
+    """The plan of a run starting `now` for `run_time` seconds: no storm starts later than
+    one period before the end, so each has as long to recover as the period (a socket not
+    back when the run ends counts as never back, storms.py); a limited number of storms is
+    counted from `now`, the same in every process."""
+    if not plan.storm_every:
+        return plan
+    origin = now if plan.storms else plan.storm_origin
+    return replace(plan, storm_origin=origin, storms_until=now + run_time - plan.storm_every)

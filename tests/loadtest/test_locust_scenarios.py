@@ -14,6 +14,7 @@ from loadtest.locust.scenarios import (
     room_slug,
     upcoming_storm,
     user_index,
+    with_storm_times,
 )
 
 
@@ -94,6 +95,9 @@ def test_users_interleave_across_processes_without_overlap():
         (1019.9, {"storm_every": 20.0, "storms": 1, "storm_origin": 1000.0}, (1, 1020.0)),
         (1020.0, {"storm_every": 20.0, "storms": 1, "storm_origin": 1000.0}, None),
         (1020.0, {"storm_every": 20.0, "storms": 2, "storm_origin": 1000.0}, (2, 1040.0)),
+        # None later than one period before the end of the run.
+        (100.0, {"storm_every": 15.0, "storms_until": 105.0}, (7, 105.0)),
+        (100.0, {"storm_every": 15.0, "storms_until": 104.9}, None),
     ],
 )
 def test_storms_fall_on_the_same_instants_everywhere(now, overrides, storm):
@@ -101,11 +105,22 @@ def test_storms_fall_on_the_same_instants_everywhere(now, overrides, storm):
     assert upcoming_storm(now, plan) == storm
 
 
+def test_storms_start_by_one_period_before_the_end_of_the_run():
+    storm = with_storm_times(make_plan("storm", {}), now=1000.0, run_time=30.0)
+    assert (storm.storm_origin, storm.storms_until) == (1000.0, 1015.0)
+    assert upcoming_storm(1001.0, storm) == (1, 1015.0)
+    short = with_storm_times(make_plan("storm", {}), now=1000.0, run_time=29.0)
+    assert upcoming_storm(1001.0, short) is None  # too short to see it recover: no storm
+    periodic = with_storm_times(make_plan("reconnect", {}), now=1000.0, run_time=60.0)
+    assert (periodic.storm_origin, periodic.storms_until) == (0.0, 1045.0)
+    assert with_storm_times(make_plan("fanout", {}), now=1000.0, run_time=60.0).storms_until == 0
+
+
 def test_the_storm_preset_is_one_storm_at_once_in_a_quiet_room():
     plan = make_plan("storm", {})
     assert (plan.storms, plan.storm_jitter, plan.senders) == (1, 0.0, 1)
     assert plan.storm_every >= 2 * plan.settle
-    assert "one storm 20 s after the start (±0 s)" in plan.describe()
+    assert "one storm 15 s after the start (±0 s)" in plan.describe()
     assert "3 times" in make_plan("reconnect", {"storms": 3}).describe()
 
 
