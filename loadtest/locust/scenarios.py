@@ -48,8 +48,8 @@ class Plan:
     storm_every: float = 0.0  # reconnect: seconds between storms; 0 for none
     storm_jitter: float = 1.0  # reconnect: spread of each storm, seconds
     storms: int = 0  # how many storms; 0 for no limit
-    # Storms fall on origin + k * storm_every (k >= 1): the wall clock's multiples when 0,
-    # counted from the run's start when set (the master sets it for a limited number).
+    # Storms fall on origin + k * storm_every (k >= 1): the wall clock's multiples when 0;
+    # for a limited number the master sets it to when every user will have started.
     storm_origin: float = 0.0
     # No storm starts after this instant (0: no bound): the master sets it `storm_every`
     # before the run's end, so that every storm has as long to recover as the period.
@@ -95,7 +95,8 @@ class Plan:
             details.append(f"senders {senders} at {self.send_rate:g}/s each")
         if self.storm_every and self.storms == 1:
             details.append(
-                f"one storm {self.storm_every:g} s after the start (±{self.storm_jitter:g} s)"
+                f"one storm {self.storm_every:g} s after every user started "
+                f"(±{self.storm_jitter:g} s)"
             )
         elif self.storm_every:
             limit = f", {self.storms} times" if self.storms else ""
@@ -216,21 +217,23 @@ def upcoming_storm(now: float, plan: Plan) -> tuple[int, float] | None:
     `storms_until`."""
     if not plan.storm_every:
         return None
-    number = math.floor((now - plan.storm_origin) / plan.storm_every) + 1
-    if plan.storms and not 1 <= number <= plan.storms:
+    # Storm 1 is the first after the origin, which may lie ahead (users still starting).
+    number = max(math.floor((now - plan.storm_origin) / plan.storm_every) + 1, 1)
+    if plan.storms and number > plan.storms:
         return None
     start = plan.storm_origin + number * plan.storm_every
-    if plan.storms_until and start > plan.storms_until:
+    if plan.storms_until and start > plan.storms_until + 0.001:  # a float's error is no limit
         return None
     return number, start
 
 
-def with_storm_times(plan: Plan, *, now: float, run_time: float) -> Plan:
-    """The plan of a run starting `now` for `run_time` seconds: no storm starts later than
-    one period before the end, so each has as long to recover as the period (a socket not
-    back when the run ends counts as never back, storms.py); a limited number of storms is
-    counted from `now`, the same in every process."""
+def with_storm_times(plan: Plan, *, now: float, run_time: float, ramp: float = 0.0) -> Plan:
+    """The plan of a run starting `now` for `run_time` seconds, whose users are all started
+    `ramp` seconds in: no storm starts later than one period before the end, so each has as
+    long to recover as the period (a socket not back when the run ends counts as never back,
+    storms.py); a limited number of storms is counted from when everyone is in, the same in
+    every process."""
     if not plan.storm_every:
         return plan
-    origin = now if plan.storms else plan.storm_origin
+    origin = now + ramp if plan.storms else plan.storm_origin
     return replace(plan, storm_origin=origin, storms_until=now + run_time - plan.storm_every)

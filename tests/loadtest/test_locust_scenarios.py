@@ -111,6 +111,9 @@ def test_storms_start_by_one_period_before_the_end_of_the_run():
     assert upcoming_storm(1001.0, storm) == (1, 1015.0)
     short = with_storm_times(make_plan("storm", {}), now=1000.0, run_time=29.0)
     assert upcoming_storm(1001.0, short) is None  # too short to see it recover: no storm
+    # 10,000 users at 50 a second are all in 200 s after the start: the storm waits for them.
+    ramped = with_storm_times(make_plan("storm", {}), now=1000.0, run_time=240.0, ramp=200.0)
+    assert upcoming_storm(1001.0, ramped) == (1, 1215.0)
     periodic = with_storm_times(make_plan("reconnect", {}), now=1000.0, run_time=60.0)
     assert (periodic.storm_origin, periodic.storms_until) == (0.0, 1045.0)
     assert with_storm_times(make_plan("fanout", {}), now=1000.0, run_time=60.0).storms_until == 0
@@ -120,7 +123,7 @@ def test_the_storm_preset_is_one_storm_at_once_in_a_quiet_room():
     plan = make_plan("storm", {})
     assert (plan.storms, plan.storm_jitter, plan.senders) == (1, 0.0, 1)
     assert plan.storm_every >= 2 * plan.settle
-    assert "one storm 15 s after the start (±0 s)" in plan.describe()
+    assert "one storm 15 s after every user started (±0 s)" in plan.describe()
     assert "3 times" in make_plan("reconnect", {"storms": 3}).describe()
 
 
