@@ -4,9 +4,9 @@ counting windows.
 
 A `Connection` counts what one open socket receives between `grace` after it opened and
 `settle` before it closed; a `Person` holds the distinct messages one load-test user received
-across all its connections. The `Ledger` keeps both, with sends, failures, drops and latency
-histograms; `quiesce()` stops sending for the end of the run and `snapshot()` freezes the
-books as plain JSON-able data for `delivery.summarise()`.
+across all its connections. The `Ledger` keeps both, with sends, failures, drops, latency
+histograms and the reconnect storms (storms.py); `quiesce()` stops sending for the end of the
+run and `snapshot()` freezes the books as plain JSON-able data for `delivery.summarise()`.
 
 Plain Python, no Locust: the tests use it directly.
 """
