@@ -27,9 +27,9 @@ good), and is credited with each distinct message it holds by then, live or repl
 resume. Resuming is what this figure measures: without it, a reconnecting person misses what
 was sent meanwhile.
 
-This module combines the snapshots (`summarise()`, with per-second latency from latency.py)
-and words the result for the console (`format_summary()`). Plain Python, no Locust: the tests
-use it directly.
+This module combines the snapshots (`summarise()`, with per-second latency from latency.py
+and the reconnect-storm figure from storms.py) and words the result for the console
+(`format_summary()`). Plain Python, no Locust: the tests use it directly.
 """
 
 import bisect
@@ -40,6 +40,7 @@ from typing import Any
 
 from loadtest.locust.latency import latency_per_second
 from loadtest.locust.ledger import ConnectionRecord
+from loadtest.locust.storms import format_storms, storm_summary
 
 ANNOUNCEMENTS = "*"  # the stream every socket hears, whatever its room
 
@@ -175,6 +176,7 @@ def summarise(snapshots: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
         "by_room": breakdown(by_room),
         "timeline": timeline(records, deliveries, drop_times),
         "latency": latency_per_second(latencies),
+        "storms": storm_summary(snapshot.get("storms", []) for snapshot in snapshots),
     }
 
 
@@ -294,4 +296,7 @@ def format_summary(summary: Mapping[str, Any]) -> str:
         f"{summary['connect_failures']:,} {summary['connect_failures_by_reason'] or ''}; "
         f"dropped by the server {summary['drops']:,} {summary['drops_by_reason'] or ''}",
     ]
+    storms = format_storms(summary.get("storms"), summary)
+    if storms:
+        lines += storms.splitlines()
     return "\n".join(line.rstrip() for line in lines)

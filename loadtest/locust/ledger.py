@@ -4,9 +4,9 @@ counting windows.
 
 A `Connection` counts what one open socket receives between `grace` after it opened and
 `settle` before it closed; a `Person` holds the distinct messages one load-test user received
-across all its connections. The `Ledger` keeps both, with sends, failures, drops and latency
-histograms; `quiesce()` stops sending for the end of the run and `snapshot()` freezes the
-books as plain JSON-able data for `delivery.summarise()`.
+across all its connections. The `Ledger` keeps both, with sends, failures, drops, latency
+histograms and the reconnect storms (storms.py); `quiesce()` stops sending for the end of the
+run and `snapshot()` freezes the books as plain JSON-able data for `delivery.summarise()`.
 
 Plain Python, no Locust: the tests use it directly.
 """
@@ -20,6 +20,7 @@ from typing import Any
 
 from loadtest.locust.inbox import Seen
 from loadtest.locust.latency import latency_bucket
+from loadtest.locust.storms import StormBook
 
 
 @dataclass(frozen=True)
@@ -184,6 +185,7 @@ class Ledger:
     # have closed before the acknowledgement); a rejected one never is.
     unconfirmed: dict[tuple[str, str, int], float] = field(default_factory=dict)
     attempts: int = 0  # chat sends made
+    storms: StormBook = field(default_factory=StormBook)  # reconnect storms (storms.py)
     quiesced_at: float | None = None  # when sending stopped for the end of the run
     frozen: bool = False
 
@@ -234,10 +236,21 @@ class Ledger:
         if not self.frozen:
             self.deliveries_per_second[math.floor(received_at)] += 1
 
-    def connection_failed(self, reason: str, host: str = "") -> None:
+    def connection_failed(self, reason: str, host: str = "", *, person: str = "") -> None:
         if not self.frozen:
             self.connect_failures[reason] += 1
             self.failures_by_host[host] += 1
+            self.storms.attempt_failed(person)
+
+    def storm_dropped(self, person: str, storm: int, start: float, at: float) -> None:
+        """`person` closed its socket for reconnect storm number `storm` (planned at `start`)."""
+        if not self.frozen:
+            self.storms.dropped(person, storm, start, at)
+
+    def storm_reopened(self, person: str, at: float) -> None:
+        """`person`'s socket was accepted again; the end of its storm, if it was down for one."""
+        if not self.frozen:
+            self.storms.reopened(person, at, quiesced=self.quiesced)
 
     def dropped(self, reason: str, host: str = "", *, at: float | None = None) -> None:
         """The server (or the network) closed a socket the user meant to keep."""
@@ -265,6 +278,8 @@ class Ledger:
 
     def left(self, person: str, at: float) -> None:
         """`person` stopped before the end of the run (refused for good)."""
+        if not self.frozen:
+            self.storms.gave_up(person)
         holder = self.people.get(person)
         if holder is not None and holder.left_at is None and not self.frozen:
             holder.left_at = at
@@ -304,6 +319,7 @@ class Ledger:
                 for name, seconds in self.latencies.items()
             },
             "unacked": len(self.unconfirmed),
+            "storms": self.storms.snapshot(),
             "attempts": self.attempts,
             "unconfirmed": {
                 stream: sorted(t for (s, _, _), t in self.unconfirmed.items() if s == stream)

@@ -30,6 +30,7 @@ PLAN_OPTIONS = (
     "message_bytes",
     "storm_every",
     "storm_jitter",
+    "storms",
     "announce_every",
     "settle",
     "grace",
@@ -62,6 +63,11 @@ def add_arguments(parser: LocustArgumentParser, **_kwargs: Any) -> None:
     parser.add_argument("--message-bytes", type=int, help="pad message bodies to this size")
     parser.add_argument("--storm-every", type=float, help="reconnect: seconds between storms")
     parser.add_argument("--storm-jitter", type=float, help="reconnect: spread of a storm (s)")
+    parser.add_argument(
+        "--storms",
+        type=int,
+        help="how many storms, counted from the run's start (0: no limit, on the wall clock)",
+    )
     parser.add_argument(
         "--no-resume", action="store_true", help="reconnect without asking for missed messages"
     )

@@ -19,7 +19,13 @@ from pathlib import Path
 
 from loadtest.locust.report_data import Results, read_results
 from loadtest.locust.report_plots import plot_connections, plot_deliveries, plot_latency
-from loadtest.locust.report_tables import comparison_html, delivery_html, html_table, stats_html
+from loadtest.locust.report_tables import (
+    comparison_html,
+    delivery_html,
+    html_table,
+    stats_html,
+    storms_html,
+)
 
 STYLE = """
 body { font: 15px/1.5 system-ui, sans-serif; margin: 2rem auto; max-width: 62rem; padding: 0 1rem;
@@ -58,6 +64,8 @@ def write_report(results: Results, out: Path, baseline: Results | None = None) -
         if results.failures
         else "<p>None.</p>"
     )
+    storms = storms_html(results.delivery)
+    storms = f"<h2>Reconnect storms</h2>{storms}" if storms else ""
     comparison = (
         "<h2>Compared with the baseline</h2>" + comparison_html(results.delivery, baseline)
         if baseline is not None
@@ -71,6 +79,7 @@ def write_report(results: Results, out: Path, baseline: Results | None = None) -
 <p>{html.escape(subtitle)} &middot; from <code>{html.escape(str(results.prefix))}_*</code></p>
 <h2>Verdict and completeness</h2>
 {delivery_html(results.delivery)}
+{storms}
 {comparison}
 <h2>Over time</h2>
 {"".join(images) or "<p>No history to plot (run Locust with --csv).</p>"}

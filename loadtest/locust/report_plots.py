@@ -24,15 +24,18 @@ def _relative(times: Sequence[float], start: float) -> list[float]:
 
 def storm_bands(results: Results, start: float, end: float) -> list[tuple[float, float]]:
     """The reconnect storms of the run, relative to `start`: every socket drops within
-    [k * storm_every, k * storm_every + storm_jitter] seconds of the wall clock."""
+    [origin + k * storm_every, ... + storm_jitter] seconds of the wall clock (scenarios.py)."""
     plan = (results.delivery or {}).get("plan") or {}
     every, jitter = float(plan.get("storm_every") or 0), float(plan.get("storm_jitter") or 0)
+    origin, limit = float(plan.get("storm_origin") or 0), int(plan.get("storms") or 0)
     if every <= 0:
         return []
-    first = math.ceil(start / every)
+    first, last = math.ceil((start - origin) / every), math.floor((end - origin) / every)
+    if limit:  # storms 1 .. limit from the run's start
+        first, last = max(first, 1), min(last, limit)
     return [
-        (k * every - start, k * every + jitter - start)
-        for k in range(first, math.floor(end / every) + 1)
+        (origin + k * every - start, origin + k * every + jitter - start)
+        for k in range(first, last + 1)
     ]
 
 

@@ -187,3 +187,69 @@ def stats_html(stats: Sequence[Mapping[str, str]]) -> str:
         per_second = row[-1]
         row[-1] = f"{csv_number(per_second):,.1f}" if per_second else ""
     return html_table([label for _, label in TABLE_COLUMNS], rows)
+
+
+def storms_html(delivery: Mapping[str, Any] | None) -> str:
+    """One row per reconnect storm: how long until its dropped sockets were open again, and
+    how many never came back; then what was sent meanwhile (the run's own figures)."""
+    storms = (delivery or {}).get("storms") or {}
+    rows = storms.get("storms") or []
+    if not delivery or not rows:
+        return ""
+
+    def ms(value: float | None) -> str:
+        return "not all back" if value is None else f"{value:,.0f}"
+
+    table = html_table(
+        [
+            "storm",
+            "dropped",
+            "open again",
+            "never back",
+            "of which back after the end",
+            "refused for good",
+            "failed attempts",
+            "p50 ms",
+            "p99 ms",
+            "max ms",
+        ],
+        [
+            [
+                row["storm"],
+                row["dropped"],
+                row["reopened"],
+                row["unopened"],
+                row.get("after_end", 0),
+                row["gave_up"],
+                row["failed_attempts"],
+                ms(row["reopen_p50"]),
+                ms(row["reopen_p99"]),
+                ms(row["reopen_max"]),
+            ]
+            for row in rows
+        ],
+    )
+    worst = storms["worst"]
+    slowest = (
+        f"{worst['unopened']:,} never back"
+        if worst["unopened"]
+        else f"all back within {ms(worst['reopen_max'])} ms"
+    )
+    person = delivery["person"]
+    meanwhile = (
+        f"per person {person['received']:,} of {person['expected']:,} held "
+        f"({_ratio(person['ratio'])}), {delivery['duplicates']:,} duplicates, "
+        f"{delivery['out_of_order']:,} out of order"
+    )
+    verdict = "warn" if storms["unopened"] else "ok"
+    return (
+        "<p>Times are from each storm's start until the socket was accepted again (the jitter "
+        "of the drops included). A socket not open again when sending stopped for the end of "
+        "the run counts as never back, and a storm with one has no time.</p>"
+        + table
+        + f'<p class="{verdict}">'
+        + html.escape(
+            f"Worst: storm {worst['storm']}, {slowest}. Meanwhile (whole run): {meanwhile}."
+        )
+        + "</p>"
+    )

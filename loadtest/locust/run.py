@@ -75,6 +75,7 @@ from loadtest.locust.safety import (
 from loadtest.locust.samples import SampleWriter, worker_path
 from loadtest.locust.scenarios import (
     Plan,
+    with_storm_times,
 )
 from loadtest.locust.siteclient import SiteClient, SiteError
 
@@ -162,7 +163,12 @@ def on_test_start(environment: Environment, **_kwargs: Any) -> None:
     STATE.plan = None
     try:
         base_url = check_targets(environment.host, allow_remote=allow_remote(options))[0]
-        plan = plan_from(options, new_run_id())
+        plan = with_storm_times(
+            plan_from(options, new_run_id()),
+            now=time.time(),
+            run_time=bounded_run_time(getattr(options, "run_time", None)),
+            ramp=ramp_time(options),
+        )
         if STATE.staff is None and plan.announce_every:
             STATE.staff = staff_client(base_url, options)
     except (UnsafeTarget, ValueError, StartupError, SiteError, OSError) as error:
@@ -191,6 +197,12 @@ def on_test_start(environment: Environment, **_kwargs: Any) -> None:
         # follows instead of --run-time): Locust would run it until stopped.
         limit = bounded_run_time(run_time)
         runner.greenlet.spawn(stop_after, runner, limit, STATE.test_number)
+
+
+def ramp_time(options: Namespace) -> float:
+    """Seconds until Locust has started every user (-u at -r per second)."""
+    users, rate = getattr(options, "num_users", None), getattr(options, "spawn_rate", None)
+    return float(users) / float(rate) if users and rate else 0.0
 
 
 def stop_after(runner: Runner, seconds: float, test_number: int) -> None:

@@ -19,6 +19,7 @@ class Scenario(StrEnum):
     FANOUT = "fanout"
     CHATTY = "chatty"
     RECONNECT = "reconnect"
+    STORM = "storm"
     ANNOUNCE = "announce"
 
 
@@ -27,6 +28,7 @@ DESCRIPTIONS = {
     Scenario.FANOUT: "everyone in one room; a few senders at a steady rate; measures fan-out",
     Scenario.CHATTY: "users spread over several rooms, everyone sends",
     Scenario.RECONNECT: "one busy room; every socket drops and reconnects together, periodically",
+    Scenario.STORM: "a quiet room; once everyone is in, every socket drops at the same instant",
     Scenario.ANNOUNCE: "everyone connected; a staff session posts announcements over HTTP",
 }
 
@@ -45,6 +47,13 @@ class Plan:
     message_bytes: int = 0  # pad message bodies to this many characters
     storm_every: float = 0.0  # reconnect: seconds between storms; 0 for none
     storm_jitter: float = 1.0  # reconnect: spread of each storm, seconds
+    storms: int = 0  # how many storms; 0 for no limit
+    # Storms fall on origin + k * storm_every (k >= 1): the wall clock's multiples when 0;
+    # for a limited number the master sets it to when every user will have started.
+    storm_origin: float = 0.0
+    # No storm starts after this instant (0: no bound): the master sets it `storm_every`
+    # before the run's end, so that every storm has as long to recover as the period.
+    storms_until: float = 0.0
     resume: bool = True  # after reconnecting, ask for missed messages like the page does
     announce_every: float = 0.0  # seconds between announcements; 0 for none
     settle: float = 3.0  # see delivery.py
@@ -84,8 +93,16 @@ class Plan:
         details = [f"room {rooms}"]
         if self.senders and self.send_rate > 0:
             details.append(f"senders {senders} at {self.send_rate:g}/s each")
-        if self.storm_every:
-            details.append(f"reconnect every {self.storm_every:g} s (±{self.storm_jitter:g} s)")
+        if self.storm_every and self.storms == 1:
+            details.append(
+                f"one storm {self.storm_every:g} s after every user started "
+                f"(±{self.storm_jitter:g} s)"
+            )
+        elif self.storm_every:
+            limit = f", {self.storms} times" if self.storms else ""
+            details.append(
+                f"reconnect every {self.storm_every:g} s (±{self.storm_jitter:g} s){limit}"
+            )
         if self.announce_every:
             details.append(f"an announcement every {self.announce_every:g} s")
         details.append(f"settle {self.settle:g} s")
@@ -97,6 +114,13 @@ PRESETS: dict[Scenario, dict[str, Any]] = {
     Scenario.FANOUT: {"senders": 2, "send_rate": 1.0},
     Scenario.CHATTY: {"rooms": 10, "senders": EVERYONE, "send_rate": 0.2},
     Scenario.RECONNECT: {"senders": 2, "send_rate": 1.0, "storm_every": 15.0},
+    Scenario.STORM: {
+        "senders": 1,
+        "send_rate": 1.0,
+        "storm_every": 15.0,
+        "storm_jitter": 0.0,
+        "storms": 1,
+    },
     Scenario.ANNOUNCE: {"announce_every": 5.0},
 }
 
@@ -132,6 +156,8 @@ def validate(plan: Plan) -> None:
             raise ValueError(f"{name} must be a number >= 0, not {value}")
     if plan.rooms < 1:
         raise ValueError("rooms must be at least 1")
+    if plan.storms < 0:
+        raise ValueError("storms must be >= 0 (0: no limit)")
     if plan.senders < EVERYONE:
         raise ValueError(f"senders must be >= 0, or {EVERYONE} for everyone")
     if 0 < plan.storm_every < 2 * plan.settle:
@@ -184,7 +210,30 @@ def user_index(slot: int, slots: int, nth: int) -> int:
     return slot + nth * max(slots, 1)
 
 
-def next_storm(now: float, every: float, offset: float) -> float:
-    """The next storm at or after `now`: storms fall on multiples of `every` seconds of the
-    wall clock, so every process drops its sockets together; `offset` spreads one user."""
-    return (math.floor(now / every) + 1) * every + offset
+def upcoming_storm(now: float, plan: Plan) -> tuple[int, float] | None:
+    """The number and planned instant of the plan's next storm after `now`: storm k falls on
+    `storm_origin + k * storm_every`, the same instant in every process (each user then adds
+    its own jitter); None when the plan has no storm left, or none that would start by
+    `storms_until`."""
+    if not plan.storm_every:
+        return None
+    # Storm 1 is the first after the origin, which may lie ahead (users still starting).
+    number = max(math.floor((now - plan.storm_origin) / plan.storm_every) + 1, 1)
+    if plan.storms and number > plan.storms:
+        return None
+    start = plan.storm_origin + number * plan.storm_every
+    if plan.storms_until and start > plan.storms_until + 0.001:  # a float's error is no limit
+        return None
+    return number, start
+
+
+def with_storm_times(plan: Plan, *, now: float, run_time: float, ramp: float = 0.0) -> Plan:
+    """The plan of a run starting `now` for `run_time` seconds, whose users are all started
+    `ramp` seconds in: no storm starts later than one period before the end, so each has as
+    long to recover as the period (a socket not back when the run ends counts as never back,
+    storms.py); a limited number of storms is counted from when everyone is in, the same in
+    every process."""
+    if not plan.storm_every:
+        return plan
+    origin = now + ramp if plan.storms else plan.storm_origin
+    return replace(plan, storm_origin=origin, storms_until=now + run_time - plan.storm_every)

@@ -32,7 +32,7 @@ from loadtest.locust.safety import (
     socket_url,
 )
 from loadtest.locust.scenarios import (
-    next_storm,
+    upcoming_storm,
     user_index,
 )
 
@@ -69,6 +69,7 @@ class PageSocketUser(User):
         self.last_message_id = 0
         self.retries = 0  # failed attempts since the last socket that opened (the page's count)
         self.connections = 0
+        self.storm: tuple[int, float] | None = None  # the storm this user dropped for
         plan = STATE.plan
         options = options_of(self.environment)
         if plan is None:
@@ -118,6 +119,8 @@ class PageSocketUser(User):
             deliberate = self.converse(ws)
         finally:
             self.disconnect(deliberate=deliberate)
+        if deliberate and self.storm is not None:
+            STATE.ledger.storm_dropped(self.person, *self.storm, at=time.time())
         # Dropped by the server, or by a storm (which stands for a server restart): the page
         # reconnects after a full-jitter delay either way.
         self.back_off()
@@ -172,6 +175,7 @@ class PageSocketUser(User):
         ready_at = time.time()
         length = sum(len(frame) for frame in frames)
         self.measure("connect", (ready_at - started) * 1000, length)
+        STATE.ledger.storm_reopened(self.person, ready_at)
         self.ws = ws
         STATE.ledger.joined(self.person, self.room, opened_at)
         self.connection = STATE.ledger.opened(self.room, opened_at, self.base_url)
@@ -218,7 +222,7 @@ class PageSocketUser(User):
         if ws is not None:
             hang_up(ws)
         fire(self.environment, "WS", name, (time.time() - started) * 1000, 0, error)
-        STATE.ledger.connection_failed(reason, self.base_url)
+        STATE.ledger.connection_failed(reason, self.base_url, person=self.person)
 
     def converse(self, ws: websocket.WebSocket) -> bool:
         """Receive until the socket closes (False) or the storm drops it (True); send on
@@ -227,9 +231,9 @@ class PageSocketUser(User):
         now = time.time()
         next_send = now + self.rng.uniform(0, interval) if self.sends else math.inf
         drop_at = math.inf
-        if self.plan.storm_every:
-            offset = self.rng.uniform(0, self.plan.storm_jitter)
-            drop_at = next_storm(now, self.plan.storm_every, offset)
+        self.storm = upcoming_storm(now, self.plan)
+        if self.storm is not None:
+            drop_at = self.storm[1] + self.rng.uniform(0, self.plan.storm_jitter)
         while True:
             now = time.time()
             if STATE.ledger.quiesced:  # the run is ending: only receive from now on

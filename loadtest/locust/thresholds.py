@@ -17,6 +17,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from loadtest.locust.storms import storm_metrics
+
 OPERATORS: dict[str, Callable[[float, float], bool]] = {
     "<=": operator.le,
     ">=": operator.ge,
@@ -38,6 +40,12 @@ METRICS = {
     "extra_deliveries": "messages held beyond what was sent (a process's ledger is missing)",
     "missing_ledgers": "load-generating processes whose ledger never arrived",
     "announcer_failures": "announcements that could not be posted",
+    "storm_reopen_p99": "reconnect storms: worst storm's p99 time until a dropped socket was "
+    "open again, ms from the storm's start (no value if a socket never came back)",
+    "storm_reopen_max": "reconnect storms: worst storm's time until its last dropped socket was "
+    "open again, ms from the storm's start (no value if a socket never came back)",
+    "storm_unopened": "reconnect storms: dropped sockets not open again when the run ended",
+    "storm_gave_up": "reconnect storms: dropped sockets refused for good while reconnecting",
 }
 
 DEFAULTS = (
@@ -116,6 +124,7 @@ def metrics_of(
         "extra_deliveries": person["extra"],
         "missing_ledgers": summary.get("missing_ledgers", 0),
         "announcer_failures": summary.get("announcer_failures", 0),
+        **storm_metrics(summary.get("storms")),
     }
 
 

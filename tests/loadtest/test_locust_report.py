@@ -63,7 +63,7 @@ def history_row(second, name, users, rps, p50):
     }
 
 
-def synthetic_run(directory, *, full_history=True, delivery=True, thresholds=()):
+def synthetic_run(directory, *, full_history=True, delivery=True, thresholds=(), storms=False):
     rows = []
     for second in range(10):
         users = min(100, 20 * second)
@@ -97,6 +97,11 @@ def synthetic_run(directory, *, full_history=True, delivery=True, thresholds=())
             ledger.record_delivery(T0 + 1.1 + n)
             if n != 2:  # nothing arrives in one second: a gap in the plot
                 ledger.record_latency("deliver", T0 + 1.1 + n, 100 + n)
+        if storms:  # storm 1: two sockets back; storm 2: one of two never back
+            for person, storm, back in (("u0", 1, 1.5), ("u1", 1, 2.75), ("u0", 2, 0.5)):
+                ledger.storm_dropped(person, storm, T0 + 2 * storm, T0 + 2 * storm + 0.1)
+                ledger.storm_reopened(person, T0 + 2 * storm + back)
+            ledger.storm_dropped("u1", 2, T0 + 4, T0 + 4.2)
         summary = summarise([ledger.snapshot(T0 + 9)])
         summary["plan"] = {"scenario": "fanout", "run": "abc123"}
         summary["host"] = "http://127.0.0.1:8000"
@@ -124,6 +129,23 @@ def test_report_writes_plots_and_a_page(tmp_path):
     assert '<img src="latency.png"' in page
     assert "HTTP 500 &lt;b&gt;" in page  # escaped
     assert "<td>deliver</td>" in page
+
+
+def test_the_storms_get_a_table_with_a_row_each(tmp_path):
+    synthetic_run(tmp_path, storms=True, thresholds=["storm_reopen_max<=15000"])
+    assert main([str(tmp_path), "-o", str(tmp_path / "out")]) == 0
+    page = (tmp_path / "out" / "index.html").read_text()
+    assert "<h2>Reconnect storms</h2>" in page
+    cells = "".join(f"<td>{cell}</td>" for cell in (1, 2, 2, 0, 0, 0, 0, "1,500", "2,750", "2,750"))
+    assert f"<tr>{cells}</tr>" in page
+    never = "not all back"
+    cells = "".join(f"<td>{cell}</td>" for cell in (2, 2, 1, 1, 0, 0, 0, never, never, never))
+    assert f"<tr>{cells}</tr>" in page
+    assert "Worst: storm 2, 1 never back. Meanwhile (whole run): per person" in page
+    assert "<td>storm_reopen_max&lt;=15000</td><td>no value</td><td>FAIL</td>" in page
+    synthetic_run(tmp_path)
+    assert main([str(tmp_path), "-o", str(tmp_path / "out")]) == 0
+    assert "Reconnect storms" not in (tmp_path / "out" / "index.html").read_text()
 
 
 def test_the_verdict_follows_the_thresholds(tmp_path):
@@ -185,6 +207,17 @@ def test_sockets_dropped_outside_the_storms_are_marked_as_outages(tmp_path):
     summary["plan"]["storm_every"], summary["plan"]["storm_jitter"] = 1.0, 1.0
     (tmp_path / "run_delivery.json").write_text(json.dumps(summary))
     assert outage_bands(read_results(tmp_path), start) == []
+
+
+def test_one_storm_counted_from_the_run_s_start_is_one_band(tmp_path):
+    synthetic_run(tmp_path)
+    summary = json.loads((tmp_path / "run_delivery.json").read_text())
+    start = summary["timeline"]["start"]
+    summary["plan"].update(storm_every=2.0, storm_jitter=0.0, storms=1, storm_origin=start - 1)
+    (tmp_path / "run_delivery.json").write_text(json.dumps(summary))
+    results = read_results(tmp_path)
+    at = start_time(results)
+    assert storm_bands(results, at, at + 30) == [(start + 1 - at, start + 1 - at)]
 
 
 def test_without_full_history_or_summary_it_plots_what_there_is(tmp_path):

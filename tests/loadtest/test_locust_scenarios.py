@@ -1,5 +1,7 @@
 """Scenario presets become one plan that every process of a run follows."""
 
+from dataclasses import replace
+
 import pytest
 
 from loadtest.locust.scenarios import (
@@ -7,11 +9,12 @@ from loadtest.locust.scenarios import (
     Plan,
     Scenario,
     make_plan,
-    next_storm,
     read_users,
     room_name,
     room_slug,
+    upcoming_storm,
     user_index,
+    with_storm_times,
 )
 
 
@@ -58,6 +61,7 @@ def test_chatty_spreads_users_evenly_over_rooms():
         ("chatty", {"rooms": 0}, "rooms"),
         ("fanout", {"senders": -2}, "senders"),
         ("reconnect", {"storm_every": 4.0, "settle": 3.0}, "twice settle"),
+        ("storm", {"storms": -1}, "storms must be"),
     ],
 )
 def test_bad_settings_are_refused(scenario, overrides, complaint):
@@ -78,10 +82,49 @@ def test_users_interleave_across_processes_without_overlap():
     assert user_index(0, 0, 4) == 4  # a single process
 
 
-def test_storms_fall_on_the_same_wall_clock_seconds_everywhere():
-    assert next_storm(100.0, 15.0, 0.0) == 105.0
-    assert next_storm(105.0, 15.0, 0.4) == 120.4
-    assert next_storm(104.9, 15.0, 0.0) == next_storm(100.1, 15.0, 0.0)
+@pytest.mark.parametrize(
+    ("now", "overrides", "storm"),
+    [
+        # Periodic: the wall clock's multiples, numbered from the epoch, the same everywhere.
+        (100.0, {"storm_every": 15.0}, (7, 105.0)),
+        (105.0, {"storm_every": 15.0}, (8, 120.0)),
+        (104.9, {"storm_every": 15.0}, (7, 105.0)),
+        (100.0, {"storm_every": 0.0}, None),
+        # A limited number, counted from the run's start.
+        (1000.0, {"storm_every": 20.0, "storms": 1, "storm_origin": 1000.0}, (1, 1020.0)),
+        (1019.9, {"storm_every": 20.0, "storms": 1, "storm_origin": 1000.0}, (1, 1020.0)),
+        (1020.0, {"storm_every": 20.0, "storms": 1, "storm_origin": 1000.0}, None),
+        (1020.0, {"storm_every": 20.0, "storms": 2, "storm_origin": 1000.0}, (2, 1040.0)),
+        # None later than one period before the end of the run.
+        (100.0, {"storm_every": 15.0, "storms_until": 105.0}, (7, 105.0)),
+        (100.0, {"storm_every": 15.0, "storms_until": 104.9}, None),
+    ],
+)
+def test_storms_fall_on_the_same_instants_everywhere(now, overrides, storm):
+    plan = replace(make_plan("reconnect", {}), **overrides)
+    assert upcoming_storm(now, plan) == storm
+
+
+def test_storms_start_by_one_period_before_the_end_of_the_run():
+    storm = with_storm_times(make_plan("storm", {}), now=1000.0, run_time=30.0)
+    assert (storm.storm_origin, storm.storms_until) == (1000.0, 1015.0)
+    assert upcoming_storm(1001.0, storm) == (1, 1015.0)
+    short = with_storm_times(make_plan("storm", {}), now=1000.0, run_time=29.0)
+    assert upcoming_storm(1001.0, short) is None  # too short to see it recover: no storm
+    # 10,000 users at 50 a second are all in 200 s after the start: the storm waits for them.
+    ramped = with_storm_times(make_plan("storm", {}), now=1000.0, run_time=240.0, ramp=200.0)
+    assert upcoming_storm(1001.0, ramped) == (1, 1215.0)
+    periodic = with_storm_times(make_plan("reconnect", {}), now=1000.0, run_time=60.0)
+    assert (periodic.storm_origin, periodic.storms_until) == (0.0, 1045.0)
+    assert with_storm_times(make_plan("fanout", {}), now=1000.0, run_time=60.0).storms_until == 0
+
+
+def test_the_storm_preset_is_one_storm_at_once_in_a_quiet_room():
+    plan = make_plan("storm", {})
+    assert (plan.storms, plan.storm_jitter, plan.senders) == (1, 0.0, 1)
+    assert plan.storm_every >= 2 * plan.settle
+    assert "one storm 15 s after every user started (±0 s)" in plan.describe()
+    assert "3 times" in make_plan("reconnect", {"storms": 3}).describe()
 
 
 def test_room_names_slug_back_to_their_slug():

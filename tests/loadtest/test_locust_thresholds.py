@@ -112,6 +112,10 @@ def test_metrics_of_a_run():
         "extra_deliveries": 1,
         "missing_ledgers": 1,
         "announcer_failures": 0,
+        "storm_reopen_p99": None,
+        "storm_reopen_max": None,
+        "storm_unopened": None,
+        "storm_gave_up": None,
     }
 
 
