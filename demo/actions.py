@@ -14,12 +14,12 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from chat.logic import Invalid
 from chat.management.commands.load_demo_data import DEMO_ROOMS, DEMO_USERS, PRIVATE_ROOM
 from chat.models import Attachment, Message, Room, TranscriptExport
 from demo import events, logic, queries
 from demo.models import Guest, Use
 from notifications.models import Notification
+from realtime.validation import Invalid
 
 
 class LimitReached(Invalid):

@@ -13,11 +13,6 @@ EXCERPT_LENGTH = 140
 MENTION = re.compile(r"(?<![^\s(\[{])@([\w.+-]*[\w+])")
 
 
-def user_group_name(user_id: int) -> str:
-    """The personal group: every open tab of one user."""
-    return f"user.{user_id}"
-
-
 def inbox_group_name(user_id: int) -> str:
     """Only the user's tabs that show the notification list."""
     return f"user.{user_id}.inbox"

@@ -7,7 +7,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 from chat.logic import direct_partner as direct_partner_name
 from chat.models import Message, Room
-from chat.queries import UnreadState
+from chat.queries.unread import UnreadState
 from notifications.logic import link_mentions
 
 register = template.Library()

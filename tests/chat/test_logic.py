@@ -8,28 +8,29 @@ from datetime import UTC, datetime
 import pytest
 
 from chat import logic
-from chat.logic import (
-    FetchTarget,
-    PageMetadata,
-    Refused,
+from chat.attachments.logic import image_refusal, thumbnail_size, upload_size_refusal
+from chat.exports.logic import (
     TranscriptLine,
-    address_refusal,
-    content_type,
-    embedded_ipv4,
-    first_link,
-    image_refusal,
-    page_metadata,
-    parse_fetch_url,
-    parse_networks,
     percent_done,
     spreadsheet_safe,
-    thumbnail_size,
     transcript_csv_header,
     transcript_csv_rows,
     transcript_json_head,
     transcript_json_rows,
-    upload_size_refusal,
 )
+from chat.previews.logic import (
+    FetchTarget,
+    PageMetadata,
+    Refused,
+    address_refusal,
+    content_type,
+    embedded_ipv4,
+    first_link,
+    page_metadata,
+    parse_fetch_url,
+    parse_networks,
+)
+from realtime import validation
 
 
 @pytest.mark.parametrize(
@@ -60,7 +61,7 @@ def test_clean_body_accepts(raw, expected):
     ],
 )
 def test_clean_body_refuses(raw, error):
-    with pytest.raises(logic.Invalid, match=error):
+    with pytest.raises(validation.Invalid, match=error):
         logic.clean_body(raw, max_length=10)
 
 
@@ -80,7 +81,7 @@ def test_parse_client_id_valid():
 
 @pytest.mark.parametrize("raw", ["nope", "1234", {"a": 1}])
 def test_parse_client_id_malformed(raw):
-    with pytest.raises(logic.Invalid, match="malformed client id"):
+    with pytest.raises(validation.Invalid, match="malformed client id"):
         logic.parse_client_id(raw)
 
 
@@ -107,7 +108,7 @@ def test_clean_room_name(raw, name, slug):
     ],
 )
 def test_clean_room_name_refuses(raw, error):
-    with pytest.raises(logic.Invalid, match=error):
+    with pytest.raises(validation.Invalid, match=error):
         logic.clean_room_name(raw)
 
 
@@ -117,12 +118,12 @@ def test_room_group_name_is_a_valid_group_name():
 
 @pytest.mark.parametrize(("raw", "expected"), [(0, 0), ("12", 12), (2**63 - 1, 2**63 - 1)])
 def test_parse_cursor_accepts_message_ids(raw, expected):
-    assert logic.parse_cursor(raw) == expected
+    assert validation.parse_cursor(raw) == expected
 
 
 @pytest.mark.parametrize("raw", ["dm-1-2", "DM 3 4", "  dm-anything  "])
 def test_clean_room_name_keeps_the_direct_prefix_for_direct_conversations(raw):
-    with pytest.raises(logic.Invalid, match="may not start with “dm-”"):
+    with pytest.raises(validation.Invalid, match="may not start with “dm-”"):
         logic.clean_room_name(raw)
 
 
@@ -152,19 +153,19 @@ def test_parse_message_id(raw, parsed):
 
 @pytest.mark.parametrize("raw", [0, -3, "x", None, True, [1], "1.5"])
 def test_parse_message_id_refuses(raw):
-    with pytest.raises(logic.Invalid, match="not a message id"):
+    with pytest.raises(validation.Invalid, match="not a message id"):
         logic.parse_message_id(raw)
 
 
 @pytest.mark.parametrize(("raw", "parsed"), [(None, None), (0, 0), ("7", 7)])
 def test_parse_optional_cursor(raw, parsed):
-    assert logic.parse_optional_cursor(raw, name="changes_after") == parsed
+    assert validation.parse_optional_cursor(raw, name="changes_after") == parsed
 
 
 @pytest.mark.parametrize("raw", [-1, "x", True, {}])
 def test_parse_optional_cursor_refuses(raw):
-    with pytest.raises(logic.Invalid, match=r"“changes_after” must be an id\."):
-        logic.parse_optional_cursor(raw, name="changes_after")
+    with pytest.raises(validation.Invalid, match=r"“changes_after” must be an id\."):
+        validation.parse_optional_cursor(raw, name="changes_after")
 
 
 @pytest.mark.parametrize(
@@ -215,8 +216,8 @@ def test_may_remove_member(member, remover, owner, staff, allowed):
 
 @pytest.mark.parametrize("raw", [-1, "-5", 2**63, str(2**64), "1e3", 1.5, None, True, [1], {}])
 def test_parse_cursor_refuses_what_is_not_a_message_id(raw):
-    with pytest.raises(logic.Invalid, match="must be a message id"):
-        logic.parse_cursor(raw)
+    with pytest.raises(validation.Invalid, match="must be a message id"):
+        validation.parse_cursor(raw)
 
 
 @pytest.mark.parametrize(
@@ -228,13 +229,13 @@ def test_unread_label_caps_at_99(count, label):
 
 @pytest.mark.parametrize(("raw", "expected"), [(1, 1), ("42", 42), (" 7 ", 7), (10**12, 10**12)])
 def test_parse_id_accepts(raw, expected):
-    assert logic.parse_id(raw, field="around") == expected
+    assert validation.parse_id(raw, field="around") == expected
 
 
 @pytest.mark.parametrize("raw", [0, -3, "0", "abc", "", "1.5", None, True, 2.0, [], {}])
 def test_parse_id_refuses(raw):
-    with pytest.raises(logic.Invalid) as refused:
-        logic.parse_id(raw, field="room", noun="room")
+    with pytest.raises(validation.Invalid) as refused:
+        validation.parse_id(raw, field="room", noun="room")
     assert str(refused.value) == "“room” must be a room id."
 
 
@@ -262,7 +263,7 @@ def test_clean_search_query_accepts(raw, expected):
     ],
 )
 def test_clean_search_query_refuses(raw, error):
-    with pytest.raises(logic.Invalid) as refused:
+    with pytest.raises(validation.Invalid) as refused:
         logic.clean_search_query(raw, max_length=10)
     assert str(refused.value) == error
 
@@ -634,15 +635,15 @@ def test_percent_done(done, total, percent):
     [(None, []), ([], []), ([3, 1, 3], [3, 1]), (list(range(1, 101)), list(range(1, 101)))],
 )
 def test_parse_ids(raw, ids):
-    assert logic.parse_ids(raw) == ids
+    assert validation.parse_ids(raw) == ids
 
 
 @pytest.mark.parametrize(
     "raw", ["1,2", [0], [-1], ["1"], [1.5], [True], list(range(1, 102)), {"a": 1}]
 )
 def test_parse_ids_refuses(raw):
-    with pytest.raises(logic.Invalid):
-        logic.parse_ids(raw)
+    with pytest.raises(validation.Invalid):
+        validation.parse_ids(raw)
 
 
 @pytest.mark.parametrize(
@@ -655,5 +656,5 @@ def test_parse_shown_ids_gives_the_ids_once_in_order(raw, expected):
 
 @pytest.mark.parametrize("raw", ["1,2", 7, {"a": 1}, [True], [-1], ["x"], list(range(51))])
 def test_parse_shown_ids_refuses_what_is_not_a_short_list_of_ids(raw):
-    with pytest.raises(logic.Invalid, match="“have” must be"):
+    with pytest.raises(validation.Invalid, match="“have” must be"):
         logic.parse_shown_ids(raw)

@@ -50,7 +50,6 @@ def test_excerpt(text, expected):
 
 
 def test_group_names():
-    assert logic.user_group_name(3) == "user.3"
     assert logic.inbox_group_name(3) == "user.3.inbox"
 
 
