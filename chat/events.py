@@ -23,8 +23,8 @@ from chat.logic import LOBBY_GROUP, reader_group_name, room_activity_group_name,
 from chat.models import Attachment, LinkPreview, Message, Room, TranscriptExport
 from chat.previews.events import link_preview_html
 from chat.queries import messages as message_queries
+from chat.queries import rooms as room_queries
 from chat.queries import unread as unread_queries
-from chat.queries.rooms import users_by_id
 from realtime.groups import user_group_name
 from realtime.push import apush_html, push_html, push_leave
 
@@ -38,7 +38,7 @@ def message_posted(message: Message) -> None:
     if message.room.is_direct:
         # Two members, known to each other from the first message on: straight to their own
         # room lists, which need not have joined anything when the conversation began.
-        for member_id in direct_member_ids(message.room):
+        for member_id in room_queries.room_member_ids(room_id=message.room_id):
             push_html(reader_group_name(member_id), activity)
         return
     push_html(room_activity_group_name(message.room_id), activity)
@@ -49,10 +49,6 @@ def message_posted_again(message: Message) -> None:
     never left; pages that show it already skip it by id. The room lists counted it once."""
     html = render_to_string("chat/room.html#message-push", {"message": message})
     push_html(room_group_name(message.room_id), html)
-
-
-def direct_member_ids(room: Room) -> list[int]:
-    return list(room.memberships.values_list("user_id", flat=True))
 
 
 def message_changed(message: Message, change_id: int) -> None:
@@ -69,7 +65,7 @@ def room_created(room: Room) -> None:
         html = render_to_string("chat/layout.html#room-link-push", {"room": room})
         push_html(LOBBY_GROUP, html)
         return
-    room_added(room, list(room.members.all()))
+    room_added(room, room_queries.room_members(room=room))
 
 
 def room_added(room: Room, users: Iterable[User]) -> None:
@@ -92,7 +88,7 @@ def access_ended(room: Room, user_id: int) -> None:
 
 
 def room_presence_html(room_id: int, user_ids: list[int]) -> str:
-    people = users_by_id(ids=user_ids)
+    people = room_queries.users_by_id(ids=user_ids)
     return render_to_string(
         "chat/room.html#presence", {"people": people, "room_id": room_id, "oob": True}
     )

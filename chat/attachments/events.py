@@ -8,7 +8,9 @@ from realtime.push import push_html
 
 
 def attachment_html(attachment: Attachment) -> str:
-    return render_to_string("chat/room.html#attachment", {"attachment": attachment, "oob": True})
+    return render_to_string(
+        "chat/attachments.html#attachment", {"attachment": attachment, "oob": True}
+    )
 
 
 def attachment_changed(attachment: Attachment) -> None:

@@ -57,7 +57,7 @@ def _attach_form(
         "caption": caption,
         "attach_client_id": client_id or uuid.uuid4(),
     }
-    return render(request, "chat/room.html#attach-form", context, status=status)
+    return render(request, "chat/attachments.html#attach-form", context, status=status)
 
 
 @login_required

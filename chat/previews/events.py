@@ -8,7 +8,7 @@ from realtime.push import push_html
 
 
 def link_preview_html(preview: LinkPreview) -> str:
-    return render_to_string("chat/room.html#link-preview", {"preview": preview, "oob": True})
+    return render_to_string("chat/previews.html#link-preview", {"preview": preview, "oob": True})
 
 
 def link_preview_changed(preview: LinkPreview) -> None:

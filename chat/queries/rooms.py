@@ -87,6 +87,10 @@ def room_members(*, room: Room) -> list[User]:
     return list(room.members.order_by("username"))
 
 
+def room_member_ids(*, room_id: int) -> list[int]:
+    return list(Membership.objects.filter(room_id=room_id).values_list("user_id", flat=True))
+
+
 def is_member(*, user: User, room: Room) -> bool:
     return Membership.objects.filter(room=room, user_id=user.pk).exists()
 
