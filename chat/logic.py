@@ -1,7 +1,8 @@
 """Chat rules as pure functions: values in, values out."""
 
+import re
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
@@ -258,3 +259,43 @@ def highlight(marked: str) -> SafeString:
         else:
             html.append(escape(inside))
     return mark_safe("".join(html))  # noqa: S308 - every part of it is escaped
+
+
+# Mentions ----------------------------------------------------------------------------------
+
+# "@name" where the @ starts a word (after whitespace, an opening bracket, or the start), so
+# e-mail addresses and URLs like https://host/@name are not mentions. Usernames may contain
+# letters, digits and . + - _ ; a trailing full stop or dash belongs to the sentence.
+MENTION = re.compile(r"(?<![^\s(\[{])@([\w.+-]*[\w+])")
+EXCERPT_LENGTH = 140  # of a message, quoted in the notification about it
+
+
+def mentioned_names(text: str) -> list[str]:
+    """Names mentioned in `text`, lowercased, each once, in order of appearance."""
+    seen: dict[str, None] = {}
+    for match in MENTION.finditer(text):
+        seen.setdefault(match.group(1).lower(), None)
+    return list(seen)
+
+
+def link_mentions(escaped: str, names: Iterable[str], url_for: Callable[[str], str]) -> str:
+    """Turn @name into a link for each known name in already-escaped HTML text.
+
+    `names` are canonical usernames; matching ignores case, and unknown names stay text.
+    """
+    canonical = {name.lower(): name for name in names}
+    if not canonical:
+        return escaped
+
+    def link(match: re.Match[str]) -> str:
+        name = canonical.get(match.group(1).lower())
+        if name is None:
+            return match.group(0)
+        return f'<a class="mention" href="{url_for(name)}">@{name}</a>'
+
+    return MENTION.sub(link, escaped)
+
+
+def excerpt(text: str, *, length: int = EXCERPT_LENGTH) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= length else flat[: length - 1].rstrip() + "…"

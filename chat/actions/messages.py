@@ -11,7 +11,7 @@ from django.utils import timezone
 from accounts import queries as people
 from chat import events, logic
 from chat.actions.rooms import room_label
-from chat.logic import NOT_A_MEMBER, Forbidden
+from chat.logic import NOT_A_MEMBER, Forbidden, excerpt, mentioned_names
 from chat.models import (
     Attachment,
     LinkPreview,
@@ -24,7 +24,6 @@ from chat.previews.logic import first_link
 from chat.queries import rooms as room_queries
 from chat.stored import files_delete
 from notifications.actions import notify
-from notifications.logic import excerpt, mentioned_names
 from notifications.models import Notification
 from notifications.queries import has_unread_about, users_named
 from realtime.validation import Invalid

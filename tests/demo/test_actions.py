@@ -15,8 +15,8 @@ from chat.actions import rooms as room_actions
 from chat.models import Attachment, Membership, Message, Room
 from demo import actions
 from demo.models import Guest, Use
-from notifications.logic import SITE_GROUP
 from notifications.models import Notification
+from realtime.groups import SITE_GROUP
 
 
 @pytest.fixture
