@@ -3,9 +3,9 @@
 Creates a scratch database on the local PostgreSQL (dropped at the end), migrates it, fills
 it with `--messages` messages in `--rooms` rooms, and times the queries the pages run:
 
-- the room list's unread counts (`chat.queries.unread_states_for`) for a reader who follows
+- the room list's unread counts (`chat.queries.unread.unread_states_for`) for a reader who follows
   every room, with a few or many unread messages in each;
-- search (`chat.queries.message_search`) for a rare word, a common word and a phrase, first
+- search (`chat.queries.search.message_search`) for a rare word, a common word and a phrase, first
   with the GIN index of migration chat/0005, then without it.
 
     .venv/bin/python scripts/bench_unread_search.py [--messages 200000] [--rooms 20]

@@ -1,4 +1,4 @@
-"""Who may read what: every read decision goes through chat.queries.rooms_readable_by."""
+"""Who may read what: every read decision goes through chat.queries.rooms.rooms_readable_by."""
 
 import pytest
 
