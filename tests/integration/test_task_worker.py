@@ -61,7 +61,7 @@ def request_exports(env: dict[str, str], count: int) -> list[int]:
         "shell",
         "--no-imports",
         "-c",
-        "from chat import actions; from chat.models import Room;"
+        "from chat.exports import actions; from chat.models import Room;"
         " from django.contrib.auth.models import User;"
         " room = Room.objects.get(slug='general');"
         " print('EXPORTS', *[actions.export_request(room=room,"
@@ -141,7 +141,7 @@ def test_a_task_whose_worker_is_killed_runs_again_and_completes(worker_env, logs
             "shell",
             "--no-imports",
             "-c",
-            "from chat import actions; from chat.models import Room;"
+            "from chat.actions import messages as actions; from chat.models import Room;"
             " from django.contrib.auth.models import User;"
             " actions.message_post(room=Room.objects.get(slug='general'),"
             f" author=User.objects.get(username='grace'), body='read {site.url('/article')}',"
@@ -260,7 +260,7 @@ def test_a_task_the_database_outage_interrupted_runs_again_once_it_is_back(
             "shell",
             "--no-imports",
             "-c",
-            "from chat import actions; from chat.models import Room;"
+            "from chat.actions import messages as actions; from chat.models import Room;"
             " from django.contrib.auth.models import User;"
             " actions.message_post(room=Room.objects.get(slug='general'),"
             f" author=User.objects.get(username='grace'), body='read {site.url('/outage')}',"
