@@ -4,10 +4,7 @@ deletion commits, updating such a row only if it is still there, and serving the
 from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404
 
-from chat.models import (
-    Attachment,
-    LinkPreview,
-)
+from chat.models import Attachment, LinkPreview
 
 
 def files_delete(names: list[str]) -> None:

@@ -12,13 +12,7 @@ from accounts import queries as people
 from chat import events, logic
 from chat.actions.rooms import room_label
 from chat.logic import NOT_A_MEMBER, Forbidden, excerpt, mentioned_names
-from chat.models import (
-    Attachment,
-    LinkPreview,
-    Message,
-    MessageChange,
-    Room,
-)
+from chat.models import Attachment, LinkPreview, Message, MessageChange, Room
 from chat.previews.actions import link_preview_schedule, link_previews_remove
 from chat.previews.logic import first_link
 from chat.queries import rooms as room_queries

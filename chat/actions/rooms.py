@@ -9,11 +9,7 @@ from django.db import IntegrityError, transaction
 from accounts import queries as people
 from chat import events, logic
 from chat.logic import NOT_A_MEMBER, Forbidden
-from chat.models import (
-    Invitation,
-    Membership,
-    Room,
-)
+from chat.models import Invitation, Membership, Room
 from chat.queries import rooms as room_queries
 from notifications.actions import notify
 from notifications.models import Notification

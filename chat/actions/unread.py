@@ -7,11 +7,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from chat import events
-from chat.models import (
-    Message,
-    ReadCursor,
-    Room,
-)
+from chat.models import Message, ReadCursor, Room
 from chat.queries import unread as unread_queries
 from notifications.actions import notifications_mark_read_about
 from notifications.models import Notification

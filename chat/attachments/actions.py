@@ -14,11 +14,7 @@ from chat.actions.messages import message_insert
 from chat.attachments import tasks
 from chat.attachments.images import DecodedImage
 from chat.attachments.logic import IMAGE_EXTENSIONS
-from chat.models import (
-    Attachment,
-    Message,
-    Room,
-)
+from chat.models import Attachment, Message, Room
 from taskworker.retries import enqueue
 
 

@@ -10,9 +10,7 @@ from django.db import transaction
 
 from chat.attachments import events
 from chat.attachments.images import THUMBNAIL_EXTENSION, Thumbnail
-from chat.models import (
-    Attachment,
-)
+from chat.models import Attachment
 from chat.stored import files_delete, update_if_present
 
 

@@ -9,10 +9,7 @@ from django.db import transaction
 from chat.exports import queries as export_queries
 from chat.exports import tasks
 from chat.logic import NOT_A_MEMBER, Forbidden
-from chat.models import (
-    Room,
-    TranscriptExport,
-)
+from chat.models import Room, TranscriptExport
 from chat.queries import rooms as room_queries
 from realtime.validation import Invalid
 from taskworker.retries import enqueue

@@ -9,9 +9,7 @@ from django.utils import timezone
 
 from chat.actions.rooms import room_label
 from chat.exports import events
-from chat.models import (
-    TranscriptExport,
-)
+from chat.models import TranscriptExport
 from notifications.actions import notify
 from notifications.models import Notification
 

@@ -5,10 +5,7 @@ from functools import partial
 
 from django.db import transaction
 
-from chat.models import (
-    LinkPreview,
-    Message,
-)
+from chat.models import LinkPreview, Message
 from chat.previews import tasks
 from chat.previews.logic import first_link
 from chat.stored import files_delete

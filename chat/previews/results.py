@@ -6,9 +6,7 @@ from functools import partial
 from django.db import transaction
 from django.utils import timezone
 
-from chat.models import (
-    LinkPreview,
-)
+from chat.models import LinkPreview
 from chat.previews import events
 from chat.previews.logic import PageMetadata
 from chat.stored import files_delete, update_if_present

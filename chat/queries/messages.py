@@ -3,10 +3,7 @@
 from collections.abc import Collection, Sequence
 
 from django.contrib.auth.models import User
-from django.db.models import (
-    Q,
-    QuerySet,
-)
+from django.db.models import Q, QuerySet
 
 from accounts.models import Block
 from chat import logic

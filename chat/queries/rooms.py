@@ -4,11 +4,7 @@ goes through `rooms_readable_by`."""
 from collections.abc import Collection, Iterable
 
 from django.contrib.auth.models import User
-from django.db.models import (
-    Prefetch,
-    Q,
-    QuerySet,
-)
+from django.db.models import Prefetch, Q, QuerySet
 
 from chat.models import Invitation, Membership, Room
 from realtime.prepared import PreparedQuery

@@ -5,11 +5,7 @@ from dataclasses import dataclass
 from django.contrib.auth.models import User
 from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank, SearchVector
 from django.db import connection
-from django.db.models import (
-    QuerySet,
-    Subquery,
-    prefetch_related_objects,
-)
+from django.db.models import QuerySet, Subquery, prefetch_related_objects
 from django.utils.safestring import SafeString
 
 from chat import logic
