@@ -3,7 +3,7 @@ from django.urls import path
 from chat.attachments import views as attachments
 from chat.exports import views as exports
 from chat.previews import views as previews
-from chat.views import messages, rooms, search
+from chat.views import members, messages, rooms, search
 
 app_name = "chat"
 urlpatterns = [
@@ -20,24 +20,24 @@ urlpatterns = [
     path("previews/<int:preview_id>/image/", previews.preview_image, name="preview_image"),
     path("rooms/<slug:slug>/exports/", exports.export_create, name="export_create"),
     path("exports/<int:export_id>/download/", exports.export_download, name="export_download"),
-    path("rooms/<slug:slug>/invite/", rooms.invite, name="invite"),
-    path("rooms/<slug:slug>/leave/", rooms.leave, name="leave"),
+    path("rooms/<slug:slug>/invite/", members.invite, name="invite"),
+    path("rooms/<slug:slug>/leave/", members.leave, name="leave"),
     path(
         "rooms/<slug:slug>/members/<str:username>/remove/",
-        rooms.member_remove,
+        members.member_remove,
         name="member_remove",
     ),
     path("direct/<str:username>/", rooms.direct_open, name="direct"),
-    path("invitations/<int:invitation_id>/", rooms.invitation, name="invitation"),
+    path("invitations/<int:invitation_id>/", members.invitation, name="invitation"),
     path(
         "invitations/<int:invitation_id>/accept/",
-        rooms.invitation_answer,
+        members.invitation_answer,
         {"accept": True},
         name="invitation_accept",
     ),
     path(
         "invitations/<int:invitation_id>/decline/",
-        rooms.invitation_answer,
+        members.invitation_answer,
         {"accept": False},
         name="invitation_decline",
     ),
