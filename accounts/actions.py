@@ -7,7 +7,7 @@ from django.db import transaction
 
 from accounts import events
 from accounts.models import Block
-from chat.logic import Invalid
+from realtime.validation import Invalid
 
 
 def block(*, blocker: User, blocked: User) -> bool:

@@ -3,7 +3,7 @@
 from django.template.loader import render_to_string
 
 from accounts import queries
-from notifications.logic import user_group_name
+from realtime.groups import user_group_name
 from realtime.push import push_html
 
 

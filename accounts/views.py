@@ -15,12 +15,12 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts import actions
 from accounts import queries as people
-from chat import queries as chat
-from chat.logic import Invalid
 from chat.models import Message, Room
+from chat.queries import rooms as chat
 from demo import actions as demo
 from demo.models import Use
 from realtime.http import AuthedHttpRequest, client_address
+from realtime.validation import Invalid
 
 
 def sign_in(request: HttpRequest) -> HttpResponseBase:

@@ -2,17 +2,23 @@
 
 import logging
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from functools import partial
 
 from channels.db import database_sync_to_async
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.template.loader import render_to_string
 
-from accounts import queries as people
-from chat import actions, events, logic, queries
+from chat import events, logic
+from chat.actions import messages as message_actions
+from chat.actions import unread as unread_actions
+from chat.attachments import queries as attachment_queries
+from chat.exports import queries as export_queries
+from chat.logic import ROOMS_PAGE
 from chat.models import Room
+from chat.previews import queries as preview_queries
+from chat.queries import rooms as room_queries
+from chat.queries import unread as unread_queries
 from realtime.budgets import costs
 from realtime.limits import BucketMap
 from realtime.logic import people as people_in
@@ -20,6 +26,7 @@ from realtime.logic import presence_member
 from realtime.presence import get_presence
 from realtime.sockets.closes import CLOSE_NOT_FOUND, DATABASE_DOWN, socket_error_html
 from realtime.sockets.parts import NOTHING_MISSED, Action, CatchUp, Connection, Frame, Part, Refused
+from realtime.validation import Invalid, parse_cursor, parse_id, parse_ids, parse_optional_cursor
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +50,7 @@ def shown_room(connection: Connection) -> Room | None:
     if slug is None:
         return None
     if "chat.room" not in connection.shared:
-        connection.shared["chat.room"] = queries.room_readable(user=connection.user, slug=slug)
+        connection.shared["chat.room"] = room_queries.room_readable(user=connection.user, slug=slug)
     room = connection.shared["chat.room"]
     assert room is None or isinstance(room, Room)
     return room
@@ -76,15 +83,15 @@ class RoomPart(Part):
         # push that evicts this socket could not reach it yet.
         if self.room is None or self.room.is_public:
             return NOTHING_MISSED
-        if queries.room_is_readable(user=self.connection.user, room_id=self.room.id):
+        if room_queries.room_is_readable(user=self.connection.user, room_id=self.room.id):
             return NOTHING_MISSED
         return CatchUp(
-            html=access_ended_html(self.room), leave=[logic.room_group_name(self.room.id)]
+            html=events.access_ended_html(self.room), leave=[logic.room_group_name(self.room.id)]
         )
 
     async def readable(self) -> bool:
         assert self.room is not None
-        readable: bool = await database_sync_to_async(queries.room_is_readable)(
+        readable: bool = await database_sync_to_async(room_queries.room_is_readable)(
             user=self.connection.user, room_id=self.room.id
         )
         return readable
@@ -92,7 +99,7 @@ class RoomPart(Part):
     async def lose_access(self) -> None:
         assert self.room is not None
         await self.connection.leave(logic.room_group_name(self.room.id))
-        await self.connection.reply(access_ended_html(self.room))
+        await self.connection.reply(events.access_ended_html(self.room))
 
     async def send(self, frame: Frame) -> None:
         assert self.room is not None
@@ -100,25 +107,23 @@ class RoomPart(Part):
             body = logic.clean_body(frame.get("body"), max_length=settings.CHAT_MESSAGE_MAX_LENGTH)
             client_id = logic.parse_client_id(frame.get("client_id"))
             if not send_allowed(self.connection.user.pk):
-                raise logic.Invalid(logic.SLOW_DOWN)
-        except logic.Invalid as error:
-            await self.connection.reply(composer_rejected_html(self.room, frame, str(error)))
+                raise Invalid(logic.SLOW_DOWN)
+        except Invalid as error:
+            await self.connection.reply(events.composer_rejected_html(self.room, frame, str(error)))
             return
         try:
-            await database_sync_to_async(actions.message_post)(
+            await database_sync_to_async(message_actions.message_post)(
                 room=self.room, author=self.connection.user, body=body, client_id=client_id
             )
-        except logic.Invalid as error:
-            await self.connection.reply(composer_rejected_html(self.room, frame, str(error)))
+        except Invalid as error:
+            await self.connection.reply(events.composer_rejected_html(self.room, frame, str(error)))
             return
         except DATABASE_DOWN:
             logger.warning("Could not save a message", exc_info=True)
-            await self.connection.reply(composer_rejected_html(self.room, frame, NOT_SAVED))
+            await self.connection.reply(events.composer_rejected_html(self.room, frame, NOT_SAVED))
             return
         # The acknowledgement: the page stops holding this send for a retry.
-        await self.connection.reply(
-            render_to_string("chat/room.html#composer-error", {"answered": client_id or ""})
-        )
+        await self.connection.reply(events.composer_answered_html(client_id))
 
     @costs("resume")
     async def resume(self, frame: Frame) -> None:
@@ -126,29 +131,20 @@ class RoomPart(Part):
         reopening the socket). A gap too large to replay refreshes the conversation."""
         assert self.room is not None
         try:
-            after_id = logic.parse_cursor(frame.get("after"))
-            changes_after = logic.parse_optional_cursor(
-                frame.get("changes_after"), name="changes_after"
-            )
+            after_id = parse_cursor(frame.get("after"))
+            changes_after = parse_optional_cursor(frame.get("changes_after"), name="changes_after")
             shown_ids = logic.parse_shown_ids(frame.get("have"))
-        except logic.Invalid as error:
+        except Invalid as error:
             await self.connection.reply(socket_error_html(str(error)))
             return
         if not self.room.is_public and not await self.readable():
             await self.lose_access()
             return
-        html = await database_sync_to_async(missed_html)(
+        html = await database_sync_to_async(events.missed_html)(
             self.room, after_id, changes_after, self.connection.user.pk, shown_ids
         )
         if html:
             await self.connection.reply(html)
-
-
-def access_ended_html(room: Room) -> str:
-    return render_to_string("chat/room.html#access-ended", {"room": room})
-
-
-ROOMS_PAGE = "rooms"
 
 
 class UnreadPart(Part):
@@ -190,7 +186,7 @@ class UnreadPart(Part):
         # A tab that reconnects may have missed pushes: send the current counts.
         if not self.shows_rooms:
             return NOTHING_MISSED
-        states = queries.unread_states_for(user=self.user)
+        states = unread_queries.unread_states_for(user=self.user)
         # Access may have ended between the check in load() and joining the groups, when the
         # push that makes this socket leave could not reach it yet.
         return CatchUp(
@@ -205,9 +201,9 @@ class UnreadPart(Part):
     @costs("read")
     async def read(self, frame: Frame) -> None:
         try:
-            room_id = logic.parse_id(frame.get("room"), field="room", noun="room")
-            up_to = logic.parse_id(frame.get("up_to"), field="up_to")
-        except logic.Invalid as error:
+            room_id = parse_id(frame.get("room"), field="room", noun="room")
+            up_to = parse_id(frame.get("up_to"), field="up_to")
+        except Invalid as error:
             await self.connection.reply(socket_error_html(str(error)))
             return
         if not await database_sync_to_async(mark_read)(self.user, room_id, up_to):
@@ -216,15 +212,15 @@ class UnreadPart(Part):
 
 def followed_room_ids(user: User, *, shown: str | None) -> list[int]:
     """The rooms whose activity a page of `user` hears: those they follow but the one shown."""
-    return queries.room_ids_followed_by(user=user, except_slug=shown or "")
+    return unread_queries.room_ids_followed_by(user=user, except_slug=shown or "")
 
 
 def mark_read(user: User, room_id: int, up_to: int) -> bool:
     """Move `user`'s cursor in the room; False if they may not read it (or it is gone)."""
-    room = queries.rooms_readable_by(user=user).filter(pk=room_id).first()
+    room = room_queries.room_readable_by_id(user=user, room_id=room_id)
     if room is None:
         return False
-    actions.room_mark_read(user=user, room=room, up_to=up_to)
+    unread_actions.room_mark_read(user=user, room=room, up_to=up_to)
     return True
 
 
@@ -238,72 +234,6 @@ def send_allowed(user_id: int) -> bool:
         rate=settings.CHAT_SEND_RATE,
         burst=settings.CHAT_SEND_BURST,
         now=time.monotonic(),
-    )
-
-
-def missed_html(
-    room: Room,
-    after_id: int,
-    changes_after: int | None = None,
-    reader_id: int | None = None,
-    shown_ids: Sequence[int] = (),
-) -> str:
-    """What a page missed since its cursors: new messages (`after_id`) and those missing
-    between the ones it shows (`shown_ids`: a push lost while a newer message from another
-    process arrived), then edits and deletes of the messages it already had
-    (`changes_after`), each once, in order. A gap too large to replay refreshes the
-    conversation instead."""
-    hidden = people.blocked_ids_for(user_id=reader_id) if reader_id is not None else []
-    limit = settings.CHAT_RESUME_LIMIT
-    holes = queries.room_messages_missing_among(
-        room_id=room.id, shown_ids=shown_ids, limit=limit, hidden_author_ids=hidden
-    )
-    missed, more = queries.room_messages_after(
-        room_id=room.id, after_id=after_id, limit=limit, hidden_author_ids=hidden
-    )
-    # Holes past the cursor (a page may report ids beyond it) are among `missed` already.
-    missed = [message for message in holes if message.id <= after_id] + missed
-    changes: list[tuple[int, int]] = []
-    if changes_after is not None and not more:
-        changes, more = queries.room_changes_after(
-            room_id=room.id, after_id=changes_after, limit=limit
-        )
-    if more:
-        change_cursor = queries.room_change_cursor(room_id=room.id)
-        history, has_older = queries.room_messages_before(
-            room_id=room.id, before_id=None, limit=settings.CHAT_PAGE_SIZE, hidden_author_ids=hidden
-        )
-        context = {
-            "room": room,
-            "history": history,
-            "has_older": has_older,
-            "change_cursor": change_cursor,
-        }
-        return render_to_string("chat/room.html#refreshed", context)
-    html = render_to_string("chat/room.html#missed", {"missed": missed}) if missed else ""
-    if changes:
-        changed = queries.messages_by_id(
-            ids=logic.latest_changes(changes, skip_after=after_id), hidden_author_ids=hidden
-        )
-        html += render_to_string(
-            "chat/room.html#changed-push", {"changed": changed, "change_cursor": changes[-1][0]}
-        )
-    return html
-
-
-def composer_rejected_html(room: Room, frame: Frame, error: str) -> str:
-    """The composer's error, and the refused text put back so that nothing typed is lost."""
-    body = frame.get("body")
-    client_id = frame.get("client_id")
-    context = {
-        "room": room,
-        "answered": client_id if isinstance(client_id, str) else "",
-        "composer_error": error,
-        "composer_body": body if isinstance(body, str) else "",
-        "max_length": settings.CHAT_MESSAGE_MAX_LENGTH,
-    }
-    return render_to_string("chat/room.html#composer-error", context) + render_to_string(
-        "chat/room.html#composer-body", {**context, "oob": True}
     )
 
 
@@ -390,9 +320,9 @@ class TaskResultsPart(Part):
     @costs("refresh")
     async def refresh(self, frame: Frame) -> None:
         try:
-            message_ids = logic.parse_ids(frame.get("messages"))
-            export_ids = logic.parse_ids(frame.get("exports"))
-        except logic.Invalid as error:
+            message_ids = parse_ids(frame.get("messages"))
+            export_ids = parse_ids(frame.get("exports"))
+        except Invalid as error:
             await self.connection.reply(socket_error_html(str(error)))
             return
         html = await database_sync_to_async(task_results_html)(
@@ -405,19 +335,14 @@ class TaskResultsPart(Part):
 def task_results_html(
     user: User, room_slug: str | None, message_ids: list[int], export_ids: list[int]
 ) -> str:
-    previews, attachments, exports = queries.task_results_for(
-        user=user, room_slug=room_slug, message_ids=message_ids, export_ids=export_ids
+    """What a page still waiting on these asks for, as it is now: only from the room it shows
+    if its viewer may read it, and only their own exports."""
+    return events.task_results_html(
+        previews=preview_queries.link_previews_shown(
+            user=user, room_slug=room_slug, message_ids=message_ids
+        ),
+        attachments=attachment_queries.attachments_shown(
+            user=user, room_slug=room_slug, message_ids=message_ids
+        ),
+        exports=export_queries.exports_own_among(user=user, export_ids=export_ids),
     )
-    parts = [
-        render_to_string("chat/room.html#link-preview", {"preview": preview, "oob": True})
-        for preview in previews
-    ]
-    parts += [
-        render_to_string("chat/room.html#attachment", {"attachment": attachment, "oob": True})
-        for attachment in attachments
-    ]
-    parts += [
-        render_to_string("chat/exports.html#export", {"export": export, "oob": True})
-        for export in exports
-    ]
-    return "".join(parts)

@@ -8,18 +8,24 @@ changes for private rooms and direct conversations go to the personal groups of 
 only; the lobby hears of public rooms alone.
 """
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 
 from channels.db import database_sync_to_async
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.template.loader import render_to_string
 
-from chat import queries
+from accounts import queries as people
+from chat import logic
+from chat.attachments.events import attachment_html
+from chat.exports.events import export_html
 from chat.logic import LOBBY_GROUP, reader_group_name, room_activity_group_name, room_group_name
 from chat.models import Attachment, LinkPreview, Message, Room, TranscriptExport
-from chat.queries import users_by_id
-from notifications.logic import user_group_name
+from chat.previews.events import link_preview_html
+from chat.queries import messages as message_queries
+from chat.queries import rooms as room_queries
+from chat.queries import unread as unread_queries
+from realtime.groups import user_group_name
 from realtime.push import apush_html, push_html, push_leave
 
 
@@ -32,7 +38,7 @@ def message_posted(message: Message) -> None:
     if message.room.is_direct:
         # Two members, known to each other from the first message on: straight to their own
         # room lists, which need not have joined anything when the conversation began.
-        for member_id in direct_member_ids(message.room):
+        for member_id in room_queries.room_member_ids(room_id=message.room_id):
             push_html(reader_group_name(member_id), activity)
         return
     push_html(room_activity_group_name(message.room_id), activity)
@@ -43,10 +49,6 @@ def message_posted_again(message: Message) -> None:
     never left; pages that show it already skip it by id. The room lists counted it once."""
     html = render_to_string("chat/room.html#message-push", {"message": message})
     push_html(room_group_name(message.room_id), html)
-
-
-def direct_member_ids(room: Room) -> list[int]:
-    return list(room.memberships.values_list("user_id", flat=True))
 
 
 def message_changed(message: Message, change_id: int) -> None:
@@ -63,7 +65,7 @@ def room_created(room: Room) -> None:
         html = render_to_string("chat/layout.html#room-link-push", {"room": room})
         push_html(LOBBY_GROUP, html)
         return
-    room_added(room, list(room.members.all()))
+    room_added(room, room_queries.room_members(room=room))
 
 
 def room_added(room: Room, users: Iterable[User]) -> None:
@@ -77,7 +79,7 @@ def room_added(room: Room, users: Iterable[User]) -> None:
 def access_ended(room: Room, user_id: int) -> None:
     """`user_id` left or was removed: their sockets on the room stop receiving it, their pages
     there say so, and the room leaves their sidebars."""
-    gone = render_to_string("chat/room.html#access-ended", {"room": room})
+    gone = access_ended_html(room)
     push_leave(user_group_name(user_id), leave=room_group_name(room.id), html=gone)
     # Their room lists elsewhere stop hearing of the room's messages too (nothing to show).
     push_leave(user_group_name(user_id), leave=room_activity_group_name(room.id), html="")
@@ -86,7 +88,7 @@ def access_ended(room: Room, user_id: int) -> None:
 
 
 def room_presence_html(room_id: int, user_ids: list[int]) -> str:
-    people = users_by_id(ids=user_ids)
+    people = room_queries.users_by_id(ids=user_ids)
     return render_to_string(
         "chat/room.html#presence", {"people": people, "room_id": room_id, "oob": True}
     )
@@ -108,28 +110,99 @@ async def typing_started(room_id: int, user: User) -> None:
 
 def read_cursor_moved(user: User, room_id: int) -> None:
     """The reader's tabs with the room list: the room's badge, from the new cursor."""
-    state = queries.unread_states_for(user=user, room_ids=[room_id]).get(room_id)
+    state = unread_queries.unread_states_for(user=user, room_ids=[room_id]).get(room_id)
     if state is None:  # the room is gone, or no longer readable
         return
     html = unread_badge_html(state, oob=True)
     push_html(reader_group_name(user.pk), html)
 
 
-def unread_badge_html(state: queries.UnreadState, *, oob: bool) -> str:
+def unread_badge_html(state: unread_queries.UnreadState, *, oob: bool) -> str:
     return render_to_string("chat/layout.html#unread-badge", {"unread": state, "oob": oob})
 
 
-def link_preview_changed(preview: LinkPreview) -> None:
-    html = render_to_string("chat/room.html#link-preview", {"preview": preview, "oob": True})
-    push_html(room_group_name(preview.message.room_id), html)
+def access_ended_html(room: Room) -> str:
+    return render_to_string("chat/room.html#access-ended", {"room": room})
 
 
-def attachment_changed(attachment: Attachment) -> None:
-    html = render_to_string("chat/room.html#attachment", {"attachment": attachment, "oob": True})
-    push_html(room_group_name(attachment.message.room_id), html)
+def missed_html(
+    room: Room,
+    after_id: int,
+    changes_after: int | None = None,
+    reader_id: int | None = None,
+    shown_ids: Sequence[int] = (),
+) -> str:
+    """What a page missed since its cursors: new messages (`after_id`) and those missing
+    between the ones it shows (`shown_ids`: a push lost while a newer message from another
+    process arrived), then edits and deletes of the messages it already had
+    (`changes_after`), each once, in order. A gap too large to replay refreshes the
+    conversation instead."""
+    hidden = people.blocked_ids_for(user_id=reader_id) if reader_id is not None else []
+    limit = settings.CHAT_RESUME_LIMIT
+    holes = message_queries.room_messages_missing_among(
+        room_id=room.id, shown_ids=shown_ids, limit=limit, hidden_author_ids=hidden
+    )
+    missed, more = message_queries.room_messages_after(
+        room_id=room.id, after_id=after_id, limit=limit, hidden_author_ids=hidden
+    )
+    # Holes past the cursor (a page may report ids beyond it) are among `missed` already.
+    missed = [message for message in holes if message.id <= after_id] + missed
+    changes: list[tuple[int, int]] = []
+    if changes_after is not None and not more:
+        changes, more = message_queries.room_changes_after(
+            room_id=room.id, after_id=changes_after, limit=limit
+        )
+    if more:
+        change_cursor = message_queries.room_change_cursor(room_id=room.id)
+        history, has_older = message_queries.room_messages_before(
+            room_id=room.id, before_id=None, limit=settings.CHAT_PAGE_SIZE, hidden_author_ids=hidden
+        )
+        context = {
+            "room": room,
+            "history": history,
+            "has_older": has_older,
+            "change_cursor": change_cursor,
+        }
+        return render_to_string("chat/room.html#refreshed", context)
+    html = render_to_string("chat/room.html#missed", {"missed": missed}) if missed else ""
+    if changes:
+        changed = message_queries.messages_by_id(
+            ids=logic.latest_changes(changes, skip_after=after_id), hidden_author_ids=hidden
+        )
+        html += render_to_string(
+            "chat/room.html#changed-push", {"changed": changed, "change_cursor": changes[-1][0]}
+        )
+    return html
 
 
-def export_changed(export: TranscriptExport) -> None:
-    """Only the tabs of the person who asked: the export is theirs alone."""
-    html = render_to_string("chat/exports.html#export", {"export": export, "oob": True})
-    push_html(user_group_name(export.requested_by_id), html)
+def composer_rejected_html(room: Room, frame: Mapping[str, object], error: str) -> str:
+    """The composer's error, and the refused text put back so that nothing typed is lost."""
+    body = frame.get("body")
+    client_id = frame.get("client_id")
+    context = {
+        "room": room,
+        "answered": client_id if isinstance(client_id, str) else "",
+        "composer_error": error,
+        "composer_body": body if isinstance(body, str) else "",
+        "max_length": settings.CHAT_MESSAGE_MAX_LENGTH,
+    }
+    return render_to_string("chat/room.html#composer-error", context) + render_to_string(
+        "chat/room.html#composer-body", {**context, "oob": True}
+    )
+
+
+def composer_answered_html(client_id: object) -> str:
+    """The acknowledgement of a send: the page stops holding it for a retry."""
+    return render_to_string("chat/room.html#composer-error", {"answered": client_id or ""})
+
+
+def task_results_html(
+    previews: Iterable[LinkPreview],
+    attachments: Iterable[Attachment],
+    exports: Iterable[TranscriptExport],
+) -> str:
+    """The current state of task results a page is waiting on, each swapped in by its id."""
+    parts = [link_preview_html(preview) for preview in previews]
+    parts += [attachment_html(attachment) for attachment in attachments]
+    parts += [export_html(export) for export in exports]
+    return "".join(parts)

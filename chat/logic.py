@@ -1,26 +1,23 @@
 """Chat rules as pure functions: values in, values out."""
 
-import csv
-import io
-import ipaddress
-import json
 import re
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime
-from html.parser import HTMLParser
-from urllib.parse import urljoin, urlsplit, urlunsplit
+from collections.abc import Callable, Iterable, Mapping
 
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import slugify
 
+from realtime.validation import Invalid, parse_cursor
+
 ROOM_NAME_MAX_LENGTH = 60
 
 
-class Invalid(ValueError):
-    """Input a person sent that the chat refuses; the message is shown to them."""
+class Forbidden(Invalid):
+    """The person may see the thing but not do this to it."""
+
+
+NOT_A_MEMBER = "You are not a member of this room any more."
 
 
 def room_group_name(room_id: int) -> str:
@@ -28,6 +25,9 @@ def room_group_name(room_id: int) -> str:
 
 
 LOBBY_GROUP = "chat.lobby"
+
+# The page socket of a page with the room list but no room (`?page=rooms`).
+ROOMS_PAGE = "rooms"
 
 
 SLOW_DOWN = "You are sending messages too fast. Wait a moment, then send again."
@@ -54,25 +54,6 @@ def parse_client_id(raw: object) -> uuid.UUID | None:
         return uuid.UUID(str(raw))
     except ValueError:
         raise Invalid("That send had a malformed client id; reload the page.") from None
-
-
-# Message ids are 64-bit (BigAutoField); anything larger fits no database column.
-LARGEST_ID = 2**63 - 1
-
-
-def parse_cursor(raw: object, *, name: str = "after") -> int:
-    """A message (or change) id the page has seen (0 for none)."""
-    kind = "a message id" if name in ("after", "have") else "an id"
-    error = f"“{name}” must be {kind}."
-    if isinstance(raw, bool) or not isinstance(raw, int | str):
-        raise Invalid(error)
-    try:
-        cursor = int(raw)
-    except ValueError:
-        raise Invalid(error) from None
-    if not 0 <= cursor <= LARGEST_ID:
-        raise Invalid(error)
-    return cursor
 
 
 def clean_room_name(raw: object) -> tuple[str, str]:
@@ -133,11 +114,6 @@ def parse_shown_ids(raw: object) -> list[int]:
     return sorted({parse_cursor(item, name="have") for item in raw})
 
 
-def parse_optional_cursor(raw: object, *, name: str) -> int | None:
-    """A cursor the page may leave out (a page from before that stream was resumable)."""
-    return None if raw is None else parse_cursor(raw, name=name)
-
-
 def latest_changes(changes: Iterable[tuple[int, int]], *, skip_after: int) -> list[int]:
     """From (change id, message id) pairs in change order, the changed message ids ordered by
     their latest change, each once, leaving out messages newer than `skip_after` (those are
@@ -185,20 +161,6 @@ UNREAD_LABEL_LIMIT = 99
 
 def unread_label(count: int) -> str:
     return f"{UNREAD_LABEL_LIMIT}+" if count > UNREAD_LABEL_LIMIT else str(count)
-
-
-def parse_id(raw: object, *, field: str, noun: str = "message") -> int:
-    """A positive id (of a message, a room) from a query parameter or a frame."""
-    error = f"“{field}” must be a {noun} id."
-    if isinstance(raw, bool) or not isinstance(raw, int | str):
-        raise Invalid(error)
-    try:
-        value = int(raw)
-    except ValueError:
-        raise Invalid(error) from None
-    if value < 1:
-        raise Invalid(error)
-    return value
 
 
 def window_split(limit: int) -> tuple[int, int]:
@@ -299,356 +261,41 @@ def highlight(marked: str) -> SafeString:
     return mark_safe("".join(html))  # noqa: S308 - every part of it is escaped
 
 
-# Link previews --------------------------------------------------------------------------------
+# Mentions ----------------------------------------------------------------------------------
 
-LINK = re.compile(r"https?://[^\s<>\"'`]+", re.IGNORECASE)
-LINK_TRAILING_PUNCTUATION = ".,;:!?)]}'\""
-URL_MAX_LENGTH = 2000
-PREVIEW_TITLE_LENGTH = 300
-PREVIEW_DESCRIPTION_LENGTH = 500
-PREVIEW_SITE_NAME_LENGTH = 200
-HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
+# "@name" where the @ starts a word (after whitespace, an opening bracket, or the start), so
+# e-mail addresses and URLs like https://host/@name are not mentions. Usernames may contain
+# letters, digits and . + - _ ; a trailing full stop or dash belongs to the sentence.
+MENTION = re.compile(r"(?<![^\s(\[{])@([\w.+-]*[\w+])")
+EXCERPT_LENGTH = 140  # of a message, quoted in the notification about it
 
 
-class Refused(ValueError):
-    """A URL or address the previewer will not fetch, and why."""
+def mentioned_names(text: str) -> list[str]:
+    """Names mentioned in `text`, lowercased, each once, in order of appearance."""
+    seen: dict[str, None] = {}
+    for match in MENTION.finditer(text):
+        seen.setdefault(match.group(1).lower(), None)
+    return list(seen)
 
 
-def first_link(body: str) -> str | None:
-    """The first http(s) link in a message, without the sentence's trailing punctuation."""
-    for match in LINK.finditer(body):
-        url = match.group(0)
-        while url and url[-1] in LINK_TRAILING_PUNCTUATION:
-            # A closing bracket that belongs to the URL (Wikipedia's "Foo_(bar)") stays.
-            if url[-1] == ")" and url.count("(") >= url.count(")"):
-                break
-            url = url[:-1]
-        if len(url) <= URL_MAX_LENGTH and "://" in url and url.split("://", 1)[1]:
-            return url
-    return None
+def link_mentions(escaped: str, names: Iterable[str], url_for: Callable[[str], str]) -> str:
+    """Turn @name into a link for each known name in already-escaped HTML text.
 
-
-@dataclass(frozen=True)
-class FetchTarget:
-    url: str
-    scheme: str
-    host: str  # as sent in the Host header and TLS SNI (IDNA-encoded)
-    port: int
-    path: str  # path and query, never empty
-
-
-def parse_fetch_url(url: str) -> FetchTarget:
-    if len(url) > URL_MAX_LENGTH:
-        raise Refused("The link is too long.")
-    try:
-        parts = urlsplit(url.strip())
-        port = parts.port
-    except ValueError:
-        raise Refused("The link is malformed.") from None
-    scheme = parts.scheme.lower()
-    if scheme not in ("http", "https"):
-        raise Refused("Only http and https links get previews.")
-    if parts.username is not None or parts.password is not None:
-        raise Refused("Links with credentials get no preview.")
-    host = (parts.hostname or "").rstrip(".")
-    if not host:
-        raise Refused("The link has no host.")
-    try:
-        ascii_host = host.encode("idna").decode("ascii")
-    except UnicodeError:
-        raise Refused("The link's host name is not valid.") from None
-    path = parts.path or "/"
-    if parts.query:
-        path += "?" + parts.query
-    return FetchTarget(
-        url=urlunsplit((scheme, parts.netloc, parts.path or "/", parts.query, "")),
-        scheme=scheme,
-        host=ascii_host,
-        port=port or (443 if scheme == "https" else 80),
-        path=path,
-    )
-
-
-IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-
-
-def parse_networks(cidrs: Iterable[str]) -> list[IPNetwork]:
-    return [ipaddress.ip_network(cidr.strip(), strict=False) for cidr in cidrs if cidr.strip()]
-
-
-NAT64_WELL_KNOWN = ipaddress.IPv6Network("64:ff9b::/96")
-NAT64_LOCAL_USE = ipaddress.IPv6Network("64:ff9b:1::/48")
-
-
-def embedded_ipv4(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
-    """The IPv4 addresses a packet to `ip` really goes to, decoded here rather than left to the
-    interpreter (Python 3.12.1 does not classify 6to4): IPv4-mapped (::ffff:a.b.c.d), 6to4
-    (2002::/16), Teredo (2001::/32: the client and its server) and NAT64's well-known prefix
-    (64:ff9b::/96)."""
-    if ip.ipv4_mapped is not None:
-        return [ip.ipv4_mapped]
-    if ip.sixtofour is not None:
-        return [ip.sixtofour]
-    if ip.teredo is not None:
-        server, client = ip.teredo
-        return [client, server]
-    if ip in NAT64_WELL_KNOWN:
-        return [ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)]
-    return []
-
-
-def address_refusal(
-    address: str, *, allowed: Sequence[IPNetwork], public: bool = True
-) -> str | None:
-    """Why the previewer must not connect to `address`, or None if it may.
-
-    Only globally routable unicast addresses are fetched: not loopback, private, link-local
-    (which holds the cloud metadata service, 169.254.169.254), shared, reserved or multicast
-    ranges, also when embedded in an IPv6 address (IPv4-mapped, 6to4, Teredo, NAT64), which is
-    judged by the IPv4 address it embeds. Networks in `allowed` are let through. With `public`
-    off, only those are.
+    `names` are canonical usernames; matching ignores case, and unknown names stay text.
     """
-    try:
-        ip: IPAddress = ipaddress.ip_address(address.split("%", 1)[0])
-    except ValueError:
-        return f"“{address}” is not an IP address."
-    if isinstance(ip, ipaddress.IPv6Address):
-        if ip in NAT64_LOCAL_USE:
-            # Each network chooses where in these the IPv4 address sits: it cannot be judged.
-            return "It points to a private or reserved network (local-use NAT64)."
-        embedded = embedded_ipv4(ip)
-        if embedded and not any(ip in network for network in allowed if network.version == 6):
-            for inner in embedded:
-                refusal = ip_refusal(inner, allowed=allowed, public=public)
-                if refusal is not None:
-                    return refusal
-            return None
-    return ip_refusal(ip, allowed=allowed, public=public)
+    canonical = {name.lower(): name for name in names}
+    if not canonical:
+        return escaped
+
+    def link(match: re.Match[str]) -> str:
+        name = canonical.get(match.group(1).lower())
+        if name is None:
+            return match.group(0)
+        return f'<a class="mention" href="{url_for(name)}">@{name}</a>'
+
+    return MENTION.sub(link, escaped)
 
 
-def ip_refusal(ip: IPAddress, *, allowed: Sequence[IPNetwork], public: bool) -> str | None:
-    if any(ip.version == network.version and ip in network for network in allowed):
-        return None
-    if ip.is_loopback:
-        return "It points to this server (a loopback address)."
-    if ip.is_link_local:
-        return "It points to a link-local address (such as a cloud metadata service)."
-    if ip.is_private or ip.is_reserved or ip.is_unspecified or ip.is_multicast:
-        return "It points to a private or reserved network."
-    if not ip.is_global:
-        return "It points to an address that is not public."
-    if not public:
-        return "This server previews only links to its allow-listed networks."
-    return None
-
-
-def content_type(header: str | None) -> tuple[str, str | None]:
-    """The media type (lowercase) and charset of a Content-Type header."""
-    if not header:
-        return "", None
-    mime, _, rest = header.partition(";")
-    charset = None
-    for param in rest.split(";"):
-        name, _, value = param.partition("=")
-        if name.strip().lower() == "charset" and value.strip():
-            charset = value.strip().strip("\"'")
-    return mime.strip().lower(), charset
-
-
-@dataclass(frozen=True)
-class PageMetadata:
-    title: str = ""
-    description: str = ""
-    site_name: str = ""
-    image_url: str = ""
-
-    @property
-    def is_empty(self) -> bool:
-        return not (self.title or self.description)
-
-
-class _HeadParser(HTMLParser):
-    """Collects <title> and the <meta> tags of a page's head; stops at the body."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.meta: dict[str, str] = {}
-        self.title_parts: list[str] = []
-        self.in_title = False
-        self.done = False
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if self.done:
-            return
-        if tag == "body":
-            self.done = True
-        elif tag == "title":
-            self.in_title = True
-        elif tag == "meta":
-            values = {name.lower(): value or "" for name, value in attrs}
-            key = (values.get("property") or values.get("name") or "").strip().lower()
-            if key and "content" in values:
-                self.meta.setdefault(key, values["content"])
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "title":
-            self.in_title = False
-        elif tag == "head":
-            self.done = True
-
-    def handle_data(self, data: str) -> None:
-        if self.in_title and not self.done:
-            self.title_parts.append(data)
-
-
-def squash(text: str, length: int) -> str:
+def excerpt(text: str, *, length: int = EXCERPT_LENGTH) -> str:
     flat = " ".join(text.split())
     return flat if len(flat) <= length else flat[: length - 1].rstrip() + "…"
-
-
-def page_metadata(html: str, *, base_url: str) -> PageMetadata:
-    """A page's title, description, site name and image (Open Graph first, then the plain
-    tags), as plain text; the image URL resolved against the page and http(s) only."""
-    parser = _HeadParser()
-    parser.feed(html)
-    meta = parser.meta
-    title = meta.get("og:title") or meta.get("twitter:title") or "".join(parser.title_parts)
-    description = (
-        meta.get("og:description") or meta.get("twitter:description") or meta.get("description")
-    )
-    image = (meta.get("og:image") or meta.get("twitter:image") or "").strip()
-    image_url = urljoin(base_url, image) if image else ""
-    if urlsplit(image_url).scheme.lower() not in ("http", "https"):
-        image_url = ""
-    return PageMetadata(
-        title=squash(title, PREVIEW_TITLE_LENGTH),
-        description=squash(description or "", PREVIEW_DESCRIPTION_LENGTH),
-        site_name=squash(meta.get("og:site_name", ""), PREVIEW_SITE_NAME_LENGTH),
-        image_url=image_url if len(image_url) <= URL_MAX_LENGTH else "",
-    )
-
-
-# Image attachments ----------------------------------------------------------------------------
-
-IMAGE_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "GIF": "image/gif", "WEBP": "image/webp"}
-IMAGE_EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "GIF": "gif", "WEBP": "webp"}
-
-
-def image_refusal(
-    *, image_format: str | None, width: int, height: int, max_pixels: int
-) -> str | None:
-    """Why a decoded image is refused, or None."""
-    if image_format not in IMAGE_TYPES:
-        return "Attach a JPEG, PNG, GIF or WebP image."
-    if width < 1 or height < 1:
-        return "That image has no pixels."
-    if width * height > max_pixels:
-        return (
-            f"That image is {width:,} by {height:,} pixels; the limit is "
-            f"{max_pixels / 1_000_000:g} million pixels."
-        )
-    return None
-
-
-def upload_size_refusal(size: int, *, max_bytes: int) -> str | None:
-    if size <= 0:
-        return "That file is empty."
-    if size > max_bytes:
-        return f"That file is {size / 1_000_000:.1f} MB; the limit is {max_bytes / 1_000_000:g} MB."
-    return None
-
-
-def thumbnail_size(width: int, height: int, *, box: int) -> tuple[int, int]:
-    """The size that fits in a square of side `box` keeping the aspect ratio, never larger."""
-    scale = min(1.0, box / width, box / height)
-    return max(1, round(width * scale)), max(1, round(height * scale))
-
-
-# Transcript exports ---------------------------------------------------------------------------
-
-TRANSCRIPT_FIELDS = ("id", "sent_at", "author", "body")
-# A cell starting with one of these is a formula to a spreadsheet (CSV injection).
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-@dataclass(frozen=True)
-class TranscriptLine:
-    id: int
-    sent_at: datetime
-    author: str
-    body: str
-
-    def as_dict(self) -> dict[str, object]:
-        return {
-            "id": self.id,
-            "sent_at": self.sent_at.isoformat(),
-            "author": self.author,
-            "body": self.body,
-        }
-
-
-def spreadsheet_safe(cell: str) -> str:
-    return "'" + cell if cell.startswith(FORMULA_STARTS) else cell
-
-
-def transcript_csv_header() -> str:
-    return _csv_row(TRANSCRIPT_FIELDS)
-
-
-def transcript_csv_rows(lines: Iterable[TranscriptLine]) -> str:
-    return "".join(
-        _csv_row(
-            [
-                str(line.id),
-                line.sent_at.isoformat(),
-                spreadsheet_safe(line.author),
-                spreadsheet_safe(line.body),
-            ]
-        )
-        for line in lines
-    )
-
-
-def _csv_row(cells: Sequence[str]) -> str:
-    out = io.StringIO()
-    csv.writer(out, lineterminator="\r\n").writerow(cells)
-    return out.getvalue()
-
-
-def transcript_json_head(*, room: str, slug: str, exported_at: datetime) -> str:
-    head = json.dumps({"room": room, "slug": slug, "exported_at": exported_at.isoformat()})
-    return head[:-1] + ', "messages": ['
-
-
-def transcript_json_rows(lines: Iterable[TranscriptLine], *, first: bool) -> str:
-    parts = [json.dumps(line.as_dict(), ensure_ascii=False) for line in lines]
-    if not parts:
-        return ""
-    return ("" if first else ", ") + ", ".join(parts)
-
-
-TRANSCRIPT_JSON_TAIL = "]}"
-
-
-def percent_done(done: int, total: int) -> int:
-    if total <= 0:
-        return 100
-    return max(0, min(100, done * 100 // total))
-
-
-REFRESH_LIMIT = 100
-
-
-def parse_ids(raw: object, *, limit: int = REFRESH_LIMIT) -> list[int]:
-    """A list of positive ids from a frame (at most `limit`, each once)."""
-    if raw is None:
-        return []
-    if not isinstance(raw, list) or len(raw) > limit:
-        raise Invalid(f"Expected a list of at most {limit} ids.")
-    ids: dict[int, None] = {}
-    for item in raw:
-        if isinstance(item, bool) or not isinstance(item, int) or item <= 0:
-            raise Invalid("Ids must be positive whole numbers.")
-        ids[item] = None
-    return list(ids)

@@ -3,6 +3,12 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
+# The tables of chat's features (previews, attachments, exports) are defined with them and
+# belong to chat: importing them here registers them with the app, under its label and tables.
+from chat.attachments.models import Attachment
+from chat.exports.models import TranscriptExport
+from chat.previews.models import LinkPreview
+
 
 class Room(models.Model):
     class Kind(models.TextChoices):
@@ -151,87 +157,14 @@ class ReadCursor(models.Model):
         return f"{self.user_id} read {self.room_id} up to {self.last_read_id}"
 
 
-class LinkPreview(models.Model):
-    """The card shown under a message that links somewhere: fetched by a task after posting.
-    Every text field came from a page on the internet: hostile input, always escaped."""
-
-    class Status(models.TextChoices):
-        PENDING = "pending", "Fetching"
-        READY = "ready", "Ready"
-        FAILED = "failed", "Failed"
-
-    message = models.OneToOneField(Message, on_delete=models.CASCADE, related_name="link_preview")
-    url = models.URLField(max_length=2000)
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
-    title = models.CharField(max_length=300, blank=True)
-    description = models.CharField(max_length=500, blank=True)
-    site_name = models.CharField(max_length=200, blank=True)
-    # The page's image, fetched and shrunk here: browsers never load it from the other site.
-    image = models.CharField(max_length=255, blank=True)
-    error = models.CharField(max_length=300, blank=True)
-    updated_at = models.DateTimeField(default=timezone.now)
-
-    def __str__(self) -> str:
-        return f"{self.url} ({self.status})"
-
-
-class Attachment(models.Model):
-    """An image attached to a message. The original is stored as uploaded (after Pillow
-    decoded it); the thumbnail is made by a task."""
-
-    class Status(models.TextChoices):
-        PENDING = "pending", "Processing"
-        READY = "ready", "Ready"
-        FAILED = "failed", "Failed"
-
-    message = models.OneToOneField(Message, on_delete=models.CASCADE, related_name="attachment")
-    original = models.CharField(max_length=255)
-    content_type = models.CharField(max_length=50)
-    width = models.PositiveIntegerField()
-    height = models.PositiveIntegerField()
-    size = models.PositiveIntegerField()
-    thumbnail = models.CharField(max_length=255, blank=True)
-    thumbnail_width = models.PositiveIntegerField(null=True, blank=True)
-    thumbnail_height = models.PositiveIntegerField(null=True, blank=True)
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
-    error = models.CharField(max_length=300, blank=True)
-
-    def __str__(self) -> str:
-        return f"{self.original} ({self.status})"
-
-
-class TranscriptExport(models.Model):
-    """A room's messages as a file for one person; built by a task that reports progress."""
-
-    class Format(models.TextChoices):
-        JSON = "json", "JSON"
-        CSV = "csv", "CSV"
-
-    class Status(models.TextChoices):
-        PENDING = "pending", "Waiting"
-        RUNNING = "running", "Building"
-        READY = "ready", "Ready"
-        FAILED = "failed", "Failed"
-
-    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="exports")
-    requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="transcript_exports"
-    )
-    format = models.CharField(max_length=8, choices=Format.choices)
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
-    progress = models.PositiveSmallIntegerField(default=0)  # percent
-    file = models.CharField(max_length=255, blank=True)
-    message_count = models.PositiveIntegerField(default=0)
-    error = models.CharField(max_length=300, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    finished_at = models.DateTimeField(null=True, blank=True)
-
-    def __str__(self) -> str:
-        return f"{self.room_id} as {self.format} for {self.requested_by_id} ({self.status})"
-
-    def get_absolute_url(self) -> str:
-        return reverse("chat:export_download", args=[self.pk])
-
-    @property
-    def filename(self) -> str:
-        return f"{self.room.slug}-transcript-{self.pk}.{self.format}"
+__all__ = [
+    "Attachment",
+    "Invitation",
+    "LinkPreview",
+    "Membership",
+    "Message",
+    "MessageChange",
+    "ReadCursor",
+    "Room",
+    "TranscriptExport",
+]

@@ -14,12 +14,12 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from chat.logic import Invalid
-from chat.management.commands.load_demo_data import DEMO_ROOMS, DEMO_USERS, PRIVATE_ROOM
 from chat.models import Attachment, Message, Room, TranscriptExport
 from demo import events, logic, queries
 from demo.models import Guest, Use
+from demo.seed import DEMO_ROOMS, DEMO_USERS, PRIVATE_ROOM
 from notifications.models import Notification
+from realtime.validation import Invalid
 
 
 class LimitReached(Invalid):
@@ -92,7 +92,7 @@ class ResetReport:
 def demo_reset(*, older_than: timedelta, now: datetime | None = None) -> ResetReport:
     """Remove the guests older than `older_than` with everything they made (their messages,
     the rooms they created, their direct conversations, uploads and exports), and bring back
-    any of the seed data (chat.management.commands.load_demo_data) that is missing. Accounts
+    any of the seed data (demo.seed) that is missing. Accounts
     that are not guests, and what they wrote, are left alone. On commit, the guests' open
     sockets are closed and every open page is told to reload."""
     cutoff = (now or timezone.now()) - older_than

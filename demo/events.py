@@ -2,7 +2,7 @@
 
 from django.template.loader import render_to_string
 
-from notifications.logic import SITE_GROUP
+from realtime.groups import SITE_GROUP
 from realtime.push import push_html
 
 

@@ -5,9 +5,9 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from chat.logic import Invalid
 from demo import actions
 from realtime.http import client_address
+from realtime.validation import Invalid
 
 
 @require_POST

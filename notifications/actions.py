@@ -1,7 +1,7 @@
 """Writes. Each action changes state atomically and schedules its pushes on commit."""
 
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import timedelta
 from functools import partial
 
 from django.conf import settings
@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from notifications import events
 from notifications.models import Announcement, Notification
+from notifications.tasks import send_digests
 
 BATCH_SIZE = 1000
 
@@ -111,31 +112,5 @@ def digest_schedule() -> None:
 
 
 def _enqueue_digest() -> None:
-    from notifications.tasks import send_digests
-
     due = timezone.now() + timedelta(seconds=settings.NOTIFICATIONS_DIGEST_DELAY + 1)
     send_digests.using(run_after=due).enqueue()
-
-
-def digest_claim(*, user_id: int, cutoff: datetime) -> list[Notification]:
-    """The user's due notifications, marked as emailed in the same transaction, so that no two
-    runs carry the same one: each is emailed at most once."""
-    with transaction.atomic():
-        due = list(
-            Notification.objects.select_for_update(skip_locked=True)
-            .filter(
-                recipient_id=user_id,
-                read_at__isnull=True,
-                emailed_at__isnull=True,
-                created_at__lte=cutoff,
-            )
-            .select_related("actor")
-            .order_by("id")
-        )
-        Notification.objects.filter(id__in=[n.id for n in due]).update(emailed_at=timezone.now())
-    return due
-
-
-def digest_release(*, notification_ids: list[int]) -> None:
-    """The email could not be sent: let the next run carry these."""
-    Notification.objects.filter(id__in=notification_ids).update(emailed_at=None)

@@ -5,11 +5,12 @@ from collections.abc import Iterable, Mapping
 from channels.db import database_sync_to_async
 from django.conf import settings
 
-from chat.logic import Invalid, parse_cursor
 from notifications import events, logic, queries
 from realtime.budgets import costs
+from realtime.groups import SITE_GROUP, user_group_name
 from realtime.sockets.closes import socket_error_html
 from realtime.sockets.parts import Action, CatchUp, Connection, Frame, Part
+from realtime.validation import Invalid, parse_cursor
 
 INBOX_PAGE = "inbox"
 
@@ -24,7 +25,7 @@ class PersonalPart(Part):
         self.on_inbox = connection.params.get("page") == INBOX_PAGE
 
     def load(self) -> Iterable[str]:
-        groups = [logic.user_group_name(self.user_id), logic.SITE_GROUP]
+        groups = [user_group_name(self.user_id), SITE_GROUP]
         if self.on_inbox:
             groups += [logic.inbox_group_name(self.user_id), logic.SITE_INBOX_GROUP]
         return groups

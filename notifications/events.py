@@ -6,8 +6,9 @@ from django.conf import settings
 from django.template.loader import render_to_string
 
 from notifications import queries
-from notifications.logic import SITE_GROUP, SITE_INBOX_GROUP, inbox_group_name, user_group_name
+from notifications.logic import SITE_INBOX_GROUP, inbox_group_name
 from notifications.models import Announcement, Notification
+from realtime.groups import SITE_GROUP, user_group_name
 from realtime.push import push_html
 
 TEMPLATE = "notifications/inbox.html"

@@ -10,7 +10,7 @@ from django.tasks import task
 from django.urls import reverse
 from django.utils import timezone
 
-from notifications import actions, logic, queries
+from notifications import digests, logic, queries
 from taskworker import retries
 
 
@@ -40,7 +40,7 @@ def digests_send() -> None:
 
 def digest_send(*, user_id: int, cutoff: datetime) -> None:
     user = User.objects.get(pk=user_id)
-    due = actions.digest_claim(user_id=user_id, cutoff=cutoff)
+    due = digests.digest_claim(user_id=user_id, cutoff=cutoff)
     if not due:
         return
     lines = [
@@ -60,5 +60,5 @@ def digest_send(*, user_id: int, cutoff: datetime) -> None:
     try:
         send_mail(logic.digest_subject(len(due)), body, settings.DEFAULT_FROM_EMAIL, [user.email])
     except Exception:
-        actions.digest_release(notification_ids=[n.id for n in due])
+        digests.digest_release(notification_ids=[n.id for n in due])
         raise

@@ -10,7 +10,7 @@ from django.db.models.functions import Concat, TruncMinute
 from django.urls import Resolver404, resolve, reverse
 
 from chat.models import Message
-from chat.queries import room_readable, rooms_readable_by
+from chat.queries.rooms import room_readable, rooms_readable_by
 from pageviews.models import MinuteViews, PageCounter
 
 User = get_user_model()

@@ -3,9 +3,9 @@
 Creates a scratch database on the local PostgreSQL (dropped at the end), migrates it, fills
 it with `--messages` messages in `--rooms` rooms, and times the queries the pages run:
 
-- the room list's unread counts (`chat.queries.unread_states_for`) for a reader who follows
+- the room list's unread counts (`chat.queries.unread.unread_states_for`) for a reader who follows
   every room, with a few or many unread messages in each;
-- search (`chat.queries.message_search`) for a rare word, a common word and a phrase, first
+- search (`chat.queries.search.message_search`) for a rare word, a common word and a phrase, first
   with the GIN index of migration chat/0005, then without it.
 
     .venv/bin/python scripts/bench_unread_search.py [--messages 200000] [--rooms 20]
@@ -126,7 +126,8 @@ def main() -> None:
         from django.core.management import call_command
         from django.db import connection
 
-        from chat import queries
+        from chat.queries import search as search_queries
+        from chat.queries import unread as unread_queries
 
         call_command("migrate", verbosity=0)
         started = time.perf_counter()
@@ -145,7 +146,9 @@ def main() -> None:
         print("|---|---:|---:|")
         for unread in (0, 10, 100, 1000):
             set_cursors(unread)
-            median, worst = time_ms(lambda: queries.unread_states_for(user=reader), options.repeat)
+            median, worst = time_ms(
+                lambda: unread_queries.unread_states_for(user=reader), options.repeat
+            )
             print(f"| {unread:,} unread per room | {median:.2f} | {worst:.2f} |")
 
         searches = {
@@ -161,7 +164,7 @@ def main() -> None:
             print(f"\n| search, 50 best, {label} | median ms | worst ms |")
             print("|---|---:|---:|")
             for name, query in searches.items():
-                search = partial(queries.message_search, user=reader, query=query, limit=50)
+                search = partial(search_queries.message_search, user=reader, query=query, limit=50)
                 median, worst = time_ms(search, options.repeat)
                 print(f"| {name} | {median:.2f} | {worst:.2f} |")
 

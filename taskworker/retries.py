@@ -24,6 +24,19 @@ class Permanent(Exception):
     message is shown to the person who asked."""
 
 
+def enqueue(task: Task[..., None], **kwargs: Any) -> None:
+    """Queue `task`; scheduled by actions on commit (`partial(enqueue, task, ...)`)."""
+    task.enqueue(**kwargs)
+
+
+def user_facing(error: Exception, *, shown: tuple[type[Exception], ...] = ()) -> str:
+    """What the person who asked is told when a task gives up: the reason itself for a
+    Permanent failure or one of the `shown` kinds (written for people), else a general word."""
+    if isinstance(error, (Permanent, *shown)):
+        return str(error)
+    return "Something went wrong; it was tried several times."
+
+
 def attempt(
     task: Task[..., None],
     *,

@@ -6,7 +6,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connections
 
-from chat import views as chat_views
+from chat.attachments import views as attachment_views
 from chat.models import Room
 from realtime import budgets, prepared
 from realtime.sockets import opening
@@ -47,7 +47,7 @@ def other_room(db: None) -> Room:
 def fresh_socket_limits() -> Iterator[None]:
     """Each test starts with no sockets counted and full connection-attempt, action and
     upload buckets."""
-    limits = (opening.connection_attempts, budgets.action_budgets, chat_views.upload_buckets)
+    limits = (opening.connection_attempts, budgets.action_budgets, attachment_views.upload_buckets)
     opening.open_sockets.clear()
     for buckets in limits:
         buckets.clear()
@@ -100,6 +100,8 @@ def pushes(monkeypatch: pytest.MonkeyPatch) -> PushLog:
     monkeypatch.setattr("notifications.events.push_html", log)
     monkeypatch.setattr("accounts.events.push_html", log)
     monkeypatch.setattr("chat.events.push_leave", log.leave)
+    for feature in ("previews", "attachments", "exports"):
+        monkeypatch.setattr(f"chat.{feature}.events.push_html", log)
     return log
 
 

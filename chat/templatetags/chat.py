@@ -6,9 +6,9 @@ from django.utils.html import urlize
 from django.utils.safestring import SafeString, mark_safe
 
 from chat.logic import direct_partner as direct_partner_name
+from chat.logic import link_mentions
 from chat.models import Message, Room
-from chat.queries import UnreadState
-from notifications.logic import link_mentions
+from chat.queries.unread import UnreadState
 
 register = template.Library()
 

@@ -2,7 +2,7 @@ import pytest
 
 from accounts import actions
 from accounts.models import Block
-from chat.logic import Invalid
+from realtime.validation import Invalid
 
 
 def test_blocking_pushes_the_hiding_rules_to_the_blockers_tabs_only(

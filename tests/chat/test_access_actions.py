@@ -4,17 +4,19 @@ expected, and none to anyone who may not read the room."""
 import pytest
 
 from accounts.models import Block
-from chat import actions
-from chat.logic import Invalid
+from chat import logic
+from chat.actions import messages as message_actions
+from chat.actions import rooms as room_actions
 from chat.models import Invitation, Message, MessageChange, Room
 from notifications.models import Notification
+from realtime.validation import Invalid
 
 
 def test_a_private_room_is_announced_to_its_creator_alone(
     ada, pushes, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        created = actions.room_create(name="Plans", slug="plans", created_by=ada, private=True)
+        created = room_actions.room_create(name="Plans", slug="plans", created_by=ada, private=True)
     assert created.kind == Room.Kind.PRIVATE
     assert list(created.members.all()) == [ada]
     [(group, html)] = pushes.sent
@@ -27,8 +29,8 @@ def test_a_direct_conversation_appears_for_both_and_is_made_once(
     ada, grace, pushes, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        first = actions.direct_open(user=ada, other=grace)
-        again = actions.direct_open(user=grace, other=ada)
+        first = room_actions.direct_open(user=ada, other=grace)
+        again = room_actions.direct_open(user=grace, other=ada)
     assert first == again
     assert first.kind == Room.Kind.DIRECT
     assert set(first.members.all()) == {ada, grace}
@@ -53,28 +55,28 @@ def test_a_direct_conversation_appears_for_both_and_is_made_once(
 def test_no_direct_conversation_across_a_block(ada, grace, pushes, blocker, error):
     people = {"ada": ada, "grace": grace}
     Block.objects.create(blocker=people[blocker], blocked=grace if blocker == "ada" else ada)
-    with pytest.raises(actions.Forbidden, match=error):
-        actions.direct_open(user=ada, other=grace)
+    with pytest.raises(logic.Forbidden, match=error):
+        room_actions.direct_open(user=ada, other=grace)
     assert not Room.objects.exists()
     assert pushes.sent == []
 
 
 def test_no_direct_conversation_with_oneself(ada):
     with pytest.raises(Invalid, match="yourself"):
-        actions.direct_open(user=ada, other=ada)
+        room_actions.direct_open(user=ada, other=ada)
 
 
 def test_a_blocked_person_cannot_post_in_an_existing_conversation(ada, grace, pushes):
-    conversation = actions.direct_open(user=ada, other=grace)
+    conversation = room_actions.direct_open(user=ada, other=grace)
     Block.objects.create(blocker=grace, blocked=ada)
-    with pytest.raises(actions.Forbidden, match="cannot send messages"):
-        actions.message_post(room=conversation, author=ada, body="hello?", client_id=None)
+    with pytest.raises(logic.Forbidden, match="cannot send messages"):
+        message_actions.message_post(room=conversation, author=ada, body="hello?", client_id=None)
     assert not Message.objects.exists()
 
 
 def test_a_non_member_cannot_post_to_a_private_room(linus, secret, pushes):
-    with pytest.raises(actions.Forbidden, match="not a member"):
-        actions.message_post(room=secret, author=linus, body="let me in", client_id=None)
+    with pytest.raises(logic.Forbidden, match="not a member"):
+        message_actions.message_post(room=secret, author=linus, body="let me in", client_id=None)
     assert not Message.objects.exists()
     assert pushes.sent == []
 
@@ -83,7 +85,9 @@ def test_mentions_in_a_private_room_notify_only_members(
     ada, grace, linus, secret, pushes, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        actions.message_post(room=secret, author=ada, body="@grace @linus plans", client_id=None)
+        message_actions.message_post(
+            room=secret, author=ada, body="@grace @linus plans", client_id=None
+        )
     assert [n.recipient for n in Notification.objects.all()] == [grace]
     assert f"user.{linus.pk}" not in pushes.groups()
     assert pushes.groups().count(f"chat.room.{secret.id}") == 1
@@ -94,7 +98,7 @@ def test_no_mention_notification_from_someone_you_blocked(
 ):
     Block.objects.create(blocker=grace, blocked=ada)
     with django_capture_on_commit_callbacks(execute=True):
-        actions.message_post(room=room, author=ada, body="hey @grace", client_id=None)
+        message_actions.message_post(room=room, author=ada, body="hey @grace", client_id=None)
     assert not Notification.objects.exists()
     assert pushes.groups() == [f"chat.room.{room.id}", f"chat.activity.{room.id}"]
 
@@ -103,7 +107,7 @@ def test_an_invitation_notifies_the_invitee_alone(
     ada, grace, linus, secret, pushes, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        invitation = actions.invitation_create(room=secret, inviter=ada, invitee=linus)
+        invitation = room_actions.invitation_create(room=secret, inviter=ada, invitee=linus)
     [notification] = Notification.objects.all()
     assert notification.recipient == linus
     assert notification.verb == Notification.Verb.INVITATION
@@ -124,26 +128,28 @@ def test_an_invitation_notifies_the_invitee_alone(
 def test_refused_invitations(ada, grace, linus, secret, pushes, inviter, invitee, error):
     people = {"ada": ada, "grace": grace, "linus": linus}
     with pytest.raises(Invalid, match=error):
-        actions.invitation_create(room=secret, inviter=people[inviter], invitee=people[invitee])
+        room_actions.invitation_create(
+            room=secret, inviter=people[inviter], invitee=people[invitee]
+        )
     assert not Invitation.objects.exists()
     assert pushes.sent == []
 
 
 def test_inviting_twice_is_refused(ada, linus, secret):
-    actions.invitation_create(room=secret, inviter=ada, invitee=linus)
+    room_actions.invitation_create(room=secret, inviter=ada, invitee=linus)
     with pytest.raises(Invalid, match="already invited"):
-        actions.invitation_create(room=secret, inviter=ada, invitee=linus)
+        room_actions.invitation_create(room=secret, inviter=ada, invitee=linus)
 
 
 def test_public_rooms_take_no_invitations(ada, linus, room):
     with pytest.raises(Invalid, match="Only private rooms"):
-        actions.invitation_create(room=room, inviter=ada, invitee=linus)
+        room_actions.invitation_create(room=room, inviter=ada, invitee=linus)
 
 
 def test_no_invitation_across_a_block(ada, linus, secret):
     Block.objects.create(blocker=linus, blocked=ada)
-    with pytest.raises(actions.Forbidden, match="cannot invite"):
-        actions.invitation_create(room=secret, inviter=ada, invitee=linus)
+    with pytest.raises(logic.Forbidden, match="cannot invite"):
+        room_actions.invitation_create(room=secret, inviter=ada, invitee=linus)
 
 
 def test_accepting_adds_the_room_to_the_invitees_sidebar(
@@ -151,7 +157,7 @@ def test_accepting_adds_the_room_to_the_invitees_sidebar(
 ):
     invitation = Invitation.objects.create(room=secret, invitee=linus, invited_by=ada)
     with django_capture_on_commit_callbacks(execute=True):
-        joined = actions.invitation_accept(invitation=invitation, user=linus)
+        joined = room_actions.invitation_accept(invitation=invitation, user=linus)
     assert joined == secret
     assert linus in secret.members.all()
     assert not Invitation.objects.exists()
@@ -162,7 +168,7 @@ def test_accepting_adds_the_room_to_the_invitees_sidebar(
 
 def test_declining_forgets_the_invitation(ada, linus, secret, pushes):
     invitation = Invitation.objects.create(room=secret, invitee=linus, invited_by=ada)
-    actions.invitation_decline(invitation=invitation, user=linus)
+    room_actions.invitation_decline(invitation=invitation, user=linus)
     assert not Invitation.objects.exists()
     assert linus not in secret.members.all()
     assert pushes.sent == []
@@ -170,15 +176,15 @@ def test_declining_forgets_the_invitation(ada, linus, secret, pushes):
 
 def test_only_the_invitee_can_answer(ada, grace, linus, secret):
     invitation = Invitation.objects.create(room=secret, invitee=linus, invited_by=ada)
-    with pytest.raises(actions.Forbidden):
-        actions.invitation_accept(invitation=invitation, user=grace)
+    with pytest.raises(logic.Forbidden):
+        room_actions.invitation_accept(invitation=invitation, user=grace)
 
 
 def test_removing_a_member_evicts_their_sockets_and_unlists_the_room(
     ada, grace, secret, pushes, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        assert actions.membership_end(room=secret, member=grace, by=ada) is True
+        assert room_actions.membership_end(room=secret, member=grace, by=ada) is True
     assert grace not in secret.members.all()
     # All to grace alone: her sockets leave the room's group and its activity group (her room
     # lists stop counting it, silently), her sidebars drop the link.
@@ -192,13 +198,13 @@ def test_removing_a_member_evicts_their_sockets_and_unlists_the_room(
 
 def test_leaving(grace, secret, pushes, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        assert actions.membership_end(room=secret, member=grace, by=grace) is True
+        assert room_actions.membership_end(room=secret, member=grace, by=grace) is True
     assert pushes.groups() == [f"user.{grace.pk}"] * 2 + [f"user.{grace.pk}.reader"]
 
 
 def test_only_the_creator_removes_others(ada, grace, secret, pushes):
-    with pytest.raises(actions.Forbidden, match="Only the creator"):
-        actions.membership_end(room=secret, member=ada, by=grace)
+    with pytest.raises(logic.Forbidden, match="Only the creator"):
+        room_actions.membership_end(room=secret, member=ada, by=grace)
     assert ada in secret.members.all()
     assert pushes.sent == []
 
@@ -208,7 +214,7 @@ def test_editing_pushes_the_message_once_with_the_change_cursor(
 ):
     message = Message.objects.create(room=room, author=ada, body="helo")
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        actions.message_edit(message=message, editor=ada, body="hello @ada")
+        message_actions.message_edit(message=message, editor=ada, body="hello @ada")
     assert pushes.sent == []
     for callback in callbacks:
         callback()
@@ -229,15 +235,15 @@ def test_editing_pushes_the_message_once_with_the_change_cursor(
 
 def test_an_unchanged_edit_changes_nothing(ada, room, pushes):
     message = Message.objects.create(room=room, author=ada, body="same")
-    actions.message_edit(message=message, editor=ada, body="same")
+    message_actions.message_edit(message=message, editor=ada, body="same")
     assert not MessageChange.objects.exists()
     assert pushes.sent == []
 
 
 def test_only_the_author_edits(ada, grace, room, pushes):
     message = Message.objects.create(room=room, author=ada, body="mine")
-    with pytest.raises(actions.Forbidden, match="your own"):
-        actions.message_edit(message=message, editor=grace, body="yours now")
+    with pytest.raises(logic.Forbidden, match="your own"):
+        message_actions.message_edit(message=message, editor=grace, body="yours now")
     message.refresh_from_db()
     assert message.body == "mine"
     assert pushes.sent == []
@@ -248,7 +254,7 @@ def test_deleting_keeps_the_place_but_not_the_text(
 ):
     message = Message.objects.create(room=room, author=ada, body="oops @ada", mentions=["ada"])
     with django_capture_on_commit_callbacks(execute=True):
-        actions.message_delete(message=message, deleter=ada)
+        message_actions.message_delete(message=message, deleter=ada)
     message.refresh_from_db()
     assert (message.body, message.mentions) == ("", [])
     assert message.deleted_at is not None
@@ -257,10 +263,10 @@ def test_deleting_keeps_the_place_but_not_the_text(
     assert "This message was deleted." in html
     assert "oops" not in html
     # Deleting again does nothing more.
-    actions.message_delete(message=message, deleter=ada)
+    message_actions.message_delete(message=message, deleter=ada)
     assert len(pushes.sent) == 1
     with pytest.raises(Invalid, match="was deleted"):
-        actions.message_edit(message=message, editor=ada, body="back")
+        message_actions.message_edit(message=message, editor=ada, body="back")
 
 
 @pytest.mark.parametrize(("deleter", "allowed"), [("grace", False), ("staff", True)])
@@ -271,9 +277,9 @@ def test_others_delete_only_as_staff(ada, grace, make_user, room, pushes, delete
     message = Message.objects.create(room=room, author=ada, body="hi")
     who = staff if deleter == "staff" else grace
     if allowed:
-        actions.message_delete(message=message, deleter=who)
+        message_actions.message_delete(message=message, deleter=who)
         assert Message.objects.get().deleted_at is not None
     else:
-        with pytest.raises(actions.Forbidden):
-            actions.message_delete(message=message, deleter=who)
+        with pytest.raises(logic.Forbidden):
+            message_actions.message_delete(message=message, deleter=who)
         assert Message.objects.get().deleted_at is None

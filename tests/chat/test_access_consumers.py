@@ -8,8 +8,10 @@ from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
 
 from accounts import actions as people_actions
-from chat import actions, queries
+from chat.actions import messages as message_actions
+from chat.actions import rooms as room_actions
 from chat.models import Membership, Message, ReadCursor
+from chat.queries import unread as unread_queries
 from realtime.routing import websocket_urlpatterns
 from realtime.sockets.closes import CLOSE_NOT_FOUND
 
@@ -38,7 +40,7 @@ async def connect(user, path="/ws/?room=secret", *, counts=True):
 
 @database_sync_to_async
 def followed_rooms(user):
-    return queries.unread_states_for(user=user)
+    return unread_queries.unread_states_for(user=user)
 
 
 async def refusal(user, path):
@@ -62,7 +64,7 @@ def resume_frame(after, changes_after=None):
 
 
 async def post(room, author, body):
-    return await database_sync_to_async(actions.message_post)(
+    return await database_sync_to_async(message_actions.message_post)(
         room=room, author=author, body=body, client_id=None
     )
 
@@ -95,7 +97,7 @@ async def test_a_removed_member_stops_receiving_at_once(ada, grace, secret):
     sender = await connect(ada)
     removed = await connect(grace)
 
-    await database_sync_to_async(actions.membership_end)(room=secret, member=grace, by=ada)
+    await database_sync_to_async(room_actions.membership_end)(room=secret, member=grace, by=ada)
     frames = [await removed.receive_from(), await removed.receive_from()]
     assert any("You are no longer a member of #Secret." in frame for frame in frames)
     assert any('hx-swap-oob="delete"' in frame for frame in frames)
@@ -117,7 +119,7 @@ async def test_a_tab_elsewhere_of_the_removed_member_is_only_told_of_the_sidebar
     ada, grace, secret, room
 ):
     elsewhere = await connect(grace, "/ws/?room=general")
-    await database_sync_to_async(actions.membership_end)(room=secret, member=grace, by=ada)
+    await database_sync_to_async(room_actions.membership_end)(room=secret, member=grace, by=ada)
     frame = await elsewhere.receive_from()
     assert 'hx-swap-oob="delete"' in frame
     assert await elsewhere.receive_nothing(timeout=QUIET)
@@ -154,7 +156,7 @@ async def test_a_removed_member_stops_hearing_the_rooms_activity(ada, grace, sec
     elsewhere = await connect(grace, "/ws/?room=general", counts=False)
     assert f'id="unread-{secret.id}"' in await elsewhere.receive_from()
 
-    await database_sync_to_async(actions.membership_end)(room=secret, member=grace, by=ada)
+    await database_sync_to_async(room_actions.membership_end)(room=secret, member=grace, by=ada)
     for tab in (rooms, elsewhere):
         assert 'hx-swap-oob="delete"' in await tab.receive_from()  # the sidebar link goes
         assert await tab.receive_nothing(timeout=QUIET)  # leaving the activity says nothing
@@ -189,11 +191,11 @@ async def test_a_room_list_joined_as_access_ends_drops_the_room_when_ready(
 
 
 async def test_an_invitee_who_accepts_receives_the_room(ada, grace, linus, secret):
-    invitation = await database_sync_to_async(actions.invitation_create)(
+    invitation = await database_sync_to_async(room_actions.invitation_create)(
         room=secret, inviter=ada, invitee=linus
     )
     tab = await connect(linus, "/ws/?page=rooms")
-    await database_sync_to_async(actions.invitation_accept)(invitation=invitation, user=linus)
+    await database_sync_to_async(room_actions.invitation_accept)(invitation=invitation, user=linus)
     assert f'id="room-link-{secret.id}"' in await tab.receive_from()
     await tab.disconnect()
 
@@ -232,14 +234,16 @@ async def test_edits_and_deletes_reach_everyone_in_the_room(ada, grace, room):
     await author.receive_from()
     await reader.receive_from()
 
-    await database_sync_to_async(actions.message_edit)(message=message, editor=ada, body="hello")
+    await database_sync_to_async(message_actions.message_edit)(
+        message=message, editor=ada, body="hello"
+    )
     edited = await reader.receive_from()
     assert f'<article id="message-{message.id}"' in edited
     assert "hello" in edited
     assert "(edited)" in edited
     assert edited == await author.receive_from()
 
-    await database_sync_to_async(actions.message_delete)(message=message, deleter=ada)
+    await database_sync_to_async(message_actions.message_delete)(message=message, deleter=ada)
     deleted = await reader.receive_from()
     assert "This message was deleted." in deleted
     assert "hello" not in deleted
@@ -260,11 +264,15 @@ async def test_edits_and_deletes_missed_while_offline_arrive_once_after_reconnec
     await tab.disconnect()
 
     # Offline: an edit (twice), a delete and a new message.
-    await database_sync_to_async(actions.message_edit)(message=edited, editor=ada, body="second")
-    await database_sync_to_async(actions.message_edit)(message=edited, editor=ada, body="final")
-    await database_sync_to_async(actions.message_delete)(message=deleted, deleter=ada)
+    await database_sync_to_async(message_actions.message_edit)(
+        message=edited, editor=ada, body="second"
+    )
+    await database_sync_to_async(message_actions.message_edit)(
+        message=edited, editor=ada, body="final"
+    )
+    await database_sync_to_async(message_actions.message_delete)(message=deleted, deleter=ada)
     newer = await post(room, ada, "new one")
-    await database_sync_to_async(actions.message_edit)(
+    await database_sync_to_async(message_actions.message_edit)(
         message=newer, editor=ada, body="new, edited"
     )
 
@@ -294,7 +302,7 @@ async def test_too_many_missed_changes_refresh_the_conversation(ada, grace, room
     settings.CHAT_RESUME_LIMIT = 2
     message = await post(room, ada, "v0")
     for version in range(1, 4):
-        await database_sync_to_async(actions.message_edit)(
+        await database_sync_to_async(message_actions.message_edit)(
             message=message, editor=ada, body=f"v{version}"
         )
     tab = await connect(grace, "/ws/?room=general")
@@ -322,7 +330,7 @@ async def test_a_first_direct_message_reaches_every_tab_of_the_recipient(ada, gr
         await connect(grace, "/ws/?room=general"),
     ]
     no_room_list = await connect(grace, "/ws/")  # e.g. the notifications page
-    dm = await database_sync_to_async(actions.direct_open)(user=ada, other=grace)
+    dm = await database_sync_to_async(room_actions.direct_open)(user=ada, other=grace)
     for tab in tabs:
         assert f'id="room-link-{dm.id}"' in await tab.receive_from()
 

@@ -1,10 +1,13 @@
-"""Who may read what: every read decision goes through chat.queries.rooms_readable_by."""
+"""Who may read what: every read decision goes through chat.queries.rooms.rooms_readable_by."""
 
 import pytest
 
 from accounts.models import Block
-from chat import queries
 from chat.models import Membership, Message, MessageChange, ReadCursor, Room
+from chat.queries import messages as message_queries
+from chat.queries import rooms as room_queries
+from chat.queries import search as search_queries
+from chat.queries import unread as unread_queries
 
 
 @pytest.fixture
@@ -26,40 +29,40 @@ def direct(db, ada, grace):
 def test_readable_rooms_are_public_ones_and_ones_the_user_belongs_to(
     ada, grace, linus, room, secret, direct
 ):
-    assert set(queries.rooms_readable_by(user=ada)) == {room, secret, direct}
-    assert set(queries.rooms_readable_by(user=grace)) == {room, direct}
-    assert set(queries.rooms_readable_by(user=linus)) == {room}
+    assert set(room_queries.rooms_readable_by(user=ada)) == {room, secret, direct}
+    assert set(room_queries.rooms_readable_by(user=grace)) == {room, direct}
+    assert set(room_queries.rooms_readable_by(user=linus)) == {room}
 
 
 def test_readable_rooms_is_a_queryset_that_composes(ada, room, secret):
     # Other features filter it further (search, unread counts) in one query.
-    assert list(queries.rooms_readable_by(user=ada).filter(slug="secret")) == [secret]
-    assert queries.rooms_readable_by(user=ada).count() == 2
+    assert list(room_queries.rooms_readable_by(user=ada).filter(slug="secret")) == [secret]
+    assert room_queries.rooms_readable_by(user=ada).count() == 2
 
 
 def test_a_private_room_looks_missing_to_a_non_member(ada, grace, secret):
-    assert queries.room_readable(user=ada, slug="secret") == secret
-    assert queries.room_readable(user=grace, slug="secret") is None
-    assert queries.room_readable(user=grace, slug="no-such-room") is None
-    assert queries.room_is_readable(user=grace, room_id=secret.id) is False
+    assert room_queries.room_readable(user=ada, slug="secret") == secret
+    assert room_queries.room_readable(user=grace, slug="secret") is None
+    assert room_queries.room_readable(user=grace, slug="no-such-room") is None
+    assert room_queries.room_is_readable(user=grace, room_id=secret.id) is False
 
 
 def test_readers_among(ada, grace, linus, room, secret):
-    assert queries.readers_among(room=room, users=[grace, linus]) == [grace, linus]
-    assert queries.readers_among(room=secret, users=[ada, grace]) == [ada]
+    assert room_queries.readers_among(room=room, users=[grace, linus]) == [grace, linus]
+    assert room_queries.readers_among(room=secret, users=[ada, grace]) == [ada]
 
 
 def test_sidebar_lists_only_readable_rooms(ada, grace, room, secret, direct):
-    assert queries.sidebar_rooms(user=grace) == [room, direct]  # by name
-    assert secret in queries.sidebar_rooms(user=ada)
+    assert room_queries.sidebar_rooms(user=grace) == [room, direct]  # by name
+    assert secret in room_queries.sidebar_rooms(user=ada)
 
 
 def test_a_message_in_an_unreadable_room_is_not_found(ada, grace, secret, room):
     hidden = Message.objects.create(room=secret, author=ada, body="psst")
     shown = Message.objects.create(room=room, author=ada, body="hi")
-    assert queries.message_readable(user=grace, message_id=hidden.id) is None
-    assert queries.message_readable(user=ada, message_id=hidden.id) == hidden
-    assert queries.message_readable(user=grace, message_id=shown.id) == shown
+    assert message_queries.message_readable(user=grace, message_id=hidden.id) is None
+    assert message_queries.message_readable(user=ada, message_id=hidden.id) == hidden
+    assert message_queries.message_readable(user=grace, message_id=shown.id) == shown
 
 
 def test_history_leaves_out_hidden_authors(ada, grace, room):
@@ -67,10 +70,10 @@ def test_history_leaves_out_hidden_authors(ada, grace, room):
     Message.objects.create(room=room, author=grace, body="hidden")
     Block.objects.create(blocker=ada, blocked=grace)
     blocked = [grace.pk]
-    assert queries.room_messages_before(
+    assert message_queries.room_messages_before(
         room_id=room.id, before_id=None, limit=10, hidden_author_ids=blocked
     ) == ([kept], False)
-    assert queries.room_messages_after(
+    assert message_queries.room_messages_after(
         room_id=room.id, after_id=0, limit=10, hidden_author_ids=blocked
     ) == ([kept], False)
 
@@ -82,20 +85,22 @@ def test_changes_after_a_cursor_in_order(ada, room):
         MessageChange.objects.create(room=room, message=message, kind="edited")
         for message in (first, second, first)
     ]
-    assert queries.room_change_cursor(room_id=room.id) == changes[-1].id
-    rows, more = queries.room_changes_after(room_id=room.id, after_id=changes[0].id, limit=1)
+    assert message_queries.room_change_cursor(room_id=room.id) == changes[-1].id
+    rows, more = message_queries.room_changes_after(
+        room_id=room.id, after_id=changes[0].id, limit=1
+    )
     assert rows == [(changes[1].id, second.id)]
     assert more is True
-    assert queries.messages_by_id(ids=[second.id, first.id]) == [second, first]
+    assert message_queries.messages_by_id(ids=[second.id, first.id]) == [second, first]
 
 
 def test_invitations_are_only_found_by_their_invitee(ada, grace, linus, secret):
     from chat.models import Invitation
 
     invitation = Invitation.objects.create(room=secret, invitee=grace, invited_by=ada)
-    assert queries.invitation_for(user=grace, invitation_id=invitation.id) == invitation
-    assert queries.invitation_for(user=linus, invitation_id=invitation.id) is None
-    assert queries.invitations_for(user=grace) == [invitation]
+    assert room_queries.invitation_for(user=grace, invitation_id=invitation.id) == invitation
+    assert room_queries.invitation_for(user=linus, invitation_id=invitation.id) is None
+    assert room_queries.invitations_for(user=grace) == [invitation]
 
 
 def test_search_never_finds_a_private_room_for_a_non_member(
@@ -106,12 +111,12 @@ def test_search_never_finds_a_private_room_for_a_non_member(
     public = Message.objects.create(room=room, author=ada, body="tea for everyone")
 
     def found(user):
-        hits, _ = queries.message_search(user=user, query="tea", limit=10)
+        hits, _ = search_queries.message_search(user=user, query="tea", limit=10)
         return {hit.message.room.slug for hit in hits}
 
     assert found(ada) == {"secret", "dm-x", "general"}
     assert found(grace) == {"dm-x", "general"}
-    hits, _ = queries.message_search(user=linus, query="tea", limit=10)
+    hits, _ = search_queries.message_search(user=linus, query="tea", limit=10)
     assert [hit.message for hit in hits] == [public]
 
 
@@ -123,10 +128,10 @@ def test_search_leaves_out_people_the_searcher_blocked_and_deleted_messages(ada,
     Message.objects.create(room=room, author=ada, body="tea", deleted_at=timezone.now())
     Block.objects.create(blocker=ada, blocked=grace)
 
-    hits, _ = queries.message_search(user=ada, query="tea", limit=10)
+    hits, _ = search_queries.message_search(user=ada, query="tea", limit=10)
     assert [hit.message for hit in hits] == [mine]
     # Blocking is one way: grace still finds ada's message, and her own.
-    hits, _ = queries.message_search(user=grace, query="tea", limit=10)
+    hits, _ = search_queries.message_search(user=grace, query="tea", limit=10)
     assert {hit.message for hit in hits} == {kept, mine}
 
 
@@ -140,10 +145,10 @@ def test_unread_counts_only_readable_rooms_and_not_blocked_authors(ada, grace, l
     from_linus = Message.objects.create(room=room, author=linus, body="from linus")
     Block.objects.create(blocker=grace, blocked=ada)
 
-    assert set(queries.unread_states_for(user=grace)) == {room.id}
-    assert queries.unread_states_for(user=grace)[room.id].count == 1  # linus's only
-    assert queries.unread_states_for(user=linus)[room.id].count == 1  # ada's
-    first_unread = queries.room_first_unread_id(
+    assert set(unread_queries.unread_states_for(user=grace)) == {room.id}
+    assert unread_queries.unread_states_for(user=grace)[room.id].count == 1  # linus's only
+    assert unread_queries.unread_states_for(user=linus)[room.id].count == 1  # ada's
+    first_unread = unread_queries.room_first_unread_id(
         user_id=grace.pk, room_id=room.id, read_id=secret_message.id
     )
     assert first_unread == from_linus.id
@@ -154,12 +159,12 @@ def test_history_around_and_between_leave_out_hidden_authors(ada, grace, room):
     theirs = Message.objects.create(room=room, author=grace, body="g")
     last = Message.objects.create(room=room, author=ada, body="a3")
     blocked = [grace.pk]
-    page, has_older, has_newer = queries.room_messages_around(
+    page, has_older, has_newer = message_queries.room_messages_around(
         room_id=room.id, message_id=mine[1].id, limit=10, hidden_author_ids=blocked
     )
     assert page == [*mine, last]
     assert (has_older, has_newer) == (False, False)
-    between, more = queries.room_messages_between(
+    between, more = message_queries.room_messages_between(
         room_id=room.id,
         after_id=mine[2].id,
         until_id=last.id,

@@ -12,7 +12,9 @@ from django_tasks_db.models import DBTaskResult
 from PIL import Image
 
 from accounts.models import Block
-from chat import actions
+from chat import logic
+from chat.actions import rooms as room_actions
+from chat.exports import actions as export_actions
 from chat.models import Attachment, LinkPreview, Message, TranscriptExport
 from tests.chat.conftest import as_user
 
@@ -135,7 +137,7 @@ def test_a_member_who_left_loses_the_room_s_files_and_exports(client, ada, grace
     as_user(client, grace)
     assert [status(client, url) for url in urls] == [200, 200, 200, 200]
 
-    actions.membership_end(room=secret, member=grace, by=grace)
+    room_actions.membership_end(room=secret, member=grace, by=grace)
 
     assert [status(client, url) for url in urls] == [404, 404, 404, 404]
     response = client.post("/rooms/secret/exports/", {"format": "json"}, **HTMX)
@@ -144,8 +146,8 @@ def test_a_member_who_left_loses_the_room_s_files_and_exports(client, ada, grace
 
 
 def test_the_export_action_refuses_a_non_member(linus, secret):
-    with pytest.raises(actions.Forbidden):
-        actions.export_request(room=secret, user=linus, export_format="csv")
+    with pytest.raises(logic.Forbidden):
+        export_actions.export_request(room=secret, user=linus, export_format="csv")
     assert not TranscriptExport.objects.exists()
 
 

@@ -3,17 +3,22 @@ import uuid
 import pytest
 from django_tasks_db.models import DBTaskResult
 
-from chat import actions
-from chat.logic import Invalid
+from chat.actions import messages as message_actions
+from chat.actions import rooms as room_actions
+from chat.actions import unread as unread_actions
+from chat.exports import actions as export_actions
+from chat.exports import results as export_results
 from chat.models import LinkPreview, Message, ReadCursor, Room, TranscriptExport
 from notifications.models import Notification
+from realtime.validation import Invalid
+from taskworker import retries
 
 
 def test_message_post_saves_then_pushes_once_on_commit(
     ada, room, pushes, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        message = actions.message_post(room=room, author=ada, body="hello", client_id=None)
+        message = message_actions.message_post(room=room, author=ada, body="hello", client_id=None)
     assert Message.objects.get() == message
     assert pushes.sent == []  # nothing leaves before the data is durable
 
@@ -41,10 +46,10 @@ def test_the_push_of_a_new_message_renders_without_queries(
     ada, room, pushes, django_capture_on_commit_callbacks, django_assert_num_queries, body, shows
 ):
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        actions.message_post(room=room, author=ada, body=body, client_id=None)
+        message_actions.message_post(room=room, author=ada, body=body, client_id=None)
     with django_assert_num_queries(0):  # no attachment or preview lookups per message
         for callback in callbacks:
-            if getattr(callback, "func", None) is not actions.enqueue:
+            if getattr(callback, "func", None) is not retries.enqueue:
                 callback()
     [html] = pushes.to(f"chat.room.{room.id}")
     assert shows in html
@@ -52,7 +57,7 @@ def test_the_push_of_a_new_message_renders_without_queries(
 
 def test_message_post_escapes_and_links(ada, room, pushes, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        actions.message_post(
+        message_actions.message_post(
             room=room,
             author=ada,
             body="<script>x()</script> see https://example.com",
@@ -69,8 +74,12 @@ def test_message_post_is_idempotent_per_client_id(
 ):
     client_id = uuid.uuid4()
     with django_capture_on_commit_callbacks(execute=True):
-        first = actions.message_post(room=room, author=ada, body="once", client_id=client_id)
-        again = actions.message_post(room=room, author=ada, body="once", client_id=client_id)
+        first = message_actions.message_post(
+            room=room, author=ada, body="once", client_id=client_id
+        )
+        again = message_actions.message_post(
+            room=room, author=ada, body="once", client_id=client_id
+        )
     assert first == again
     assert Message.objects.count() == 1
     # The room lists once; the room twice: a retry may come because the first push never
@@ -85,8 +94,8 @@ def test_message_post_is_idempotent_per_client_id(
 
 def test_same_client_id_from_two_authors_is_two_messages(ada, grace, room, pushes):
     client_id = uuid.uuid4()
-    actions.message_post(room=room, author=ada, body="a", client_id=client_id)
-    actions.message_post(room=room, author=grace, body="g", client_id=client_id)
+    message_actions.message_post(room=room, author=ada, body="a", client_id=client_id)
+    message_actions.message_post(room=room, author=grace, body="g", client_id=client_id)
     assert Message.objects.count() == 2
 
 
@@ -95,7 +104,7 @@ def test_nothing_is_pushed_when_the_transaction_rolls_back(ada, room, pushes):
 
     def post_then_fail() -> None:
         with transaction.atomic():
-            actions.message_post(room=room, author=ada, body="lost", client_id=None)
+            message_actions.message_post(room=room, author=ada, body="lost", client_id=None)
             raise RuntimeError("the surrounding work failed")
 
     with pytest.raises(RuntimeError):
@@ -106,7 +115,7 @@ def test_nothing_is_pushed_when_the_transaction_rolls_back(ada, room, pushes):
 
 def test_room_create_pushes_sidebar_link_once(ada, pushes, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        created = actions.room_create(name="Design", slug="design", created_by=ada)
+        created = room_actions.room_create(name="Design", slug="design", created_by=ada)
     assert Room.objects.get() == created
     [(group, html)] = pushes.sent
     assert group == "chat.lobby"
@@ -117,7 +126,7 @@ def test_room_create_pushes_sidebar_link_once(ada, pushes, django_capture_on_com
 @pytest.mark.parametrize(("name", "slug"), [("general", "general-2"), ("Other", "general")])
 def test_room_create_refuses_taken_names(ada, room, pushes, name, slug):
     with pytest.raises(Invalid, match="already exists"):
-        actions.room_create(name=name, slug=slug, created_by=ada)
+        room_actions.room_create(name=name, slug=slug, created_by=ada)
     assert Room.objects.count() == 1
     assert pushes.sent == []
 
@@ -130,7 +139,7 @@ def test_a_failing_push_does_not_lose_the_message(
 
     monkeypatch.setattr("chat.events.push_html", broken_push)
     with django_capture_on_commit_callbacks(execute=True):
-        message = actions.message_post(room=room, author=ada, body="kept", client_id=None)
+        message = message_actions.message_post(room=room, author=ada, body="kept", client_id=None)
     assert Message.objects.get() == message
     assert "channel layer is down" in caplog.text
 
@@ -148,7 +157,7 @@ def test_mark_read_moves_the_cursor_and_pushes_once_to_the_readers_tabs(
 ):
     messages = say(room, grace, 3)
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        moved_to = actions.room_mark_read(user=ada, room=room, up_to=messages[1].id)
+        moved_to = unread_actions.room_mark_read(user=ada, room=room, up_to=messages[1].id)
     assert moved_to == messages[1].id
     assert cursor(ada, room) == messages[1].id
     assert pushes.sent == []  # not before the cursor is durable
@@ -168,12 +177,18 @@ def test_mark_read_moves_the_cursor_and_pushes_once_to_the_readers_tabs(
 def test_the_cursor_never_moves_back(ada, grace, room, pushes, django_capture_on_commit_callbacks):
     messages = say(room, grace, 3)
     with django_capture_on_commit_callbacks(execute=True):
-        actions.room_mark_read(user=ada, room=room, up_to=messages[2].id)
+        unread_actions.room_mark_read(user=ada, room=room, up_to=messages[2].id)
     pushes.sent.clear()
 
     with django_capture_on_commit_callbacks(execute=True):
-        assert actions.room_mark_read(user=ada, room=room, up_to=messages[0].id) == messages[2].id
-        assert actions.room_mark_read(user=ada, room=room, up_to=messages[2].id) == messages[2].id
+        assert (
+            unread_actions.room_mark_read(user=ada, room=room, up_to=messages[0].id)
+            == messages[2].id
+        )
+        assert (
+            unread_actions.room_mark_read(user=ada, room=room, up_to=messages[2].id)
+            == messages[2].id
+        )
     assert cursor(ada, room) == messages[2].id
     assert pushes.sent == []  # nothing changed, nothing to tell
 
@@ -186,7 +201,7 @@ def test_mark_read_stops_at_the_rooms_own_messages(
     # Reading "up to" a later id from another room (or one not yet written) reads this room
     # to its newest message at or before it, no further.
     with django_capture_on_commit_callbacks(execute=True):
-        assert actions.room_mark_read(user=ada, room=room, up_to=elsewhere[-1].id + 50) == (
+        assert unread_actions.room_mark_read(user=ada, room=room, up_to=elsewhere[-1].id + 50) == (
             mine[-1].id
         )
     assert cursor(ada, room) == mine[-1].id
@@ -194,7 +209,7 @@ def test_mark_read_stops_at_the_rooms_own_messages(
 
 
 def test_mark_read_in_an_empty_room_does_nothing(ada, room, pushes):
-    assert actions.room_mark_read(user=ada, room=room, up_to=10) is None
+    assert unread_actions.room_mark_read(user=ada, room=room, up_to=10) is None
     assert not ReadCursor.objects.exists()
     assert pushes.sent == []
 
@@ -205,10 +220,10 @@ def test_a_message_in_a_big_room_is_two_pushes_whatever_the_membership(
     for i in range(30):
         member = make_user(f"member{i}")
         say(room, member, 1)
-        actions.room_mark_read(user=member, room=room, up_to=10**9)
+        unread_actions.room_mark_read(user=member, room=room, up_to=10**9)
     pushes.sent.clear()
     with django_capture_on_commit_callbacks(execute=True):
-        actions.message_post(room=room, author=ada, body="to everyone", client_id=None)
+        message_actions.message_post(room=room, author=ada, body="to everyone", client_id=None)
     assert [group for group, _ in pushes.sent] == [
         f"chat.room.{room.id}",
         f"chat.activity.{room.id}",
@@ -219,7 +234,7 @@ def test_a_message_with_a_link_queues_its_preview_on_commit(
     ada, room, pushes, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        message = actions.message_post(
+        message = message_actions.message_post(
             room=room,
             author=ada,
             body="see https://example.com/x and http://b.example",
@@ -232,7 +247,7 @@ def test_a_message_with_a_link_queues_its_preview_on_commit(
     for callback in callbacks:
         callback()
     [task] = DBTaskResult.objects.all()
-    assert task.task_path == "chat.tasks.fetch_link_preview"
+    assert task.task_path == "chat.previews.tasks.fetch_link_preview"
     assert task.args_kwargs["kwargs"] == {"preview_id": preview.pk}
     # The message itself, once, to the room (and its activity to room lists); the card later.
     [html] = pushes.to(f"chat.room.{room.id}")
@@ -244,7 +259,7 @@ def test_an_export_request_queues_one_task_and_pushes_nothing(
     ada, room, pushes, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        export = actions.export_request(room=room, user=ada, export_format="json")
+        export = export_actions.export_request(room=room, user=ada, export_format="json")
     assert export.status == TranscriptExport.Status.PENDING
     assert DBTaskResult.objects.get().args_kwargs["kwargs"] == {"export_id": export.pk}
     assert pushes.sent == []
@@ -253,11 +268,11 @@ def test_an_export_request_queues_one_task_and_pushes_nothing(
 def test_export_progress_pushes_only_changes_and_only_to_its_owner(
     ada, room, pushes, django_capture_on_commit_callbacks
 ):
-    export = actions.export_request(room=room, user=ada, export_format="csv")
+    export = export_actions.export_request(room=room, user=ada, export_format="csv")
     with django_capture_on_commit_callbacks(execute=True):
-        actions.export_progress(export=export, progress=10)
-        actions.export_progress(export=export, progress=10)
-        actions.export_progress(export=export, progress=55)
+        export_results.export_progress(export=export, progress=10)
+        export_results.export_progress(export=export, progress=10)
+        export_results.export_progress(export=export, progress=55)
     assert [group for group, _ in pushes.sent] == [f"user.{ada.pk}"] * 2
     assert 'value="10"' in pushes.sent[0][1]
     assert 'value="55"' in pushes.sent[1][1]
@@ -271,10 +286,10 @@ def test_a_direct_message_reaches_both_members_room_lists_and_notifies_once(
     """The first message of a conversation: its signal goes to both members' own room
     lists (which joined nothing for it), and the recipient gets one notification (a toast
     and the bell), not one per message while it is unread."""
-    dm = actions.direct_open(user=ada, other=grace)
+    dm = room_actions.direct_open(user=ada, other=grace)
     pushes.sent.clear()
     with django_capture_on_commit_callbacks(execute=True):
-        first = actions.message_post(room=dm, author=ada, body="hi @grace", client_id=None)
+        first = message_actions.message_post(room=dm, author=ada, body="hi @grace", client_id=None)
     assert pushes.groups() == [
         f"chat.room.{dm.id}",
         f"user.{ada.pk}.reader",
@@ -291,13 +306,13 @@ def test_a_direct_message_reaches_both_members_room_lists_and_notifies_once(
     assert "wrote to you" in bell_and_toast
 
     with django_capture_on_commit_callbacks(execute=True):
-        actions.message_post(room=dm, author=ada, body="still there?", client_id=None)
+        message_actions.message_post(room=dm, author=ada, body="still there?", client_id=None)
     assert Notification.objects.count() == 1  # still unread: no second toast
 
     # Reading the conversation is done with the notification; the next message notifies.
     with django_capture_on_commit_callbacks(execute=True):
-        actions.room_mark_read(user=grace, room=dm, up_to=first.id)
+        unread_actions.room_mark_read(user=grace, room=dm, up_to=first.id)
     assert Notification.objects.get().read_at is not None
     with django_capture_on_commit_callbacks(execute=True):
-        actions.message_post(room=dm, author=ada, body="again", client_id=None)
+        message_actions.message_post(room=dm, author=ada, body="again", client_id=None)
     assert Notification.objects.filter(read_at__isnull=True).count() == 1

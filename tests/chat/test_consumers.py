@@ -7,6 +7,7 @@ from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
 
 from chat.models import Message, ReadCursor
+from chat.queries import rooms as room_queries
 from realtime.routing import websocket_urlpatterns
 from realtime.sockets.closes import CLOSE_NOT_FOUND, CLOSE_UNAUTHENTICATED
 
@@ -179,10 +180,12 @@ async def test_a_retried_send_is_saved_once_and_pushed_again(ada, grace, room):
 
 
 async def test_new_rooms_appear_on_every_chat_page(ada, grace, room):
-    from chat import actions
+    from chat.actions import rooms as room_actions
 
     lobby = await connect(grace, "/ws/")
-    await database_sync_to_async(actions.room_create)(name="Design", slug="design", created_by=ada)
+    await database_sync_to_async(room_actions.room_create)(
+        name="Design", slug="design", created_by=ada
+    )
     pushed = await lobby.receive_from()
     assert 'hx-swap-oob="beforeend:#room-list"' in pushed
     assert "Design" in pushed
@@ -388,14 +391,14 @@ async def test_bad_read_frames_get_an_error(ada, room, frame, error):
 
 
 async def test_reading_a_room_one_cannot_read_is_refused(ada, grace, room, monkeypatch):
-    from chat import queries
+
     from chat.models import Room
 
     message = await database_sync_to_async(Message.objects.create)(
         room=room, author=grace, body="x"
     )
     tab = await connect(ada)
-    monkeypatch.setattr(queries, "rooms_readable_by", lambda *, user: Room.objects.none())
+    monkeypatch.setattr(room_queries, "rooms_readable_by", lambda *, user: Room.objects.none())
     await tab.send_to(text_data=read_frame(room.id, message.id))
     assert "No such room." in await tab.receive_from()
     assert not await database_sync_to_async(ReadCursor.objects.exists)()

@@ -8,7 +8,8 @@ from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 
 from accounts.models import Block
-from chat import actions
+from chat.actions import messages as message_actions
+from chat.actions import rooms as room_actions
 from chat.models import (
     Attachment,
     LinkPreview,
@@ -134,7 +135,7 @@ async def test_a_member_who_left_gets_nothing_more(ada, grace):
     assert "Secret page" in html
     assert f'id="export-{export.pk}"' in html
 
-    await database_sync_to_async(actions.membership_end)(room=secret, member=grace, by=grace)
+    await database_sync_to_async(room_actions.membership_end)(room=secret, member=grace, by=grace)
     while await socket.receive_nothing(timeout=0.2) is False:
         await socket.receive_from()  # the eviction and the sidebar update
     await socket.send_to(text_data=refresh([message.id], [export.id]))
@@ -148,7 +149,7 @@ async def test_blocked_authors_and_deleted_messages_are_left_out(ada, grace, roo
     @database_sync_to_async
     def block_and_delete():
         Block.objects.create(blocker=grace, blocked=ada)
-        actions.message_delete(message=photo, deleter=ada)
+        message_actions.message_delete(message=photo, deleter=ada)
 
     socket = await connect(grace)
     await socket.send_to(text_data=refresh([here.id], []))

@@ -11,7 +11,7 @@ from channels.db import database_sync_to_async
 from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
 
-from chat import actions
+from chat.actions import messages as message_actions
 from pageviews import queries as pageview_queries
 from pageviews.models import PageCounter
 from realtime.routing import websocket_urlpatterns
@@ -70,8 +70,8 @@ def test_the_stats_chart_counts_no_private_message(client, ada, linus, room, sec
     """/stats/ shows messages per minute to everyone alike: before, a burst in a private room
     or a conversation showed there."""
     for _ in range(3):
-        actions.message_post(room=secret, author=ada, body=SECRET_TEXT, client_id=None)
-    actions.message_post(room=room, author=ada, body="hello", client_id=None)
+        message_actions.message_post(room=secret, author=ada, body=SECRET_TEXT, client_id=None)
+    message_actions.message_post(room=room, author=ada, body="hello", client_id=None)
     since = int(time.time()) - 3600
     assert sum(pageview_queries.messages_per_minute(since=since).values()) == 1
     client.force_login(linus)

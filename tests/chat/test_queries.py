@@ -1,5 +1,8 @@
-from chat import queries
 from chat.models import Message, ReadCursor, Room
+from chat.queries import messages as message_queries
+from chat.queries import rooms as room_queries
+from chat.queries import search as search_queries
+from chat.queries import unread as unread_queries
 
 
 def post(room, author, count):
@@ -8,14 +11,14 @@ def post(room, author, count):
 
 def test_latest_page_is_oldest_first_and_knows_about_older(ada, room):
     messages = post(room, ada, 5)
-    page, has_older = queries.room_messages_before(room_id=room.id, before_id=None, limit=3)
+    page, has_older = message_queries.room_messages_before(room_id=room.id, before_id=None, limit=3)
     assert page == messages[2:]
     assert has_older is True
 
 
 def test_paging_back_reaches_the_start(ada, room):
     messages = post(room, ada, 5)
-    page, has_older = queries.room_messages_before(
+    page, has_older = message_queries.room_messages_before(
         room_id=room.id, before_id=messages[2].id, limit=3
     )
     assert page == messages[:2]
@@ -25,15 +28,18 @@ def test_paging_back_reaches_the_start(ada, room):
 def test_pages_stay_inside_their_room(ada, room, other_room):
     post(other_room, ada, 2)
     mine = post(room, ada, 1)
-    assert queries.room_messages_before(room_id=room.id, before_id=None, limit=10) == (mine, False)
+    assert message_queries.room_messages_before(room_id=room.id, before_id=None, limit=10) == (
+        mine,
+        False,
+    )
 
 
 def test_room_get_and_name_taken(room):
-    assert queries.room_get(slug="general") == room
-    assert queries.room_get(slug="missing") is None
-    assert queries.room_name_taken(name="GENERAL", slug="x") is True
-    assert queries.room_name_taken(name="New", slug="general") is True
-    assert queries.room_name_taken(name="New", slug="new") is False
+    assert room_queries.room_get(slug="general") == room
+    assert room_queries.room_get(slug="missing") is None
+    assert room_queries.room_name_taken(name="GENERAL", slug="x") is True
+    assert room_queries.room_name_taken(name="New", slug="general") is True
+    assert room_queries.room_name_taken(name="New", slug="new") is False
 
 
 def read_up_to(user, room, message_id):
@@ -45,9 +51,9 @@ def test_unread_counts_what_others_wrote_past_the_cursor(ada, grace, room, other
     post(room, ada, 2)  # one's own messages are never unread
     read_up_to(ada, room, theirs[0].id)
 
-    [general] = queries.unread_states_for(user=ada).values()
+    [general] = unread_queries.unread_states_for(user=ada).values()
 
-    assert general == queries.UnreadState(
+    assert general == unread_queries.UnreadState(
         room_id=room.id,
         read_id=theirs[0].id,
         newest_id=Message.objects.filter(room=room).latest("id").id,
@@ -58,17 +64,17 @@ def test_unread_counts_what_others_wrote_past_the_cursor(ada, grace, room, other
 def test_only_rooms_one_has_opened_have_a_count(ada, grace, room, other_room):
     post(other_room, grace, 2)
     read_up_to(ada, room, 0)
-    assert set(queries.unread_states_for(user=ada)) == {room.id}
-    assert set(queries.rooms_followed_by(user=ada)) == {room}
+    assert set(unread_queries.unread_states_for(user=ada)) == {room.id}
+    assert set(unread_queries.rooms_followed_by(user=ada)) == {room}
 
 
 def test_unread_is_zero_when_read_to_the_end_or_empty(ada, grace, room, other_room):
     last = post(room, grace, 2)[-1]
     read_up_to(ada, room, last.id)
     read_up_to(ada, other_room, 0)
-    states = queries.unread_states_for(user=ada)
+    states = unread_queries.unread_states_for(user=ada)
     assert states[room.id].count == 0
-    assert states[other_room.id] == queries.UnreadState(
+    assert states[other_room.id] == unread_queries.UnreadState(
         room_id=other_room.id, read_id=0, newest_id=0, count=0
     )
 
@@ -77,8 +83,8 @@ def test_unread_states_are_per_reader(ada, grace, room):
     mine = post(room, ada, 2)
     read_up_to(grace, room, mine[0].id)
     read_up_to(ada, room, 0)
-    assert queries.unread_states_for(user=grace)[room.id].count == 1
-    assert queries.unread_states_for(user=ada)[room.id].count == 0
+    assert unread_queries.unread_states_for(user=grace)[room.id].count == 1
+    assert unread_queries.unread_states_for(user=ada)[room.id].count == 0
 
 
 def test_unread_states_cover_only_readable_rooms(ada, grace, room, other_room, monkeypatch):
@@ -86,15 +92,17 @@ def test_unread_states_cover_only_readable_rooms(ada, grace, room, other_room, m
     read_up_to(ada, room, 0)
     read_up_to(ada, other_room, 0)
     only_general = Room.objects.filter(pk=room.pk)
-    monkeypatch.setattr(queries, "rooms_readable_by", lambda *, user: only_general)
-    assert set(queries.unread_states_for(user=ada)) == {room.id}
-    assert queries.unread_states_for(user=ada, room_ids=[other_room.id]) == {}
+    monkeypatch.setattr(room_queries, "rooms_readable_by", lambda *, user: only_general)
+    assert set(unread_queries.unread_states_for(user=ada)) == {room.id}
+    assert unread_queries.unread_states_for(user=ada, room_ids=[other_room.id]) == {}
 
 
 def test_unread_states_for_some_rooms_only(ada, room, other_room):
     read_up_to(ada, room, 0)
     read_up_to(ada, other_room, 0)
-    assert set(queries.unread_states_for(user=ada, room_ids=[other_room.id])) == {other_room.id}
+    assert set(unread_queries.unread_states_for(user=ada, room_ids=[other_room.id])) == {
+        other_room.id
+    }
 
 
 def test_unread_states_take_one_query(ada, grace, room, other_room, django_assert_num_queries):
@@ -103,48 +111,49 @@ def test_unread_states_take_one_query(ada, grace, room, other_room, django_asser
     read_up_to(ada, room, 0)
     read_up_to(ada, other_room, 0)
     with django_assert_num_queries(1):
-        queries.unread_states_for(user=ada)
+        unread_queries.unread_states_for(user=ada)
 
 
 def test_a_room_never_opened_has_no_first_unread(ada, grace, room):
     post(room, grace, 2)
-    assert queries.room_first_unread_id(user_id=ada.id, room_id=room.id, read_id=0) is None
+    assert unread_queries.room_first_unread_id(user_id=ada.id, room_id=room.id, read_id=0) is None
 
 
 def test_first_unread_skips_ones_own(ada, grace, room):
     read = post(room, grace, 1)[0]
     post(room, ada, 1)
     theirs = post(room, grace, 2)
-    assert queries.room_first_unread_id(user_id=ada.id, room_id=room.id, read_id=read.id) == (
-        theirs[0].id
-    )
+    assert unread_queries.room_first_unread_id(
+        user_id=ada.id, room_id=room.id, read_id=read.id
+    ) == (theirs[0].id)
     assert (
-        queries.room_first_unread_id(user_id=ada.id, room_id=room.id, read_id=theirs[-1].id) is None
+        unread_queries.room_first_unread_id(user_id=ada.id, room_id=room.id, read_id=theirs[-1].id)
+        is None
     )
 
 
 def test_read_cursor_defaults_to_nothing_read(ada, room):
-    assert queries.read_cursor_for(user_id=ada.id, room_id=room.id) == 0
+    assert unread_queries.read_cursor_for(user_id=ada.id, room_id=room.id) == 0
     read_up_to(ada, room, 12)
-    assert queries.read_cursor_for(user_id=ada.id, room_id=room.id) == 12
+    assert unread_queries.read_cursor_for(user_id=ada.id, room_id=room.id) == 12
 
 
 def test_messages_around_an_anchor(ada, room, other_room):
     messages = post(room, ada, 9)
     post(other_room, ada, 3)
-    page, has_older, has_newer = queries.room_messages_around(
+    page, has_older, has_newer = message_queries.room_messages_around(
         room_id=room.id, message_id=messages[4].id, limit=4
     )
     assert page == messages[2:6]
     assert (has_older, has_newer) == (True, True)
 
-    page, has_older, has_newer = queries.room_messages_around(
+    page, has_older, has_newer = message_queries.room_messages_around(
         room_id=room.id, message_id=messages[0].id, limit=4
     )
     assert page == messages[0:2]
     assert (has_older, has_newer) == (False, True)
 
-    page, has_older, has_newer = queries.room_messages_around(
+    page, has_older, has_newer = message_queries.room_messages_around(
         room_id=room.id, message_id=messages[-1].id, limit=4
     )
     assert page == messages[6:]
@@ -154,17 +163,22 @@ def test_messages_around_an_anchor(ada, room, other_room):
 def test_the_messages_missing_among_those_shown_are_the_holes_between_them(ada, room):
     messages = post(room, ada, 6)
     shown = [messages[0].id, messages[2].id, messages[5].id]
-    missing = queries.room_messages_missing_among(room_id=room.id, shown_ids=shown, limit=10)
+    missing = message_queries.room_messages_missing_among(
+        room_id=room.id, shown_ids=shown, limit=10
+    )
     assert missing == [messages[1], messages[3], messages[4]]
-    limited = queries.room_messages_missing_among(room_id=room.id, shown_ids=shown, limit=2)
+    limited = message_queries.room_messages_missing_among(room_id=room.id, shown_ids=shown, limit=2)
     assert limited == [messages[1], messages[3]]
     # One shown message (or none) has no holes; what is newer is the cursor's to find.
-    assert queries.room_messages_missing_among(room_id=room.id, shown_ids=shown[:1], limit=10) == []
+    assert (
+        message_queries.room_messages_missing_among(room_id=room.id, shown_ids=shown[:1], limit=10)
+        == []
+    )
 
 
 def test_the_messages_missing_among_those_shown_leave_out_blocked_authors(ada, grace, room):
     messages = post(room, ada, 3)
-    missing = queries.room_messages_missing_among(
+    missing = message_queries.room_messages_missing_among(
         room_id=room.id,
         shown_ids=[messages[0].id, messages[2].id],
         limit=10,
@@ -175,21 +189,21 @@ def test_the_messages_missing_among_those_shown_leave_out_blocked_authors(ada, g
 
 def test_messages_between_fill_a_gap_a_page_at_a_time(ada, room):
     messages = post(room, ada, 6)
-    page, more = queries.room_messages_between(
+    page, more = message_queries.room_messages_between(
         room_id=room.id, after_id=messages[0].id, until_id=messages[4].id, limit=2
     )
     assert (page, more) == (messages[1:3], True)
-    page, more = queries.room_messages_between(
+    page, more = message_queries.room_messages_between(
         room_id=room.id, after_id=messages[2].id, until_id=messages[4].id, limit=2
     )
     assert (page, more) == (messages[3:5], False)
 
 
 def test_newest_id(ada, room, other_room):
-    assert queries.room_newest_id(room_id=room.id) == 0
+    assert message_queries.room_newest_id(room_id=room.id) == 0
     last = post(room, ada, 2)[-1]
     post(other_room, ada, 1)
-    assert queries.room_newest_id(room_id=room.id) == last.id
+    assert message_queries.room_newest_id(room_id=room.id) == last.id
 
 
 def say(room, author, body):
@@ -202,7 +216,7 @@ def test_search_matches_every_word_ignoring_case_newest_first(ada, grace, room, 
     say(room, grace, "green, but no drink")
     newer = say(other_room, grace, "Tea, green or black?")
 
-    hits, more = queries.message_search(user=ada, query="tea green", limit=10)
+    hits, more = search_queries.message_search(user=ada, query="tea green", limit=10)
 
     assert [hit.message for hit in hits] == [newer, older]
     assert more is False
@@ -212,28 +226,28 @@ def test_search_matches_every_word_ignoring_case_newest_first(ada, grace, room, 
 
 def test_search_snippets_are_escaped(ada, room):
     say(room, ada, "<img src=x onerror=alert(1)> tea")
-    [hit], _ = queries.message_search(user=ada, query="tea", limit=10)
+    [hit], _ = search_queries.message_search(user=ada, query="tea", limit=10)
     assert hit.snippet == "&lt;img src=x onerror=alert(1)&gt; <mark>tea</mark>"
 
 
 def test_search_says_when_there_are_more(ada, room):
     found = [say(room, ada, f"tea {i}") for i in range(3)]
-    hits, more = queries.message_search(user=ada, query="tea", limit=2)
+    hits, more = search_queries.message_search(user=ada, query="tea", limit=2)
     assert [hit.message for hit in hits] == found[:0:-1]
     assert more is True
 
 
 def test_search_finds_nothing_for_operators_alone(ada, room):
     say(room, ada, 'quotes " everywhere')
-    assert queries.message_search(user=ada, query='"', limit=10) == ([], False)
+    assert search_queries.message_search(user=ada, query='"', limit=10) == ([], False)
 
 
 def test_search_only_reads_readable_rooms(ada, grace, room, other_room, monkeypatch):
     say(room, grace, "tea in general")
     say(other_room, grace, "tea in a room ada cannot read")
     only_general = Room.objects.filter(pk=room.pk)
-    monkeypatch.setattr(queries, "rooms_readable_by", lambda *, user: only_general)
-    hits, _ = queries.message_search(user=ada, query="tea", limit=10)
+    monkeypatch.setattr(room_queries, "rooms_readable_by", lambda *, user: only_general)
+    hits, _ = search_queries.message_search(user=ada, query="tea", limit=10)
     assert [hit.message.room for hit in hits] == [room]
 
 
@@ -242,13 +256,15 @@ def test_rooms_one_belongs_to_count_from_their_first_message(ada, grace, room, s
     messages are unread from the first one; a public room never opened still has no count."""
     post(room, grace, 2)
     post(secret, grace, 3)
-    states = queries.unread_states_for(user=ada)
+    states = unread_queries.unread_states_for(user=ada)
     assert set(states) == {secret.id}
     assert states[secret.id].count == 3
     assert states[secret.id].read_id == 0
     first = Message.objects.filter(room=secret).earliest("id")
     assert (
-        queries.room_first_unread_id(user_id=ada.id, room_id=secret.id, read_id=0, followed=True)
+        unread_queries.room_first_unread_id(
+            user_id=ada.id, room_id=secret.id, read_id=0, followed=True
+        )
         == first.id
     )
 
@@ -257,9 +273,9 @@ def test_a_first_direct_message_is_unread_at_once(ada, grace):
     dm = Room.objects.create(name="dm-1-2", slug="dm-1-2", kind=Room.Kind.DIRECT)
     dm.members.add(ada, grace)
     post(dm, grace, 1)
-    assert queries.unread_states_for(user=ada)[dm.id].count == 1
+    assert unread_queries.unread_states_for(user=ada)[dm.id].count == 1
     # Direct conversations reach their members' own groups, not an activity group.
-    assert queries.room_ids_followed_by(user=ada) == []
+    assert unread_queries.room_ids_followed_by(user=ada) == []
 
 
 def test_the_unread_state_says_when_an_unread_message_mentions_the_reader(
@@ -267,19 +283,22 @@ def test_the_unread_state_says_when_an_unread_message_mentions_the_reader(
 ):
     make_user("adam")
     plain = Message.objects.create(room=secret, author=grace, body="hi", mentions=["adam"])
-    state = queries.unread_states_for(user=ada)[secret.id]
+    state = unread_queries.unread_states_for(user=ada)[secret.id]
     assert (state.count, state.mentioned) == (1, False)  # "adam" is not "ada"
 
     mention = Message.objects.create(room=secret, author=grace, body="@ada", mentions=["ada"])
-    assert queries.unread_states_for(user=ada)[secret.id].mentioned is True
-    assert queries.unread_states_for(user=ada, room_ids=[secret.id])[secret.id].mentioned is True
+    assert unread_queries.unread_states_for(user=ada)[secret.id].mentioned is True
+    assert (
+        unread_queries.unread_states_for(user=ada, room_ids=[secret.id])[secret.id].mentioned
+        is True
+    )
 
     read_up_to(ada, secret, mention.id)
-    state = queries.unread_states_for(user=ada)[secret.id]
+    state = unread_queries.unread_states_for(user=ada)[secret.id]
     assert (state.count, state.mentioned) == (0, False)
     assert plain.id < mention.id
 
 
 def test_one_s_own_mention_of_oneself_is_not_news(ada, secret):
     Message.objects.create(room=secret, author=ada, body="@ada", mentions=["ada"])
-    assert queries.unread_states_for(user=ada)[secret.id].mentioned is False
+    assert unread_queries.unread_states_for(user=ada)[secret.id].mentioned is False

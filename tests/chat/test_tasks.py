@@ -17,8 +17,15 @@ from django_tasks_db.models import DBTaskResult
 from PIL import Image
 
 from accounts.models import Block
-from chat import actions, images
+from chat import logic
+from chat.actions import messages as message_actions
+from chat.actions import rooms as room_actions
+from chat.attachments import actions as attachment_actions
+from chat.attachments import images
+from chat.attachments import results as attachment_results
+from chat.exports import actions as export_actions
 from chat.models import Attachment, LinkPreview, Membership, Message, Room, TranscriptExport
+from chat.previews import results as preview_results
 from notifications.models import Notification
 
 pytestmark = pytest.mark.django_db
@@ -43,7 +50,7 @@ HOSTILE_PAGE = b"""<html><head>
 def post(ada, room, django_capture_on_commit_callbacks):
     def send(body):
         with django_capture_on_commit_callbacks(execute=True):
-            return actions.message_post(room=room, author=ada, body=body, client_id=None)
+            return message_actions.message_post(room=room, author=ada, body=body, client_id=None)
 
     return send
 
@@ -216,7 +223,7 @@ def test_messages_without_links_queue_nothing(post):
 
 def upload(ada, room, data, caption="", capture=None):
     decoded = images.decode_image(io.BytesIO(data), max_pixels=30_000_000)
-    return actions.message_post_with_image(
+    return attachment_actions.message_post_with_image(
         room=room,
         author=ada,
         body=caption,
@@ -270,12 +277,12 @@ def test_a_missing_original_fails_the_thumbnail_for_good(
 def test_an_export_reports_progress_then_notifies_its_owner(
     ada, grace, room, work, pushes, django_capture_on_commit_callbacks, monkeypatch, export_format
 ):
-    monkeypatch.setattr("chat.tasks.EXPORT_BATCH_SIZE", 2)
+    monkeypatch.setattr("chat.exports.tasks.EXPORT_BATCH_SIZE", 2)
     Message.objects.bulk_create(
         Message(room=room, author=grace if n % 2 else ada, body=f"message {n}") for n in range(5)
     )
     with django_capture_on_commit_callbacks(execute=True):
-        export = actions.export_request(room=room, user=ada, export_format=export_format)
+        export = export_actions.export_request(room=room, user=ada, export_format=export_format)
     assert pushes.sent == []
 
     work()
@@ -314,7 +321,7 @@ def test_a_deleted_room_ends_its_export_quietly(
     ada, room, work, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        actions.export_request(room=room, user=ada, export_format="csv")
+        export_actions.export_request(room=room, user=ada, export_format="csv")
     room.delete()
     assert work() == 1
     assert DBTaskResult.objects.get().status == TaskResultStatus.SUCCESSFUL
@@ -325,7 +332,7 @@ def test_a_deleted_room_ends_its_export_quietly(
 
 def edit(message, body, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        return actions.message_edit(message=message, editor=message.author, body=body)
+        return message_actions.message_edit(message=message, editor=message.author, body=body)
 
 
 @pytest.mark.usefixtures("allow_local_site")
@@ -399,8 +406,8 @@ def test_a_deleted_message_loses_its_preview_and_attachment_with_their_files(
     pushes.sent.clear()
 
     with django_capture_on_commit_callbacks(execute=True):
-        actions.message_delete(message=linked, deleter=ada)
-        actions.message_delete(message=pictured, deleter=ada)
+        message_actions.message_delete(message=linked, deleter=ada)
+        message_actions.message_delete(message=pictured, deleter=ada)
     assert not LinkPreview.objects.exists()
     assert not Attachment.objects.exists()
     assert not any(default_storage.exists(name) for name in files)
@@ -417,13 +424,13 @@ def test_a_preview_fetched_after_its_message_was_deleted_is_thrown_away(
     site.reply("/post", HOSTILE_PAGE)
     site.reply("/card.png", png(800, 400), content_type="image/png")
     message = post(f"read {site.url('/post')}")
-    store = actions.link_preview_store
+    store = preview_results.link_preview_store
 
     def deleted_meanwhile(**kwargs):
-        actions.message_delete(message=Message.objects.get(pk=message.pk), deleter=ada)
+        message_actions.message_delete(message=Message.objects.get(pk=message.pk), deleter=ada)
         store(**kwargs)
 
-    monkeypatch.setattr(actions, "link_preview_store", deleted_meanwhile)
+    monkeypatch.setattr(preview_results, "link_preview_store", deleted_meanwhile)
     pushes.sent.clear()
     work()
     assert not LinkPreview.objects.exists()
@@ -436,13 +443,13 @@ def test_a_thumbnail_made_after_its_message_was_deleted_is_thrown_away(
 ):
     with django_capture_on_commit_callbacks(execute=True):
         message = upload(ada, room, png())
-    store = actions.attachment_thumbnail_store
+    store = attachment_results.attachment_thumbnail_store
 
     def deleted_meanwhile(**kwargs):
-        actions.message_delete(message=Message.objects.get(pk=message.pk), deleter=ada)
+        message_actions.message_delete(message=Message.objects.get(pk=message.pk), deleter=ada)
         store(**kwargs)
 
-    monkeypatch.setattr(actions, "attachment_thumbnail_store", deleted_meanwhile)
+    monkeypatch.setattr(attachment_results, "attachment_thumbnail_store", deleted_meanwhile)
     pushes.sent.clear()
     work()
     assert not Attachment.objects.exists()
@@ -459,10 +466,10 @@ def test_an_export_leaves_out_deleted_messages_and_blocked_authors(
     kept = Message.objects.create(room=room, author=ada, body="kept")
     Message.objects.create(room=room, author=grace, body="from someone ada blocked")
     gone = Message.objects.create(room=room, author=ada, body="soon deleted")
-    actions.message_delete(message=gone, deleter=ada)
+    message_actions.message_delete(message=gone, deleter=ada)
     Block.objects.create(blocker=ada, blocked=grace)
     with django_capture_on_commit_callbacks(execute=True):
-        export = actions.export_request(room=room, user=ada, export_format="json")
+        export = export_actions.export_request(room=room, user=ada, export_format="json")
     work()
     export.refresh_from_db()
     with default_storage.open(export.file) as handle:
@@ -480,11 +487,11 @@ def test_an_export_of_a_room_its_owner_left_meanwhile_fails(
     )
     Message.objects.create(room=secret, author=ada, body="private words")
     with django_capture_on_commit_callbacks(execute=True):
-        export = actions.export_request(room=secret, user=grace, export_format="csv")
-        actions.membership_end(room=secret, member=grace, by=grace)
+        export = export_actions.export_request(room=secret, user=grace, export_format="csv")
+        room_actions.membership_end(room=secret, member=grace, by=grace)
     work()
     export.refresh_from_db()
     assert export.status == TranscriptExport.Status.FAILED
-    assert export.error == actions.NOT_A_MEMBER
+    assert export.error == logic.NOT_A_MEMBER
     assert not export.file
     assert not default_storage.exists("exports") or not default_storage.listdir("exports")[1]

@@ -4,6 +4,7 @@ import pytest
 from django.urls import reverse
 
 from chat.models import Message, ReadCursor, Room
+from chat.queries import rooms as room_queries
 
 
 @pytest.fixture
@@ -289,9 +290,8 @@ def test_around_a_message_of_another_room_shows_the_latest_and_says_so(
 
 
 def test_rooms_the_viewer_cannot_read_are_404(signed_in, ada, room, monkeypatch):
-    from chat import queries
 
-    monkeypatch.setattr(queries, "rooms_readable_by", lambda *, user: Room.objects.none())
+    monkeypatch.setattr(room_queries, "rooms_readable_by", lambda *, user: Room.objects.none())
     message = say(room, ada, 1)[0]
     assert signed_in.get("/rooms/general/").status_code == 404
     assert signed_in.get(f"/rooms/general/?around={message.id}").status_code == 404
@@ -358,7 +358,6 @@ def test_bad_searches_get_a_clear_error(signed_in, room, query, error, htmx):
 def test_search_goes_through_rooms_readable_by(
     signed_in, ada, grace, room, other_room, monkeypatch
 ):
-    from chat import queries
 
     say(room, grace, 1, body="tea here")
     say(other_room, grace, 1, body="tea in a room ada cannot read")
@@ -368,7 +367,7 @@ def test_search_goes_through_rooms_readable_by(
         seen_users.append(user)
         return Room.objects.filter(pk=room.pk)
 
-    monkeypatch.setattr(queries, "rooms_readable_by", only_general)
+    monkeypatch.setattr(room_queries, "rooms_readable_by", only_general)
     html = signed_in.get("/search/?q=tea").content.decode()
     assert "tea here" in html.replace("<mark>tea</mark>", "tea")
     assert "cannot read" not in html

@@ -11,7 +11,7 @@ from django.test import Client
 from django_tasks_db.models import DBTaskResult
 from PIL import Image
 
-from chat import actions
+from chat.exports import actions as export_actions
 from chat.models import Attachment, Message, TranscriptExport
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
@@ -57,7 +57,7 @@ def test_an_image_upload_posts_a_message_with_a_placeholder(
     assert default_storage.exists(attachment.original)
     [html] = pushes.to(f"chat.room.{room.id}")
     assert "Processing image" in html
-    assert DBTaskResult.objects.get().task_path == "chat.tasks.make_thumbnail"
+    assert DBTaskResult.objects.get().task_path == "chat.attachments.tasks.make_thumbnail"
 
 
 def test_uploads_past_the_person_s_budget_are_refused_and_nothing_is_saved(
@@ -234,7 +234,7 @@ def test_an_unknown_export_format_is_refused(signed_in, room, export_format):
 
 
 def test_too_many_exports_at_once_are_refused(signed_in, room):
-    for _ in range(actions.EXPORTS_UNFINISHED_LIMIT):
+    for _ in range(export_actions.EXPORTS_UNFINISHED_LIMIT):
         assert (
             signed_in.post("/rooms/general/exports/", {"format": "json"}, **HTMX).status_code == 200
         )
@@ -247,7 +247,7 @@ def test_too_many_exports_at_once_are_refused(signed_in, room):
 def finished_export(ada, room, run_tasks, django_capture_on_commit_callbacks):
     Message.objects.create(room=room, author=ada, body="=cmd|' /C calc'!A0")
     with django_capture_on_commit_callbacks(execute=True):
-        export = actions.export_request(room=room, user=ada, export_format="csv")
+        export = export_actions.export_request(room=room, user=ada, export_format="csv")
     with django_capture_on_commit_callbacks(execute=True):
         run_tasks()
     export.refresh_from_db()
@@ -277,7 +277,7 @@ def test_signed_out_people_cannot_download_it(client, finished_export):
 
 
 def test_an_unfinished_export_is_not_downloadable(signed_in, ada, room):
-    export = actions.export_request(room=room, user=ada, export_format="json")
+    export = export_actions.export_request(room=room, user=ada, export_format="json")
     assert signed_in.get(f"/exports/{export.pk}/download/").status_code == 404
 
 

@@ -10,12 +10,13 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.utils import timezone
 
-from chat import actions as chat
+from chat.actions import messages as message_actions
+from chat.actions import rooms as room_actions
 from chat.models import Attachment, Membership, Message, Room
 from demo import actions
 from demo.models import Guest, Use
-from notifications.logic import SITE_GROUP
 from notifications.models import Notification
+from realtime.groups import SITE_GROUP
 
 
 @pytest.fixture
@@ -43,14 +44,22 @@ def test_reset_removes_old_guests_with_what_they_made_and_nothing_else(
     general = Room.objects.get(slug="general")
     seed_messages = set(Message.objects.values_list("id", flat=True))
     old, young = make_guest(25), make_guest(1)
-    chat.message_post(room=general, author=old, body="hi @ada, from an old guest", client_id=None)
-    kept = chat.message_post(room=general, author=young, body="young guest", client_id=None)
-    by_ada = chat.message_post(room=general, author=ada, body="a member's", client_id=None)
-    theirs = chat.room_create(name="Guest room", slug="guest-room", created_by=old)
-    chat.message_post(room=theirs, author=ada, body="in the guest's room", client_id=None)
-    dm = chat.direct_open(user=grace, other=old)
-    chat.message_post(room=dm, author=grace, body="to the guest", client_id=None)
-    upload = chat.message_post(room=general, author=old, body="picture", client_id=None)
+    message_actions.message_post(
+        room=general, author=old, body="hi @ada, from an old guest", client_id=None
+    )
+    kept = message_actions.message_post(
+        room=general, author=young, body="young guest", client_id=None
+    )
+    by_ada = message_actions.message_post(
+        room=general, author=ada, body="a member's", client_id=None
+    )
+    theirs = room_actions.room_create(name="Guest room", slug="guest-room", created_by=old)
+    message_actions.message_post(
+        room=theirs, author=ada, body="in the guest's room", client_id=None
+    )
+    dm = room_actions.direct_open(user=grace, other=old)
+    message_actions.message_post(room=dm, author=grace, body="to the guest", client_id=None)
+    upload = message_actions.message_post(room=general, author=old, body="picture", client_id=None)
     original = default_storage.save("attachments/guest.png", ContentFile(b"png"))
     Attachment.objects.create(
         message=upload, original=original, content_type="image/png", width=1, height=1, size=3

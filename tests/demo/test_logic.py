@@ -1,7 +1,7 @@
 import pytest
 
+from chat.logic import mentioned_names
 from demo import logic
-from notifications.logic import mentioned_names
 
 
 def test_a_guest_name_is_readable_mentionable_and_url_safe():

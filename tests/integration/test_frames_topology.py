@@ -18,7 +18,7 @@ SIZES = (20, 30_000, 200_000)
 
 PUSH = """
 from django.contrib.auth import get_user_model
-from notifications.logic import user_group_name
+from realtime.groups import user_group_name
 from realtime.push import push_html
 group = user_group_name(get_user_model().objects.get(username="ada").pk)
 for size in {sizes}:

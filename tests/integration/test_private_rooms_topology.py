@@ -38,13 +38,13 @@ Membership.objects.bulk_create([Membership(room=room, user=ada), Membership(room
 # eviction reaches the sockets through Redis.
 REMOVE_GRACE = """
 from django.contrib.auth import get_user_model
-from chat import actions
+from chat.actions import rooms as room_actions
 from chat.models import Room
 
 people = get_user_model().objects
 room = Room.objects.get(slug="{slug}")
 grace, ada = people.get(username="grace"), people.get(username="ada")
-actions.membership_end(room=room, member=grace, by=ada)
+room_actions.membership_end(room=room, member=grace, by=ada)
 """
 
 

@@ -61,7 +61,7 @@ def request_exports(env: dict[str, str], count: int) -> list[int]:
         "shell",
         "--no-imports",
         "-c",
-        "from chat import actions; from chat.models import Room;"
+        "from chat.exports import actions; from chat.models import Room;"
         " from django.contrib.auth.models import User;"
         " room = Room.objects.get(slug='general');"
         " print('EXPORTS', *[actions.export_request(room=room,"
@@ -111,7 +111,7 @@ def test_tasks_queued_while_the_worker_is_stopped_run_when_it_returns(worker_env
     ran = query(
         url,
         "SELECT status, worker_ids FROM django_tasks_database_dbtaskresult"
-        " WHERE task_path = 'chat.tasks.build_transcript_export'"
+        " WHERE task_path = 'chat.exports.tasks.build_transcript_export'"
         " AND (args_kwargs->'kwargs'->>'export_id')::int = ANY(%s)",
         queued,
     )
@@ -141,7 +141,7 @@ def test_a_task_whose_worker_is_killed_runs_again_and_completes(worker_env, logs
             "shell",
             "--no-imports",
             "-c",
-            "from chat import actions; from chat.models import Room;"
+            "from chat.actions import messages as actions; from chat.models import Room;"
             " from django.contrib.auth.models import User;"
             " actions.message_post(room=Room.objects.get(slug='general'),"
             f" author=User.objects.get(username='grace'), body='read {site.url('/article')}',"
@@ -157,7 +157,7 @@ def test_a_task_whose_worker_is_killed_runs_again_and_completes(worker_env, logs
     [(task_id, status, workers)] = query(
         url,
         "SELECT id, status, worker_ids FROM django_tasks_database_dbtaskresult"
-        " WHERE task_path = 'chat.tasks.fetch_link_preview'"
+        " WHERE task_path = 'chat.previews.tasks.fetch_link_preview'"
         " AND (args_kwargs->'kwargs'->>'preview_id')::int = %s",
         preview_id,
     )
@@ -227,7 +227,7 @@ def test_the_worker_waits_out_database_outages_at_start_and_between_tasks(worker
     ran = query(
         worker_env["DATABASE_URL"],
         "SELECT status, worker_ids FROM django_tasks_database_dbtaskresult"
-        " WHERE task_path = 'chat.tasks.build_transcript_export'"
+        " WHERE task_path = 'chat.exports.tasks.build_transcript_export'"
         " AND (args_kwargs->'kwargs'->>'export_id')::int = ANY(%s)",
         first + queued,
     )
@@ -260,7 +260,7 @@ def test_a_task_the_database_outage_interrupted_runs_again_once_it_is_back(
             "shell",
             "--no-imports",
             "-c",
-            "from chat import actions; from chat.models import Room;"
+            "from chat.actions import messages as actions; from chat.models import Room;"
             " from django.contrib.auth.models import User;"
             " actions.message_post(room=Room.objects.get(slug='general'),"
             f" author=User.objects.get(username='grace'), body='read {site.url('/outage')}',"

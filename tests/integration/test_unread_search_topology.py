@@ -45,7 +45,7 @@ print(room.pk)
 EXPLAIN = """
 from django.db import connection
 from chat.models import Message
-from chat.queries import full_text_matches
+from chat.queries.search import full_text_matches
 
 with connection.cursor() as cursor:
     cursor.execute("SET enable_seqscan = off")

@@ -5,7 +5,8 @@ from django.contrib.sessions.backends.db import SessionStore
 from django.contrib.sessions.models import Session
 from django.core.management import call_command
 
-from chat.actions import message_post, room_create
+from chat.actions.messages import message_post
+from chat.actions.rooms import room_create
 from chat.models import Room
 from notifications.actions import announcement_publish
 from notifications.models import Announcement, Notification

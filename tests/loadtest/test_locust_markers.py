@@ -4,8 +4,8 @@ import uuid
 
 from django.template.loader import render_to_string
 
-from chat import events as chat_events
-from chat.consumers import missed_html
+from chat import events
+from chat.events import missed_html
 from chat.models import Message
 from loadtest.locust.markers import Kind, Marker, classify, find_markers, make_body
 from notifications import events as notification_events
@@ -35,7 +35,7 @@ def test_a_pushed_message_gives_its_id_and_marker(ada, room, pushes):
     # Links, mentions and escaping around the marker must leave it readable.
     body = f"@ada see https://example.com <b>{make_body(MARKER)}</b> & more"
     message = Message.objects.create(room=room, author=ada, body=body)
-    chat_events.message_posted(message)
+    events.message_posted(message)
     [html] = [html for _, html in pushes.sent if "beforeend:#messages" in html]
 
     frame = classify(html)

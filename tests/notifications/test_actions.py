@@ -3,7 +3,7 @@ import re
 import pytest
 from django.contrib.auth.models import User
 
-from chat import actions as chat_actions
+from chat.actions import messages as message_actions
 from notifications import actions
 from notifications.models import Announcement, Notification
 
@@ -17,7 +17,7 @@ def test_a_mention_notifies_the_mentioned_once_and_pushes_on_commit(
     ada, grace, linus, room, pushes, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        message = chat_actions.message_post(
+        message = message_actions.message_post(
             room=room, author=ada, body="@grace @Grace and @nobody, look", client_id=None
         )
     assert pushes.sent == []
@@ -49,7 +49,7 @@ def test_the_room_sees_mentions_as_links_and_unknown_names_as_text(
     ada, grace, room, pushes, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        chat_actions.message_post(
+        message_actions.message_post(
             room=room, author=ada, body="hi @GRACE and @ghost", client_id=None
         )
     [html] = pushes.to(f"chat.room.{room.id}")
@@ -60,14 +60,14 @@ def test_the_room_sees_mentions_as_links_and_unknown_names_as_text(
 
 def test_mentioning_yourself_notifies_nobody(ada, room, pushes, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        chat_actions.message_post(room=room, author=ada, body="note to @ada", client_id=None)
+        message_actions.message_post(room=room, author=ada, body="note to @ada", client_id=None)
     assert Notification.objects.count() == 0
     assert not pushes.to(f"user.{ada.id}")
 
 
 def test_inactive_users_are_not_mentioned(ada, grace, room, pushes):
     User.objects.filter(pk=grace.pk).update(is_active=False)
-    chat_actions.message_post(room=room, author=ada, body="@grace?", client_id=None)
+    message_actions.message_post(room=room, author=ada, body="@grace?", client_id=None)
     assert Notification.objects.count() == 0
 
 

@@ -3,7 +3,7 @@ from channels.db import database_sync_to_async
 from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
 
-from chat import actions as chat_actions
+from chat.actions import messages as message_actions
 from notifications import actions
 from notifications.models import Notification
 from realtime.routing import websocket_urlpatterns
@@ -30,7 +30,7 @@ async def test_a_mention_reaches_every_tab_of_the_mentioned_and_nobody_else(ada,
     tab2, _ = await open_tab(grace, "/ws/?page=inbox")
     bystander, _ = await open_tab(ada)
 
-    await database_sync_to_async(chat_actions.message_post)(
+    await database_sync_to_async(message_actions.message_post)(
         room=room, author=ada, body="ping @grace", client_id=None
     )
 

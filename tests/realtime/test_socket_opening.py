@@ -7,8 +7,8 @@ from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
 
-from chat import queries
 from chat.models import ReadCursor
+from chat.queries import rooms as room_queries
 from realtime.routing import websocket_urlpatterns
 from realtime.sockets.closes import DATABASE_UNAVAILABLE
 from realtime.sockets.consumer import PageConsumer
@@ -78,13 +78,13 @@ async def test_a_room_page_opens_in_two_database_calls_signing_in_included(
 
 async def test_the_room_parts_look_the_room_up_once(ada, room, monkeypatch):
     lookups = []
-    real = queries.room_readable
+    real = room_queries.room_readable
 
     def counted(**kwargs):
         lookups.append(kwargs["slug"])
         return real(**kwargs)
 
-    monkeypatch.setattr(queries, "room_readable", counted)
+    monkeypatch.setattr(room_queries, "room_readable", counted)
     socket = WebsocketCommunicator(URLRouter(websocket_urlpatterns), ROOM_PAGE)
     socket.scope["user"] = ada
     connected, _ = await socket.connect()

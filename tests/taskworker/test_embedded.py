@@ -10,10 +10,10 @@ from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.db import OperationalError
 
-from chat import actions
+from chat.exports import actions as export_actions
 from chat.models import TranscriptExport
-from notifications.logic import user_group_name
 from realtime.embedded import running_workers, start_embedded_workers, stop_embedded_workers
+from realtime.groups import user_group_name
 from realtime.hub.messages import carrier
 from taskworker import worker as worker_module
 from taskworker.models import WorkerHeartbeat
@@ -40,7 +40,7 @@ async def test_the_server_start_starts_one_worker_that_runs_tasks_and_pushes_liv
     # The test database is an in-memory SQLite shared between threads, which fails writes that
     # meet another thread's lock instead of waiting: one beat only, and the task queued first.
     settings.TASK_WORKER_HEARTBEAT = 60
-    export = await database_sync_to_async(actions.export_request)(
+    export = await database_sync_to_async(export_actions.export_request)(
         room=room, user=ada, export_format="csv"
     )
     layer = get_channel_layer()

@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from chat.fetch import FetchFailed, fetch
-from chat.logic import HTML_TYPES, Refused, parse_networks
+from chat.previews.fetch import FetchFailed, fetch
+from chat.previews.logic import HTML_TYPES, Refused, parse_networks
 from tests.servers import free_port
 
 LOCAL = parse_networks(["127.0.0.1/32"])

@@ -2,8 +2,9 @@
 or at its network (server-side request forgery).
 
 Every hop (the link, then each redirect) is checked the same way: http or https only, the host
-name resolved here, every address it resolves to checked (chat.logic.address_refusal), and the
-connection made to that checked address, so a second DNS answer cannot swap in another one.
+name resolved here, every address it resolves to checked (chat.previews.logic.address_refusal),
+and the connection made to that checked address, so a second DNS answer cannot swap in another
+one.
 Reads are capped in size, and only the expected media types are accepted.
 
 One deadline covers the whole fetch, every hop included: the name lookup (run in a thread the
@@ -24,8 +25,8 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from urllib.parse import urljoin
 
-from chat.logic import FetchTarget, IPNetwork, Refused, address_refusal, content_type
-from chat.logic import parse_fetch_url as parse_url
+from chat.previews.logic import FetchTarget, IPNetwork, Refused, address_refusal, content_type
+from chat.previews.logic import parse_fetch_url as parse_url
 
 Resolver = Callable[[str, int], list[str]]
 REDIRECTS = frozenset({301, 302, 303, 307, 308})

@@ -13,7 +13,8 @@ from typing import IO
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from chat.logic import IMAGE_TYPES, Invalid, image_refusal, thumbnail_size
+from chat.attachments.logic import IMAGE_TYPES, image_refusal, thumbnail_size
+from realtime.validation import Invalid
 
 THUMBNAIL_FORMAT = "WEBP"
 THUMBNAIL_TYPE = "image/webp"
