@@ -113,11 +113,12 @@ class Message(models.Model):
 
 
 class MessageChange(models.Model):
-    """Every edit and delete, in order: the stream a page resumes edits and deletes from."""
+    """Every edit, delete and reaction, in order: the stream a page resumes them from."""
 
     class Kind(models.TextChoices):
         EDITED = "edited", "Edited"
         DELETED = "deleted", "Deleted"
+        REACTED = "reacted", "Reactions changed"  # chat.reactions
 
     room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="+")
     message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="changes")
@@ -235,3 +236,7 @@ class TranscriptExport(models.Model):
     @property
     def filename(self) -> str:
         return f"{self.room.slug}-transcript-{self.pk}.{self.format}"
+
+
+# Feature packages keep their tables apart; importing them here registers them as chat's.
+from chat.reactions.models import Reaction  # noqa: E402, F401
