@@ -13,6 +13,8 @@ from django.template.loader import render_to_string
 from accounts import queries as people
 from chat import actions, events, logic, queries
 from chat.models import Room
+from chat.reactions import actions as reactions
+from chat.reactions.queries import reactions_prefetch
 from realtime.budgets import costs
 from realtime.limits import BucketMap
 from realtime.logic import people as people_in
@@ -69,7 +71,9 @@ class RoomPart(Part):
         return [logic.room_group_name(self.room.id)]
 
     def actions(self) -> Mapping[str, Action]:
-        return {"chat.send": self.send, "chat.resume": self.resume} if self.room else {}
+        if self.room is None:
+            return {}
+        return {"chat.send": self.send, "chat.resume": self.resume, "reactions.toggle": self.react}
 
     def catch_up(self) -> CatchUp:
         # Access may have ended between the check in load() and joining the group, when the
@@ -119,6 +123,23 @@ class RoomPart(Part):
         await self.connection.reply(
             render_to_string("chat/room.html#composer-error", {"answered": client_id or ""})
         )
+
+    # A toggle writes and pushes: it spends as much of the sender's frame budget as ten frames,
+    # so that a flood of them is refused (realtime.budgets) long before it floods the room.
+    @costs("frame", reactions.TOGGLE_COST)
+    async def react(self, frame: Frame) -> None:
+        """chat.reactions: pick or unpick an emoji on a message of this room."""
+        assert self.room is not None
+        try:
+            message_id = logic.parse_id(frame.get("message"), field="message")
+            await database_sync_to_async(reactions.reaction_toggle)(
+                user=self.connection.user,
+                room_id=self.room.id,
+                message_id=message_id,
+                emoji=frame.get("emoji"),
+            )
+        except logic.Invalid as error:
+            await self.connection.reply(socket_error_html(str(error)))
 
     @costs("resume")
     async def resume(self, frame: Frame) -> None:
@@ -280,11 +301,13 @@ def missed_html(
             "change_cursor": change_cursor,
         }
         return render_to_string("chat/room.html#refreshed", context)
+    reactions_prefetch(missed)  # chat.reactions: read with the messages, not one by one
     html = render_to_string("chat/room.html#missed", {"missed": missed}) if missed else ""
     if changes:
         changed = queries.messages_by_id(
             ids=logic.latest_changes(changes, skip_after=after_id), hidden_author_ids=hidden
         )
+        reactions_prefetch(changed)  # chat.reactions
         html += render_to_string(
             "chat/room.html#changed-push", {"changed": changed, "change_cursor": changes[-1][0]}
         )
