@@ -7,7 +7,7 @@ from chat.models import Message, MessageChange
 from chat.queries import room_change_cursor
 from chat.reactions.actions import NO_SUCH_MESSAGE, NOT_AN_EMOJI, TOGGLE_COST
 from chat.reactions.models import Reaction
-from realtime.sockets import TOO_FAST
+from realtime.sockets.closes import TOO_FAST
 from tests.chat.test_consumers import connect
 
 pytestmark = [
