@@ -1,5 +1,6 @@
 """Reactions on messages, as two people use them: one picks an emoji, the other sees it count
-and, on hover or focus, who picked it; on a phone too."""
+and, on hover or focus, who picked it; on a phone too, through a block, and after a dropped
+socket."""
 
 import uuid
 from collections.abc import Callable
@@ -9,6 +10,7 @@ from playwright.sync_api import Locator, expect
 
 from tests.browser.conftest import Person
 from tests.browser.test_mobile import PHONES, inside_window, sideways_overflow
+from tests.browser.test_reconnect import GO_OFFLINE, REPORT_DROP, open_room_recording_sockets
 
 
 def token() -> str:
@@ -201,3 +203,27 @@ def test_a_blocked_persons_reaction_is_neither_counted_nor_named(
     finally:
         profile.get_by_role("button", name="Unblock").click()
         expect(profile.get_by_role("button", name="Block")).to_be_visible()
+
+
+@pytest.mark.browser
+def test_a_page_whose_socket_dropped_gets_the_reactions_it_missed(
+    person: Callable[..., Person],
+) -> None:
+    ada, grace = person("ada"), person("grace")
+    ada.open_room("django")
+    open_room_recording_sockets(grace, "django")
+    text = f"While you were away {token()}"
+    ada.send(text)
+    theirs = live_message(grace, text)
+    expect(theirs).to_have_count(1)
+
+    grace.page.evaluate(GO_OFFLINE)
+    react(ada, live_message(ada, text), "surprised")
+    expect(live_message(ada, text).locator(".reactor")).to_have_text(["ada"])
+    assert theirs.locator(".reaction").count() == 0  # the push never reached grace's page
+
+    grace.page.evaluate(REPORT_DROP)  # the page reconnects, and resumes from its cursors
+    expect(grace.page.locator("#connection-status")).to_have_text("Connected")
+    expect(theirs.locator(".reactor")).to_have_text(["ada"])
+    assert shown(theirs.locator(".reaction")) == ["😮 1"]
+    assert grace.page.evaluate("window.__sameDocument === true"), "the page was reloaded"
