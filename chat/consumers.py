@@ -19,6 +19,7 @@ from chat.models import Room
 from chat.previews import queries as preview_queries
 from chat.queries import rooms as room_queries
 from chat.queries import unread as unread_queries
+from chat.reactions import actions as reactions
 from realtime.budgets import costs
 from realtime.limits import BucketMap
 from realtime.logic import people as people_in
@@ -76,7 +77,9 @@ class RoomPart(Part):
         return [logic.room_group_name(self.room.id)]
 
     def actions(self) -> Mapping[str, Action]:
-        return {"chat.send": self.send, "chat.resume": self.resume} if self.room else {}
+        if self.room is None:
+            return {}
+        return {"chat.send": self.send, "chat.resume": self.resume, "reactions.toggle": self.react}
 
     def catch_up(self) -> CatchUp:
         # Access may have ended between the check in load() and joining the group, when the
@@ -124,6 +127,23 @@ class RoomPart(Part):
             return
         # The acknowledgement: the page stops holding this send for a retry.
         await self.connection.reply(events.composer_answered_html(client_id))
+
+    # A toggle writes and pushes: it spends as much of the sender's frame budget as ten frames,
+    # so that a flood of them is refused (realtime.budgets) long before it floods the room.
+    @costs("frame", reactions.TOGGLE_COST)
+    async def react(self, frame: Frame) -> None:
+        """chat.reactions: pick or unpick an emoji on a message of this room."""
+        assert self.room is not None
+        try:
+            message_id = parse_id(frame.get("message"), field="message")
+            await database_sync_to_async(reactions.reaction_toggle)(
+                user=self.connection.user,
+                room_id=self.room.id,
+                message_id=message_id,
+                emoji=frame.get("emoji"),
+            )
+        except Invalid as error:
+            await self.connection.reply(socket_error_html(str(error)))
 
     @costs("resume")
     async def resume(self, frame: Frame) -> None:

@@ -3,11 +3,13 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
-# The tables of chat's features (previews, attachments, exports) are defined with them and
-# belong to chat: importing them here registers them with the app, under its label and tables.
+# The tables of chat's features (previews, attachments, exports, reactions) are defined with
+# them and belong to chat: importing them here registers them with the app, under its label and
+# tables.
 from chat.attachments.models import Attachment
 from chat.exports.models import TranscriptExport
 from chat.previews.models import LinkPreview
+from chat.reactions.models import Reaction
 
 
 class Room(models.Model):
@@ -119,11 +121,12 @@ class Message(models.Model):
 
 
 class MessageChange(models.Model):
-    """Every edit and delete, in order: the stream a page resumes edits and deletes from."""
+    """Every edit, delete and reaction, in order: the stream a page resumes them from."""
 
     class Kind(models.TextChoices):
         EDITED = "edited", "Edited"
         DELETED = "deleted", "Deleted"
+        REACTED = "reacted", "Reactions changed"
 
     room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="+")
     message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="changes")
@@ -164,6 +167,7 @@ __all__ = [
     "Membership",
     "Message",
     "MessageChange",
+    "Reaction",
     "ReadCursor",
     "Room",
     "TranscriptExport",

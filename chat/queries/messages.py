@@ -20,8 +20,30 @@ def message_readable(*, user: User, message_id: int) -> Message | None:
     )
 
 
-# What the message partial shows besides the text: read with the messages, not one by one.
+def message_reactable(*, user: User, room_id: int, message_id: int) -> Message | None:
+    """The message, if it is in room `room_id`, `user` may read that room, the message is not
+    deleted, and its author is not someone `user` blocked (whose messages they do not see).
+    None in every other case: a caller must not tell them apart."""
+    return (
+        Message.objects.filter(
+            id=message_id,
+            room_id=room_id,
+            room__in=room_queries.rooms_readable_by(user=user),
+            deleted_at__isnull=True,
+        )
+        .exclude(by_blocked_authors(user.pk))
+        .first()
+    )
+
+
+# What the message partial shows besides the text: read with the messages, not one by one
+# (the reactions with who reacted: chat.reactions.models.ReactionManager).
 MESSAGE_RELATED = ("author", "link_preview", "attachment")
+MESSAGE_PREFETCH = ("reactions",)
+
+
+def shown_with_related(messages: QuerySet[Message]) -> QuerySet[Message]:
+    return messages.select_related(*MESSAGE_RELATED).prefetch_related(*MESSAGE_PREFETCH)
 
 
 def messages_visible(
@@ -39,9 +61,9 @@ def room_messages_after(
     Messages by `hidden_author_ids` (people the reader blocked) are left out."""
     messages = Message.objects.filter(room_id=room_id, id__gt=after_id)
     page = list(
-        messages_visible(messages, hidden_author_ids)
-        .select_related(*MESSAGE_RELATED)
-        .order_by("id")[: limit + 1]
+        shown_with_related(messages_visible(messages, hidden_author_ids)).order_by("id")[
+            : limit + 1
+        ]
     )
     return page[:limit], len(page) > limit
 
@@ -56,7 +78,7 @@ def room_messages_missing_among(
     messages = Message.objects.filter(
         room_id=room_id, id__gt=min(shown_ids), id__lt=max(shown_ids)
     ).exclude(id__in=shown_ids)
-    visible = messages_visible(messages, hidden_author_ids).select_related(*MESSAGE_RELATED)
+    visible = shown_with_related(messages_visible(messages, hidden_author_ids))
     return list(visible.order_by("id")[:limit])
 
 
@@ -68,7 +90,7 @@ def room_messages_before(
     messages = messages_visible(Message.objects.filter(room_id=room_id), hidden_author_ids)
     if before_id is not None:
         messages = messages.filter(id__lt=before_id)
-    page = list(messages.select_related(*MESSAGE_RELATED).order_by("-id")[: limit + 1])
+    page = list(shown_with_related(messages).order_by("-id")[: limit + 1])
     has_older = len(page) > limit
     return page[:limit][::-1], has_older
 
@@ -96,9 +118,9 @@ def messages_by_id(
     *, ids: Collection[int], hidden_author_ids: Collection[int] = ()
 ) -> list[Message]:
     """The messages with `ids`, in the order of `ids` (those by hidden authors left out)."""
-    found = messages_visible(
-        Message.objects.filter(id__in=list(ids)), hidden_author_ids
-    ).select_related(*MESSAGE_RELATED)
+    found = shown_with_related(
+        messages_visible(Message.objects.filter(id__in=list(ids)), hidden_author_ids)
+    )
     by_id = {message.id: message for message in found}
     return [by_id[message_id] for message_id in ids if message_id in by_id]
 

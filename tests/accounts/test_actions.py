@@ -16,7 +16,10 @@ def test_blocking_pushes_the_hiding_rules_to_the_blockers_tabs_only(
     assert group == f"user.{ada.pk}"
     assert html == (
         '<div hx-swap-oob="innerHTML:#blocked-authors">'
-        f'.message[data-author="{grace.pk}"]{{display:none}}</div>'
+        f'.message[data-author="{grace.pk}"]{{display:none}}'
+        # Their reactions too (chat/reactions.html): in the names, the counts, and alone.
+        f'.reactor[data-user="{grace.pk}"]{{display:none}}'
+        f'.reaction:not(:has(.reactor:not([data-user="{grace.pk}"]))){{display:none}}</div>'
     )
 
 
