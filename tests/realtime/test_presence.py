@@ -1,8 +1,7 @@
-import asyncio
-
 import pytest
 
 from realtime.presence import MemoryPresenceStore, Presence
+from tests.clocks import ManualClock
 
 pytestmark = pytest.mark.asyncio
 
@@ -17,67 +16,10 @@ class Announcements:
         self.made.append(members)
 
 
-class ManualClock:
-    """Time that moves only when the test says: the tracker's clock and its sleep."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.sleepers: list[tuple[float, asyncio.Future[None], asyncio.Task | None]] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        woken = asyncio.get_running_loop().create_future()
-        sleeper = (self.now + seconds, woken, asyncio.current_task())
-        self.sleepers.append(sleeper)
-        try:
-            await woken
-        finally:
-            if sleeper in self.sleepers:
-                self.sleepers.remove(sleeper)
-
-    def asleep(self, task: asyncio.Task) -> bool:
-        return any(sleeping is task for _, _, sleeping in self.sleepers)
-
-    async def advance(self, presence: Presence, seconds: float) -> None:
-        """Move time on by `seconds`, waking each sleeper at its time, and return once every
-        task of `presence` has run as far as it can at the new time."""
-        end = self.now + seconds
-        await settled(presence, self)
-        while due := [sleeper for sleeper in self.sleepers if sleeper[0] <= end]:
-            self.now = min(at for at, _, _ in due)
-            for sleeper in [sleeper for sleeper in due if sleeper[0] == self.now]:
-                self.sleepers.remove(sleeper)
-                sleeper[1].set_result(None)
-            await settled(presence, self)
-        self.now = end
-
-
-async def settled(presence: Presence, clock: ManualClock) -> None:
-    """Until each of the tracker's tasks is done or asleep on the clock (the memory store
-    never waits for anything else)."""
-
-    def busy() -> list[asyncio.Task]:
-        tasks = [presence.beating, *presence.pending.values()]
-        return [t for t in tasks if t is not None and not t.done() and not clock.asleep(t)]
-
-    async with asyncio.timeout(2):
-        while busy():  # noqa: ASYNC110 - polls the tracker's own tasks, which run on this loop
-            await asyncio.sleep(0)
-
-
 def tracker(store, *, ttl=5.0, heartbeat=1.0, announce_every=0.2, clock=None):
     if clock is None:
         return Presence(store, ttl=ttl, heartbeat=heartbeat, announce_every=announce_every)
-    return Presence(
-        store,
-        ttl=ttl,
-        heartbeat=heartbeat,
-        announce_every=announce_every,
-        clock=clock,
-        sleep=clock.sleep,
-    )
+    return clock.tracker(store, ttl=ttl, heartbeat=heartbeat, announce_every=announce_every)
 
 
 async def test_two_tabs_of_one_person_count_once():
@@ -116,12 +58,12 @@ async def test_the_heartbeat_keeps_open_sockets_present_past_their_ttl():
     clock = ManualClock()
     presence = tracker(MemoryPresenceStore(), ttl=3.0, heartbeat=1.0, clock=clock)
     await presence.enter(SPACE, "1:tab")
-    await clock.advance(presence, 8.0)
+    await clock.advance(8.0)
     assert await presence.people(SPACE) == [1]
 
     await presence.leave(SPACE, "1:tab")
     assert await presence.people(SPACE) == []
-    await clock.advance(presence, 1.0)
+    await clock.advance(1.0)
     assert presence.beating.done()  # nothing left to keep alive
 
 
@@ -133,15 +75,15 @@ async def test_announcements_are_coalesced_to_one_per_interval_and_end_right():
 
     for member in members[:10]:
         await presence.enter(SPACE, member, announce=announcements)
-    await clock.advance(presence, 0.0)
+    await clock.advance(0.0)
     assert announcements.made == [sorted(members[:10])]
 
     for member in members[10:]:
         await presence.enter(SPACE, member, announce=announcements)
-    await clock.advance(presence, 2.5)
+    await clock.advance(2.5)
     assert len(announcements.made) == 1  # within the interval: held back
 
-    await clock.advance(presence, 0.5)
+    await clock.advance(0.5)
     assert announcements.made == [sorted(members[:10]), sorted(members)]
 
 
@@ -151,15 +93,15 @@ async def test_a_second_tab_announces_nothing_new_but_a_person_leaving_does():
     presence = tracker(MemoryPresenceStore(), announce_every=1.0, clock=clock)
     await presence.enter(SPACE, "1:a", announce=announcements)
     await presence.enter(SPACE, "2:a", announce=announcements)
-    await clock.advance(presence, 1.0)
+    await clock.advance(1.0)
     assert announcements.made == [["1:a", "2:a"]]
 
     await presence.enter(SPACE, "2:b", announce=announcements)
-    await clock.advance(presence, 1.0)
+    await clock.advance(1.0)
     assert announcements.made == [["1:a", "2:a"]]
 
     await presence.leave(SPACE, "1:a")
-    await clock.advance(presence, 1.0)
+    await clock.advance(1.0)
     assert announcements.made == [["1:a", "2:a"], ["2:a", "2:b"]]
 
 
@@ -171,12 +113,12 @@ async def test_the_heartbeat_announces_someone_who_left_without_a_goodbye():
     # A tab held by another process that stops refreshing it.
     await store.refresh({SPACE: ["2:elsewhere"]}, expires_at=clock.now + 3.0)
     await presence.enter(SPACE, "1:here", announce=announcements)
-    await clock.advance(presence, 0.0)
+    await clock.advance(0.0)
     assert announcements.made == [["1:here", "2:elsewhere"]]
 
-    await clock.advance(presence, 2.0)
+    await clock.advance(2.0)
     assert announcements.made == [["1:here", "2:elsewhere"]]  # not expired yet
-    await clock.advance(presence, 1.0)  # it expires; this heartbeat notices
+    await clock.advance(1.0)  # it expires; this heartbeat notices
     assert announcements.made == [["1:here", "2:elsewhere"], ["1:here"]]
     await presence.leave(SPACE, "1:here")
 
