@@ -7,6 +7,10 @@ from contextlib import contextmanager
 from realtime import presence as presence_module
 from realtime.presence import Presence, PresenceStore
 
+# The tracker sockets get in tests (`presence_clock`): what the clock is moved by.
+TTL = 30.0
+HEARTBEAT = 10.0
+
 # A bound on how long the trackers' due work may take (it may render and push): a deadline
 # for a test that would otherwise hang, not a wait.
 SETTLE_SECONDS = 5.0

@@ -1,7 +1,8 @@
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
+import pytest_asyncio
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connections
@@ -9,8 +10,10 @@ from django.db import connections
 from chat import views as chat_views
 from chat.models import Room
 from realtime import budgets, prepared
+from realtime.presence import memory_store
 from realtime.sockets import opening
 from taskworker.worker import claim_and_run_one, new_worker
+from tests.clocks import HEARTBEAT, TTL, ManualClock, this_loops_presence
 
 User = get_user_model()
 
@@ -101,6 +104,18 @@ def pushes(monkeypatch: pytest.MonkeyPatch) -> PushLog:
     monkeypatch.setattr("accounts.events.push_html", log)
     monkeypatch.setattr("chat.events.push_leave", log.leave)
     return log
+
+
+@pytest_asyncio.fixture
+async def presence_clock() -> AsyncIterator[ManualClock]:
+    """The presence tracker sockets on this loop use, on a clock the test moves: entries live
+    TTL and are refreshed every HEARTBEAT of it; changes are announced at once."""
+    memory_store.clear()
+    clock = ManualClock()
+    tracker = clock.tracker(memory_store, ttl=TTL, heartbeat=HEARTBEAT, announce_every=0)
+    with this_loops_presence(tracker):
+        yield clock
+    memory_store.clear()
 
 
 @pytest.fixture(autouse=True)

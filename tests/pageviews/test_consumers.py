@@ -5,7 +5,6 @@ import re
 from urllib.parse import quote
 
 import pytest
-import pytest_asyncio
 from channels.db import database_sync_to_async
 from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
@@ -15,32 +14,17 @@ from pageviews.models import PageCounter
 from realtime.hub.messages import push_event
 from realtime.presence import get_presence, memory_store
 from realtime.sockets.closes import CLOSE_BAD_REQUEST
-from tests.clocks import ManualClock, this_loops_presence
+from tests.clocks import HEARTBEAT, TTL
 
 pytestmark = [
     pytest.mark.asyncio,
     pytest.mark.django_db(transaction=True),
     # PAGE is a room's page: its counters are told only to readers of a room that exists.
-    pytest.mark.usefixtures("close_db_connections", "clock", "room"),
+    pytest.mark.usefixtures("close_db_connections", "presence_clock", "room"),
 ]
 
 PAGE = "/rooms/general/"
 HERE_NOW = re.compile(r'<span id="here-now"[^>]*>(\d+) here now</span>')
-
-
-TTL = 30.0
-HEARTBEAT = 10.0
-
-
-@pytest_asyncio.fixture
-async def clock():
-    """This loop's presence tracker, on a clock the test moves; changes announced at once."""
-    memory_store.clear()
-    manual = ManualClock()
-    tracker = manual.tracker(memory_store, ttl=TTL, heartbeat=HEARTBEAT, announce_every=0)
-    with this_loops_presence(tracker):
-        yield manual
-    memory_store.clear()
 
 
 def router():
@@ -118,7 +102,8 @@ async def test_two_tabs_of_one_person_count_once(ada, grace):
     await grace_page.disconnect()
 
 
-async def test_someone_whose_server_died_drops_out_by_expiry_alone(ada, grace, clock):
+async def test_someone_whose_server_died_drops_out_by_expiry_alone(ada, grace, presence_clock):
+    clock = presence_clock
     page = await open_page(ada)
     await frames_until(page, shows_here_now(1))
     # grace's tab on a server process that then died: one entry, never refreshed, no goodbye.
