@@ -3,8 +3,9 @@ that another thread, task or process changes. A deadline ends a test that would 
 never what a test waits for."""
 
 import asyncio
+import inspect
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 
 def eventually(check: Callable[[], bool], *, what: str, timeout: float = 15.0) -> None:
@@ -16,12 +17,21 @@ def eventually(check: Callable[[], bool], *, what: str, timeout: float = 15.0) -
 
 
 async def until(
-    check: Callable[[], object], *, what: str = "the condition", within: float = 5.0
+    check: Callable[[], object | Awaitable[object]],
+    *,
+    what: str = "the condition",
+    within: float = 5.0,
 ) -> None:
-    """The same on the running event loop, for state its other tasks change."""
+    """The same on the running event loop, for state its other tasks (or, with a check that
+    is a coroutine, its database threads) change."""
+
+    async def holds() -> object:
+        answer = check()
+        return await answer if inspect.isawaitable(answer) else answer
+
     try:
         async with asyncio.timeout(within):
-            while not check():  # noqa: ASYNC110 - polls state other tasks change
+            while not await holds():  # noqa: ASYNC110 - polls state others change
                 await asyncio.sleep(0.005)  # the poll interval
     except TimeoutError:
         raise AssertionError(f"{what} did not happen within {within} s") from None
