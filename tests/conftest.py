@@ -1,4 +1,5 @@
 from collections.abc import AsyncIterator, Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -6,6 +7,7 @@ import pytest_asyncio
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connections
+from django.utils import timezone
 
 from chat import views as chat_views
 from chat.models import Room
@@ -104,6 +106,14 @@ def pushes(monkeypatch: pytest.MonkeyPatch) -> PushLog:
     monkeypatch.setattr("accounts.events.push_html", log)
     monkeypatch.setattr("chat.events.push_leave", log.leave)
     return log
+
+
+@pytest.fixture
+def frozen_now(monkeypatch: pytest.MonkeyPatch) -> datetime:
+    """timezone.now() stands still for the test, so times computed from it are exact."""
+    now = timezone.now()
+    monkeypatch.setattr(timezone, "now", lambda: now)
+    return now
 
 
 @pytest_asyncio.fixture
