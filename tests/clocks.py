@@ -19,7 +19,7 @@ SETTLE_SECONDS = 5.0
 class ManualClock:
     def __init__(self) -> None:
         self.now = 1000.0
-        self.sleepers: list[tuple[float, asyncio.Future[None], asyncio.Task | None]] = []
+        self.sleepers: list[tuple[float, asyncio.Future[None], asyncio.Task[None] | None]] = []
         self.trackers: list[Presence] = []
 
     def __call__(self) -> float:
@@ -49,7 +49,7 @@ class ManualClock:
             if sleeper in self.sleepers:
                 self.sleepers.remove(sleeper)
 
-    def asleep(self, task: asyncio.Task) -> bool:
+    def asleep(self, task: "asyncio.Task[None]") -> bool:
         return any(sleeping is task for _, _, sleeping in self.sleepers)
 
     async def settle(self) -> None:

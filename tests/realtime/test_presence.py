@@ -44,6 +44,7 @@ async def test_an_entry_nobody_refreshes_expires_without_any_goodbye():
     dead = Presence(store, ttl=30.0, heartbeat=1.0, announce_every=0.2, clock=lambda: now[0])
     here = Presence(store, ttl=30.0, heartbeat=1.0, announce_every=0.2, clock=lambda: now[0])
     await dead.enter(SPACE, "1:tab")
+    assert dead.beating is not None
     dead.beating.cancel()
     await here.enter(SPACE, "2:tab")
 
