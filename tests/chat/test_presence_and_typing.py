@@ -11,7 +11,7 @@ from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
 
 from chat import consumers, logic
-from realtime.hub import push_event
+from realtime.hub.messages import push_event
 from realtime.presence import memory_store
 from tests.clocks import HEARTBEAT, TTL
 
