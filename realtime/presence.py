@@ -31,6 +31,7 @@ from realtime.config import REDIS_SOCKET_TIMEOUT
 logger = logging.getLogger(__name__)
 
 Clock = Callable[[], float]
+Sleep = Callable[[float], Awaitable[None]]
 Announcer = Callable[[str, list[str]], Awaitable[None]]
 
 
@@ -128,12 +129,14 @@ class Presence:
         heartbeat: float,
         announce_every: float,
         clock: Clock = time.time,
+        sleep: Sleep = asyncio.sleep,
     ) -> None:
         self.store = store
         self.ttl = ttl
         self.heartbeat = heartbeat
         self.announce_every = announce_every
         self.clock = clock
+        self.sleep = sleep
         self.local: dict[str, set[str]] = {}
         self.announcers: dict[str, Announcer] = {}
         self.announced: dict[str, list[int]] = {}
@@ -189,7 +192,7 @@ class Presence:
     async def announce(self, space: str, *, delay: float) -> None:
         try:
             if delay > 0:
-                await asyncio.sleep(delay)
+                await self.sleep(delay)
             members = await self.members(space)
             self.last_announced[space] = self.clock()
             who = logic.people(members)
@@ -212,7 +215,7 @@ class Presence:
 
     async def beat(self) -> None:
         while self.local:
-            await asyncio.sleep(self.heartbeat)
+            await self.sleep(self.heartbeat)
             entries = {space: tuple(members) for space, members in self.local.items()}
             try:
                 await self.store.refresh(entries, expires_at=self.expiry())

@@ -1,16 +1,21 @@
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
+import pytest_asyncio
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connections
+from django.utils import timezone
 
 from chat.attachments import views as attachment_views
 from chat.models import Room
 from realtime import budgets, prepared
+from realtime.presence import memory_store
 from realtime.sockets import opening
 from taskworker.worker import claim_and_run_one, new_worker
+from tests.clocks import HEARTBEAT, TTL, ManualClock, this_loops_presence
 
 User = get_user_model()
 
@@ -103,6 +108,26 @@ def pushes(monkeypatch: pytest.MonkeyPatch) -> PushLog:
     for feature in ("previews", "attachments", "exports"):
         monkeypatch.setattr(f"chat.{feature}.events.push_html", log)
     return log
+
+
+@pytest.fixture
+def frozen_now(monkeypatch: pytest.MonkeyPatch) -> datetime:
+    """timezone.now() stands still for the test, so times computed from it are exact."""
+    now = timezone.now()
+    monkeypatch.setattr(timezone, "now", lambda: now)
+    return now
+
+
+@pytest_asyncio.fixture
+async def presence_clock() -> AsyncIterator[ManualClock]:
+    """The presence tracker sockets on this loop use, on a clock the test moves: entries live
+    TTL and are refreshed every HEARTBEAT of it; changes are announced at once."""
+    memory_store.clear()
+    clock = ManualClock()
+    tracker = clock.tracker(memory_store, ttl=TTL, heartbeat=HEARTBEAT, announce_every=0)
+    with this_loops_presence(tracker):
+        yield clock
+    memory_store.clear()
 
 
 @pytest.fixture(autouse=True)

@@ -3,20 +3,22 @@
 import asyncio
 import json
 import re
-import time
 import uuid
 
 import pytest
+from channels.layers import get_channel_layer
 from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
 
 from chat import consumers, logic
+from realtime.hub.messages import push_event
 from realtime.presence import memory_store
+from tests.clocks import HEARTBEAT, TTL
 
 pytestmark = [
     pytest.mark.asyncio,
     pytest.mark.django_db(transaction=True),
-    pytest.mark.usefixtures("close_db_connections", "quick_presence"),
+    pytest.mark.usefixtures("close_db_connections", "presence_clock", "quick_typing"),
 ]
 
 ROOM_PAGE = "/ws/?room=general&path=%2Frooms%2Fgeneral%2F"
@@ -24,18 +26,44 @@ PRESENCE = re.compile(r'<section id="room-presence".*?</section>', re.S)
 TYPING = '<p id="typing-{}" class="typing"'
 
 
+# Longer than any test: a second signal within it is always "too soon", whatever the machine's
+# pace; tests move past it by aging the typist's bucket (`throttle_passes`).
+THROTTLE = 60.0
+
+
 @pytest.fixture
-def quick_presence(settings):
-    settings.PRESENCE_TTL_SECONDS = 0.6
-    settings.PRESENCE_HEARTBEAT_SECONDS = 0.15
-    settings.PRESENCE_ANNOUNCE_SECONDS = 0.05
-    settings.CHAT_TYPING_THROTTLE = 0.4
+def quick_typing(settings):
+    settings.CHAT_TYPING_THROTTLE = THROTTLE
     settings.CHAT_TYPING_SHOW = 3.0
-    memory_store.clear()
     consumers.typing_buckets.clear()
     yield
-    memory_store.clear()
     consumers.typing_buckets.clear()
+
+
+def throttle_passes(user, room):
+    consumers.typing_buckets.buckets[f"{user.pk}:{room.id}"].updated -= THROTTLE
+
+
+async def handled_so_far(socket):
+    """Once `socket` has handled every frame sent to it before: a frame it refuses, answered."""
+    await socket.send_to(text_data=json.dumps({"action": "test.barrier"}))
+    await frames_until(socket, lambda fs: any("test.barrier" in f for f in fs))
+
+
+async def quiet(socket, room, clock):
+    """Once `socket` has its catch-up and every presence change so far, and has read them."""
+    await handled_so_far(socket)
+    await clock.settle()
+    await frames_before_marker(socket, room)
+
+
+async def frames_before_marker(socket, room):
+    """What `socket` receives before a marker pushed to the room now: had anything been pushed
+    to the room before, it would be among them."""
+    group = logic.room_group_name(room.id)
+    await get_channel_layer().group_send(group, push_event(group, '<p id="marker"></p>'))
+    frames = await frames_until(socket, lambda fs: any('id="marker"' in f for f in fs))
+    return frames[:-1]
 
 
 def router():
@@ -57,13 +85,6 @@ async def frames_until(communicator, done, *, within=3.0):
     async with asyncio.timeout(within):
         while not done(frames):
             frames.append(await communicator.receive_from())
-    return frames
-
-
-async def frames_for(communicator, seconds):
-    frames = []
-    while not await communicator.receive_nothing(timeout=seconds):
-        frames.append(await communicator.receive_from())
     return frames
 
 
@@ -95,44 +116,48 @@ async def test_people_in_the_room_see_each_other_arrive_and_leave(ada, grace, ro
     await ada_tab.disconnect()
 
 
-async def test_two_tabs_are_one_person_in_the_list(ada, grace, room):
+async def test_two_tabs_are_one_person_in_the_list(ada, grace, room, presence_clock):
     first = await open_room(ada)
     second = await open_room(ada)
     frames = await frames_until(second, showing("ada"))
     assert people_shown(frames) == ["ada"]
     watcher = await open_room(grace)
     await frames_until(watcher, showing("ada", "grace"))
+    await quiet(watcher, room, presence_clock)
 
     await first.disconnect()
+    await presence_clock.settle()
     # ada still has the room open in her other tab: nobody is told she left.
-    for frame in await frames_for(watcher, 0.5):
-        assert people_shown([frame]) in (None, ["ada", "grace"])
+    assert people_shown(await frames_before_marker(watcher, room)) is None
     await second.disconnect()
     await frames_until(watcher, showing("grace"))
     await watcher.disconnect()
 
 
-async def test_presence_expires_by_heartbeat_without_a_disconnect(ada, grace, room):
+async def test_presence_expires_by_heartbeat_without_a_disconnect(ada, grace, room, presence_clock):
     tab = await open_room(ada)
     await frames_until(tab, showing("ada"))
     # grace's tab on another server process that died: no goodbye, no more heartbeats.
     await memory_store.refresh(
-        {logic.room_space(room.id): [f"{grace.pk}:elsewhere"]}, expires_at=time.time() + 0.6
+        {logic.room_space(room.id): [f"{grace.pk}:elsewhere"]}, expires_at=presence_clock() + TTL
     )
 
+    await presence_clock.advance(HEARTBEAT)  # the next heartbeat sees her
     await frames_until(tab, showing("ada", "grace"))
+    await presence_clock.advance(TTL - HEARTBEAT)  # the heartbeat after her entry expired
     await frames_until(tab, showing("ada"))
     await tab.disconnect()
 
 
-async def test_bare_sockets_are_not_shown_in_the_room(ada, grace, room):
+async def test_bare_sockets_are_not_shown_in_the_room(ada, grace, room, presence_clock):
     tab = await open_room(ada)
     await frames_until(tab, showing("ada"))
+    await quiet(tab, room, presence_clock)
     bare = await open_room(grace, "/ws/?room=general")
     await bare.receive_from()  # the bell
 
-    frames = await frames_for(tab, 0.4)
-    assert people_shown(frames) in (None, ["ada"])
+    await presence_clock.settle()
+    assert people_shown(await frames_before_marker(tab, room)) is None
     await bare.disconnect()
     await tab.disconnect()
 
@@ -141,7 +166,7 @@ async def test_typing_reaches_the_others_throttled_and_is_never_stored(ada, grac
     typist = await open_room(ada)
     reader = await open_room(grace)
     await frames_until(reader, showing("ada", "grace"))
-    await frames_for(typist, 0.1)
+    await handled_so_far(typist)  # its catch-up read
 
     await typist.send_to(text_data=typing_frame())
     frames = await frames_until(reader, lambda fs: any(TYPING.format(ada.pk) in f for f in fs))
@@ -153,8 +178,9 @@ async def test_typing_reaches_the_others_throttled_and_is_never_stored(ada, grac
 
     # Within the throttle: dropped. After it: the next one goes out.
     await typist.send_to(text_data=typing_frame())
-    assert not any(TYPING.format(ada.pk) in f for f in await frames_for(reader, 0.2))
-    await asyncio.sleep(0.3)
+    await handled_so_far(typist)
+    assert not any(TYPING.format(ada.pk) in f for f in await frames_before_marker(reader, room))
+    throttle_passes(ada, room)
     await typist.send_to(text_data=typing_frame())
     await frames_until(reader, lambda fs: any(TYPING.format(ada.pk) in f for f in fs))
 
@@ -170,7 +196,7 @@ async def test_a_flood_of_typing_frames_gives_one_signal_and_the_socket_still_an
     typist = await open_room(ada)
     reader = await open_room(grace)
     await frames_until(reader, showing("ada", "grace"))
-    await frames_for(typist, 0.1)
+    await handled_so_far(typist)  # its catch-up read
 
     for _ in range(500):
         await typist.send_to(text_data=typing_frame())
@@ -185,8 +211,8 @@ async def test_a_flood_of_typing_frames_gives_one_signal_and_the_socket_still_an
         typist, lambda fs: any(f'data-answered="{client_id}"' in f for f in fs)
     )
     assert not any("socket-error" in f and "flash-error" in f for f in answered)
+    # The message was sent after every typing frame: their signals all come before it.
     received = await frames_until(reader, lambda fs: any("done typing" in f for f in fs))
-    received += await frames_for(reader, 0.2)
     assert sum(TYPING.format(ada.pk) in f for f in received) == 1
 
     await typist.disconnect()

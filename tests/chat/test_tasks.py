@@ -112,18 +112,19 @@ def test_a_link_to_this_server_is_refused_without_fetching(site, post, work, pus
 
 
 @pytest.mark.usefixtures("allow_local_site")
-def test_failures_retry_with_backoff_then_show_as_failed(site, post, work, pushes, room, settings):
+def test_failures_retry_with_backoff_then_show_as_failed(
+    site, post, work, pushes, room, settings, frozen_now
+):
     settings.TASK_RETRY_ATTEMPTS = 3
     settings.TASK_RETRY_BASE_DELAY = 30
     site.reply("/flaky", b"down", status=503)
     message = post(f"{site.url('/flaky')}")
     pushes.sent.clear()
 
-    before = timezone.now()
     work()
     retry = DBTaskResult.objects.get(status=TaskResultStatus.READY)
     assert retry.args_kwargs["kwargs"]["attempt"] == 2
-    assert retry.run_after >= before + timedelta(seconds=30)
+    assert retry.run_after == frozen_now + timedelta(seconds=30)
     assert work() == 0  # not due yet
     assert LinkPreview.objects.get().status == LinkPreview.Status.PENDING
     assert pushes.sent == []
@@ -132,7 +133,7 @@ def test_failures_retry_with_backoff_then_show_as_failed(site, post, work, pushe
     work()
     retry = DBTaskResult.objects.get(status=TaskResultStatus.READY)
     assert retry.args_kwargs["kwargs"]["attempt"] == 3
-    assert retry.run_after >= timezone.now() + timedelta(seconds=59)  # doubled
+    assert retry.run_after == frozen_now + timedelta(seconds=60)  # doubled
 
     due_now()
     work()

@@ -13,7 +13,6 @@ import os
 import secrets
 import shutil
 import subprocess
-import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import ExitStack
@@ -216,14 +215,6 @@ def conversation(
         return Conversation(a, b, writer, reader, token)
 
     return start
-
-
-def eventually(check: Callable[[], bool], *, timeout: float = 15.0, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} did not happen within {timeout} s")
-        time.sleep(0.1)
 
 
 class Worker:

@@ -25,12 +25,12 @@ from tests.faults.conftest import (
     AppServer,
     Conversation,
     RedisServer,
-    eventually,
 )
 from tests.faults.pages import ACKNOWLEDGED, TIMEOUT, Page, has_acknowledgement, has_bodies
 from tests.faults.test_two_shards import closed_within
 from tests.realtime.test_hub import MALFORMED
 from tests.servers import LOCALHOST
+from tests.waiting import eventually
 
 pytestmark = [pytest.mark.faults, pytest.mark.asyncio]
 

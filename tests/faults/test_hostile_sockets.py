@@ -19,10 +19,11 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from tests.faults.conftest import AppServer, eventually
+from tests.faults.conftest import AppServer
 from tests.faults.pages import Page, has_acknowledgement, has_text
 from tests.integration.conftest import DEMO_PASSWORD
 from tests.servers import manage, sign_in
+from tests.waiting import eventually
 
 pytestmark = [pytest.mark.faults, pytest.mark.asyncio]
 
@@ -212,6 +213,7 @@ async def flood(
                     break
                 await socket.send(frame)
                 counts[0] += 1
+                # The flood's pace, not a wait: about 200 frames a second per socket.
                 await asyncio.sleep(0.005)
         draining.cancel()
 

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from realtime.sockets.closes import CLOSE_SERVICE_RESTART
+from tests import waiting
 from tests.faults.conftest import AppServer, RedisServer, Worker
 from tests.faults.proxy import TcpProxy
 from tests.integration.conftest import POSTGRES_PORT
@@ -20,10 +21,10 @@ TIMEOUT = 15.0
 
 
 async def logged(worker: Worker, text: str) -> None:
-    async with asyncio.timeout(TIMEOUT):
-        while not worker.logged(text):
-            assert worker.alive(), f"the worker exited:\n{worker.tail()}"
-            await asyncio.sleep(0.1)
+    await waiting.until(
+        lambda: worker.logged(text) or not worker.alive(), what=text, within=TIMEOUT
+    )
+    assert worker.alive(), f"the worker exited:\n{worker.tail()}"
 
 
 async def test_the_worker_outlives_a_redis_restart_and_counts_views_made_after_it(

@@ -13,10 +13,11 @@ import pytest
 from channels_redis.core import RedisChannelLayer
 from websockets.asyncio.client import connect
 
-from tests.faults.conftest import AppServer, RedisServer, eventually
+from tests.faults.conftest import AppServer, RedisServer
 from tests.faults.pages import Page, has_text
 from tests.faults.test_socket_churn import gauges
 from tests.servers import LOCALHOST
+from tests.waiting import eventually
 
 pytestmark = [pytest.mark.faults, pytest.mark.asyncio]
 

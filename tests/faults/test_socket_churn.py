@@ -13,8 +13,9 @@ from collections.abc import Callable
 import pytest
 from websockets.asyncio.client import connect
 
-from tests.faults.conftest import METRICS_TOKEN, AppServer, RedisServer, eventually
+from tests.faults.conftest import METRICS_TOKEN, AppServer, RedisServer
 from tests.servers import LOCALHOST
+from tests.waiting import eventually
 
 pytestmark = [pytest.mark.faults, pytest.mark.asyncio]
 

@@ -4,7 +4,7 @@ a stopped worker loses nothing, and a task whose worker is killed mid-task runs 
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
@@ -13,6 +13,7 @@ import pytest
 from tests.faults.proxy import TcpProxy
 from tests.integration.conftest import POSTGRES_PORT
 from tests.servers import LOCALHOST, PageServer, db_worker, manage
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -47,14 +48,6 @@ def query(url: str, sql: str, *params: object) -> list[tuple[object, ...]]:
         return connection.execute(sql, params).fetchall()
 
 
-def wait_until(what: str, check: Callable[[], bool], *, timeout: float = TIMEOUT) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting until {what}")
-        time.sleep(0.2)
-
-
 def request_exports(env: dict[str, str], count: int) -> list[int]:
     output = manage(
         env,
@@ -83,22 +76,24 @@ def test_tasks_queued_while_the_worker_is_stopped_run_when_it_returns(worker_env
     url = worker_env["DATABASE_URL"]
     with db_worker(worker_env, worker_id="first", log=logs / "first.log") as worker:
         before = request_exports(worker_env, 2)
-        wait_until(
-            "the first exports are ready",
+        eventually(
             lambda: set(export_statuses(worker_env, before).values()) == {"ready"},
+            what="the first exports are ready",
+            timeout=TIMEOUT,
         )
         worker.send_signal(signal.SIGTERM)
         assert worker.wait(timeout=20) == 0
 
     queued = request_exports(worker_env, 3)
-    time.sleep(1.5)
+    # No worker is running: nothing can take them, however long they wait.
     assert set(export_statuses(worker_env, queued).values()) == {"pending"}
     assert query(url, "SELECT count(*) FROM taskworker_workerheartbeat") == [(0,)]
 
     with db_worker(worker_env, worker_id="second", log=logs / "second.log"):
-        wait_until(
-            "the queued exports are ready",
+        eventually(
             lambda: set(export_statuses(worker_env, queued).values()) == {"ready"},
+            what="the queued exports are ready",
+            timeout=TIMEOUT,
         )
     # Each finished once: one notification per export, and one task result that succeeded.
     notified = query(
@@ -121,11 +116,12 @@ def test_tasks_queued_while_the_worker_is_stopped_run_when_it_returns(worker_env
 def test_a_task_whose_worker_is_killed_runs_again_and_completes(worker_env, logs, site):
     url = worker_env["DATABASE_URL"]
     calls: list[float] = []
+    killed = threading.Event()
 
     def slow_then_fine(handler):
         calls.append(time.monotonic())
         if len(calls) == 1:
-            time.sleep(20)  # the worker is killed while it waits for this
+            killed.wait(TIMEOUT)  # the worker is killed while it waits for this
             return
         body = b"<html><head><title>Survived a SIGKILL</title></head></html>"
         handler.send_response(200)
@@ -147,9 +143,12 @@ def test_a_task_whose_worker_is_killed_runs_again_and_completes(worker_env, logs
             f" author=User.objects.get(username='grace'), body='read {site.url('/article')}',"
             " client_id=None)",
         )
-        wait_until("the worker is in the middle of the task", lambda: len(calls) == 1)
+        eventually(
+            lambda: len(calls) == 1, what="the worker is in the middle of the task", timeout=TIMEOUT
+        )
         doomed.send_signal(signal.SIGKILL)
         doomed.wait(timeout=10)
+        killed.set()
 
     [(preview_id,)] = query(
         url, "SELECT id FROM chat_linkpreview WHERE url = %s", site.url("/article")
@@ -164,8 +163,7 @@ def test_a_task_whose_worker_is_killed_runs_again_and_completes(worker_env, logs
     assert (status, workers) == ("RUNNING", ["doomed"])  # left behind by the dead worker
 
     with db_worker(worker_env, worker_id="rescuer", log=logs / "rescuer.log"):
-        wait_until(
-            "the preview is ready",
+        eventually(
             lambda: (
                 query(
                     url,
@@ -174,6 +172,8 @@ def test_a_task_whose_worker_is_killed_runs_again_and_completes(worker_env, logs
                 )
                 == [("ready", "Survived a SIGKILL")]
             ),
+            what="the preview is ready",
+            timeout=TIMEOUT,
         )
     [(status, workers)] = query(
         url,
@@ -205,22 +205,32 @@ def test_the_worker_waits_out_database_outages_at_start_and_between_tasks(worker
     log = logs / "patient.log"
     proxy.cut()  # PostgreSQL is unreachable when the worker starts
     with db_worker(through(proxy, worker_env), worker_id="patient", log=log) as worker:
-        wait_until("the worker says so", lambda: "cannot reach the database" in log.read_text())
+        eventually(
+            lambda: "cannot reach the database" in log.read_text(),
+            what="the worker says so",
+            timeout=TIMEOUT,
+        )
         proxy.restore()
         first = request_exports(worker_env, 1)
-        wait_until(
-            "the first export is ready",
+        eventually(
             lambda: set(export_statuses(worker_env, first).values()) == {"ready"},
+            what="the first export is ready",
+            timeout=TIMEOUT,
         )
 
         proxy.cut()  # and again, while it waits for work
-        wait_until("the worker notices", lambda: "lost the database" in log.read_text())
+        eventually(
+            lambda: "lost the database" in log.read_text(),
+            what="the worker notices",
+            timeout=TIMEOUT,
+        )
         queued = request_exports(worker_env, 2)
         assert worker.poll() is None, log.read_text()[-3000:]
         proxy.restore()
-        wait_until(
-            "the exports queued during the outage are ready",
+        eventually(
             lambda: set(export_statuses(worker_env, queued).values()) == {"ready"},
+            what="the exports queued during the outage are ready",
+            timeout=TIMEOUT,
         )
         assert worker.poll() is None, log.read_text()[-3000:]
     assert "Task worker patient reaches the database again" in log.read_text()
@@ -266,13 +276,18 @@ def test_a_task_the_database_outage_interrupted_runs_again_once_it_is_back(
             f" author=User.objects.get(username='grace'), body='read {site.url('/outage')}',"
             " client_id=None)",
         )
-        wait_until("the worker is in the middle of the task", lambda: len(calls) == 1)
+        eventually(
+            lambda: len(calls) == 1, what="the worker is in the middle of the task", timeout=TIMEOUT
+        )
         proxy.cut()
         answer.set()  # the page arrives; saving the preview fails
-        wait_until("the worker notices", lambda: "lost the database" in log.read_text())
+        eventually(
+            lambda: "lost the database" in log.read_text(),
+            what="the worker notices",
+            timeout=TIMEOUT,
+        )
         proxy.restore()
-        wait_until(
-            "the preview is ready",
+        eventually(
             lambda: (
                 query(
                     url,
@@ -281,6 +296,8 @@ def test_a_task_the_database_outage_interrupted_runs_again_once_it_is_back(
                 )
                 == [("ready", "Survived an outage")]
             ),
+            what="the preview is ready",
+            timeout=TIMEOUT,
         )
         assert worker.poll() is None, log.read_text()[-3000:]
     assert len(calls) == 2

@@ -37,7 +37,7 @@ def mention(recipient, actor, *, minutes_ago, read=False):
 
 
 def test_notify_schedules_a_digest_run_after_the_delay(
-    people, settings, django_capture_on_commit_callbacks
+    people, settings, django_capture_on_commit_callbacks, frozen_now
 ):
     ada, grace, _ = people
     settings.NOTIFICATIONS_DIGEST_DELAY = 600
@@ -51,7 +51,7 @@ def test_notify_schedules_a_digest_run_after_the_delay(
         )
     task = DBTaskResult.objects.get()
     assert task.task_path == "notifications.tasks.send_digests"
-    assert task.run_after >= timezone.now() + timedelta(seconds=599)
+    assert task.run_after == frozen_now + timedelta(seconds=601)  # the delay, and a second
 
 
 def test_due_unread_notifications_are_emailed_once(people, run_tasks, settings):

@@ -86,13 +86,17 @@ class StalledLayer:
 
     def __init__(self) -> None:
         self.release = asyncio.Event()
+        self.began = asyncio.Event()
+        self.ended = asyncio.Event()
         self.started: list[dict[str, object]] = []
         self.finished: list[dict[str, object]] = []
 
     async def send(self, channel, message):
         self.started.append(message)
+        self.began.set()
         await self.release.wait()
         self.finished.append(message)
+        self.ended.set()
 
 
 @pytest.mark.asyncio
@@ -105,12 +109,12 @@ async def test_under_asgi_the_response_does_not_wait_for_the_send(monkeypatch):
     response = await asyncio.wait_for(AsyncClient().get("/accounts/login/"), timeout=10)
 
     assert response.status_code == 200
-    await asyncio.sleep(0)
+    await asyncio.wait_for(stalled.began.wait(), timeout=5)
     assert [hit["path"] for hit in stalled.started] == ["/accounts/login/"]
     assert stalled.finished == []
     stalled.release.set()
-    await asyncio.sleep(0.01)
-    assert len(stalled.finished) == 1
+    await asyncio.wait_for(stalled.ended.wait(), timeout=5)
+    assert [hit["path"] for hit in stalled.finished] == ["/accounts/login/"]
 
 
 @pytest.mark.asyncio

@@ -18,13 +18,13 @@ pytestmark = [
     pytest.mark.usefixtures("close_db_connections"),
 ]
 
-FLUSH = 0.2
-
 
 @pytest.fixture(autouse=True)
-def quick_flushes(settings):
-    settings.PAGEVIEWS_FLUSH_SECONDS = FLUSH
-    settings.STATS_PUSH_SECONDS = FLUSH
+def flushes_only_when_told(settings):
+    # The worker's own timer never fires during a test: each test flushes with `flush`,
+    # so what a flush saves and pushes is exact.
+    settings.PAGEVIEWS_FLUSH_SECONDS = 3600
+    settings.STATS_PUSH_SECONDS = 0
     memory_store.clear()
     yield
     memory_store.clear()
@@ -44,10 +44,25 @@ def batches(monkeypatch):
     return saved
 
 
+class FlushedWorker(PageviewWorker):
+    """The worker, plus a flush the test sends down its channel: handled in order, after every
+    hit sent before it."""
+
+    async def test_flush(self, message):
+        await self.flush()
+        message["done"].set()
+
+
 def worker() -> ApplicationCommunicator:
     return ApplicationCommunicator(
-        PageviewWorker.as_asgi(), {"type": "channel", "channel": "pageviews"}
+        FlushedWorker.as_asgi(), {"type": "channel", "channel": "pageviews"}
     )
+
+
+async def flush(communicator: ApplicationCommunicator) -> None:
+    done = asyncio.Event()
+    await communicator.send_input({"type": "test.flush", "done": done})
+    await asyncio.wait_for(done.wait(), timeout=5)
 
 
 async def views_of(path: str):
@@ -68,34 +83,33 @@ async def test_hits_are_coalesced_into_batches(batches, page_pushes):
         await communicator.send_input(logic.hit_message("/a/", time.time()))
     for _ in range(5):
         await communicator.send_input(logic.hit_message("/b/", time.time()))
-    await asyncio.sleep(FLUSH * 2.5)
+    await flush(communicator)
 
     assert await views_of("/a/") == 300
     assert await views_of("/b/") == 5
-    assert 1 <= len(batches) <= 2  # 305 views, one or two transactions
-    assert sum(sum(batch.views.values()) for batch in batches) == 305
-    assert len(page_pushes.to(logic.page_group_name("/a/"))) == len(batches)
-    assert "300 views" in page_pushes.to(logic.page_group_name("/a/"))[-1]
+    assert [batch.views for batch in batches] == [{"/a/": 300, "/b/": 5}]  # one transaction
+    [pushed_a] = page_pushes.to(logic.page_group_name("/a/"))
+    [pushed_b] = page_pushes.to(logic.page_group_name("/b/"))
+    assert "300 views" in pushed_a
+    assert "5 views" in pushed_b
     await stop(communicator)
 
 
 async def test_pushes_per_page_are_bounded_however_many_views_arrive(batches, page_pushes):
     communicator = worker()
-    sent = 0
-    started = time.monotonic()
-    while time.monotonic() - started < FLUSH * 5:
-        for _ in range(20):
+    for _ in range(5):
+        for _ in range(300):
             await communicator.send_input(logic.hit_message("/busy/", time.time()))
-            sent += 1
-        await asyncio.sleep(0.01)
-    await asyncio.sleep(FLUSH * 2.5)
+        await flush(communicator)
+    await flush(communicator)  # no views since the last one: nothing to push
 
     pushed = page_pushes.to(logic.page_group_name("/busy/"))
-    # About one push per flush interval, while hundreds of views arrived.
-    assert sent >= 500
-    assert 3 <= len(pushed) <= 8
-    assert await views_of("/busy/") == sent
-    assert f"{sent:,} views" in pushed[-1]
+    # One push per flush that saved views, while hundreds of views arrived in each.
+    assert len(pushed) == 5
+    assert len(batches) == 5
+    assert await views_of("/busy/") == 1500
+    totals = [f"{views:,} views" for views in (300, 600, 900, 1200, 1500)]
+    assert [total in html for total, html in zip(totals, pushed, strict=True)] == [True] * 5
     await stop(communicator)
 
 
@@ -104,7 +118,7 @@ async def test_malformed_hits_are_dropped_and_the_worker_goes_on(caplog, page_pu
     await communicator.send_input({"type": logic.HIT, "path": "elsewhere", "at": 1.0})
     await communicator.send_input({"type": "pageview.unknown"})
     await communicator.send_input(logic.hit_message("/ok/", time.time()))
-    await asyncio.sleep(FLUSH * 2)
+    await flush(communicator)
 
     assert await views_of("/ok/") == 1
     assert "ignored a malformed hit" in caplog.text
@@ -115,26 +129,26 @@ async def test_malformed_hits_are_dropped_and_the_worker_goes_on(caplog, page_pu
 async def test_a_batch_the_database_refused_is_saved_with_the_next_one(
     monkeypatch, caplog, page_pushes
 ):
-    refused, saved = asyncio.Event(), asyncio.Event()
-    loop = asyncio.get_running_loop()
+    tries: list[dict[str, int]] = []
     record = actions.pageviews_record
 
     def down_once(*, batch):
-        if not refused.is_set():
-            loop.call_soon_threadsafe(refused.set)
+        tries.append(batch.views)
+        if len(tries) == 1:
             raise RuntimeError("database went away")
         record(batch=batch)  # saved, and pushed on commit
-        loop.call_soon_threadsafe(saved.set)
 
     monkeypatch.setattr("pageviews.consumers.actions.pageviews_record", down_once)
     communicator = worker()
     await communicator.send_input(logic.hit_message("/a/", time.time()))
-    await asyncio.wait_for(refused.wait(), timeout=5)
-    await communicator.send_input(logic.hit_message("/a/", time.time()))
-
-    await asyncio.wait_for(saved.wait(), timeout=5)
-    pushed = page_pushes.to(logic.page_group_name("/a/"))
+    await flush(communicator)
     assert "Saving 1 pageviews failed; trying again at the next flush" in caplog.text
+    assert page_pushes.to(logic.page_group_name("/a/")) == []
+
+    await communicator.send_input(logic.hit_message("/a/", time.time()))
+    await flush(communicator)
+    pushed = page_pushes.to(logic.page_group_name("/a/"))
+    assert tries == [{"/a/": 1}, {"/a/": 2}]
     assert await views_of("/a/") == 2
     assert len(pushed) == 1
     assert "2 views" in pushed[0]
@@ -144,18 +158,17 @@ async def test_a_batch_the_database_refused_is_saved_with_the_next_one(
 async def test_stats_are_pushed_only_while_someone_has_the_stats_page_open(page_pushes):
     communicator = worker()
     await communicator.send_input(logic.hit_message("/a/", time.time()))
-    await asyncio.sleep(FLUSH * 2)
+    await flush(communicator)
     assert page_pushes.to(logic.STATS_GROUP) == []
 
     presence = get_presence()
     await presence.enter(logic.page_space(events.stats_path()), "1:tab")
     await presence.enter("site", "1:tab")
     await communicator.send_input(logic.hit_message("/a/", time.time()))
-    await asyncio.sleep(FLUSH * 2.5)
+    await flush(communicator)
 
-    pushed = page_pushes.to(logic.STATS_GROUP)
-    assert pushed
-    assert '<dd id="stat-connections">1</dd>' in pushed[-1]
-    assert 'id="stats"' in pushed[-1]
-    assert "/a/" in pushed[-1]  # among the top pages
+    [pushed] = page_pushes.to(logic.STATS_GROUP)
+    assert '<dd id="stat-connections">1</dd>' in pushed
+    assert 'id="stats"' in pushed
+    assert "/a/" in pushed  # among the top pages
     await stop(communicator)

@@ -3,6 +3,7 @@ import asyncio
 import pytest
 
 from realtime.admission import Admission
+from tests.waiting import until
 
 
 @pytest.mark.asyncio
@@ -18,7 +19,7 @@ async def test_sockets_are_admitted_a_few_at_a_time_in_arrival_order():
         admission.leave()
 
     tasks = [asyncio.create_task(socket(n)) for n in range(6)]
-    await asyncio.sleep(0.01)
+    await until(lambda: admission.waiting == 4, what="four sockets waiting")
     assert admitted == [0, 1]
     assert admission.waiting == 4
     release.set()
@@ -50,7 +51,7 @@ async def test_a_newcomer_never_overtakes_a_waiting_socket():
         admission.leave()
 
     first = asyncio.create_task(socket("waiting"))
-    await asyncio.sleep(0.01)
+    await until(lambda: admission.waiting == 1, what="a socket waiting")
     admission.leave()  # a place frees up just as a newcomer arrives
     await socket("newcomer")
     await first

@@ -1,9 +1,7 @@
-import asyncio
-import time
-
 import pytest
 
 from realtime.presence import MemoryPresenceStore, Presence
+from tests.clocks import ManualClock
 
 pytestmark = pytest.mark.asyncio
 
@@ -18,12 +16,10 @@ class Announcements:
         self.made.append(members)
 
 
-def tracker(store, *, ttl=5.0, heartbeat=1.0, announce_every=0.2, clock=time.time):
-    return Presence(store, ttl=ttl, heartbeat=heartbeat, announce_every=announce_every, clock=clock)
-
-
-async def settle(seconds=0.05):
-    await asyncio.sleep(seconds)
+def tracker(store, *, ttl=5.0, heartbeat=1.0, announce_every=0.2, clock=None):
+    if clock is None:
+        return Presence(store, ttl=ttl, heartbeat=heartbeat, announce_every=announce_every)
+    return clock.tracker(store, ttl=ttl, heartbeat=heartbeat, announce_every=announce_every)
 
 
 async def test_two_tabs_of_one_person_count_once():
@@ -45,9 +41,10 @@ async def test_an_entry_nobody_refreshes_expires_without_any_goodbye():
     now = [1000.0]
     store = MemoryPresenceStore()
     # Another server process: its sockets entered, then it died (no leave, no heartbeat).
-    dead = tracker(store, ttl=30.0, clock=lambda: now[0])
-    here = tracker(store, ttl=30.0, clock=lambda: now[0])
+    dead = Presence(store, ttl=30.0, heartbeat=1.0, announce_every=0.2, clock=lambda: now[0])
+    here = Presence(store, ttl=30.0, heartbeat=1.0, announce_every=0.2, clock=lambda: now[0])
     await dead.enter(SPACE, "1:tab")
+    assert dead.beating is not None
     dead.beating.cancel()
     await here.enter(SPACE, "2:tab")
 
@@ -59,58 +56,71 @@ async def test_an_entry_nobody_refreshes_expires_without_any_goodbye():
 
 
 async def test_the_heartbeat_keeps_open_sockets_present_past_their_ttl():
-    presence = tracker(MemoryPresenceStore(), ttl=0.3, heartbeat=0.1)
+    clock = ManualClock()
+    presence = tracker(MemoryPresenceStore(), ttl=3.0, heartbeat=1.0, clock=clock)
     await presence.enter(SPACE, "1:tab")
-    await asyncio.sleep(0.8)
+    await clock.advance(8.0)
     assert await presence.people(SPACE) == [1]
 
     await presence.leave(SPACE, "1:tab")
     assert await presence.people(SPACE) == []
-    await settle(0.15)
+    await clock.advance(1.0)
     assert presence.beating.done()  # nothing left to keep alive
 
 
 async def test_announcements_are_coalesced_to_one_per_interval_and_end_right():
+    clock = ManualClock()
     announcements = Announcements()
-    presence = tracker(MemoryPresenceStore(), announce_every=0.3)
+    presence = tracker(MemoryPresenceStore(), announce_every=3.0, clock=clock)
+    members = [f"{user_id}:tab" for user_id in range(1, 21)]
 
-    for user_id in range(1, 21):
-        await presence.enter(SPACE, f"{user_id}:tab", announce=announcements)
-    await asyncio.sleep(0.5)
+    for member in members[:10]:
+        await presence.enter(SPACE, member, announce=announcements)
+    await clock.advance(0.0)
+    assert announcements.made == [sorted(members[:10])]
 
-    assert 1 <= len(announcements.made) <= 2
-    assert len(announcements.made[-1]) == 20
+    for member in members[10:]:
+        await presence.enter(SPACE, member, announce=announcements)
+    await clock.advance(2.5)
+    assert len(announcements.made) == 1  # within the interval: held back
+
+    await clock.advance(0.5)
+    assert announcements.made == [sorted(members[:10]), sorted(members)]
 
 
 async def test_a_second_tab_announces_nothing_new_but_a_person_leaving_does():
+    clock = ManualClock()
     announcements = Announcements()
-    presence = tracker(MemoryPresenceStore(), announce_every=0.05)
+    presence = tracker(MemoryPresenceStore(), announce_every=1.0, clock=clock)
     await presence.enter(SPACE, "1:a", announce=announcements)
     await presence.enter(SPACE, "2:a", announce=announcements)
-    await settle(0.15)
-    made = len(announcements.made)
+    await clock.advance(1.0)
+    assert announcements.made == [["1:a", "2:a"]]
 
     await presence.enter(SPACE, "2:b", announce=announcements)
-    await settle(0.15)
-    assert len(announcements.made) == made
+    await clock.advance(1.0)
+    assert announcements.made == [["1:a", "2:a"]]
 
     await presence.leave(SPACE, "1:a")
-    await settle(0.15)
-    assert announcements.made[-1] == ["2:a", "2:b"]
+    await clock.advance(1.0)
+    assert announcements.made == [["1:a", "2:a"], ["2:a", "2:b"]]
 
 
 async def test_the_heartbeat_announces_someone_who_left_without_a_goodbye():
+    clock = ManualClock()
     store = MemoryPresenceStore()
     announcements = Announcements()
-    presence = tracker(store, ttl=0.3, heartbeat=0.1, announce_every=0.05)
-    await presence.enter(SPACE, "1:here", announce=announcements)
+    presence = tracker(store, ttl=3.0, heartbeat=1.0, announce_every=0.5, clock=clock)
     # A tab held by another process that stops refreshing it.
-    await store.refresh({SPACE: ["2:elsewhere"]}, expires_at=time.time() + 0.3)
-    await settle(0.2)
-    assert announcements.made[-1] == ["1:here", "2:elsewhere"]
+    await store.refresh({SPACE: ["2:elsewhere"]}, expires_at=clock.now + 3.0)
+    await presence.enter(SPACE, "1:here", announce=announcements)
+    await clock.advance(0.0)
+    assert announcements.made == [["1:here", "2:elsewhere"]]
 
-    await asyncio.sleep(0.5)
-    assert announcements.made[-1] == ["1:here"]
+    await clock.advance(2.0)
+    assert announcements.made == [["1:here", "2:elsewhere"]]  # not expired yet
+    await clock.advance(1.0)  # it expires; this heartbeat notices
+    assert announcements.made == [["1:here", "2:elsewhere"], ["1:here"]]
     await presence.leave(SPACE, "1:here")
 
 

@@ -157,7 +157,8 @@ async def test_while_stopping_the_in_memory_layer_leaves_pushes_to_the_resume(la
 @pytest.mark.asyncio
 async def test_pushes_to_one_carrier_leave_in_the_order_they_were_numbered(monkeypatch):
     class UnevenLayer(InMemoryChannelLayer):
-        """The first send is slow: without turns, the later ones would overtake it."""
+        """The first send yields before it is sent: without turns, the later ones, already
+        scheduled, would overtake it."""
 
         def __init__(self) -> None:
             super().__init__()
@@ -165,7 +166,7 @@ async def test_pushes_to_one_carrier_leave_in_the_order_they_were_numbered(monke
 
         async def group_send(self, group, message):
             if not self.seqs and message["html"] == "0":
-                await asyncio.sleep(0.02)
+                await asyncio.sleep(0)  # not a wait: lets every other send run first
             self.seqs.append(message["seq"])
 
     layer = UnevenLayer()

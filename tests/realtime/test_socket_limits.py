@@ -197,8 +197,7 @@ async def test_a_stopping_server_closes_sockets_with_1012_and_leaves_its_groups(
     assert hub.carriers
 
     socket.future.cancel()  # what Daphne does to every application on SIGTERM
-    await asyncio.sleep(0)
-    closed = await socket.output_queue.get()
+    closed = await asyncio.wait_for(socket.output_queue.get(), timeout=5)
     assert closed == {"type": "websocket.close", "code": CLOSE_SERVICE_RESTART}
     await socket.send_input({"type": "websocket.disconnect", "code": CLOSE_SERVICE_RESTART})
     with pytest.raises(asyncio.CancelledError):

@@ -18,6 +18,7 @@ from realtime.hub.messages import carrier
 from taskworker import worker as worker_module
 from taskworker.models import WorkerHeartbeat
 from tests.taskworker.failing import failing_first
+from tests.waiting import until
 
 pytestmark = [
     pytest.mark.asyncio,
@@ -89,7 +90,7 @@ def heartbeats() -> int:
         try:
             return WorkerHeartbeat.objects.count()
         except OperationalError:
-            time.sleep(0.01)
+            time.sleep(0.01)  # a retry: the writer holds the lock for a moment
     raise AssertionError("the heartbeat table stayed locked")
 
 
@@ -98,10 +99,8 @@ async def test_a_stopping_server_stops_its_worker_cleanly(settings):
     settings.TASK_WORKER_HEARTBEAT = 60
 
     worker = await start_worker()
-    for _ in range(100):  # the first beat happens before the worker claims anything
-        if await heartbeats():
-            break
-        await asyncio.sleep(0.05)
+    # The first beat happens before the worker claims anything.
+    await until(heartbeats, what="the first heartbeat")
     assert await heartbeats() == 1
 
     await stop_embedded_workers()  # what realtime.asgi runs when Daphne shuts down
@@ -115,21 +114,25 @@ async def test_a_stopping_server_stops_its_worker_cleanly(settings):
 async def test_a_stopping_server_waits_for_the_task_in_progress(settings, monkeypatch):
     settings.TASK_WORKER_INTERVAL = 0.05
     settings.TASK_WORKER_HEARTBEAT = 60
-    started = threading.Event()
+    started, finish = threading.Event(), threading.Event()
     events = []
 
     def a_slow_task(worker):
         started.set()
-        time.sleep(0.5)
+        finish.wait(5)
         events.append("task finished")
         return True
 
     monkeypatch.setattr(worker_module, "claim_and_run_one", a_slow_task)
 
-    await start_worker()
+    worker = await start_worker()
     assert await asyncio.to_thread(started.wait, 5)
 
-    await stop_embedded_workers()
+    stopping = asyncio.create_task(stop_embedded_workers())
+    await until(worker.cancelling, what="the stop reaching the worker")
+    assert not stopping.done()  # it waits for the task in progress
+    finish.set()
+    await asyncio.wait_for(stopping, timeout=5)
     events.append("stopped")
 
     assert events == ["task finished", "stopped"]
@@ -143,12 +146,9 @@ async def test_a_worker_whose_database_is_down_at_start_keeps_trying(settings, m
     database_down_at_start(monkeypatch, beats=2)
 
     worker = await start_worker()
-    for _ in range(100):
-        if await heartbeats():
-            break
-        await asyncio.sleep(0.05)
+    await until(heartbeats, what="a heartbeat once the database is back")
     assert await heartbeats() == 1
-    assert caplog.text.count("could not start; trying again") >= 2
+    assert caplog.text.count("could not start; trying again") == 2
     assert not worker.done()
 
     await stop_embedded_workers()
@@ -162,9 +162,7 @@ async def test_a_worker_stopped_before_its_database_came_back_stops_cleanly(
     database_down_at_start(monkeypatch, beats=1000)
 
     worker = await start_worker()
-    async with asyncio.timeout(5):
-        while "could not start; trying again" not in caplog.text:  # noqa: ASYNC110
-            await asyncio.sleep(0.02)
+    await until(lambda: "could not start; trying again" in caplog.text, what="a failed start")
 
     await stop_embedded_workers()
 
@@ -174,18 +172,21 @@ async def test_a_worker_stopped_before_its_database_came_back_stops_cleanly(
 
 async def test_a_task_that_fails_while_the_worker_stops_is_logged(settings, monkeypatch, caplog):
     settings.TASK_WORKER_HEARTBEAT = 60
-    started = threading.Event()
+    started, fail = threading.Event(), threading.Event()
 
     def a_failing_task(worker):
         started.set()
-        time.sleep(0.2)
+        fail.wait(5)
         raise RuntimeError("the task broke")
 
     monkeypatch.setattr(worker_module, "claim_and_run_one", a_failing_task)
 
-    await start_worker()
+    worker = await start_worker()
     assert await asyncio.to_thread(started.wait, 5)
-    await stop_embedded_workers()
+    stopping = asyncio.create_task(stop_embedded_workers())
+    await until(worker.cancelling, what="the stop reaching the worker")
+    fail.set()  # the task breaks while the worker stops
+    await asyncio.wait_for(stopping, timeout=5)
 
     assert "a_failing_task failed while the task worker was stopping" in caplog.text
     assert "the task broke" in caplog.text

@@ -154,7 +154,7 @@ def test_a_slow_site_times_out(site):
         for _ in range(40):
             handler.wfile.write(b"<p>")
             handler.wfile.flush()
-            time.sleep(0.1)
+            time.sleep(0.1)  # the site's pace, not the test's synchronisation
 
     site.routes["/slow"] = slow
     started = time.monotonic()
