@@ -145,7 +145,7 @@ async def test_a_transaction_that_cannot_finish_does_not_keep_its_server_running
     said = "Server still not stopped 9.0 s after SIGTERM: exiting now; threads not finished: "
     assert said in log, a.log_tail()
     # And where the thread was: in the message's insert.
-    assert "in _message_insert" in log.split(said, 1)[1], a.log_tail()
+    assert "in message_insert" in log.split(said, 1)[1], a.log_tail()
 
     # Never committed, never acknowledged: ada's page sends it again, on B, and it is saved once.
     assert await asyncio.to_thread(message_rows, url, body) == 0
