@@ -12,12 +12,6 @@ ROOT = Path(__file__).resolve().parent.parent
 MAX_LINES = 400
 SKIPPED_DIRS = {"tests", "migrations", ".venv", ".venv-lock", "node_modules", ".git"}
 
-# Modules being split on other branches, skipped by the length check until those are merged.
-# The splits named in this test's first version (realtime/sockets.py, realtime/hub.py,
-# loadtest/locust/delivery.py and report.py, bench/targets.py, report.py and scenarios.py)
-# are in main now.
-BEING_SPLIT: set[str] = set()
-
 # Function-level imports of first-party modules with a reason other than a cycle:
 # (module file, imported module).
 FUNCTION_IMPORTS_ALLOWED = {
@@ -148,8 +142,7 @@ def test_no_module_is_too_long() -> None:
     too_long = {
         str(relative): lines
         for relative in first_party_files()
-        if str(relative) not in BEING_SPLIT
-        and (lines := len((ROOT / relative).read_text().splitlines())) > MAX_LINES
+        if (lines := len((ROOT / relative).read_text().splitlines())) > MAX_LINES
     }
     assert too_long == {}
 
