@@ -53,7 +53,8 @@ class Clock(Protocol):
     def now(self) -> float: ...
 
     def call_later(self, seconds: float, callback: Callable[[], None]) -> Callable[[], None]:
-        """Call `callback` from another thread after `seconds`; returns what cancels it."""
+        """Call `callback` after `seconds`, from the thread that keeps the time; returns what
+        cancels it."""
         ...
 
 
