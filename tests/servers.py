@@ -267,6 +267,18 @@ class PageServer:
         self.httpd.server_close()
 
 
+def hung_up(handler: BaseHTTPRequestHandler, *, within: float = 30.0) -> bool:
+    """For a route that stalls: waits until the client closes the connection. False if it has
+    not within `within` seconds (a bound for a test that would hang, not a wait)."""
+    handler.connection.settimeout(within)
+    try:
+        return handler.rfile.read() == b""
+    except ConnectionResetError:
+        return True
+    except TimeoutError:
+        return False
+
+
 @contextlib.contextmanager
 def db_worker(
     env: Mapping[str, str], *, worker_id: str, log: Path

@@ -11,7 +11,8 @@ One deadline covers the whole fetch, every hop included: the name lookup (run in
 fetch stops waiting for), the connection, the TLS handshake, the status line, the headers and
 the body. A socket timeout bounds each read, not their sum (a site that sends a byte a second
 never trips it), so a watchdog shuts the socket down when the deadline passes, and the fetch
-fails as "too long" whatever it was waiting for.
+fails as "too long" whatever it was waiting for. The deadline reads the time and starts its
+watchdog through a Clock (the system's by default), so tests can move time themselves.
 """
 
 import http.client
@@ -23,6 +24,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
+from typing import Protocol
 from urllib.parse import urljoin
 
 from chat.previews.logic import FetchTarget, IPNetwork, Refused, address_refusal, content_type
@@ -47,40 +49,69 @@ class Fetched:
     body: bytes
 
 
+class Clock(Protocol):
+    def now(self) -> float: ...
+
+    def call_later(self, seconds: float, callback: Callable[[], None]) -> Callable[[], None]:
+        """Call `callback` after `seconds`, from the thread that keeps the time; returns what
+        cancels it."""
+        ...
+
+
+class SystemClock:
+    def now(self) -> float:
+        return time.monotonic()
+
+    def call_later(self, seconds: float, callback: Callable[[], None]) -> Callable[[], None]:
+        timer = threading.Timer(seconds, callback)
+        timer.daemon = True
+        timer.start()
+        return timer.cancel
+
+
+SYSTEM_CLOCK = SystemClock()
+
+
 @dataclass
 class Deadline:
     """The moment a fetch must be over by, and whether the watchdog ended it."""
 
     at: float
+    clock: Clock = SYSTEM_CLOCK
     expired: threading.Event = field(default_factory=threading.Event)
 
     @classmethod
-    def after(cls, seconds: float) -> "Deadline":
-        return cls(at=time.monotonic() + seconds)
+    def after(cls, seconds: float, *, clock: Clock = SYSTEM_CLOCK) -> "Deadline":
+        return cls(at=clock.now() + seconds, clock=clock)
 
     def remaining(self) -> float:
-        left = self.at - time.monotonic()
+        left = self.at - self.clock.now()
         if left <= 0 or self.expired.is_set():
             raise FetchFailed(TOO_LONG)
         return left
+
+    @contextmanager
+    def calling(self, callback: Callable[[], None]) -> Iterator[None]:
+        """Call `callback` (from the watchdog's thread) at the deadline, unless the block is
+        over by then."""
+
+        def expire() -> None:
+            self.expired.set()
+            callback()
+
+        cancel = self.clock.call_later(max(0.0, self.at - self.clock.now()), expire)
+        try:
+            yield
+        finally:
+            cancel()
 
     @contextmanager
     def guarding(self, sock: socket.socket) -> Iterator["Guard"]:
         """Shut `sock` (or the TLS socket the guard is told replaced it) down at the
         deadline: every read blocked on it returns at once."""
         guard = Guard(sock)
-
-        def expire() -> None:
-            self.expired.set()
-            guard.shut()
-
-        timer = threading.Timer(max(0.0, self.at - time.monotonic()), expire)
-        timer.daemon = True
-        timer.start()
-        try:
+        with self.calling(guard.shut):
             yield guard
-        finally:
-            timer.cancel()
 
 
 class Guard:
@@ -108,8 +139,11 @@ def resolve_within(resolver: Resolver, host: str, port: int, deadline: Deadline)
         finally:
             done.set()
 
+    deadline.remaining()  # already past it: "too long" before anything is looked up
     threading.Thread(target=run, name="fetch-resolve", daemon=True).start()
-    if not done.wait(deadline.remaining()):
+    with deadline.calling(done.set):
+        done.wait()
+    if not outcome:
         raise FetchFailed("Looking up the host took too long.")
     result = outcome[0]
     if isinstance(result, BaseException):
@@ -206,13 +240,14 @@ def fetch(
     truncate: bool,
     public: bool = True,
     resolver: Resolver = resolve,
+    clock: Clock = SYSTEM_CLOCK,
 ) -> Fetched:
     """GET `url`, following up to `max_redirects` redirects, each checked like the first, all
     within `timeout` seconds in total.
 
     `truncate`: keep the first `max_bytes` of a longer body (a page's head is at its start)
     instead of refusing it (an image cut short is useless)."""
-    deadline = Deadline.after(timeout)
+    deadline = Deadline.after(timeout, clock=clock)
     for _ in range(max_redirects + 1):
         target = parse_url(url)
         addresses = checked_addresses(

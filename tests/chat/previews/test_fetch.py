@@ -1,19 +1,69 @@
 """The link previewer's guard against server-side request forgery, against a real local HTTP
 server. Name resolution is given as a function, so tests can make any host name resolve to any
-address without touching DNS."""
+address without touching DNS. Time is a ManualClock that the fake sites move on, so a test
+says exactly when the deadline passes; one test runs the system clock's real watchdog."""
 
 import contextlib
+import socket
 import threading
 import time
+from collections.abc import Callable
 
 import pytest
 
-from chat.previews.fetch import FetchFailed, fetch
+from chat.previews.fetch import Deadline, FetchFailed, fetch
 from chat.previews.logic import HTML_TYPES, Refused, parse_networks
-from tests.servers import free_port
+from tests.servers import free_port, hung_up
 
 LOCAL = parse_networks(["127.0.0.1/32"])
 PAGE = b"<html><head><title>Hello</title></head><body>hi</body></html>"
+
+
+class ManualClock:
+    """A deadline's time, moved only by `advance` (from any thread). A watchdog due by then is
+    called at once, in the thread that moved the time, as the system clock's timer thread
+    would call it; `fired` counts them."""
+
+    def __init__(self) -> None:
+        self.time = 1000.0
+        self.lock = threading.Lock()
+        self.timers: list[tuple[float, Callable[[], None]]] = []
+        self.fired = 0
+
+    def now(self) -> float:
+        return self.time
+
+    def call_later(self, seconds: float, callback: Callable[[], None]) -> Callable[[], None]:
+        timer = (self.time + seconds, callback)
+        with self.lock:
+            self.timers.append(timer)
+        self.run_due()
+
+        def cancel() -> None:
+            with self.lock:
+                if timer in self.timers:
+                    self.timers.remove(timer)
+
+        return cancel
+
+    def advance(self, seconds: float) -> None:
+        with self.lock:
+            self.time += seconds
+        self.run_due()
+
+    def run_due(self) -> None:
+        with self.lock:
+            due = sorted((t for t in self.timers if t[0] <= self.time), key=lambda t: t[0])
+            for timer in due:
+                self.timers.remove(timer)
+            self.fired += len(due)
+        for _, callback in due:
+            callback()
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock()
 
 
 def get(
@@ -25,8 +75,11 @@ def get(
     max_bytes=10_000,
     timeout=2.0,
     truncate=True,
+    clock=None,
 ):
     options = {"resolver": resolver} if resolver else {}
+    if clock is not None:
+        options["clock"] = clock
     return fetch(
         url,
         accept=accept,
@@ -146,34 +199,88 @@ def test_a_large_image_is_refused(site):
         get(site.url("/big.png"), accept=frozenset({"image/png"}), max_bytes=1000, truncate=False)
 
 
-def test_a_slow_site_times_out(site):
-    def slow(handler):
-        handler.send_response(200)
-        handler.send_header("Content-Type", "text/html")
-        handler.end_headers()
-        for _ in range(40):
-            handler.wfile.write(b"<p>")
-            handler.wfile.flush()
-            time.sleep(0.1)  # the site's pace, not the test's synchronisation
-
-    site.routes["/slow"] = slow
-    started = time.monotonic()
-    with pytest.raises(FetchFailed, match="too long"):
-        get(site.url("/slow"), timeout=1.0)
-    assert time.monotonic() - started < 2.5
+def test_the_deadline_is_read_on_its_clock(clock):
+    deadline = Deadline.after(1.0, clock=clock)
+    assert deadline.remaining() == 1.0
+    clock.advance(0.75)
+    assert deadline.remaining() == 0.25
+    clock.advance(0.25)
+    with pytest.raises(FetchFailed, match="took too long"):
+        deadline.remaining()
 
 
-def dribble(data: bytes, *, every: float):
-    """A site that sends `data` one byte at a time: each read is quick, their sum is not."""
+def test_the_watchdog_shuts_the_socket_at_the_deadline_and_not_after_the_block(clock):
+    left, right = socket.socketpair()
+    with left, right:
+        deadline = Deadline.after(1.0, clock=clock)
+        with deadline.guarding(left):
+            clock.advance(0.5)
+            right.sendall(b"in time")
+            assert left.recv(100) == b"in time"
+            clock.advance(0.5)
+            assert deadline.expired.is_set()
+            assert left.recv(100) == b""  # shut: a read returns at once
+        assert clock.fired == 1
 
-    def route(handler):
+        other = Deadline.after(1.0, clock=clock)
+        with other.guarding(right):
+            pass
+        clock.advance(2.0)
+        assert clock.fired == 1  # the block was over in time: its watchdog was cancelled
+        assert not other.expired.is_set()
+
+
+def test_the_system_clock_wakes_a_read_stalled_past_the_deadline():
+    """The one test on the machine's own time: the real timer thread must shut a socket that a
+    read is blocked on. The socket's own timeout is only there to end the test if it never does
+    (the read would then raise instead of returning)."""
+    left, right = socket.socketpair()
+    with left, right:
+        left.settimeout(30)
+        started = time.monotonic()
+        deadline = Deadline.after(0.2)
+        with deadline.guarding(left):
+            assert left.recv(1) == b""  # nothing is ever sent: only the watchdog ends this
+        elapsed = time.monotonic() - started
+    assert deadline.expired.is_set()
+    # A real timer fires when the machine gets round to it, so when is only a bound, and a
+    # generous one: a loaded machine runs a ready thread seconds late.
+    assert elapsed < 10
+
+
+class Stalling:
+    """A site that sends `head`, then `chunks` one at a time, `every` seconds apart on
+    `clock`, until the fetch's watchdog fires; then it stalls until the fetch hangs up.
+    `sent` records the chunks; `hung_up` is set when the fetch hangs up on the stalled site."""
+
+    def __init__(
+        self, head: bytes, chunks: list[bytes], *, every: float, clock: ManualClock
+    ) -> None:
+        self.head, self.chunks, self.every, self.clock = head, chunks, every, clock
+        self.sent: list[bytes] = []
+        self.hung_up = threading.Event()
+
+    def __call__(self, handler) -> None:
         with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # the fetch gave up
-            for byte in data:
-                handler.wfile.write(bytes([byte]))
+            handler.wfile.write(self.head)
+            for chunk in self.chunks:
+                if self.clock.fired:
+                    break
+                handler.wfile.write(chunk)
                 handler.wfile.flush()
-                time.sleep(every)  # the site's pace, not the test's synchronisation
+                self.sent.append(chunk)
+                self.clock.advance(self.every)
+        if hung_up(handler):
+            self.hung_up.set()
 
-    return route
+
+def test_a_slow_site_times_out_while_sending_its_page(site, clock):
+    head = b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\n"
+    slow = site.routes["/slow"] = Stalling(head, [b"<p>"] * 40, every=0.25, clock=clock)
+    with pytest.raises(FetchFailed, match="too long"):
+        get(site.url("/slow"), timeout=1.0, clock=clock)
+    assert slow.sent == [b"<p>"] * 4  # the fourth one reached the deadline
+    assert slow.hung_up.wait(30)
 
 
 DRIBBLED_HEAD = (
@@ -183,21 +290,29 @@ DRIBBLED_HEAD = (
 )
 
 
-@pytest.mark.parametrize("every", [0.05, 0.3])
-def test_a_site_dribbling_its_status_line_and_headers_ends_at_the_deadline(site, every):
-    # Each byte comes well within the per-read timeout; only a total deadline stops this.
-    site.routes["/dribble"] = dribble(DRIBBLED_HEAD, every=every)
-    started = time.monotonic()
+@pytest.mark.parametrize(("every", "in_time"), [(1 / 16, 16), (1 / 4, 4)])
+def test_a_site_dribbling_its_status_line_and_headers_ends_at_the_deadline(
+    site, clock, every, in_time
+):
+    # A byte at a time: each read is quick, only a deadline on their sum stops this.
+    dribbled = [bytes([byte]) for byte in DRIBBLED_HEAD]
+    dribble = site.routes["/dribble"] = Stalling(b"", dribbled, every=every, clock=clock)
     with pytest.raises(FetchFailed, match="took too long"):
-        get(site.url("/dribble"), timeout=1.0)
-    assert time.monotonic() - started < 1.0 + 0.5
+        get(site.url("/dribble"), timeout=1.0, clock=clock)
+    assert b"".join(dribble.sent) == DRIBBLED_HEAD[:in_time]
+    assert dribble.hung_up.wait(30)
 
 
-def test_the_deadline_covers_every_redirect_hop_together(site):
-    site.routes["/hop"] = dribble(
-        b"HTTP/1.1 302 Found\r\nLocation: /hop\r\nContent-Length: 0\r\n\r\n", every=0.005
-    )
-    started = time.monotonic()
+def test_the_deadline_covers_every_redirect_hop_together(site, clock):
+    def hop(handler):
+        clock.advance(0.3)  # each hop takes 0.3 s: the fourth one passes the deadline
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # the fetch gave up
+            handler.send_response(302)
+            handler.send_header("Location", "/hop")
+            handler.send_header("Content-Length", "0")
+            handler.end_headers()
+
+    site.routes["/hop"] = hop
     with pytest.raises(FetchFailed, match="took too long"):
         fetch(
             site.url("/hop"),
@@ -207,25 +322,29 @@ def test_the_deadline_covers_every_redirect_hop_together(site):
             allowed=LOCAL,
             max_redirects=50,
             truncate=True,
+            clock=clock,
         )
-    assert time.monotonic() - started < 1.0 + 0.5
-    assert 1 < len(site.requests) < 50
+    assert len(site.requests) == 4
+    assert clock.fired == 1  # the watchdog cut the fourth hop
 
 
-def test_a_name_lookup_that_hangs_ends_at_the_deadline(site):
+def test_a_name_lookup_that_hangs_ends_at_the_deadline(clock):
     answer = threading.Event()
+    looked_up = []
 
     def hanging(host, port):
-        answer.wait(30)  # a resolver that does not answer (released when the test ends)
+        looked_up.append(host)
+        clock.advance(1.0)  # the lookup is still going when the deadline passes
+        answer.wait(30)  # and goes on (released when the test ends)
         return ["127.0.0.1"]
 
-    started = time.monotonic()
     try:
         with pytest.raises(FetchFailed, match="Looking up the host took too long"):
-            get("http://slow-dns.example/", resolver=hanging, timeout=1.0)
-        assert time.monotonic() - started < 1.0 + 0.5
+            get("http://slow-dns.example/", resolver=hanging, timeout=1.0, clock=clock)
     finally:
         answer.set()
+    assert looked_up == ["slow-dns.example"]
+    assert clock.fired == 1
 
 
 @pytest.mark.parametrize(
