@@ -17,6 +17,15 @@ def migrate(target: tuple[str, str]) -> None:
     executor.migrate([target])
 
 
+@pytest.fixture(autouse=True)
+def latest_schema_after():
+    """Every later test expects every table: migrate forward to the newest migrations again."""
+    yield
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(executor.loader.graph.leaf_nodes())
+
+
 @pytest.mark.parametrize(
     ("task", "kwargs", "old_path"),
     [
