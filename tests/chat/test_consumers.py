@@ -10,6 +10,7 @@ from chat.models import Message, ReadCursor
 from chat.queries import rooms as room_queries
 from realtime.routing import websocket_urlpatterns
 from realtime.sockets.closes import CLOSE_NOT_FOUND, CLOSE_UNAUTHENTICATED
+from tests.frames import handled_so_far, pushed_so_far
 
 pytestmark = [
     pytest.mark.asyncio,
@@ -62,8 +63,8 @@ async def test_another_room_hears_nothing(ada, grace, room, other_room):
     elsewhere = await connect(grace, "/ws/?room=random")
 
     await sender.send_to(text_data=send_frame("only for general"))
-    await sender.receive_from()
-    assert await elsewhere.receive_nothing(timeout=0.3)
+    await handled_so_far(sender)
+    assert await pushed_so_far(elsewhere, grace.pk) == []
 
     await sender.disconnect()
     await elsewhere.disconnect()
@@ -74,8 +75,8 @@ async def test_pages_without_a_room_do_not_get_room_messages(ada, grace, room):
     lobby = await connect(grace, "/ws/")
 
     await sender.send_to(text_data=send_frame("hi"))
-    await sender.receive_from()
-    assert await lobby.receive_nothing(timeout=0.3)
+    await handled_so_far(sender)
+    assert await pushed_so_far(lobby, grace.pk) == []
     # ... and cannot post, since the page has no room.
     await lobby.send_to(text_data=send_frame("sneaky"))
     assert "Unknown action" in await lobby.receive_from()
@@ -124,7 +125,7 @@ async def test_refused_messages_come_back_to_the_composer(ada, grace, room, body
     # The text is put back in the box so nothing typed is lost.
     assert '<textarea id="composer-body"' in reply
     assert body.strip() in reply
-    assert await listener.receive_nothing(timeout=0.2)
+    assert await pushed_so_far(listener, grace.pk) == []
     assert await database_sync_to_async(Message.objects.count)() == 0
 
     await sender.disconnect()
@@ -173,7 +174,8 @@ async def test_a_retried_send_is_saved_once_and_pushed_again(ada, grace, room):
     message = await database_sync_to_async(Message.objects.get)()
     assert f'id="message-{message.id}"' in first
     assert again == first
-    assert await listener.receive_nothing(timeout=0.3)
+    await handled_so_far(sender)
+    assert await pushed_so_far(listener, grace.pk) == []
 
     await sender.disconnect()
     await listener.disconnect()
@@ -213,7 +215,7 @@ async def test_resume_replays_what_the_page_missed_in_order(ada, grace, room, se
 
     # Nothing missed: nothing sent.
     await tab.send_to(text_data=resume_frame(missed[-1].id))
-    assert await tab.receive_nothing(timeout=0.2)
+    assert await handled_so_far(tab) == []
     await tab.disconnect()
 
 
@@ -234,7 +236,7 @@ async def test_resume_fills_a_hole_among_the_messages_the_page_shows(ada, grace,
 
     # Without the ids it shows, the cursor alone cannot tell.
     await tab.send_to(text_data=resume_frame(newer.id))
-    assert await tab.receive_nothing(timeout=0.2)
+    assert await handled_so_far(tab) == []
     await tab.disconnect()
 
 
@@ -325,10 +327,12 @@ async def test_reading_in_one_tab_clears_the_count_in_the_others(ada, grace, roo
         assert 'data-count="0"' in badge
         assert " hidden" in badge
     # Other people's tabs hear nothing of ada's reading.
-    assert await someone_else.receive_nothing(timeout=0.3)
+    await handled_so_far(reading)
+    assert await pushed_so_far(someone_else, grace.pk) == []
     # Reading the same again changes nothing and sends nothing.
     await reading.send_to(text_data=read_frame(room.id, messages[0].id))
-    assert await lobby.receive_nothing(timeout=0.3)
+    assert await handled_so_far(reading) == []
+    assert await pushed_so_far(lobby, ada.pk) == []
     for tab in (reading, elsewhere, lobby, someone_else):
         await tab.disconnect()
 
@@ -365,8 +369,9 @@ async def test_a_message_reaches_its_followers_room_lists_as_activity_only(
         f'<span id="room-activity-{room.id}" class="room-activity" data-room="{room.id}" '
         f'data-newest="{message.id}" data-author="{ada.id}" hidden hx-swap-oob="true"></span>'
     )
-    assert await never_opened_it.receive_nothing(timeout=0.3)
-    assert await inbox.receive_nothing(timeout=0.3)
+    await handled_so_far(sender)
+    assert await pushed_so_far(never_opened_it, linus.pk) == []
+    assert await pushed_so_far(inbox, grace.pk) == []
     for tab in (sender, follower, never_opened_it, inbox):
         await tab.disconnect()
 
