@@ -12,6 +12,7 @@ tell that nothing (else) arrived without waiting for a quiet while.
 """
 
 import asyncio
+import itertools
 import json
 from collections.abc import Callable
 
@@ -20,7 +21,9 @@ from channels.testing import WebsocketCommunicator
 from realtime.groups import user_group_name
 from realtime.push import apush_html, flush_pushes
 
-MARKER = '<p id="test-marker"></p>'
+markers = itertools.count()
+
+MARKER = '<p class="test-marker" data-n="{}"></p>'
 
 
 async def frames_until(
@@ -42,8 +45,9 @@ async def handled_so_far(socket: WebsocketCommunicator) -> list[str]:
 
 async def pushed_so_far(socket: WebsocketCommunicator, user_id: int) -> list[str]:
     """What `socket`, a socket of the person `user_id`, receives before a marker pushed now to
-    that person's tabs (each of them gets the marker too)."""
+    that person's tabs (each of them gets the marker too, which later reads leave out)."""
+    marker = MARKER.format(next(markers))
     await flush_pushes()
-    await apush_html(user_group_name(user_id), MARKER)
-    frames = await frames_until(socket, lambda fs: any(MARKER in f for f in fs))
-    return frames[:-1]
+    await apush_html(user_group_name(user_id), marker)
+    frames = await frames_until(socket, lambda fs: any(marker in f for f in fs))
+    return [frame for frame in frames[:-1] if 'class="test-marker"' not in frame]
