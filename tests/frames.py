@@ -27,12 +27,14 @@ MARKER = '<p class="test-marker" data-n="{}"></p>'
 
 
 async def frames_until(
-    socket: WebsocketCommunicator, done: Callable[[list[str]], bool], *, within: float = 3.0
+    socket: WebsocketCommunicator, done: Callable[[list[str]], bool], *, within: float = 10.0
 ) -> list[str]:
+    """The frames `socket` receives until `done` holds for them; `within` only ends a test
+    that would hang."""
     frames: list[str] = []
     async with asyncio.timeout(within):
         while not done(frames):
-            frames.append(await socket.receive_from())
+            frames.append(await socket.receive_from(timeout=within))
     return frames
 
 
