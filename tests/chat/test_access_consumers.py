@@ -48,7 +48,7 @@ async def refusal(user, path):
     communicator.scope["user"] = user
     await communicator.connect()
     closed = await communicator.receive_output()
-    await communicator.wait()
+    await communicator.disconnect()  # the browser's side of the close: the consumer ends
     return closed
 
 
