@@ -4,6 +4,8 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
+from asgiref.testing import ApplicationCommunicator as AsgiCommunicator
+from channels.testing import ApplicationCommunicator, WebsocketCommunicator
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connections
@@ -18,6 +20,30 @@ from taskworker.worker import claim_and_run_one, new_worker
 from tests.clocks import HEARTBEAT, TTL, ManualClock, this_loops_presence
 
 User = get_user_model()
+
+
+# Channels' test communicator gives the application one second for each step by default (the
+# handshake, each frame, the close); on a loaded machine a step can take longer. This deadline
+# only ends a test that would hang: no test waits for it to pass.
+SOCKET_STEP_DEADLINE = 10.0
+
+
+@pytest.fixture(autouse=True, scope="session")
+def patient_test_sockets() -> Iterator[None]:
+    steps = {
+        WebsocketCommunicator.connect: (SOCKET_STEP_DEADLINE,),
+        WebsocketCommunicator.receive_from: (SOCKET_STEP_DEADLINE,),
+        WebsocketCommunicator.receive_json_from: (SOCKET_STEP_DEADLINE,),
+        WebsocketCommunicator.disconnect: (1000, SOCKET_STEP_DEADLINE),
+        ApplicationCommunicator.receive_output: (SOCKET_STEP_DEADLINE,),
+        AsgiCommunicator.receive_output: (SOCKET_STEP_DEADLINE,),
+    }
+    before = {step: step.__defaults__ for step in steps}
+    for step, defaults in steps.items():
+        step.__defaults__ = defaults
+    yield
+    for step, defaults in before.items():
+        step.__defaults__ = defaults
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -22,6 +21,7 @@ from pathlib import Path
 from typing import Literal
 
 from bench.targets import APP_UVICORN_OPTIONS
+from tests.waiting import eventually
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
@@ -55,14 +55,16 @@ def free_port() -> int:
 def wait_for_port(
     port: int, *, timeout: float = 20.0, process: subprocess.Popen[bytes] | None = None
 ) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def listening() -> bool:
         if process is not None and process.poll() is not None:
             raise RuntimeError(f"server exited with code {process.returncode} before listening")
-        with contextlib.suppress(OSError), socket.create_connection((LOCALHOST, port), timeout=0.5):
-            return
-        time.sleep(0.1)
-    raise TimeoutError(f"nothing listened on {LOCALHOST}:{port} within {timeout} s")
+        try:
+            with socket.create_connection((LOCALHOST, port), timeout=0.5):
+                return True
+        except OSError:
+            return False
+
+    eventually(listening, what=f"a server listening on {LOCALHOST}:{port}", timeout=timeout)
 
 
 def manage(env: Mapping[str, str], *args: str) -> str:

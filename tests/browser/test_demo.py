@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, ViewportSize, expect
 
 from tests.browser.conftest import RECORD_CSP_VIOLATIONS, TIMEOUT_MS, Person, Server
-from tests.browser.test_notifications import MARK_DOCUMENT, SAME_DOCUMENT
+from tests.browser.notifications.pages import MARK_DOCUMENT, SAME_DOCUMENT
 from tests.browser.test_unread import healthy
 from tests.servers import free_port, manage, serving, start_redis, stop
 

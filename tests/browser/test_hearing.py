@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import DEMO_PASSWORD, Person, Server
-from tests.browser.test_notifications import open_page, open_tab
+from tests.browser.notifications.pages import open_page, open_tab
 from tests.browser.test_unread import healthy
 
 NEW_PERSON = """

@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import Locator, expect
 
 from tests.browser.conftest import Person, Server
-from tests.browser.test_notifications import open_page, open_tab
+from tests.browser.notifications.pages import open_page, open_tab
 
 # Runs in `manage.py shell`: a room with `count` messages by linus, the word "needle" only in
 # message number `needle_at` (1-based), and ada's read cursor after message `read_up_to`.

@@ -2,6 +2,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from chat.actions import messages as message_actions
 from chat.models import Membership, Room
 from tests.servers import PageServer
 
@@ -37,3 +38,23 @@ def site() -> Iterator[PageServer]:
 def allow_local_site(settings) -> None:
     """The test site's address is loopback, which the previewer refuses unless allow-listed."""
     settings.LINK_PREVIEW_ALLOWED_NETWORKS = ["127.0.0.1/32"]
+
+
+@pytest.fixture
+def post(ada, room, django_capture_on_commit_callbacks):
+    def send(body):
+        with django_capture_on_commit_callbacks(execute=True):
+            return message_actions.message_post(room=room, author=ada, body=body, client_id=None)
+
+    return send
+
+
+@pytest.fixture
+def work(run_tasks, django_capture_on_commit_callbacks):
+    """Run the due tasks, with what they schedule on commit."""
+
+    def run():
+        with django_capture_on_commit_callbacks(execute=True):
+            return run_tasks()
+
+    return run

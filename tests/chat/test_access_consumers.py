@@ -14,6 +14,7 @@ from chat.models import Membership, Message, ReadCursor
 from chat.queries import unread as unread_queries
 from realtime.routing import websocket_urlpatterns
 from realtime.sockets.closes import CLOSE_NOT_FOUND
+from tests.frames import handled_so_far, pushed_so_far
 
 pytestmark = [
     pytest.mark.asyncio,
@@ -22,7 +23,6 @@ pytestmark = [
 ]
 
 router = URLRouter(websocket_urlpatterns)
-QUIET = 0.3
 
 
 async def connect(user, path="/ws/?room=secret", *, counts=True):
@@ -48,7 +48,7 @@ async def refusal(user, path):
     communicator.scope["user"] = user
     await communicator.connect()
     closed = await communicator.receive_output()
-    await communicator.wait()
+    await communicator.disconnect()  # the browser's side of the close: the consumer ends
     return closed
 
 
@@ -87,8 +87,9 @@ async def test_members_talk_and_nobody_else_hears(ada, grace, linus, secret, roo
 
     await sender.send_to(text_data=send_frame("just us"))
     assert "just us" in await member.receive_from()
-    assert await lobby.receive_nothing(timeout=QUIET)
-    assert await elsewhere.receive_nothing(timeout=QUIET)
+    await handled_so_far(sender)
+    assert await pushed_so_far(lobby, linus.pk) == []
+    assert await pushed_so_far(elsewhere, linus.pk) == []
     for socket in (sender, member, lobby, elsewhere):
         await socket.disconnect()
 
@@ -103,13 +104,13 @@ async def test_a_removed_member_stops_receiving_at_once(ada, grace, secret):
     assert any('hx-swap-oob="delete"' in frame for frame in frames)
 
     await post(secret, ada, "after she left")
-    assert await removed.receive_nothing(timeout=QUIET)
+    assert await pushed_so_far(removed, grace.pk) == []
     # ... and the socket can neither post nor replay the room any more.
     await removed.send_to(text_data=send_frame("still here?"))
     assert "not a member of this room any more" in await removed.receive_from()
     await removed.send_to(text_data=resume_frame(0))
     assert "You are no longer a member" in await removed.receive_from()
-    assert await removed.receive_nothing(timeout=QUIET)
+    assert await handled_so_far(removed) == []
     assert not await database_sync_to_async(Message.objects.filter(body="still here?").exists)()
     await sender.disconnect()
     await removed.disconnect()
@@ -122,7 +123,7 @@ async def test_a_tab_elsewhere_of_the_removed_member_is_only_told_of_the_sidebar
     await database_sync_to_async(room_actions.membership_end)(room=secret, member=grace, by=ada)
     frame = await elsewhere.receive_from()
     assert 'hx-swap-oob="delete"' in frame
-    assert await elsewhere.receive_nothing(timeout=QUIET)
+    assert await pushed_so_far(elsewhere, grace.pk) == []
     await elsewhere.disconnect()
 
 
@@ -138,13 +139,13 @@ async def test_a_private_rooms_activity_reaches_only_its_members_room_lists(
     member = await connect(grace, "/ws/?page=rooms", counts=False)
     assert f'id="unread-{secret.id}"' in await member.receive_from()  # the counts on connect
     outsider = await connect(linus, "/ws/?page=rooms")
-    assert await outsider.receive_nothing(timeout=QUIET)  # no count for a room he cannot read
+    assert await handled_so_far(outsider) == []  # no count for a room he cannot read
 
     message = await post(secret, ada, "members only")
     activity = await member.receive_from()
     assert f'id="room-activity-{secret.id}"' in activity
     assert f'data-newest="{message.id}"' in activity
-    assert await outsider.receive_nothing(timeout=QUIET)
+    assert await pushed_so_far(outsider, linus.pk) == []
     await member.disconnect()
     await outsider.disconnect()
 
@@ -159,11 +160,11 @@ async def test_a_removed_member_stops_hearing_the_rooms_activity(ada, grace, sec
     await database_sync_to_async(room_actions.membership_end)(room=secret, member=grace, by=ada)
     for tab in (rooms, elsewhere):
         assert 'hx-swap-oob="delete"' in await tab.receive_from()  # the sidebar link goes
-        assert await tab.receive_nothing(timeout=QUIET)  # leaving the activity says nothing
+        assert await pushed_so_far(tab, grace.pk) == []  # leaving the activity says nothing
 
     await post(secret, ada, "after she left")
     for tab in (rooms, elsewhere):
-        assert await tab.receive_nothing(timeout=QUIET)
+        assert await pushed_so_far(tab, grace.pk) == []
         await tab.disconnect()
 
 
@@ -184,9 +185,9 @@ async def test_a_room_list_joined_as_access_ends_drops_the_room_when_ready(
 
     monkeypatch.setattr(consumers, "followed_room_ids", followed_then_removed)
     tab = await connect(grace, "/ws/?page=rooms")
-    assert await tab.receive_nothing(timeout=QUIET)  # ready: no count for the room
+    assert await handled_so_far(tab) == []  # ready: no count for the room
     await post(secret, ada, "after she left")
-    assert await tab.receive_nothing(timeout=QUIET)
+    assert await pushed_so_far(tab, grace.pk) == []
     await tab.disconnect()
 
 
@@ -247,7 +248,7 @@ async def test_edits_and_deletes_reach_everyone_in_the_room(ada, grace, room):
     deleted = await reader.receive_from()
     assert "This message was deleted." in deleted
     assert "hello" not in deleted
-    assert await reader.receive_nothing(timeout=QUIET)
+    assert await pushed_so_far(reader, grace.pk) == []
     await author.disconnect()
     await reader.disconnect()
 
@@ -260,7 +261,7 @@ async def test_edits_and_deletes_missed_while_offline_arrive_once_after_reconnec
     deleted = await post(room, ada, "regret")
     tab = await connect(grace, "/ws/?room=general")
     await tab.send_to(text_data=resume_frame(deleted.id, 0))
-    assert await tab.receive_nothing(timeout=QUIET)  # nothing missed yet
+    assert await handled_so_far(tab) == []  # nothing missed yet
     await tab.disconnect()
 
     # Offline: an edit (twice), a delete and a new message.
@@ -279,7 +280,7 @@ async def test_edits_and_deletes_missed_while_offline_arrive_once_after_reconnec
     tab = await connect(grace, "/ws/?room=general")
     await tab.send_to(text_data=resume_frame(deleted.id, 0))
     replay = await tab.receive_from()
-    assert await tab.receive_nothing(timeout=QUIET)  # one frame, once
+    assert await handled_so_far(tab) == []  # one frame, once
     # The new message whole, as it is now; then each changed message once, in change order.
     assert replay.count(f'id="message-{newer.id}"') == 1
     assert "new, edited" in replay
@@ -294,7 +295,7 @@ async def test_edits_and_deletes_missed_while_offline_arrive_once_after_reconnec
 
     # Resuming from the new cursors sends nothing again.
     await tab.send_to(text_data=resume_frame(newer.id, cursor))
-    assert await tab.receive_nothing(timeout=QUIET)
+    assert await handled_so_far(tab) == []
     await tab.disconnect()
 
 
@@ -339,7 +340,7 @@ async def test_a_first_direct_message_reaches_every_tab_of_the_recipient(ada, gr
     only = await no_room_list.receive_from()
     assert 'data-verb="direct"' in only
     assert "room-link" not in only
-    assert await no_room_list.receive_nothing(timeout=QUIET)
+    assert await pushed_so_far(no_room_list, grace.pk) == []
     await no_room_list.disconnect()
     for tab in tabs:
         frames = [await tab.receive_from() for _ in range(2)]
@@ -350,5 +351,5 @@ async def test_a_first_direct_message_reaches_every_tab_of_the_recipient(ada, gr
         assert 'data-verb="direct"' in toast
         assert 'id="bell"' in toast
         assert 'data-count="1"' in toast
-        assert await tab.receive_nothing(timeout=QUIET)
+        assert await pushed_so_far(tab, grace.pk) == []
         await tab.disconnect()

@@ -19,6 +19,7 @@ from chat.models import (
     TranscriptExport,
 )
 from tests.chat.test_consumers import connect, router
+from tests.frames import handled_so_far, pushed_so_far
 
 pytestmark = [
     pytest.mark.asyncio,
@@ -80,7 +81,7 @@ async def test_someone_else_s_export_is_not_shown(ada, grace, room, other_room):
     *_, export = await finished_work(ada, room, other_room)
     socket = await connect(grace)
     await socket.send_to(text_data=refresh([], [export.id]))
-    assert await socket.receive_nothing(timeout=0.3)
+    assert await handled_so_far(socket) == []
     await socket.disconnect()
 
 
@@ -121,7 +122,7 @@ async def test_a_non_member_of_a_private_room_learns_nothing(ada, grace, make_us
     # ... and a socket of another page asking for the private room's results gets nothing.
     socket = await connect(linus, path="/ws/")
     await socket.send_to(text_data=refresh([message.id], []))
-    assert await socket.receive_nothing(timeout=0.3)
+    assert await handled_so_far(socket) == []
     await socket.disconnect()
 
 
@@ -136,10 +137,9 @@ async def test_a_member_who_left_gets_nothing_more(ada, grace):
     assert f'id="export-{export.pk}"' in html
 
     await database_sync_to_async(room_actions.membership_end)(room=secret, member=grace, by=grace)
-    while await socket.receive_nothing(timeout=0.2) is False:
-        await socket.receive_from()  # the eviction and the sidebar update
+    await pushed_so_far(socket, grace.pk)  # the eviction and the sidebar update
     await socket.send_to(text_data=refresh([message.id], [export.id]))
-    assert await socket.receive_nothing(timeout=0.3)
+    assert await handled_so_far(socket) == []
     await socket.disconnect()
 
 
@@ -155,8 +155,7 @@ async def test_blocked_authors_and_deleted_messages_are_left_out(ada, grace, roo
     await socket.send_to(text_data=refresh([here.id], []))
     assert f'id="preview-{here.id}"' in await socket.receive_from()
     await block_and_delete()
-    while await socket.receive_nothing(timeout=0.2) is False:
-        await socket.receive_from()
+    await pushed_so_far(socket, grace.pk)  # the deletion
     await socket.send_to(text_data=refresh([here.id, photo.id], []))
-    assert await socket.receive_nothing(timeout=0.3)
+    assert await handled_so_far(socket) == []
     await socket.disconnect()

@@ -12,6 +12,7 @@ from demo import actions
 from demo.models import Guest
 from realtime.sockets.closes import CLOSE_UNAUTHENTICATED
 from tests.chat.test_consumers import connect
+from tests.frames import pushed_so_far
 
 pytestmark = [
     pytest.mark.asyncio,
@@ -40,5 +41,5 @@ async def test_a_reset_closes_the_removed_guests_sockets_and_reloads_everyone_el
     closed = await guest_tab.receive_output()
     assert closed == {"type": "websocket.close", "code": CLOSE_UNAUTHENTICATED}
     assert "data-reload" in await other_tab.receive_from()
-    assert await other_tab.receive_nothing(timeout=0.3)
+    assert await pushed_so_far(other_tab, ada.pk) == []
     await other_tab.disconnect()

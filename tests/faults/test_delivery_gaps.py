@@ -28,7 +28,7 @@ from tests.faults.conftest import (
 )
 from tests.faults.pages import ACKNOWLEDGED, TIMEOUT, Page, has_acknowledgement, has_bodies
 from tests.faults.test_two_shards import closed_within
-from tests.realtime.test_hub import MALFORMED
+from tests.realtime.hub.test_failures import MALFORMED
 from tests.servers import LOCALHOST
 from tests.waiting import eventually
 

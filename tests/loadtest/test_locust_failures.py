@@ -17,6 +17,7 @@ from typing import Any
 
 from tests.loadtest.test_locust_run import locust, pytestmark, stopped_at_the_end
 from tests.servers import ROOT, free_port, manage, serving, start_redis, stop
+from tests.waiting import eventually
 
 RAMP_LOCUSTFILE = Path(__file__).parent / "ramp_locustfile.py"
 
@@ -255,12 +256,11 @@ def test_with_resume_every_person_holds_every_message(tmp_path):
 
 def wait_for_text(path: Path, *texts: str, timeout: float) -> None:
     """Until one of `texts` is in the file at `path`."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if path.exists() and any(text in path.read_text() for text in texts):
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"none of {texts!r} appeared in {path}")
+    eventually(
+        lambda: path.exists() and any(text in path.read_text() for text in texts),
+        what=f"one of {texts!r} in {path}",
+        timeout=timeout,
+    )
 
 
 # What a Locust master logs once its users are started (the second on a busy machine).

@@ -7,6 +7,7 @@ from chat.actions import messages as message_actions
 from notifications import actions
 from notifications.models import Notification
 from realtime.routing import websocket_urlpatterns
+from tests.frames import handled_so_far, pushed_so_far
 
 pytestmark = [
     pytest.mark.asyncio,
@@ -40,8 +41,8 @@ async def test_a_mention_reaches_every_tab_of_the_mentioned_and_nobody_else(ada,
         assert "mentioned you" in pushed
     notification = await database_sync_to_async(Notification.objects.get)()
     assert f'id="notification-{notification.id}"' in await tab2.receive_from()
-    assert await tab1.receive_nothing(timeout=0.2)
-    assert await bystander.receive_nothing(timeout=0.2)
+    assert await pushed_so_far(tab1, grace.pk) == []
+    assert await pushed_so_far(bystander, ada.pk) == []
     for tab in (tab1, tab2, bystander):
         await tab.disconnect()
 
@@ -126,7 +127,7 @@ async def test_a_tab_that_reconnects_gets_the_toasts_it_missed_once_in_order(ada
     # Oldest first: each is inserted at the top, so the newest ends up on top.
     assert toasts.index("missed one") < toasts.index("missed two")
     assert toasts.count('hx-swap-oob="afterbegin:#toasts"') == 2
-    assert await tab.receive_nothing()
+    assert await handled_so_far(tab) == []
     await tab.disconnect()
 
 
@@ -137,7 +138,7 @@ async def test_a_tab_that_missed_nothing_gets_no_toasts(ada, grace):
     )()
     tab, _ = await open_tab(grace)
     await tab.send_json_to({"action": "notifications.resume", "after": newest})
-    assert await tab.receive_nothing()
+    assert await handled_so_far(tab) == []
     await tab.disconnect()
 
 
@@ -159,7 +160,7 @@ async def test_nobody_gets_someone_elses_toasts(ada, grace, make_user):
     await mention(grace, ada, "for grace only")
     tab, _ = await open_tab(linus)
     await tab.send_json_to({"action": "notifications.resume", "after": 0})
-    assert await tab.receive_nothing()
+    assert await handled_so_far(tab) == []
     await tab.disconnect()
 
 
@@ -171,5 +172,5 @@ async def test_notification_resume_needs_a_cursor(grace, after):
     assert 'id="socket-error"' in answer
     assert "must be a message id" in answer
     await tab.send_json_to({"action": "notifications.resume", "after": 0})
-    assert await tab.receive_nothing()
+    assert await handled_so_far(tab) == []
     await tab.disconnect()

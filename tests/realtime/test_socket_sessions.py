@@ -227,12 +227,27 @@ async def test_an_expired_session_closes_its_socket_at_the_next_frame(ada, room,
 async def test_an_idle_socket_closes_when_its_session_expires(ada, room, monkeypatch):
     client = await sync_to_async(signed_in)(ada)
     session = await Session.objects.aget(session_key=client.cookies["sessionid"].value)
-    # The socket opens a twentieth of a second before its session's expiry.
+    # The socket opens an hour before its session's expiry; the hour passes when the test
+    # fires the timer the socket armed for it, not by waiting.
     monkeypatch.setattr(
-        "realtime.sockets.consumer.wall_clock", lambda: session.expire_date.timestamp() - 0.05
+        "realtime.sockets.consumer.wall_clock", lambda: session.expire_date.timestamp() - 3600
     )
-    socket = await open_with(client)
+    loop = asyncio.get_running_loop()
+    call_later = loop.call_later
+    expiry_timers: list[tuple[float, Any]] = []
 
+    def arming(delay: float, callback: Any, *args: Any, **kwargs: Any) -> asyncio.TimerHandle:
+        if getattr(callback, "__name__", None) == "signed_out":
+            expiry_timers.append((delay, callback))
+        return call_later(delay, callback, *args, **kwargs)
+
+    monkeypatch.setattr(loop, "call_later", arming)
+    socket = await open_with(client)
+    [(delay, expire)] = expiry_timers
+    assert delay == pytest.approx(3600, abs=1e-3)  # to the float rounding of the subtraction
+    assert await still_answers(socket)
+
+    expire()
     assert await closed_with(socket) == CLOSE_UNAUTHENTICATED
     await socket.disconnect()
     assert len(opening.open_sockets) == 0

@@ -9,6 +9,7 @@ from chat.reactions.actions import NO_SUCH_MESSAGE, NOT_AN_EMOJI, TOGGLE_COST
 from chat.reactions.models import Reaction
 from realtime.sockets.closes import TOO_FAST
 from tests.chat.test_consumers import connect
+from tests.frames import handled_so_far, pushed_so_far
 
 pytestmark = [
     pytest.mark.asyncio,
@@ -88,7 +89,7 @@ async def test_a_page_that_was_away_gets_the_reactions_on_resume(ada, grace, lin
             {"action": "chat.resume", "after": message.id, "changes_after": change.id}
         )
     )
-    assert await back.receive_nothing(timeout=0.2)
+    assert await handled_so_far(back) == []
     await back.disconnect()
 
 
@@ -111,7 +112,7 @@ async def test_a_bad_toggle_is_answered_and_saves_nothing(ada, grace, room, mess
     reply = await tab.receive_from()
     assert 'id="socket-error"' in reply
     assert error in reply
-    assert await watching.receive_nothing(timeout=0.2)
+    assert await pushed_so_far(watching, ada.pk) == []
     assert await database_sync_to_async(Reaction.objects.count)() == 0
     await tab.disconnect()
     await watching.disconnect()
