@@ -375,3 +375,6 @@ SOCKET_FRAME_MAX_DEPTH = env_int(env, "SOCKET_FRAME_MAX_DEPTH", default=16)
 # without an answer.
 SOCKET_CONNECT_CONCURRENCY = env_int(env, "SOCKET_CONNECT_CONCURRENCY", default=16)
 SOCKET_CONNECT_WAIT = env_seconds(env, "SOCKET_CONNECT_WAIT", default=2.5)
+# Threads that run the reads of sockets opening (realtime.sockets.opening), each with its own
+# database connection.
+SOCKET_OPEN_THREADS = env_int(env, "SOCKET_OPEN_THREADS", default=4)

@@ -5,10 +5,11 @@ e.g. `/ws/?room=general`. Each *part* looks at that and answers which groups to 
 frame actions it handles: the viewer's personal group, the room's group, and so on. The
 consumer itself only authenticates, joins, routes frames to parts, and relays pushed HTML.
 
-Opening a socket takes two calls to the one database thread, whatever the parts: one that
-authenticates and runs every part's `load` (what to join), one that runs every part's
-`catch_up` (what the page may have missed) once the groups are joined. Sockets open a few at a
-time, in arrival order (realtime.admission).
+Opening a socket takes two calls to the database, whatever the parts: one that authenticates
+and runs every part's `load` (what to join), one that runs every part's `catch_up` (what the
+page may have missed) once the groups are joined. Both run in a few threads kept for opening
+sockets (realtime.sockets.opening), not in the one thread `database_sync_to_async` uses for
+everything else. Sockets open a few at a time, in arrival order (realtime.admission).
 
 - parts: what a part is (Part, with empty hooks) and what it may use (Connection, CatchUp).
 - urls: the socket's address and the query a page gives it.

@@ -37,7 +37,7 @@ from realtime.sockets.closes import (
     socket_error_html,
 )
 from realtime.sockets.dispatch import FrameDispatch
-from realtime.sockets.opening import admit, catch_up_all, load, open_sockets
+from realtime.sockets.opening import admit, catch_up_all, load, open_sockets, opening_threads
 from realtime.sockets.outgoing import Outgoing, eager_task, settle
 from realtime.sockets.parts import Cleanup, Part, PartFactory, Refused
 
@@ -170,7 +170,9 @@ class PageConsumer(AsyncWebsocketConsumer):
 
     async def open(self) -> None:
         try:
-            opening = await database_sync_to_async(load)(
+            opening = await database_sync_to_async(
+                load, thread_sensitive=False, executor=opening_threads
+            )(
                 self.scope,
                 self.parts,
                 reply=self.send_html,
@@ -241,7 +243,10 @@ class PageConsumer(AsyncWebsocketConsumer):
 
     async def catch_up(self, parts: Sequence[Part]) -> None:
         # Each part's catch-up is its own frame, in the parts' order, as it would be pushed.
-        for outcome in await database_sync_to_async(catch_up_all)(parts):
+        catch_up = database_sync_to_async(
+            catch_up_all, thread_sensitive=False, executor=opening_threads
+        )
+        for outcome in await catch_up(parts):
             if isinstance(outcome, Exception):
                 await self.incoming.failed(outcome)
                 continue

@@ -1,7 +1,7 @@
 """Opening a page socket: who it is, whether it may open, and what its parts read.
 
-Both run before the handshake completes. `load` is the socket's first call to the database
-thread: the session, then every part's `load`. `admit` then applies the limits of this
+Both run before the handshake completes. `load` is the socket's first call to the database:
+the session, then every part's `load`. `admit` then applies the limits of this
 process: connection attempts per account (or per address, without a session), and open
 sockets per person.
 """
@@ -9,6 +9,7 @@ sockets per person.
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,6 +37,14 @@ from realtime.sockets.urls import socket_params
 open_sockets = OpenCounts()
 connection_attempts = BucketMap(capacity=settings.SOCKET_LIMIT_KEYS)
 
+# The reads of sockets opening (`load`, `catch_up_all`) run here, not in the one thread
+# `database_sync_to_async` otherwise uses: they only read, and most of their time is spent
+# waiting on the database, which several sockets can do at once. Each thread keeps its own
+# database connection.
+opening_threads = ThreadPoolExecutor(
+    max_workers=settings.SOCKET_OPEN_THREADS, thread_name_prefix="socket-opening"
+)
+
 
 @dataclass
 class Opening:
@@ -61,7 +70,7 @@ def load(
     leave: Callable[[str], Awaitable[None]],
     on_close: Callable[[Cleanup], None],
 ) -> Opening:
-    """In the database thread: who this is, then every part's reads and groups."""
+    """In an opening thread: who this is, then every part's reads and groups."""
     found = scope_login(scope)
     user = found.user
     if not user.is_authenticated:
@@ -117,7 +126,7 @@ def admit(
 
 
 def catch_up_all(parts: Sequence[Part]) -> list[CatchUp | Exception]:
-    """Every part's catch-up, in the database thread; one part failing spoils no other's."""
+    """Every part's catch-up, in an opening thread; one part failing spoils no other's."""
     outcomes: list[CatchUp | Exception] = []
     for part in parts:
         try:

@@ -58,8 +58,8 @@ NOTHING_MISSED = CatchUp()
 
 class Part:
     """One concern of a page socket. The hooks here do nothing: a part overrides only those it
-    uses, and never calls super(). `load` and `catch_up` run in the database thread
-    (synchronous ORM calls are fine there), together with every other part's."""
+    uses, and never calls super(). `load` and `catch_up` run in a thread that may use the
+    database (synchronous ORM calls are fine there), together with every other part's."""
 
     def load(self) -> Iterable[str]:
         """Before the socket opens: read what this part needs, and answer the groups it joins.

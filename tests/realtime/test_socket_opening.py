@@ -1,5 +1,8 @@
-"""How a page socket opens: two calls to the database thread, reads shared between parts,
+"""How a page socket opens: two calls to the database, reads shared between parts,
 and a catch-up that one failing part does not spoil; and that it closes without any."""
+
+import asyncio
+import threading
 
 import pytest
 from channels.db import database_sync_to_async
@@ -26,12 +29,12 @@ ROOM_PAGE = "/ws/?room=general&path=/rooms/general/"
 
 @pytest.fixture
 def database_calls(monkeypatch):
-    """The functions the page socket hands to the database thread, in order."""
+    """The functions the page socket hands to the database, in order."""
     calls = []
 
-    def counted(function):
+    def counted(function, **options):
         calls.append(getattr(function, "__name__", repr(function)))
-        return database_sync_to_async(function)
+        return database_sync_to_async(function, **options)
 
     monkeypatch.setattr("realtime.sockets.consumer.database_sync_to_async", counted)
     return calls
@@ -139,10 +142,41 @@ async def test_closing_a_socket_makes_no_call_to_the_database_thread(ada, room, 
 
     monkeypatch.setattr("channels.generic.websocket.aclose_old_connections", hop)
 
-    def counted(function):
+    def counted(function, **options):
         hops.append(function)
         return function
 
     monkeypatch.setattr("realtime.sockets.consumer.database_sync_to_async", counted)
     await socket.disconnect()
     assert hops == []
+
+
+async def test_a_socket_opens_while_the_database_thread_is_busy(session_cookie, room):
+    """The reads of a socket opening run in threads of their own (SOCKET_OPEN_THREADS): a slow
+    action holding the one thread `database_sync_to_async` uses keeps no page from opening."""
+    from realtime.asgi import application
+
+    release = threading.Event()
+    holding = asyncio.Event()
+    loop = asyncio.get_running_loop()
+
+    def slow_action():
+        loop.call_soon_threadsafe(holding.set)
+        release.wait(timeout=30)
+
+    busy = asyncio.ensure_future(database_sync_to_async(slow_action)())
+    await holding.wait()
+    headers = [
+        (b"origin", b"http://localhost"),
+        (b"host", b"localhost"),
+        (b"cookie", f"{settings.SESSION_COOKIE_NAME}={session_cookie}".encode()),
+    ]
+    socket = WebsocketCommunicator(application, ROOM_PAGE, headers=headers)
+    try:
+        connected, _ = await socket.connect(timeout=10)
+        assert connected
+        assert not busy.done()  # opened while the database thread was still held
+    finally:
+        release.set()
+        await busy
+    await socket.disconnect()
