@@ -16,7 +16,7 @@ def posts_of(*posts: tuple[object, object, str, uuid.UUID | None]) -> list[Post]
     return [Post(room=r, author=a, body=b, client_id=c) for r, a, b, c in posts]  # type: ignore[arg-type]
 
 
-def room_pushes(pushes, room) -> list[str]:
+def room_pushes(pushes, room):
     return pushes.to(f"chat.room.{room.id}")
 
 
@@ -49,6 +49,8 @@ def test_a_refused_post_in_the_middle_gets_its_error_and_the_others_are_saved(
     )
     with django_capture_on_commit_callbacks(execute=True):
         before, refused, after = messages_post(posts=posts)
+    assert isinstance(before, Message)
+    assert isinstance(after, Message)
     assert isinstance(refused, Forbidden)
     assert str(refused) == NOT_A_MEMBER
     assert list(Message.objects.order_by("id").values_list("body", flat=True)) == [
@@ -73,6 +75,8 @@ def test_a_client_id_saved_before_gets_its_first_message_and_the_others_are_save
     with django_capture_on_commit_callbacks(execute=True):
         one, again, two = messages_post(posts=posts)
     assert again == first
+    assert isinstance(one, Message)
+    assert isinstance(two, Message)
     assert list(Message.objects.order_by("id").values_list("body", flat=True)) == [
         "first",
         "new one",
@@ -106,6 +110,7 @@ def test_mentions_in_a_batch_notify_on_commit(
     posts = posts_of((room, ada, "hi @grace", None), (room, grace, "hi all", None))
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         mentioning, _ = messages_post(posts=posts)
+    assert isinstance(mentioning, Message)
     [notification] = Notification.objects.all()
     assert (notification.recipient, notification.verb) == (grace, Notification.Verb.MENTION)
     assert notification.target_url == f"/rooms/general/#message-{mentioning.id}"

@@ -9,7 +9,7 @@ import pytest
 from channels.db import database_sync_to_async
 
 from chat import events
-from chat.actions import batching
+from chat.actions import messages as message_actions
 from chat.models import Message
 from tests.chat.test_consumers import connect, send_frame
 
@@ -27,13 +27,12 @@ async def test_twenty_sockets_sending_at_once_are_all_answered_and_hear_every_me
     make_user, room, monkeypatch
 ):
     batch_sizes = []
-    real_messages_post = batching.messages_post
 
     def messages_post(*, posts):
         batch_sizes.append(len(posts))
-        return real_messages_post(posts=posts)
+        return message_actions.messages_post(posts=posts)
 
-    monkeypatch.setattr(batching, "messages_post", messages_post)
+    monkeypatch.setattr("chat.actions.batching.messages_post", messages_post)
     users = [await database_sync_to_async(make_user)(f"sender{n}") for n in range(SOCKETS)]
     sockets = [await connect(user) for user in users]
     client_ids = [uuid.uuid4() for _ in sockets]
