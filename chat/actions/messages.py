@@ -119,25 +119,31 @@ def messages_post(*, posts: Sequence[Post]) -> list[Message | Exception]:
 
 
 def _messages_insert_together(posts: Sequence[Post]) -> list[Message | Exception]:
-    answers: list[Message | Exception] = []
     # A client id sent twice in one batch (a page resending before its answer came): the
     # second gets the first's answer.
     first_of: dict[tuple[int, uuid.UUID], int] = {}
+    answer_of: list[int] = []  # for each post, the post whose answer it gets
+    drafts: dict[int, _Draft] = {}
+    answers: dict[int, Message | Exception] = {}
+    for n, post in enumerate(posts):
+        key = (post.author.pk, post.client_id) if post.client_id is not None else None
+        if key is not None and key in first_of:
+            answer_of.append(first_of[key])
+            continue
+        if key is not None:
+            first_of[key] = n
+        answer_of.append(n)
+        try:
+            drafts[n] = _draft(post)
+        except Invalid as error:  # nothing of it is written: the others go on
+            answers[n] = error
     with transaction.atomic():
-        for post in posts:
-            if post.client_id is not None:
-                key = (post.author.pk, post.client_id)
-                if key in first_of:
-                    answers.append(answers[first_of[key]])
-                    continue
-                first_of[key] = len(answers)
-            try:
-                draft = _draft(post)
-            except Invalid as error:  # before any write of this post: the others go on
-                answers.append(error)
-                continue
-            answers.append(_write(draft))
-    return answers
+        # One INSERT for all: ids follow the order of the posts.
+        saved = Message.objects.bulk_create([_unsaved(draft) for draft in drafts.values()])
+        for (n, draft), message in zip(drafts.items(), saved, strict=True):
+            _saved_then(draft, message)
+            answers[n] = message
+    return [answers[n] for n in answer_of]
 
 
 def _message_post_alone(post: Post) -> Message | Exception:
@@ -166,14 +172,27 @@ def _draft(post: Post) -> _Draft:
 def _write(draft: _Draft) -> Message:
     """In the caller's transaction: the message, its push on commit, its preview and the
     notifications of it."""
+    message = _unsaved(draft)
+    message.save(force_insert=True)
+    _saved_then(draft, message)
+    return message
+
+
+def _unsaved(draft: _Draft) -> Message:
     post = draft.post
-    message = Message.objects.create(
+    return Message(
         room=post.room,
         author=post.author,
         body=post.body,
         client_id=post.client_id,
         mentions=[user.username for user in draft.mentioned],
     )
+
+
+def _saved_then(draft: _Draft, message: Message) -> None:
+    """In the message's transaction, once it is inserted: its push on commit, its preview and
+    the notifications of it."""
+    post = draft.post
     transaction.on_commit(partial(events.message_posted, message), robust=True)
     # Known here, so the push renders without asking: no attachment (uploads are
     # attachment_post's), and the preview just scheduled, if the text has a link.
@@ -187,7 +206,6 @@ def _write(draft: _Draft) -> Message:
         target_url=message.get_absolute_url(),
         excerpt=excerpt(post.body),
     )
-    return message
 
 
 def _mention_recipients(room: Room, author: User, mentioned: list[User]) -> list[User]:

@@ -123,19 +123,27 @@ def test_mentions_in_a_batch_notify_on_commit(
 def test_a_database_outage_fails_the_whole_batch_and_saves_nothing(
     ada, grace, room, pushes, monkeypatch, django_capture_on_commit_callbacks
 ):
-    real_create = Message.objects.create
-    calls = []
+    inserts = []
 
-    def create_then_fail(**fields):
-        calls.append(fields["body"])
-        if len(calls) == 2:
-            raise OperationalError("server closed the connection unexpectedly")
-        return real_create(**fields)
+    def unreachable(rows, **options):
+        inserts.append([row.body for row in rows])
+        raise OperationalError("server closed the connection unexpectedly")
 
-    monkeypatch.setattr(Message.objects, "create", create_then_fail)
+    monkeypatch.setattr(Message.objects, "bulk_create", unreachable)
     posts = posts_of((room, ada, "one", None), (room, grace, "two", None), (room, ada, "3", None))
     with django_capture_on_commit_callbacks(execute=True), pytest.raises(OperationalError):
         messages_post(posts=posts)
-    assert calls == ["one", "two"]  # not tried again one by one
+    assert inserts == [["one", "two", "3"]]  # not tried again one by one
     assert Message.objects.count() == 0
     assert pushes.sent == []
+
+
+@pytest.mark.parametrize("count", [1, 5])
+def test_a_batch_of_plain_messages_is_one_insert_however_many(
+    ada, room, count, django_assert_num_queries
+):
+    posts = posts_of(*[(room, ada, f"plain {n}", None) for n in range(count)])
+    # In the test's transaction: a savepoint, the insert, its release.
+    with django_assert_num_queries(3):
+        messages_post(posts=posts)
+    assert Message.objects.count() == count
