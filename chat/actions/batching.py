@@ -12,10 +12,19 @@ from chat.actions.messages import Post, messages_post
 from chat.models import Message, Room
 from realtime.batching import Batcher
 from realtime.loops import per_loop
+from realtime.push import flush_pushes
 
 
-@database_sync_to_async
-def _messages_post(posts: list[Post]) -> list[Message | Exception]:
+async def _messages_post(posts: list[Post]) -> list[Message | Exception]:
+    answers: list[Message | Exception] = await database_sync_to_async(_messages_post_sync)(posts)
+    # The batch's pushes, handed to this loop's outbox on commit, leave before its senders are
+    # answered and the next batch is written: a process that saves faster than the channel
+    # layer takes its pushes slows its senders down instead of dropping pushes (realtime.push).
+    await flush_pushes()
+    return answers
+
+
+def _messages_post_sync(posts: list[Post]) -> list[Message | Exception]:
     return messages_post(posts=posts)
 
 
