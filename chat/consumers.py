@@ -10,8 +10,8 @@ from django.conf import settings
 from django.contrib.auth.models import User
 
 from chat import events, logic
-from chat.actions import messages as message_actions
 from chat.actions import unread as unread_actions
+from chat.actions.batching import message_post_batched
 from chat.attachments import queries as attachment_queries
 from chat.exports import queries as export_queries
 from chat.logic import ROOMS_PAGE
@@ -115,7 +115,7 @@ class RoomPart(Part):
             await self.connection.reply(events.composer_rejected_html(self.room, frame, str(error)))
             return
         try:
-            await database_sync_to_async(message_actions.message_post)(
+            await message_post_batched(
                 room=self.room, author=self.connection.user, body=body, client_id=client_id
             )
         except Invalid as error:

@@ -1,11 +1,14 @@
 """Writes of messages: posting, editing, deleting. Each action checks who may do it, changes
 state atomically and schedules its events on commit."""
 
+import logging
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import partial
 
 from django.contrib.auth.models import User
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
 from accounts import queries as people
@@ -21,6 +24,11 @@ from notifications.actions import notify
 from notifications.models import Notification
 from notifications.queries import has_unread_about, users_named
 from realtime.validation import Invalid
+
+logger = logging.getLogger(__name__)
+
+# Errors that say the database cannot be reached, not that one post is wrong.
+DATABASE_DOWN = (OperationalError, InterfaceError)
 
 
 def _check_may_post(*, room: Room, author: User) -> None:
@@ -55,35 +63,10 @@ def message_insert(
     *, room: Room, author: User, body: str, client_id: uuid.UUID | None
 ) -> tuple[Message, bool]:
     """message_post's work; also says whether the message is new (False: a retry)."""
-    _check_may_post(room=room, author=author)
-    mentioned = users_named(mentioned_names(body))
-    if room.is_direct:
-        # Addressed to the other member already: they hear of it as a direct message.
-        verb, recipients = Notification.Verb.DIRECT, _direct_recipients(room, author)
-    else:
-        verb, recipients = Notification.Verb.MENTION, _mention_recipients(room, author, mentioned)
+    draft = _draft(Post(room=room, author=author, body=body, client_id=client_id))
     try:
         with transaction.atomic():
-            message = Message.objects.create(
-                room=room,
-                author=author,
-                body=body,
-                client_id=client_id,
-                mentions=[user.username for user in mentioned],
-            )
-            transaction.on_commit(partial(events.message_posted, message), robust=True)
-            # Known here, so the push renders without asking: no attachment (uploads are
-            # attachment_post's), and the preview just scheduled, if the text has a link.
-            _related_cache_set(message, "attachment", None)
-            _related_cache_set(message, "link_preview", link_preview_schedule(message))
-            notify(
-                recipients=recipients,
-                actor=author,
-                verb=verb,
-                target_label=room_label(room),
-                target_url=message.get_absolute_url(),
-                excerpt=excerpt(body),
-            )
+            message = _write(draft)
     except IntegrityError:
         if client_id is None:
             raise
@@ -93,6 +76,136 @@ def message_insert(
         transaction.on_commit(partial(events.message_posted_again, saved), robust=True)
         return saved, False
     return message, True
+
+
+@dataclass(frozen=True)
+class Post:
+    """One message to save, as a socket's chat.send asked for it (already validated)."""
+
+    room: Room
+    author: User
+    body: str
+    client_id: uuid.UUID | None
+
+
+@dataclass(frozen=True)
+class _Draft:
+    """A post that passed its checks, with who hears of it: all that is left is to write."""
+
+    post: Post
+    mentioned: list[User]
+    verb: Notification.Verb
+    recipients: list[User]
+
+
+def messages_post(*, posts: Sequence[Post]) -> list[Message | Exception]:
+    """Save several posts in one transaction (a group commit, chat.actions.batching): one
+    answer per post, in order, each the saved message or why it was not saved.
+
+    Each post is checked and pushed as message_post would (one push per message, on commit);
+    a post refused by its checks (Invalid) gets its error and the others are saved. A post
+    whose write fails (a client id saved before: a retry; anything else the database
+    refuses) undoes the transaction, and the posts are saved again one by one, as
+    message_post saves them, so that it alone gets its error or its first message. A database
+    that is down raises for all: nothing was saved.
+    """
+    try:
+        return _messages_insert_together(posts)
+    except DATABASE_DOWN:
+        raise
+    except Exception:
+        logger.info("A batch of %d messages is saved again one by one", len(posts), exc_info=True)
+    return [_message_post_alone(post) for post in posts]
+
+
+def _messages_insert_together(posts: Sequence[Post]) -> list[Message | Exception]:
+    # A client id sent twice in one batch (a page resending before its answer came): the
+    # second gets the first's answer.
+    first_of: dict[tuple[int, uuid.UUID], int] = {}
+    answer_of: list[int] = []  # for each post, the post whose answer it gets
+    drafts: dict[int, _Draft] = {}
+    answers: dict[int, Message | Exception] = {}
+    for n, post in enumerate(posts):
+        key = (post.author.pk, post.client_id) if post.client_id is not None else None
+        if key is not None and key in first_of:
+            answer_of.append(first_of[key])
+            continue
+        if key is not None:
+            first_of[key] = n
+        answer_of.append(n)
+        try:
+            drafts[n] = _draft(post)
+        except Invalid as error:  # nothing of it is written: the others go on
+            answers[n] = error
+    with transaction.atomic():
+        # One INSERT for all: ids follow the order of the posts.
+        saved = Message.objects.bulk_create([_unsaved(draft) for draft in drafts.values()])
+        for (n, draft), message in zip(drafts.items(), saved, strict=True):
+            _saved_then(draft, message)
+            answers[n] = message
+    return [answers[n] for n in answer_of]
+
+
+def _message_post_alone(post: Post) -> Message | Exception:
+    try:
+        message, _ = message_insert(
+            room=post.room, author=post.author, body=post.body, client_id=post.client_id
+        )
+    except Exception as error:
+        return error
+    return message
+
+
+def _draft(post: Post) -> _Draft:
+    """The checks and reads of a post, before anything is written."""
+    room, author = post.room, post.author
+    _check_may_post(room=room, author=author)
+    mentioned = users_named(mentioned_names(post.body))
+    if room.is_direct:
+        # Addressed to the other member already: they hear of it as a direct message.
+        verb, recipients = Notification.Verb.DIRECT, _direct_recipients(room, author)
+    else:
+        verb, recipients = Notification.Verb.MENTION, _mention_recipients(room, author, mentioned)
+    return _Draft(post=post, mentioned=mentioned, verb=verb, recipients=recipients)
+
+
+def _write(draft: _Draft) -> Message:
+    """In the caller's transaction: the message, its push on commit, its preview and the
+    notifications of it."""
+    message = _unsaved(draft)
+    message.save(force_insert=True)
+    _saved_then(draft, message)
+    return message
+
+
+def _unsaved(draft: _Draft) -> Message:
+    post = draft.post
+    return Message(
+        room=post.room,
+        author=post.author,
+        body=post.body,
+        client_id=post.client_id,
+        mentions=[user.username for user in draft.mentioned],
+    )
+
+
+def _saved_then(draft: _Draft, message: Message) -> None:
+    """In the message's transaction, once it is inserted: its push on commit, its preview and
+    the notifications of it."""
+    post = draft.post
+    transaction.on_commit(partial(events.message_posted, message), robust=True)
+    # Known here, so the push renders without asking: no attachment (uploads are
+    # attachment_post's), and the preview just scheduled, if the text has a link.
+    _related_cache_set(message, "attachment", None)
+    _related_cache_set(message, "link_preview", link_preview_schedule(message))
+    notify(
+        recipients=draft.recipients,
+        actor=post.author,
+        verb=draft.verb,
+        target_label=room_label(post.room),
+        target_url=message.get_absolute_url(),
+        excerpt=excerpt(post.body),
+    )
 
 
 def _mention_recipients(room: Room, author: User, mentioned: list[User]) -> list[User]:

@@ -19,9 +19,8 @@ from PIL import Image
 
 from realtime.sockets.closes import CLOSE_SERVICE_RESTART
 from realtime.stopping import FORCED_EXIT_STATUS
-from tests.faults.conftest import AppServer, Conversation
+from tests.faults.conftest import AppServer, Conversation, eventually
 from tests.faults.pages import Page, has_acknowledgement, has_bodies
-from tests.waiting import eventually
 
 pytestmark = [pytest.mark.faults, pytest.mark.asyncio]
 
@@ -144,8 +143,8 @@ async def test_a_transaction_that_cannot_finish_does_not_keep_its_server_running
     log = a.log.read_text(errors="replace")
     said = "Server still not stopped 9.0 s after SIGTERM: exiting now; threads not finished: "
     assert said in log, a.log_tail()
-    # And where the thread was: in the message's insert.
-    assert "in message_insert" in log.split(said, 1)[1], a.log_tail()
+    # And where the thread was: in the insert of the batch of messages (chat.actions.batching).
+    assert "in _messages_insert_together" in log.split(said, 1)[1], a.log_tail()
 
     # Never committed, never acknowledged: ada's page sends it again, on B, and it is saved once.
     assert await asyncio.to_thread(message_rows, url, body) == 0

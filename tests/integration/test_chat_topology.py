@@ -263,3 +263,49 @@ async def test_retried_send_makes_one_message(topology: Topology) -> None:
         get_page, topology.b, "/rooms/general/", session=topology.sessions["grace"]
     )
     assert page.count(escaped) == 1
+
+
+async def test_sends_at_once_with_a_resend_among_them_save_each_message_once(
+    topology: Topology,
+) -> None:
+    """Sends that arrive together are saved in one transaction (chat.actions.batching); a
+    resent client id among them gets its first message, and the others are saved."""
+    token = uuid.uuid4().hex
+    first = chat_send(f"{token} first", uuid.uuid4())
+    sessions = topology.sessions
+    async with (
+        page_socket(topology.a, session=sessions["ada"], room="general") as ada,
+        page_socket(topology.a, session=sessions["grace"], room="general") as grace,
+        page_socket(topology.a, session=sessions["linus"], room="general") as linus,
+        page_socket(topology.b, session=sessions["grace"], room="general") as reader,
+    ):
+        for socket in (ada, grace, linus, reader):
+            await receive_until(socket, containing('id="bell"'), what="the bell's state")
+        await ada.send(first)
+        await receive_until(ada, acknowledged, what="acknowledgement of the first send")
+
+        await asyncio.gather(
+            grace.send(chat_send(f"{token} from grace", uuid.uuid4())),
+            ada.send(first),
+            linus.send(chat_send(f"{token} from linus", uuid.uuid4())),
+        )
+        for socket in (ada, grace, linus):
+            await receive_until(socket, acknowledged, what="acknowledgement of each send")
+        frames = await receive_until(
+            reader,
+            lambda frames: all(
+                containing(f"{token} from {name}")(frames) for name in ("grace", "linus")
+            ),
+            what="both new messages on process B",
+        )
+        frames += await receive_for(reader)
+
+    assert len(set(message_ids(frames, token))) == 3  # first (pushed again), grace's, linus's
+    page = await asyncio.to_thread(
+        get_page, topology.b, "/rooms/general/", session=sessions["grace"]
+    )
+    assert [page.count(f"{token} {what}") for what in ("first", "from grace", "from linus")] == [
+        1,
+        1,
+        1,
+    ]

@@ -1,0 +1,40 @@
+"""chat.send's group commit: the messages a process receives while it is saving others are
+saved together, in one transaction (messages_post), and each sender is answered after that
+commit. One transaction per batch instead of one per message is what lets one database thread
+keep up with a busy process (realtime.batching)."""
+
+import uuid
+
+from channels.db import database_sync_to_async
+from django.contrib.auth.models import User
+
+from chat.actions.messages import Post, messages_post
+from chat.models import Message, Room
+from realtime.batching import Batcher
+from realtime.loops import per_loop
+from realtime.push import flush_pushes
+
+
+async def _messages_post(posts: list[Post]) -> list[Message | Exception]:
+    answers: list[Message | Exception] = await database_sync_to_async(_messages_post_sync)(posts)
+    # The batch's pushes, handed to this loop's outbox on commit, leave before its senders are
+    # answered and the next batch is written: a process that saves faster than the channel
+    # layer takes its pushes slows its senders down instead of dropping pushes (realtime.push).
+    await flush_pushes()
+    return answers
+
+
+def _messages_post_sync(posts: list[Post]) -> list[Message | Exception]:
+    return messages_post(posts=posts)
+
+
+message_batches = per_loop(lambda: Batcher[Post, Message](_messages_post))
+
+
+async def message_post_batched(
+    *, room: Room, author: User, body: str, client_id: uuid.UUID | None
+) -> Message:
+    """message_post from a socket: saved in the next batch; raises what message_post would."""
+    return await message_batches().submit(
+        Post(room=room, author=author, body=body, client_id=client_id)
+    )
