@@ -3,6 +3,7 @@ saved together, in one transaction (messages_post), and each sender is answered 
 commit. One transaction per batch instead of one per message is what lets one database thread
 keep up with a busy process (realtime.batching)."""
 
+import asyncio
 import uuid
 
 from channels.db import database_sync_to_async
@@ -14,13 +15,22 @@ from realtime.batching import Batcher
 from realtime.loops import per_loop
 from realtime.push import flush_pushes
 
+# How long a batch's senders wait for its pushes at most: while the channel layer is down each
+# push may take until its own timeout to fail, and the senders of a saved message are answered
+# anyway (the pushes left waiting still go, in order, and pages resume what they lost).
+PUSHES_WAIT_SECONDS = 1.0
+
 
 async def _messages_post(posts: list[Post]) -> list[Message | Exception]:
     answers: list[Message | Exception] = await database_sync_to_async(_messages_post_sync)(posts)
     # The batch's pushes, handed to this loop's outbox on commit, leave before its senders are
     # answered and the next batch is written: a process that saves faster than the channel
     # layer takes its pushes slows its senders down instead of dropping pushes (realtime.push).
-    await flush_pushes()
+    try:
+        async with asyncio.timeout(PUSHES_WAIT_SECONDS):
+            await flush_pushes()
+    except TimeoutError:
+        pass
     return answers
 
 

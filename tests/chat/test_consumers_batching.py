@@ -11,7 +11,9 @@ from channels.db import database_sync_to_async
 from chat import events
 from chat.actions import messages as message_actions
 from chat.models import Message
+from realtime import push
 from tests.chat.test_consumers import connect, send_frame
+from tests.frames import handled_so_far
 
 pytestmark = [
     pytest.mark.asyncio,
@@ -58,5 +60,33 @@ async def test_twenty_sockets_sending_at_once_are_all_answered_and_hear_every_me
         pushed = [int(found) for frame in frames for found in MESSAGE_ID.findall(frame)]
         assert pushed == ids
     for socket in sockets:
-        assert await socket.receive_nothing(timeout=0.1)
+        assert await handled_so_far(socket) == []  # nothing more: no message twice
         await socket.disconnect()
+
+
+async def test_a_saved_message_is_answered_while_its_push_cannot_leave(ada, room, monkeypatch):
+    """A batch's senders wait for its pushes to leave, but no longer than PUSHES_WAIT_SECONDS:
+    with the channel layer hanging (an outage without a refused connection), the message is
+    saved and its sender answered, and the push still goes once the layer answers again."""
+    monkeypatch.setattr("chat.actions.batching.PUSHES_WAIT_SECONDS", 0.2)
+    layer_back = asyncio.Event()
+    real_send = push.get_channel_layer().group_send
+
+    async def hanging_send(group, message):
+        await layer_back.wait()
+        await real_send(group, message)
+
+    socket = await connect(ada)
+    monkeypatch.setattr(push.get_channel_layer(), "group_send", hanging_send)
+    client_id = uuid.uuid4()
+    await socket.send_to(text_data=send_frame("saved while the layer hangs", client_id))
+
+    answer = await socket.receive_from(timeout=10)
+    assert answer == events.composer_answered_html(client_id)
+    saved = await database_sync_to_async(lambda: list(Message.objects.values_list("body")))()
+    assert saved == [("saved while the layer hangs",)]
+
+    layer_back.set()
+    pushed = await socket.receive_from(timeout=10)
+    assert "saved while the layer hangs" in pushed
+    await socket.disconnect()
