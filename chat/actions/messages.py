@@ -4,7 +4,7 @@ state atomically and schedules its events on commit."""
 import logging
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 
 from django.contrib.auth.models import User
@@ -137,6 +137,7 @@ def _messages_insert_together(posts: Sequence[Post]) -> list[Message | Exception
             drafts[n] = _draft(post)
         except Invalid as error:  # nothing of it is written: the others go on
             answers[n] = error
+    drafts = _direct_once(drafts)
     with transaction.atomic():
         # One INSERT for all: ids follow the order of the posts.
         saved = Message.objects.bulk_create([_unsaved(draft) for draft in drafts.values()])
@@ -144,6 +145,22 @@ def _messages_insert_together(posts: Sequence[Post]) -> list[Message | Exception
             _saved_then(draft, message)
             answers[n] = message
     return [answers[n] for n in answer_of]
+
+
+def _direct_once(drafts: dict[int, _Draft]) -> dict[int, _Draft]:
+    """One notification per direct conversation and recipient in a batch, as posting one
+    message at a time gives (_direct_recipients): every draft was read before any of the
+    batch's notifications were written, so only the first of a conversation keeps them."""
+    notified: set[tuple[int, int]] = set()
+    kept: dict[int, _Draft] = {}
+    for n, draft in drafts.items():
+        if draft.verb == Notification.Verb.DIRECT:
+            room_id = draft.post.room.pk
+            recipients = [user for user in draft.recipients if (room_id, user.pk) not in notified]
+            notified.update((room_id, user.pk) for user in draft.recipients)
+            draft = replace(draft, recipients=recipients)
+        kept[n] = draft
+    return kept
 
 
 def _message_post_alone(post: Post) -> Message | Exception:

@@ -6,6 +6,7 @@ import pytest
 from django.db import OperationalError
 
 from chat.actions import messages as message_actions
+from chat.actions import rooms as room_actions
 from chat.actions.messages import Post, messages_post
 from chat.logic import NOT_A_MEMBER, Forbidden
 from chat.models import Message
@@ -147,3 +148,18 @@ def test_a_batch_of_plain_messages_is_one_insert_however_many(
     with django_assert_num_queries(3):
         messages_post(posts=posts)
     assert Message.objects.count() == count
+
+
+def test_a_direct_conversation_notifies_once_per_batch_as_one_message_at_a_time_does(
+    ada, grace, django_capture_on_commit_callbacks
+):
+    """Held sends resent together after a reconnect land in one batch: the recipient still
+    gets one notification of the conversation, not one per message."""
+    dm = room_actions.direct_open(user=ada, other=grace)
+    posts = posts_of((dm, ada, "one", None), (dm, ada, "two", None), (dm, grace, "back", None))
+    with django_capture_on_commit_callbacks(execute=True):
+        messages_post(posts=posts)
+    notified = sorted(
+        (n.recipient.username, n.verb) for n in Notification.objects.select_related("recipient")
+    )
+    assert notified == [("ada", Notification.Verb.DIRECT), ("grace", Notification.Verb.DIRECT)]
