@@ -3,7 +3,7 @@
 Building and compiling a queryset costs Django far more Python than the database takes to
 answer it. Measured on the development machine: the unread counts of a room list take 8.5 ms
 through the ORM and 0.6 ms as the same SQL; a room lookup 2.4 ms against 0.35 ms. A socket
-opening makes several such reads in the one database thread, so under a burst of
+opening makes several such reads in a database thread, so under a burst of
 connections that overhead, not the database, sets how many sockets open per second.
 
 A `PreparedQuery` builds its queryset once per database, with placeholder values, keeps the

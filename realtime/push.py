@@ -4,9 +4,9 @@ Every live update in the project is one rendered fragment sent to one group; eac
 (realtime.hub) hands it to its page sockets (realtime.sockets.consumer), and htmx swaps it
 in by id.
 
-Pushes are made on commit, in a worker thread of the server (a view, or a socket action in
-`database_sync_to_async`). Waiting there for the channel layer would hold the one thread all
-database work of the process shares until the event loop got round to Redis and back. So in a
+Pushes are made on commit, in a worker thread of the server (a view's, or for a socket action
+the one thread `database_sync_to_async` runs every socket write in). Waiting there for the
+channel layer would hold that thread until the event loop got round to Redis and back. So in a
 server the push is handed to the event loop, whose outbox sends the pushes one after another,
 in the order they were made, and the thread goes on. Elsewhere (a management command, the
 task worker) it is sent before push_html returns.
@@ -25,7 +25,7 @@ import os
 import threading
 import weakref
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from typing import Any
 
 from asgiref.sync import SyncToAsync, async_to_sync
@@ -151,6 +151,10 @@ class Outbox:
     def __init__(self) -> None:
         self.waiting: deque[tuple[str, dict[str, Any]]] = deque()
         self.sending: asyncio.Task[None] | None = None
+        # Pushes handed over so far, and of those, sent or failed: what flush() waits on.
+        self.handed = 0
+        self.done = 0
+        self.progress = asyncio.Condition()
 
     def put(self, group: str, message: dict[str, Any]) -> None:
         if len(self.waiting) >= OUTBOX_LIMIT:
@@ -158,6 +162,7 @@ class Outbox:
             metrics.PUSHES_DROPPED.inc()
             return
         self.waiting.append((group, message))
+        self.handed += 1
         if self.sending is None or self.sending.done():
             self.sending = asyncio.get_running_loop().create_task(self.send_all())
 
@@ -170,11 +175,18 @@ class Outbox:
                 # As a failing on_commit callback would: logged, and the pushes after it go on.
                 logger.exception("Could not push to %s", group)
                 metrics.PUSHES_DROPPED.inc()
+            self.done += 1
+            async with self.progress:
+                self.progress.notify_all()
 
-    async def flush(self) -> None:
-        """Wait until every push handed over so far is sent (or failed)."""
-        while self.sending is not None and not self.sending.done():
-            await asyncio.shield(self.sending)
+    def flush(self) -> Coroutine[Any, Any, None]:
+        """Wait until every push handed over before this call is sent (or failed); not those
+        handed over later, so that a steady stream of pushes keeps nobody waiting for long."""
+        return self.sent_up_to(self.handed)
+
+    async def sent_up_to(self, handed: int) -> None:
+        async with self.progress:
+            await self.progress.wait_for(lambda: self.done >= handed)
 
 
 # The outbox of the running event loop.
@@ -185,8 +197,8 @@ def outbox_put(group: str, message: dict[str, Any]) -> None:
     get_outbox().put(group, message)
 
 
-async def flush_pushes() -> None:
-    await get_outbox().flush()
+def flush_pushes() -> Coroutine[Any, Any, None]:
+    return get_outbox().flush()
 
 
 async def close_outbox() -> None:

@@ -25,7 +25,8 @@ async def _messages_post(posts: list[Post]) -> list[Message | Exception]:
     answers: list[Message | Exception] = await database_sync_to_async(_messages_post_sync)(posts)
     # The batch's pushes, handed to this loop's outbox on commit, leave before its senders are
     # answered and the next batch is written: a process that saves faster than the channel
-    # layer takes its pushes slows its senders down instead of dropping pushes (realtime.push).
+    # layer takes its pushes slows its senders down instead of filling its outbox
+    # (realtime.push). Pushes handed over later (other rooms, other actions) are not waited for.
     try:
         async with asyncio.timeout(PUSHES_WAIT_SECONDS):
             await flush_pushes()

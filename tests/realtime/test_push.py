@@ -65,6 +65,38 @@ async def test_a_failed_push_is_logged_and_the_next_ones_go_on(layer, caplog):
     assert "Could not push to room.1" in caplog.text
 
 
+class OneAtATimeLayer(InMemoryChannelLayer):
+    """Each group send waits until the test lets exactly one through."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.let_through = asyncio.Semaphore(0)
+        self.sent: list[str] = []
+
+    async def group_send(self, group, message):
+        await self.let_through.acquire()
+        self.sent.append(message["html"])
+
+
+@pytest.mark.asyncio
+async def test_a_flush_waits_for_what_was_handed_over_before_it_not_after(monkeypatch):
+    """chat.send's senders wait for their batch's pushes: pushes that keep coming after
+    (other rooms, other actions) do not keep them waiting."""
+    layer = OneAtATimeLayer()
+    monkeypatch.setattr(push, "get_channel_layer", lambda: layer)
+    push.outbox_put("room.1", push_event("room.1", "mine"))
+    flushed = asyncio.ensure_future(push.flush_pushes())
+    push.outbox_put("room.2", push_event("room.2", "later"))
+
+    layer.let_through.release()
+    await asyncio.wait_for(flushed, timeout=5)
+    assert layer.sent == ["mine"]  # done, with the later push still waiting
+
+    layer.let_through.release()
+    await asyncio.wait_for(push.flush_pushes(), timeout=5)
+    assert layer.sent == ["mine", "later"]
+
+
 @pytest.mark.asyncio
 async def test_past_the_limit_pushes_are_dropped_not_queued(layer, monkeypatch, caplog):
     monkeypatch.setattr(push, "OUTBOX_LIMIT", 3)
