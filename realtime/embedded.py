@@ -77,8 +77,9 @@ async def run_pageview_worker() -> None:
 async def stop_embedded_workers() -> None:
     """The server is stopping: each worker is cancelled. The task worker finishes the task it
     is running (its result saved; the pages, closed with 1012 meanwhile, read it when they
-    resume), ends its heartbeat and stops; queued tasks stay queued for the next start. The pageview worker
-    stops at once: views it has not saved yet are not counted (counters are approximate)."""
+    resume), ends its heartbeat and stops; queued tasks stay queued for the next start. The
+    pageview worker stops at once: views it has not saved yet are not counted (counters are
+    approximate)."""
     workers = [worker for worker in running_workers if not worker.done()]
     if not workers:
         return
