@@ -7,7 +7,7 @@ from django.db.models import Q, QuerySet
 
 from accounts.models import Block
 from chat import logic
-from chat.models import Message, MessageChange
+from chat.models import Message, MessageChange, Room
 from chat.queries import rooms as room_queries
 
 
@@ -22,8 +22,11 @@ def message_readable(*, user: User, message_id: int) -> Message | None:
 
 def message_reactable(*, user: User, room_id: int, message_id: int) -> Message | None:
     """The message, if it is in room `room_id`, `user` may read that room, the message is not
-    deleted, and its author is not someone `user` blocked (whose messages they do not see).
-    None in every other case: a caller must not tell them apart."""
+    deleted, and its author is not someone `user` blocked (whose messages they do not see);
+    in a direct conversation, as for posting there, not once either of the two blocked the
+    other. None in every other case: a caller must not tell them apart."""
+    blocked = Block.objects.filter(blocker_id=user.pk).values("blocked_id")
+    blockers = Block.objects.filter(blocked_id=user.pk).values("blocker_id")
     return (
         Message.objects.filter(
             id=message_id,
@@ -32,6 +35,8 @@ def message_reactable(*, user: User, room_id: int, message_id: int) -> Message |
             deleted_at__isnull=True,
         )
         .exclude(by_blocked_authors(user.pk))
+        .exclude(room__kind=Room.Kind.DIRECT, room__members__in=blocked)
+        .exclude(room__kind=Room.Kind.DIRECT, room__members__in=blockers)
         .first()
     )
 

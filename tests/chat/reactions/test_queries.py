@@ -1,6 +1,7 @@
 import pytest
 
 from accounts.models import Block
+from chat.actions import rooms as room_actions
 from chat.models import Membership, Message
 from chat.queries.messages import (
     message_reactable,
@@ -63,3 +64,15 @@ def test_messages_are_read_with_their_reactions_and_who_reacted_in_two_queries(
             found = messages_by_id(ids=[m.id for m in messages])
         names = [[r.user.username for r in message.reactions.all()] for message in found]
     assert names == [["grace"], [], ["linus", "grace"]]
+
+
+def test_in_a_direct_conversation_a_block_either_way_ends_reacting_as_it_ends_posting(ada, grace):
+    dm = room_actions.direct_open(user=ada, other=grace)
+    hers = Message.objects.create(room=dm, author=ada, body="hi")
+    mine = Message.objects.create(room=dm, author=grace, body="hello")
+    assert message_reactable(user=grace, room_id=dm.id, message_id=hers.id) == hers
+
+    Block.objects.create(blocker=ada, blocked=grace)
+    for user in (grace, ada):  # the blocked person, and the one who blocked
+        for message in (hers, mine):
+            assert message_reactable(user=user, room_id=dm.id, message_id=message.id) is None
