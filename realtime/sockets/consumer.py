@@ -237,23 +237,29 @@ class PageConsumer(AsyncWebsocketConsumer):
             # An idle socket closes when its session expires too, not only at its next frame.
             delay = max(0.0, self.login.expires_at - wall_clock())
             self.expiry = asyncio.get_running_loop().call_later(delay, self.signed_out)
-        self.outgoing.release()
         await asyncio.gather(*(self.incoming.guarded(part.enter()) for part in opening.parts))
         await self.incoming.guarded(self.catch_up(opening.parts))
 
     async def catch_up(self, parts: Sequence[Part]) -> None:
         # Each part's catch-up is its own frame, in the parts' order, as it would be pushed.
-        catch_up = database_sync_to_async(
-            catch_up_all, thread_sensitive=False, executor=opening_threads
-        )
-        for outcome in await catch_up(parts):
-            if isinstance(outcome, Exception):
-                await self.incoming.failed(outcome)
-                continue
-            for group in outcome.leave:
-                await self.leave_group(group)
-            if outcome.html:
-                await self.send_html(outcome.html)
+        # Pushes that arrive meanwhile are held and sent after them: the catch-up is read in an
+        # opening thread, beside the writes of the database thread, and a push of a write
+        # that committed after that read must not be overtaken by the older state.
+        frames: list[str] = []
+        try:
+            catch_up = database_sync_to_async(
+                catch_up_all, thread_sensitive=False, executor=opening_threads
+            )
+            for outcome in await catch_up(parts):
+                if isinstance(outcome, Exception):
+                    frames.append(self.incoming.failure_html(outcome))
+                    continue
+                for group in outcome.leave:
+                    await self.leave_group(group)
+                if outcome.html:
+                    frames.append(outcome.html)
+        finally:
+            self.outgoing.release(first=frames)
 
     async def refuse(self, refusal: Refused) -> None:
         # Accepted first so the page learns why: a refused handshake looks like a network

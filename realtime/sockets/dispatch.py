@@ -82,16 +82,19 @@ class FrameDispatch:
             await self.failed(error)
 
     async def failed(self, error: Exception) -> None:
+        await self.reply(self.failure_html(error))
+
+    def failure_html(self, error: Exception) -> str:
+        """What the page is told of a failed action; the failure is counted and logged."""
         outage = isinstance(error, DATABASE_DOWN)
         first = self.failures.note("database down" if outage else type(error).__name__)
         if outage:
             if first:
                 logger.warning("A socket action failed on the database", exc_info=error)
-            await self.reply(socket_error_html(DATABASE_UNAVAILABLE))
-        else:
-            if first:
-                logger.error("A socket action failed", exc_info=error)
-            await self.reply(socket_error_html(FAILED))
+            return socket_error_html(DATABASE_UNAVAILABLE)
+        if first:
+            logger.error("A socket action failed", exc_info=error)
+        return socket_error_html(FAILED)
 
     def summarise(self, user_id: int | None) -> None:
         """When the socket closes: how many failures went unlogged, by kind."""

@@ -10,7 +10,7 @@ buffered for without bound: it reconnects later and resumes from its cursor.
 import asyncio
 import logging
 from collections import deque
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
 from realtime import frames
@@ -68,10 +68,10 @@ class Outgoing:
         """Nothing may be sent yet (the handshake is not complete): messages wait."""
         self.backlog = deque()
 
-    def release(self) -> None:
-        """Send what waited while held."""
+    def release(self, first: Sequence[str] = ()) -> None:
+        """Send `first`, then what waited while held."""
         waiting, self.backlog = self.backlog, None
-        for html in waiting or ():
+        for html in (*first, *(waiting or ())):
             self.put(html)
 
     def drop(self) -> None:

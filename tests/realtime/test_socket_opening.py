@@ -12,9 +12,12 @@ from django.conf import settings
 
 from chat.models import ReadCursor
 from chat.queries import rooms as room_queries
+from realtime.groups import user_group_name
+from realtime.push import apush_html
 from realtime.routing import websocket_urlpatterns
 from realtime.sockets.closes import DATABASE_UNAVAILABLE
 from realtime.sockets.consumer import PageConsumer
+from realtime.sockets.opening import catch_up_all
 from realtime.sockets.parts import NOTHING_MISSED, CatchUp, Part
 from tests.frames import handled_so_far
 
@@ -179,4 +182,43 @@ async def test_a_socket_opens_while_the_database_thread_is_busy(session_cookie, 
     finally:
         release.set()
         await busy
+    await socket.disconnect()
+
+
+async def test_a_push_made_while_the_catch_up_is_read_comes_after_it(
+    session_cookie, ada, room, monkeypatch
+):
+    """The catch-up is read beside the database thread's writes: a push of a write committed
+    after that read is held until the catch-up (the older state) has been sent, never the
+    other way round, or the page would be left showing the older state."""
+    from realtime.asgi import application
+
+    reading = threading.Event()
+    read_done = threading.Event()
+
+    def slow_catch_up(parts):
+        outcomes = catch_up_all(parts)  # the state as it is now...
+        reading.set()
+        read_done.wait(timeout=30)  # ...sent only after a newer push was made
+        return outcomes
+
+    monkeypatch.setattr("realtime.sockets.consumer.catch_up_all", slow_catch_up)
+    headers = [
+        (b"origin", b"http://localhost"),
+        (b"host", b"localhost"),
+        (b"cookie", f"{settings.SESSION_COOKIE_NAME}={session_cookie}".encode()),
+    ]
+    socket = WebsocketCommunicator(application, ROOM_PAGE, headers=headers)
+    try:
+        connected, _ = await socket.connect(timeout=10)
+        assert connected
+        await asyncio.get_running_loop().run_in_executor(None, reading.wait, 30)
+        await apush_html(user_group_name(ada.pk), '<span id="newer-than-the-catch-up"></span>')
+    finally:
+        read_done.set()
+    frames = await handled_so_far(socket)
+    newer = [n for n, frame in enumerate(frames) if "newer-than-the-catch-up" in frame]
+    bell = [n for n, frame in enumerate(frames) if 'id="bell"' in frame]
+    assert (len(newer), len(bell)) == (1, 1)
+    assert bell[0] < newer[0]
     await socket.disconnect()
