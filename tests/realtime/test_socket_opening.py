@@ -49,18 +49,23 @@ def session_cookie(client, ada):
     return client.cookies[settings.SESSION_COOKIE_NAME].value
 
 
-async def test_a_room_page_opens_in_two_database_calls_signing_in_included(
-    session_cookie, room, ada, database_calls
-):
+def room_page(session_cookie: str) -> WebsocketCommunicator:
+    """A socket to the whole application, as a signed-in room page opens it."""
     from realtime.asgi import application
 
-    await database_sync_to_async(ReadCursor.objects.create)(user=ada, room=room)
     headers = [
         (b"origin", b"http://localhost"),
         (b"host", b"localhost"),
         (b"cookie", f"{settings.SESSION_COOKIE_NAME}={session_cookie}".encode()),
     ]
-    socket = WebsocketCommunicator(application, ROOM_PAGE, headers=headers)
+    return WebsocketCommunicator(application, ROOM_PAGE, headers=headers)
+
+
+async def test_a_room_page_opens_in_two_database_calls_signing_in_included(
+    session_cookie, room, ada, database_calls
+):
+    await database_sync_to_async(ReadCursor.objects.create)(user=ada, room=room)
+    socket = room_page(session_cookie)
     connected, _ = await socket.connect()
     assert connected
 
@@ -157,8 +162,6 @@ async def test_closing_a_socket_makes_no_call_to_the_database_thread(ada, room, 
 async def test_a_socket_opens_while_the_database_thread_is_busy(session_cookie, room):
     """The reads of a socket opening run in threads of their own (SOCKET_OPEN_THREADS): a slow
     action holding the one thread `database_sync_to_async` uses keeps no page from opening."""
-    from realtime.asgi import application
-
     release = threading.Event()
     holding = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -169,12 +172,7 @@ async def test_a_socket_opens_while_the_database_thread_is_busy(session_cookie, 
 
     busy = asyncio.ensure_future(database_sync_to_async(slow_action)())
     await holding.wait()
-    headers = [
-        (b"origin", b"http://localhost"),
-        (b"host", b"localhost"),
-        (b"cookie", f"{settings.SESSION_COOKIE_NAME}={session_cookie}".encode()),
-    ]
-    socket = WebsocketCommunicator(application, ROOM_PAGE, headers=headers)
+    socket = room_page(session_cookie)
     try:
         connected, _ = await socket.connect(timeout=10)
         assert connected
@@ -191,8 +189,6 @@ async def test_a_push_made_while_the_catch_up_is_read_comes_after_it(
     """The catch-up is read beside the database thread's writes: a push of a write committed
     after that read is held until the catch-up (the older state) has been sent, never the
     other way round, or the page would be left showing the older state."""
-    from realtime.asgi import application
-
     reading = threading.Event()
     read_done = threading.Event()
 
@@ -203,12 +199,7 @@ async def test_a_push_made_while_the_catch_up_is_read_comes_after_it(
         return outcomes
 
     monkeypatch.setattr("realtime.sockets.consumer.catch_up_all", slow_catch_up)
-    headers = [
-        (b"origin", b"http://localhost"),
-        (b"host", b"localhost"),
-        (b"cookie", f"{settings.SESSION_COOKIE_NAME}={session_cookie}".encode()),
-    ]
-    socket = WebsocketCommunicator(application, ROOM_PAGE, headers=headers)
+    socket = room_page(session_cookie)
     try:
         connected, _ = await socket.connect(timeout=10)
         assert connected
