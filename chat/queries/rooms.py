@@ -106,10 +106,6 @@ def invitation_for(*, user: User, invitation_id: int) -> Invitation | None:
     )
 
 
-def is_invited(*, user: User, room: Room) -> bool:
-    return Invitation.objects.filter(room=room, invitee=user).exists()
-
-
 def users_by_id(*, ids: Iterable[int]) -> list[User]:
     """The people with these ids, by username."""
     return list(User.objects.filter(pk__in=list(ids)).order_by("username"))

@@ -9,7 +9,7 @@ from chat.logic import ROOMS_PAGE, Forbidden
 from chat.models import Message, Room
 from chat.queries import messages as message_queries
 from chat.queries import rooms as room_queries
-from chat.queries import unread as unrea_queries
+from chat.queries import unread as unread_queries
 from realtime.http import AuthedHttpRequest
 from realtime.sockets.urls import socket_url
 from realtime.validation import parse_id
@@ -38,7 +38,7 @@ def layout_context(request: AuthedHttpRequest, current_room: Room | None = None)
     return {
         "rooms": room_queries.sidebar_rooms(user=request.user),
         "current_room": current_room,
-        "unread_states": unrea_queries.unread_states_for(user=request.user),
+        "unread_states": unread_queries.unread_states_for(user=request.user),
         "socket_url": socket_url(page=ROOMS_PAGE),
         "search_max_length": logic.SEARCH_QUERY_MAX_LENGTH,
     }

@@ -19,7 +19,7 @@ from chat.logic import Forbidden
 from chat.models import Room
 from chat.queries import messages as message_queries
 from chat.queries import rooms as room_queries
-from chat.queries import unread as unrea_queries
+from chat.queries import unread as unread_queries
 from chat.views.layout import forbidden, layout_context, optional_id, readable_room_or_404
 from demo import actions as demo
 from demo.models import Use
@@ -95,8 +95,8 @@ def _latest_history(request: AuthedHttpRequest, current: Room, hidden: list[int]
         limit=settings.CHAT_PAGE_SIZE,
         hidden_author_ids=hidden,
     )
-    read_id = unrea_queries.read_cursor_for(user_id=request.user.pk, room_id=current.id)
-    first_unread = unrea_queries.room_first_unread_id(
+    read_id = unread_queries.read_cursor_for(user_id=request.user.pk, room_id=current.id)
+    first_unread = unread_queries.room_first_unread_id(
         user_id=request.user.pk, room_id=current.id, read_id=read_id, followed=not current.is_public
     )
     return {
