@@ -17,7 +17,7 @@ from realtime.origin import SameOriginValidator  # noqa: E402
 from realtime.push import close_outbox, flush_pushes  # noqa: E402
 from realtime.routing import channel_application, websocket_urlpatterns  # noqa: E402
 from realtime.server import adapt_daphne  # noqa: E402
-from realtime.sockets.consumer import close_all  # noqa: E402
+from realtime.sockets.pages import close_all  # noqa: E402
 from realtime.stopping import exit_within  # noqa: E402
 
 

@@ -18,4 +18,5 @@ everything else. Sockets open a few at a time, in arrival order (realtime.admiss
 - dispatch: each frame received, checked and handed to the action it names.
 - outgoing: replies and pushes, sent in order without waiting.
 - consumer: PageConsumer, one tab's socket from handshake to close.
+- pages: every open page socket of the process, closed together when the server stops.
 """

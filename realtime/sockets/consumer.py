@@ -8,10 +8,8 @@ back what it held.
 """
 
 import asyncio
-import contextlib
 import logging
 import time
-import weakref
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
@@ -39,18 +37,13 @@ from realtime.sockets.closes import (
 from realtime.sockets.dispatch import FrameDispatch
 from realtime.sockets.opening import admit, catch_up_all, load, open_sockets, opening_threads
 from realtime.sockets.outgoing import Outgoing, eager_task, settle
+from realtime.sockets.pages import SHUTDOWN_SECONDS, open_pages
 from realtime.sockets.parts import Cleanup, Part, PartFactory, Refused
 
 logger = logging.getLogger(__name__)
 
-# Every open page socket of this process, to close them all when the server stops.
-open_pages: "weakref.WeakSet[PageConsumer]" = weakref.WeakSet()
-
 # Sessions expire by the wall clock (tests replace it).
 wall_clock = time.time
-
-# How long a stopping server waits for clients to answer its close, and for the channel layer.
-SHUTDOWN_SECONDS = 2.0
 
 ASGIMessage = dict[str, Any]
 Receive = Callable[[], Awaitable[ASGIMessage]]
@@ -393,14 +386,3 @@ class PageConsumer(AsyncWebsocketConsumer):
             settle(closing)
         else:
             closing.add_done_callback(settle)
-
-
-async def close_all() -> None:
-    """The server is stopping: every page reconnects elsewhere, or here once it is back."""
-    pages = list(open_pages)
-    logger.info("Server stopping: closing %d page sockets with 1012", len(pages))
-    for page in pages:
-        page.interrupted()
-    with contextlib.suppress(TimeoutError):
-        async with asyncio.timeout(SHUTDOWN_SECONDS):
-            await asyncio.gather(*(page.gone.wait() for page in pages))

@@ -7,7 +7,7 @@ from django.contrib.sessions.backends.base import SessionBase
 from django.utils.module_loading import import_string
 
 from realtime.asgi import application
-from realtime.sockets.consumer import open_pages
+from realtime.sockets.pages import open_pages
 
 pytestmark = [
     pytest.mark.asyncio,
