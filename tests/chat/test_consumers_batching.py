@@ -7,11 +7,11 @@ import uuid
 
 import pytest
 from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
 
 from chat import events
 from chat.actions import messages as message_actions
 from chat.models import Message
-from realtime import push
 from tests.chat.test_consumers import connect, send_frame
 from tests.frames import handled_so_far
 
@@ -70,14 +70,14 @@ async def test_a_saved_message_is_answered_while_its_push_cannot_leave(ada, room
     saved and its sender answered, and the push still goes once the layer answers again."""
     monkeypatch.setattr("chat.actions.batching.PUSHES_WAIT_SECONDS", 0.2)
     layer_back = asyncio.Event()
-    real_send = push.get_channel_layer().group_send
+    real_send = get_channel_layer().group_send
 
     async def hanging_send(group, message):
         await layer_back.wait()
         await real_send(group, message)
 
     socket = await connect(ada)
-    monkeypatch.setattr(push.get_channel_layer(), "group_send", hanging_send)
+    monkeypatch.setattr(get_channel_layer(), "group_send", hanging_send)
     client_id = uuid.uuid4()
     await socket.send_to(text_data=send_frame("saved while the layer hangs", client_id))
 

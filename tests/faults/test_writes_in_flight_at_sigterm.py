@@ -19,8 +19,9 @@ from PIL import Image
 
 from realtime.sockets.closes import CLOSE_SERVICE_RESTART
 from realtime.stopping import FORCED_EXIT_STATUS
-from tests.faults.conftest import AppServer, Conversation, eventually
+from tests.faults.conftest import AppServer, Conversation
 from tests.faults.pages import Page, has_acknowledgement, has_bodies
+from tests.waiting import eventually
 
 pytestmark = [pytest.mark.faults, pytest.mark.asyncio]
 
