@@ -87,18 +87,6 @@ def direct_partner(member_names: Mapping[int, str], viewer_id: int) -> str:
     return others[0] if others else "yourself"
 
 
-def parse_message_id(raw: object) -> int:
-    if isinstance(raw, bool) or not isinstance(raw, int | str):
-        raise Invalid("That is not a message id.")
-    try:
-        message_id = int(raw)
-    except ValueError:
-        raise Invalid("That is not a message id.") from None
-    if message_id <= 0:
-        raise Invalid("That is not a message id.")
-    return message_id
-
-
 # How many of its newest message ids a page reports when it resumes (see parse_shown_ids).
 RESUME_SHOWN_LIMIT = 50
 

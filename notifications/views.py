@@ -10,6 +10,7 @@ from notifications import actions, queries
 from notifications.models import Notification
 from realtime.http import AuthedHttpRequest
 from realtime.sockets.urls import socket_url
+from realtime.validation import Invalid, parse_id
 
 TEMPLATE = "notifications/inbox.html"
 ANNOUNCEMENT_MAX_LENGTH = 1000
@@ -37,9 +38,9 @@ def inbox(request: AuthedHttpRequest) -> HttpResponse:
 @require_GET
 def older(request: AuthedHttpRequest) -> HttpResponse:
     try:
-        before_id = int(request.GET["before"])
-    except (KeyError, ValueError):
-        return HttpResponse("“before” must be a notification id.", status=400)
+        before_id = parse_id(request.GET.get("before"), field="before", noun="notification")
+    except Invalid as error:
+        return HttpResponse(str(error), status=400)
     return render(request, f"{TEMPLATE}#older", {**_page(request, before_id), "oob": True})
 
 

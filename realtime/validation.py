@@ -31,7 +31,8 @@ def parse_optional_cursor(raw: object, *, name: str) -> int | None:
 
 
 def parse_id(raw: object, *, field: str, noun: str = "message") -> int:
-    """A positive id (of a message, a room) from a query parameter or a frame."""
+    """A positive id (of a message, a room) from a query parameter or a frame; one no id
+    column can hold is refused here, before the database fails on it."""
     error = f"“{field}” must be a {noun} id."
     if isinstance(raw, bool) or not isinstance(raw, int | str):
         raise Invalid(error)
@@ -39,7 +40,7 @@ def parse_id(raw: object, *, field: str, noun: str = "message") -> int:
         value = int(raw)
     except ValueError:
         raise Invalid(error) from None
-    if value < 1:
+    if not 1 <= value <= LARGEST_ID:
         raise Invalid(error)
     return value
 
@@ -55,7 +56,7 @@ def parse_ids(raw: object, *, limit: int = REFRESH_LIMIT) -> list[int]:
         raise Invalid(f"Expected a list of at most {limit} ids.")
     ids: dict[int, None] = {}
     for item in raw:
-        if isinstance(item, bool) or not isinstance(item, int) or item <= 0:
+        if isinstance(item, bool) or not isinstance(item, int) or not 1 <= item <= LARGEST_ID:
             raise Invalid("Ids must be positive whole numbers.")
         ids[item] = None
     return list(ids)

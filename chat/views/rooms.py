@@ -135,10 +135,7 @@ def _history_around(
 def older(request: AuthedHttpRequest, slug: str) -> HttpResponse:
     current = readable_room_or_404(request, slug)
     try:
-        before_id = int(request.GET["before"])
-    except (KeyError, ValueError):
-        return HttpResponse("“before” must be a message id.", status=400)
-    try:
+        before_id = parse_id(request.GET.get("before"), field="before")
         first_unread = optional_id(request, "unread_from")
     except Invalid as error:
         return HttpResponse(str(error), status=400)

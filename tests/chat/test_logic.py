@@ -114,17 +114,6 @@ def test_direct_partner_is_the_other_person(names, viewer, partner):
     assert logic.direct_partner(names, viewer) == partner
 
 
-@pytest.mark.parametrize(("raw", "parsed"), [(5, 5), ("12", 12)])
-def test_parse_message_id(raw, parsed):
-    assert logic.parse_message_id(raw) == parsed
-
-
-@pytest.mark.parametrize("raw", [0, -3, "x", None, True, [1], "1.5"])
-def test_parse_message_id_refuses(raw):
-    with pytest.raises(validation.Invalid, match="not a message id"):
-        logic.parse_message_id(raw)
-
-
 @pytest.mark.parametrize(
     ("changes", "skip_after", "ids"),
     [

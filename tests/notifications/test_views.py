@@ -45,6 +45,13 @@ def test_inbox_lists_newest_first_and_pages_with_htmx(as_grace, mentions, settin
     assert "Load older" not in older
 
 
+@pytest.mark.parametrize("query", ["", "?before=abc", "?before=0", f"?before={2**63}"])
+def test_older_needs_a_notification_id(as_grace, query):
+    response = as_grace.get(f"/notifications/older/{query}")
+    assert response.status_code == 400
+    assert response.content.decode() == "“before” must be a notification id."
+
+
 def test_mark_read_returns_the_item_and_the_badge(as_grace, mentions):
     response = as_grace.post(f"/notifications/{mentions[0].id}/read/", HTTP_HX_REQUEST="true")
     html = response.content.decode()

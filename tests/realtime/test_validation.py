@@ -25,12 +25,16 @@ def test_parse_cursor_refuses_what_is_not_a_message_id(raw):
         validation.parse_cursor(raw)
 
 
-@pytest.mark.parametrize(("raw", "expected"), [(1, 1), ("42", 42), (" 7 ", 7), (10**12, 10**12)])
+@pytest.mark.parametrize(
+    ("raw", "expected"), [(1, 1), ("42", 42), (" 7 ", 7), (2**63 - 1, 2**63 - 1)]
+)
 def test_parse_id_accepts(raw, expected):
     assert validation.parse_id(raw, field="around") == expected
 
 
-@pytest.mark.parametrize("raw", [0, -3, "0", "abc", "", "1.5", None, True, 2.0, [], {}])
+@pytest.mark.parametrize(
+    "raw", [0, -3, "0", "abc", "", "1.5", None, True, 2.0, [], {}, 2**63, str(2**63)]
+)
 def test_parse_id_refuses(raw):
     with pytest.raises(validation.Invalid) as refused:
         validation.parse_id(raw, field="room", noun="room")
@@ -46,7 +50,7 @@ def test_parse_ids(raw, ids):
 
 
 @pytest.mark.parametrize(
-    "raw", ["1,2", [0], [-1], ["1"], [1.5], [True], list(range(1, 102)), {"a": 1}]
+    "raw", ["1,2", [0], [-1], [2**63], ["1"], [1.5], [True], list(range(1, 102)), {"a": 1}]
 )
 def test_parse_ids_refuses(raw):
     with pytest.raises(validation.Invalid):
