@@ -83,6 +83,14 @@ def checks(documents: Sequence[Result]) -> list[list[str]]:
         text,
         None if value is None else value >= 6,
     )
+    posted = get("app", "posting", "messages_per_second")
+    acks = get("app", "posting", "acks")
+    sent = get("app", "posting", "messages_sent")
+    add(
+        "Posting: ≥ 1,000 durable messages/s, 50 senders in one room (posting)",
+        f"{number(posted)} messages/s, {number(acks)} of {number(sent)} acknowledged",
+        None if posted is None else posted >= 1000 and acks == sent,
+    )
     kb = get("app", "idle", "kb_per_connection")
     held = get("app", "idle", "connections", "opened")
     add(

@@ -101,6 +101,7 @@ ROWS: dict[str, list[Row]] = {
     "room-max": CHAT_ROWS,
     "chatty": CHAT_ROWS,
     "chatty-max": CHAT_ROWS,
+    "posting": CHAT_ROWS,
     "handshakes": [
         (
             "opened / attempted",
@@ -148,6 +149,7 @@ TITLES = {
     "room-max": "One big room, as fast as it goes",
     "chatty": "Chatty rooms through Redis, fixed rate",
     "chatty-max": "Chatty rooms, as fast as they go",
+    "posting": "Posting capacity: one room, every member sending",
     "handshakes": "Concurrent handshakes",
     "storm": "Reconnect storm",
 }
@@ -169,6 +171,9 @@ def describe_scenario(name: str, sizes: Mapping[str, Any]) -> str:
         f"sending; {s['chatty_rate']:g} messages/s in total for {s['send_s']:g} s.",
         "chatty-max": f"{s['chatty_rooms']} rooms x {s['chatty_members']} members, every member "
         f"keeping {s['flood_window']} messages in flight for {s['flood_s']:g} s.",
+        "posting": f"{s['posting_senders']} members in one room, every one keeping "
+        f"{s['flood_window']} messages in flight for {s['flood_s']:g} s: messages/s is the "
+        "posting capacity (the app saves each and answers its sender after the commit).",
         "handshakes": f"{s['handshakes']:,} handshakes started at the same instant (split over "
         f"{s['clients']} client processes).",
         "storm": f"{s['storm_connections']:,} connections open; all dropped at once (TCP closed "

@@ -187,6 +187,15 @@ async def chatty_max(stage: Stage) -> dict[str, Any]:
     )
 
 
+async def posting(stage: Stage) -> dict[str, Any]:
+    """One room whose every member sends as fast as its window allows: how many messages one
+    process saves, acknowledges and pushes per second (each sender waits for its own)."""
+    count = stage.sizes.posting_senders
+    return await chat(
+        stage, rooms=[0] * count, senders=range(count), rate=None, seconds=stage.sizes.flood_s
+    )
+
+
 async def handshakes(stage: Stage) -> dict[str, Any]:
     """N handshakes started at the same instant: how fast they complete, and how many fail."""
     count = stage.sizes.handshakes
@@ -232,6 +241,7 @@ SCENARIOS: dict[str, Scenario] = {
     "room-max": room_max,
     "chatty": chatty,
     "chatty-max": chatty_max,
+    "posting": posting,
     "handshakes": handshakes,
     "storm": storm,
 }

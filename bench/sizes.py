@@ -20,6 +20,7 @@ class Sizes:
     chatty_rooms: int = 50
     chatty_members: int = 10
     chatty_rate: float = 200
+    posting_senders: int = 50  # members of one room, every one sending (posting)
     handshakes: int = 1000
     storm_connections: int = 1000
     # Handshakes in flight per client process while filling up: few enough that the slowest
@@ -36,6 +37,7 @@ class Sizes:
             self.idle_connections,
             self.room_members,
             self.chatty_rooms * self.chatty_members,
+            self.posting_senders,
             self.handshakes,
             self.storm_connections,
         )
@@ -59,6 +61,7 @@ QUICK = Sizes(
     chatty_rooms=5,
     chatty_members=10,
     chatty_rate=50,
+    posting_senders=10,
     handshakes=200,
     storm_connections=200,
     open_timeout=20,

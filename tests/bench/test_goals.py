@@ -50,3 +50,21 @@ def test_the_uvicorn_room_p99_is_judged_against_raw_websockets_in_the_same_run()
     assert uvicorn_check([room_p99("app", 30.0), room_p99("websockets", 12.0)])[1] == (
         "not measured"
     )
+
+
+def posting_check(**posting):
+    (row,) = [row for row in goals.checks([result("app", posting=posting)]) if "Posting" in row[0]]
+    return row[1:]
+
+
+def test_posting_capacity_counts_only_acknowledged_messages():
+    met = posting_check(messages_per_second=1200.0, acks=12000, messages_sent=12000)
+    assert met == ["1,200 messages/s, 12,000 of 12,000 acknowledged", "**met**"]
+    # Fast, but some sends were never answered: not durable.
+    unanswered = posting_check(messages_per_second=1200.0, acks=11990, messages_sent=12000)
+    assert unanswered[1] == "**missed**"
+    assert posting_check(messages_per_second=800.0, acks=8000, messages_sent=8000)[1] == (
+        "**missed**"
+    )
+    (absent,) = [row for row in goals.checks([result("app")]) if "Posting" in row[0]]
+    assert absent[2] == "not measured"
