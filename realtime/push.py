@@ -32,7 +32,7 @@ from asgiref.sync import SyncToAsync, async_to_sync
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 
 from realtime import metrics
-from realtime.hub.messages import carrier, leave_event, push_event
+from realtime.hub.messages import batch_event, carrier, leave_event, push_event
 from realtime.loops import per_loop
 
 logger = logging.getLogger(__name__)
@@ -40,6 +40,10 @@ logger = logging.getLogger(__name__)
 # Pushes waiting in one process's outbox at most. Past that the channel layer is not keeping
 # up: a push is dropped and logged; pages catch up from their cursors when they reconnect.
 OUTBOX_LIMIT = 10_000
+# Pushes for one carrier that queued up behind each other leave in one layer message, up to
+# this many, and this much HTML: one round of Redis calls instead of one per push.
+BATCH_PUSHES = 100
+BATCH_BYTES = 256 * 1024
 # How long a thread may spend sending a push itself once its server is stopping.
 STOPPED_PUSH_SECONDS = 2.0
 # How long a stopping server waits for its outbox to be sent.
@@ -103,10 +107,15 @@ def send_while_stopping(group: str, message: dict[str, Any]) -> None:
 
 
 async def group_send(group: str, message: dict[str, Any]) -> None:
-    """Every push leaves through here: to the layer group that carries `group`, one at a time
-    per carrier, so that receivers see each sender's sequence numbers in the order they were
-    given (realtime.sequence)."""
-    name = carrier(group)
+    """A push to the layer group that carries `group` (carrier_send)."""
+    await carrier_send(carrier(group), [message])
+
+
+async def carrier_send(name: str, messages: list[dict[str, Any]]) -> None:
+    """Every push leaves through here: to the layer group `name`, one send at a time per
+    carrier, so that receivers see each sender's sequence numbers in the order they were
+    given (realtime.sequence). Several pushes travel as one batch, which the hub unpacks."""
+    message = messages[0] if len(messages) == 1 else batch_event(messages)
     async with get_turns().turn(name):
         await get_channel_layer().group_send(name, message)
 
@@ -168,16 +177,32 @@ class Outbox:
 
     async def send_all(self) -> None:
         while self.waiting:
-            group, message = self.waiting.popleft()
+            name, messages = self.next_batch()
             try:
-                await group_send(group, message)
+                await carrier_send(name, messages)
             except Exception:
                 # As a failing on_commit callback would: logged, and the pushes after it go on.
-                logger.exception("Could not push to %s", group)
-                metrics.PUSHES_DROPPED.inc()
-            self.done += 1
+                logger.exception("Could not push to %s (%d pushes)", name, len(messages))
+                metrics.PUSHES_DROPPED.inc(len(messages))
+            self.done += len(messages)
             async with self.progress:
                 self.progress.notify_all()
+
+    def next_batch(self) -> tuple[str, list[dict[str, Any]]]:
+        """The oldest push, with those queued right behind it for the same carrier (up to
+        BATCH_PUSHES and BATCH_BYTES): the order of all pushes stays as it was given."""
+        group, message = self.waiting.popleft()
+        name = carrier(group)
+        batch = [message]
+        size = html_size(message)
+        while self.waiting and len(batch) < BATCH_PUSHES:
+            group, message = self.waiting[0]
+            size += html_size(message)
+            if carrier(group) != name or size > BATCH_BYTES:
+                break
+            self.waiting.popleft()
+            batch.append(message)
+        return name, batch
 
     def flush(self) -> Coroutine[Any, Any, None]:
         """Wait until every push handed over before this call is sent (or failed); not those
@@ -187,6 +212,11 @@ class Outbox:
     async def sent_up_to(self, handed: int) -> None:
         async with self.progress:
             await self.progress.wait_for(lambda: self.done >= handed)
+
+
+def html_size(message: dict[str, Any]) -> int:
+    html = message.get("html")
+    return len(html) if isinstance(html, str) else 0
 
 
 # The outbox of the running event loop.

@@ -20,7 +20,16 @@ from django.conf import settings
 from realtime import metrics
 from realtime.frames import text_frame
 from realtime.hub.failures import FailureLog
-from realtime.hub.messages import LEAVE, PROBE, PUSH, SESSION, Malformed, Member, carrier
+from realtime.hub.messages import (
+    BATCH,
+    LEAVE,
+    PROBE,
+    PUSH,
+    SESSION,
+    Malformed,
+    Member,
+    carrier,
+)
 from realtime.hub.probes import RETRY_FIRST_DELAY, RETRY_MAX_DELAY, Prober
 from realtime.loops import per_loop
 from realtime.sequence import Gap, Tracker
@@ -138,10 +147,23 @@ class Hub:
                 self.deliver_session(message)
             elif kind == PROBE:
                 self.prober.came_back(message)
+            elif kind == BATCH:
+                self.deliver_batch(message)
             else:
                 raise Malformed(f"unknown type {kind!r}")
         except Exception as error:
             self.failures.failed("message", message, error)
+
+    def deliver_batch(self, message: dict[str, Any]) -> None:
+        """Each message of a batch in turn, as if it had come alone: a bad one spoils no other."""
+        messages = message["messages"]
+        if not isinstance(messages, list):
+            raise Malformed("messages must be a list")
+        for each in messages:
+            if isinstance(each, dict) and each.get("type") == BATCH:
+                self.failures.failed("message", each, Malformed("a batch inside a batch"))
+                continue
+            self.deliver(each)
 
     def deliver_push(self, message: dict[str, Any]) -> None:
         group = message["group"]

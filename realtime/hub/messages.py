@@ -21,6 +21,9 @@ LEAVE = "group.leave"
 SESSION = "session.changed"
 # The hub's message to itself, through its own probe group (realtime.hub.probes).
 PROBE = "hub.probe"
+# Several of the messages above for one carrier, in order, in one layer message: an outbox
+# (realtime.push) sends what queued up for a carrier together. Each keeps its own number.
+BATCH = "hub.batch"
 
 stamper = Stamper()
 
@@ -49,6 +52,10 @@ def session_event(group: str, change: dict[str, Any]) -> dict[str, Any]:
     # Numbered like pushes: a lost one makes the person's sockets resume, and reconnecting
     # checks the session afresh.
     return {"type": SESSION, "group": group, "change": change, **stamper.stamp(carrier(group))}
+
+
+def batch_event(messages: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"type": BATCH, "messages": messages}
 
 
 def carrier(group: str) -> str:

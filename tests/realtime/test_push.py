@@ -8,23 +8,32 @@ from asgiref.sync import sync_to_async
 from channels.layers import InMemoryChannelLayer
 
 from realtime import push
-from realtime.hub.messages import push_event
+from realtime.hub.messages import BATCH, push_event
+
+
+def pushes(message):
+    """The pushes a layer message carries: itself, or a batch's."""
+    return message["messages"] if message["type"] == BATCH else [message]
 
 
 class GatedLayer(InMemoryChannelLayer):
-    """Records group sends in order; each waits for `open` (a slow or stuck Redis)."""
+    """Records the pushes of group sends in order, and how many sends carried them; each
+    send waits for `open` (a slow or stuck Redis)."""
 
     def __init__(self) -> None:
         super().__init__()
         self.open = asyncio.Event()
         self.sent: list[tuple[str, str]] = []
+        self.sends = 0
         self.failing: set[str] = set()
 
     async def group_send(self, group, message):
         await self.open.wait()
-        if message.get("html") in self.failing:
+        carried = pushes(message)
+        if any(push.get("html") in self.failing for push in carried):
             raise ConnectionError("redis went away")
-        self.sent.append((group, message.get("html") or message["type"]))
+        self.sends += 1
+        self.sent.extend((group, push.get("html") or push["type"]) for push in carried)
 
 
 @pytest.fixture
@@ -56,13 +65,46 @@ async def test_a_failed_push_is_logged_and_the_next_ones_go_on(layer, caplog):
     layer.open.set()
 
     def commit() -> None:
-        for html in ("before", "lost", "after"):
-            push.push_html("room.1", html)
+        for room, html in (("room.1", "before"), ("room.2", "lost"), ("room.1", "after")):
+            push.push_html(room, html)
 
     await sync_to_async(commit)()
     await push.flush_pushes()
     assert layer.sent == [("room.1", "before"), ("room.1", "after")]
-    assert "Could not push to room.1" in caplog.text
+    assert "Could not push to room.2 (1 pushes)" in caplog.text
+
+
+@pytest.mark.asyncio
+async def test_pushes_queued_for_one_carrier_leave_together_in_order(layer, monkeypatch):
+    monkeypatch.setattr(push, "BATCH_PUSHES", 3)
+
+    def commit() -> None:  # a batch of messages saved together, then someone's read cursor
+        for number in range(4):
+            push.push_html("room.1", f"message {number}")
+        push.push_html("user.2.unread", "badge")
+        push.push_html("room.1", "message 4")
+
+    await sync_to_async(commit)()
+    layer.open.set()
+    await push.flush_pushes()
+    assert layer.sent == [
+        *(("room.1", f"message {number}") for number in range(4)),
+        ("users.2", "badge"),
+        ("room.1", "message 4"),
+    ]
+    # Three, then the one past BATCH_PUSHES, then one each for the pushes between carriers.
+    assert layer.sends == 4
+
+
+@pytest.mark.asyncio
+async def test_a_batch_stops_short_of_batch_bytes(layer, monkeypatch):
+    monkeypatch.setattr(push, "BATCH_BYTES", 10)
+    for html in ("12345", "67890", "x"):
+        push.outbox_put("room.1", push_event("room.1", html))
+    layer.open.set()
+    await push.flush_pushes()
+    assert [html for _, html in layer.sent] == ["12345", "67890", "x"]
+    assert layer.sends == 2
 
 
 class OneAtATimeLayer(InMemoryChannelLayer):

@@ -5,7 +5,7 @@ import logging
 import pytest
 
 from realtime import metrics
-from realtime.hub.messages import LEAVE, PUSH, carrier, push_event
+from realtime.hub.messages import BATCH, LEAVE, PUSH, batch_event, carrier, push_event
 from tests.realtime.hub.doubles import CountingLayer, Socket
 from tests.waiting import until
 
@@ -32,6 +32,9 @@ MALFORMED = [
     {"type": None},
     {"type": ["a", "list"]},
     {"html": "<p>no type</p>"},
+    {"type": BATCH},
+    {"type": BATCH, "messages": "not a list"},
+    {"type": BATCH, "messages": {"a": 1}},
 ]
 
 
@@ -46,13 +49,17 @@ async def test_malformed_messages_of_every_shape_do_not_stop_delivery(hub, group
     # Numbers it cannot read do not spoil a push: it is delivered, unnumbered.
     odd = {"type": PUSH, "group": group, "html": "<p>odd</p>", "src": 1, "seq": "x"}
     await hub.layer.group_send(carrier(group), odd)
+    # In a batch, each bad message (a batch inside it too) is one failure, and the rest arrive.
+    inner = [*MALFORMED[:3], "not a dict", batch_event([push_event(group, "<p>nested</p>")])]
+    batch = batch_event([*inner, push_event(group, "<p>batched</p>")])
+    await hub.layer.group_send(carrier(group), batch)
     await hub.layer.group_send(carrier(group), push_event(group, "<p>still live</p>"))
-    await until(lambda: len(member.received) == 2)
+    await until(lambda: len(member.received) == 3)
 
-    assert member.received == ["<p>odd</p>", "<p>still live</p>"]
+    assert member.received == ["<p>odd</p>", "<p>batched</p>", "<p>still live</p>"]
     assert member.interruptions == 0
     # Every bad message is counted; a valid one with a bad field among them is too.
-    assert failures("message") - before == len(MALFORMED) + 1
+    assert failures("message") - before == len(MALFORMED) + 1 + len(inner)
     assert not hub.reader.done()
 
 

@@ -6,7 +6,13 @@ import pytest
 
 from realtime import metrics
 from realtime.hub.hub import Hub
-from realtime.hub.messages import carrier, leave_event, push_event, session_event
+from realtime.hub.messages import (
+    batch_event,
+    carrier,
+    leave_event,
+    push_event,
+    session_event,
+)
 from tests.realtime.hub.doubles import CountingLayer, Socket, numbered
 from tests.waiting import until
 
@@ -26,6 +32,26 @@ async def test_a_group_message_reaches_each_local_member_once(hub):
     # One subscription per group for the whole process, however many members.
     assert hub.layer.adds == ["room", "other"]
     assert hub.group_size("room") == 2
+
+
+async def test_a_batch_is_delivered_message_by_message_in_order(hub):
+    # What an outbox sends for pushes that queued up for one carrier (realtime.push).
+    tab, other_person = Socket(), Socket()
+    await hub.join("user.1", tab)
+    await hub.join("user.1.inbox", tab)
+    await hub.join("user.2", other_person)
+    first = push_event("user.1", "<p>1</p>")
+    second = push_event("user.1.inbox", "<p>2</p>")
+    gone = leave_event("user.1", leave="room", html="<p>gone</p>")
+    theirs = push_event("user.2", "<p>theirs</p>")
+
+    await hub.layer.group_send(carrier("user.1"), batch_event([first, second, gone]))
+    await hub.layer.group_send(carrier("user.2"), batch_event([theirs]))
+    await until(lambda: tab.removals and other_person.received)
+    assert tab.received == ["<p>1</p>", "<p>2</p>"]
+    assert tab.removals == [("room", "<p>gone</p>")]
+    assert other_person.received == ["<p>theirs</p>"]
+    assert tab.interruptions == other_person.interruptions == 0  # numbered without a gap
 
 
 async def test_a_leave_event_reaches_the_members_of_its_group_only(hub):
