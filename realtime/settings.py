@@ -126,9 +126,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The embedded default writes from several threads of one process (requests, socket
     # actions, the task and pageview workers). A transaction that reads and then writes fails
     # at once with "database is locked" if another wrote in between; taking the write lock at
-    # BEGIN makes it wait its turn instead, up to `timeout` seconds.
+    # BEGIN makes it wait its turn instead, up to `timeout` seconds. In WAL mode readers (the
+    # sockets opening, the pages) neither wait for a writer nor hold one up; synchronous stays
+    # FULL, so a committed message survives a power cut too.
     DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {"transaction_mode": "IMMEDIATE", "timeout": 20}
+        {"transaction_mode": "IMMEDIATE", "timeout": 20, "init_command": "PRAGMA journal_mode=WAL"}
     )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -69,3 +69,29 @@ def test_the_documented_daphne_command_listens_only_where_the_proxy_reaches_it()
         assert "--proxy-headers" in command
         assert "interface=127.0.0.1:" in command
         assert "0.0.0.0" not in command  # noqa: S104
+
+
+def test_a_long_read_of_the_embedded_database_does_not_hold_up_a_commit(tmp_path):
+    # WAL: a socket opening (or a page) reading while a message commits neither waits nor makes
+    # the commit wait. In SQLite's default journal a reader's lock fails the commit at once.
+    env = {
+        "DJANGO_SETTINGS_MODULE": "realtime.settings",
+        "DEBUG": "1",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        "REDIS_URL": "",
+    }
+    code = """
+import sqlite3
+from django.db import connection
+reading = connection.cursor()
+reading.execute("CREATE TABLE messages (body TEXT)")
+reading.execute("BEGIN")
+reading.execute("SELECT count(*) FROM messages").fetchone()
+writer = sqlite3.connect(connection.settings_dict["NAME"], timeout=0, isolation_level=None)
+writer.execute("BEGIN IMMEDIATE")
+writer.execute("INSERT INTO messages VALUES ('hello')")
+writer.execute("COMMIT")
+print("committed during the read;", reading.execute("PRAGMA journal_mode").fetchone()[0])
+"""
+    output = manage(env, "shell", "-c", code)
+    assert "committed during the read; wal" in output
