@@ -81,6 +81,8 @@ class Person:
 
     def send(self, text: str) -> None:
         box = self.composer()
+        # As a person does: the box takes text once the page can send it (composer.js).
+        expect(box).to_be_editable()
         box.press_sequentially(text)
         box.press("Enter")
 

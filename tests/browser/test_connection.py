@@ -1,16 +1,18 @@
-"""The connection badge tells the truth, and a message typed while offline is not lost.
+"""The connection badge tells the truth, and a message typed while offline, or while the page
+is still loading, is not lost.
 
 The browser going offline is announced at once (the `offline` event); a connection that
 silently stops answering is found by the heartbeat within 10 s (frontend connection.js,
 realtime/heartbeat.py). A send made while the connection is down shows as pending and is
-delivered, once, after reconnecting.
+delivered, once, after reconnecting. The composer shows before the page's scripts run, and
+takes a message only once they can send it (frontend composer.js).
 """
 
 import re
 from collections.abc import Callable
 
 import pytest
-from playwright.sync_api import ViewportSize, WebSocketRoute, expect
+from playwright.sync_api import Route, ViewportSize, WebSocketRoute, expect
 
 from tests.browser.conftest import Person
 
@@ -108,4 +110,34 @@ def test_a_connection_that_stops_answering_is_reported_within_ten_seconds(
     assert len(sockets) == opened + 1
     ada.send("Heard again")
     expect(ada.page.locator("#messages .message").filter(has_text="Heard again")).to_have_count(1)
+    assert ada.console_errors == []
+
+
+@pytest.mark.browser
+def test_a_message_cannot_be_written_before_the_page_can_send_it(
+    person: Callable[..., Person],
+) -> None:
+    """Before: typed into while the scripts loaded, Enter only added a line, and nothing left."""
+    ada = person("ada")
+    grace = person("grace")
+    grace.open_room("general")
+    scripts: list[Route] = []
+
+    def hold(route: Route) -> None:  # until released below
+        scripts.append(route)
+
+    ada.page.route("**/frontend/app.js", hold)
+
+    ada.page.goto("/rooms/general/", wait_until="commit")
+    expect(ada.composer()).to_be_visible()
+    assert len(scripts) == 1
+    expect(ada.composer()).not_to_be_editable()
+    expect(ada.page.get_by_role("button", name="Send", exact=True)).to_be_disabled()
+
+    scripts[0].continue_()
+    text = "Written as soon as the box allowed"
+    ada.send(text)  # without waiting for "Connected"
+    for someone in (ada, grace):
+        log = someone.page.locator(".message .body")
+        expect(log.filter(has_text=text)).to_have_count(1)
     assert ada.console_errors == []

@@ -40,3 +40,5 @@ def test_composer_partials_render_alone(room):
     )
     assert "&lt;kept&gt;</textarea>" in body
     assert 'hx-swap-oob="true"' in body
+    # Only the page's box comes disabled, until its scripts run; one given back stays usable.
+    assert "disabled" not in body

@@ -10,6 +10,10 @@
 // The composer has no maxlength: a browser cuts a long paste to it without a word. The count
 // shows from SHOW_FROM of the limit; past the limit the send is refused here, with the same
 // words the server uses (chat/logic.py clean_body), and nothing is lost.
+//
+// The box and Send come disabled (chat/room.html) and are enabled once htmx has wired the form
+// to the page socket. The page shows before its scripts run: typed into then, Enter only added
+// a line and Send loaded the page again, so what was written never left.
 
 const SHOW_FROM = 0.9;
 const format = new Intl.NumberFormat("en");
@@ -51,6 +55,15 @@ function showCount(box) {
   counter.classList.toggle("is-over", over);
   box.toggleAttribute("aria-invalid", over);
 }
+
+// htmx processes the body once the page's scripts have run; the ws extension wires its ws-send
+// forms before the body's htmx:afterProcessNode.
+document.addEventListener("htmx:afterProcessNode", (event) => {
+  const form = document.getElementById("composer");
+  if (!(form instanceof HTMLFormElement) || !event.target.contains(form)) return;
+  form.elements.body.disabled = false;
+  form.querySelector("button[type=submit]").disabled = false;
+});
 
 document.addEventListener("input", (event) => {
   if (event.target.id === "composer-body") showCount(event.target);
