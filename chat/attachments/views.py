@@ -60,11 +60,20 @@ def _attach_form(
     return render(request, "chat/attachments.html#attach-form", context, status=status)
 
 
+def declared_length(request: AuthedHttpRequest) -> int:
+    """The body's length as its Content-Length header says, 0 if it says nothing usable (as
+    Django then reads no body)."""
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return 0
+
+
 @login_required
 @require_POST
 def attachment_upload(request: AuthedHttpRequest, slug: str) -> HttpResponse:
     current = readable_room_or_404(request, slug)
-    declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    declared = declared_length(request)
     caption = ""
     client_id = None
     try:

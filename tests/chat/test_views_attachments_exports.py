@@ -173,6 +173,16 @@ def test_an_upload_without_a_file_is_refused(signed_in, room):
     assert "Choose an image to attach." in response.content.decode()
 
 
+# Servers check the header first; a malformed one is what Django takes as no body at all.
+@pytest.mark.parametrize("length", ["abc", "1.5", "9" * 5000])
+def test_a_malformed_content_length_is_an_upload_without_a_file(signed_in, room, length):
+    response = signed_in.post(
+        "/rooms/general/attachments/", {"caption": "hi"}, CONTENT_LENGTH=length, **HTMX
+    )
+    assert response.status_code == 422
+    assert "Choose an image to attach." in response.content.decode()
+
+
 def test_an_upload_without_htmx_redirects_with_the_error(signed_in, room):
     file = SimpleUploadedFile("x.png", b"nope")
     response = signed_in.post("/rooms/general/attachments/", {"image": file}, follow=True)
