@@ -8,6 +8,7 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import slugify
 
+from realtime.text import shows_nothing
 from realtime.validation import Invalid, parse_cursor
 
 ROOM_NAME_MAX_LENGTH = 60
@@ -38,7 +39,8 @@ def clean_body(raw: object, *, max_length: int) -> str:
         raise Invalid("Type a message first.")
     # NUL is invisible, and PostgreSQL cannot store it in text.
     body = raw.replace("\x00", "").replace("\r\n", "\n").replace("\r", "\n").strip()
-    if not body:
+    # Zero-width characters alone would post a message that shows nothing.
+    if shows_nothing(body):
         raise Invalid("Type a message first.")
     if len(body) > max_length:
         raise Invalid(

@@ -23,6 +23,7 @@ from demo import actions as demo
 from demo.models import Use
 from realtime.http import AuthedHttpRequest, client_address
 from realtime.limits import BucketMap
+from realtime.text import shows_nothing
 from realtime.validation import Invalid
 
 # Room for the multipart framing and the caption around the image itself.
@@ -85,7 +86,10 @@ def attachment_upload(request: AuthedHttpRequest, slug: str) -> HttpResponse:
         # returns the message saved the first time instead of posting it twice.
         client_id = parse_client_id(request.POST.get("client_id"))
         caption = request.POST.get("caption", "").strip()
-        if caption:
+        # One that shows nothing (zero-width characters alone) is none: the image goes alone.
+        if shows_nothing(caption):
+            caption = ""
+        else:
             caption = logic.clean_body(caption, max_length=settings.CHAT_MESSAGE_MAX_LENGTH)
         upload = request.FILES.get("image")
         if upload is None:

@@ -107,6 +107,11 @@ def test_an_upload_sent_again_is_the_message_saved_the_first_time_pushed_again(
     assert client_id not in ids
 
 
+def test_a_caption_that_shows_nothing_is_no_caption(signed_in, room):
+    assert upload(signed_in, image_bytes(), caption="\u200b\u200b").status_code == 200
+    assert Message.objects.get().body == ""
+
+
 def test_a_refused_upload_keeps_its_client_id_for_the_retry(signed_in, room):
     client_id = str(uuid.uuid4())
     response = upload(signed_in, b"GIF89a but not really an image", client_id=client_id)
