@@ -73,6 +73,8 @@ def test_parse_client_id_malformed(raw):
         ("General", "General", "general"),
         ("  Design   reviews ", "Design reviews", "design-reviews"),
         ("Café talk", "Café talk", "cafe-talk"),
+        # Marks (not embeddings) stay: right-to-left writers use them.
+        ("Team \u200fA", "Team \u200fA", "team-a"),
     ],
 )
 def test_clean_room_name(raw, name, slug):
@@ -87,6 +89,9 @@ def test_clean_room_name(raw, name, slug):
         (None, "Give the room a name."),
         ("!!!", "at least one letter or digit"),
         ("x" * 61, "at most 60 characters"),
+        ("\u202elareneG", "change the direction of text"),
+        ("News \u2067x\u2069", "change the direction of text"),
+        ("a\u202ab", "change the direction of text"),
     ],
 )
 def test_clean_room_name_refuses(raw, error):
