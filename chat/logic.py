@@ -8,9 +8,14 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import slugify
 
+from realtime.text import shows_nothing
 from realtime.validation import Invalid, parse_cursor
 
 ROOM_NAME_MAX_LENGTH = 60
+# Embeddings, overrides and isolates: a room's name is shown inside other text (the room
+# list, invitations, search results), where one left open turns what follows it around, and
+# "\u202elareneG" reads as "General".
+DIRECTION_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
 
 
 class Forbidden(Invalid):
@@ -38,7 +43,8 @@ def clean_body(raw: object, *, max_length: int) -> str:
         raise Invalid("Type a message first.")
     # NUL is invisible, and PostgreSQL cannot store it in text.
     body = raw.replace("\x00", "").replace("\r\n", "\n").replace("\r", "\n").strip()
-    if not body:
+    # Zero-width characters alone would post a message that shows nothing.
+    if shows_nothing(body):
         raise Invalid("Type a message first.")
     if len(body) > max_length:
         raise Invalid(
@@ -63,6 +69,8 @@ def clean_room_name(raw: object) -> tuple[str, str]:
     name = " ".join(raw.split())
     if len(name) > ROOM_NAME_MAX_LENGTH:
         raise Invalid(f"Room names are at most {ROOM_NAME_MAX_LENGTH} characters.")
+    if DIRECTION_CONTROLS.search(name):
+        raise Invalid("Room names cannot hold characters that change the direction of text.")
     slug = slugify(name)
     if not slug:
         raise Invalid("Room names need at least one letter or digit.")

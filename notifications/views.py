@@ -10,6 +10,7 @@ from notifications import actions, queries
 from notifications.models import Notification
 from realtime.http import AuthedHttpRequest
 from realtime.sockets.urls import socket_url
+from realtime.text import shows_nothing
 from realtime.validation import Invalid, parse_id
 
 TEMPLATE = "notifications/inbox.html"
@@ -101,7 +102,7 @@ def announce(request: AuthedHttpRequest) -> HttpResponse:
     body = request.POST.get("body", "").strip()
     error = ""
     if request.method == "POST":
-        if not body:
+        if shows_nothing(body):
             error = "Write the announcement first."
         elif len(body) > ANNOUNCEMENT_MAX_LENGTH:
             error = f"Announcements are at most {ANNOUNCEMENT_MAX_LENGTH:,} characters."

@@ -1,3 +1,5 @@
+import ipaddress
+
 from django.contrib.auth.models import User
 from django.http import HttpRequest
 from django_htmx.middleware import HtmxDetails
@@ -12,5 +14,11 @@ class AuthedHttpRequest(HttpRequest):
 
 def client_address(request: HttpRequest) -> str | None:
     """The address the request came from, as the server saw it (behind a proxy, what its
-    --proxy-headers took from X-Forwarded-For)."""
-    return request.META.get("REMOTE_ADDR") or None
+    --proxy-headers took from X-Forwarded-For). Only an IP address: the header is whatever
+    the client or a proxy wrote, and the columns that keep addresses (PostgreSQL's inet)
+    refuse anything else."""
+    raw = request.META.get("REMOTE_ADDR")
+    try:
+        return str(ipaddress.ip_address(raw)) if raw else None
+    except ValueError:
+        return None

@@ -7,6 +7,7 @@ message that says which field was wrong."""
 
 import json
 import re
+import unicodedata
 from collections.abc import Iterable, Iterator
 from urllib.parse import unquote_to_bytes
 
@@ -23,6 +24,20 @@ def text_refusal(value: str, *, where: str) -> str | None:
     if NUL in value:
         return f"{where} contains a NUL character (\\0), which text here cannot hold."
     return f"{where} contains an unpaired surrogate, which is not valid Unicode text."
+
+
+# Letters and symbols that draw nothing, the usual stand-ins for a blank name or message: the
+# Hangul fillers, the blank braille pattern and the combining grapheme joiner.
+BLANK_CHARACTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800\u034f")
+
+
+def shows_nothing(value: str) -> bool:
+    """Whether `value` is blank on the page: only whitespace, controls, format characters
+    (zero-width spaces and joiners, direction marks and overrides) and BLANK_CHARACTERS."""
+    return all(
+        ch.isspace() or ch in BLANK_CHARACTERS or unicodedata.category(ch) in ("Cc", "Cf")
+        for ch in value
+    )
 
 
 def is_bad_text(value: str) -> bool:

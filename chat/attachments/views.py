@@ -23,6 +23,7 @@ from demo import actions as demo
 from demo.models import Use
 from realtime.http import AuthedHttpRequest, client_address
 from realtime.limits import BucketMap
+from realtime.text import shows_nothing
 from realtime.validation import Invalid
 
 # Room for the multipart framing and the caption around the image itself.
@@ -60,11 +61,20 @@ def _attach_form(
     return render(request, "chat/attachments.html#attach-form", context, status=status)
 
 
+def declared_length(request: AuthedHttpRequest) -> int:
+    """The body's length as its Content-Length header says, 0 if it says nothing usable (as
+    Django then reads no body)."""
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return 0
+
+
 @login_required
 @require_POST
 def attachment_upload(request: AuthedHttpRequest, slug: str) -> HttpResponse:
     current = readable_room_or_404(request, slug)
-    declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    declared = declared_length(request)
     caption = ""
     client_id = None
     try:
@@ -76,7 +86,10 @@ def attachment_upload(request: AuthedHttpRequest, slug: str) -> HttpResponse:
         # returns the message saved the first time instead of posting it twice.
         client_id = parse_client_id(request.POST.get("client_id"))
         caption = request.POST.get("caption", "").strip()
-        if caption:
+        # One that shows nothing (zero-width characters alone) is none: the image goes alone.
+        if shows_nothing(caption):
+            caption = ""
+        else:
             caption = logic.clean_body(caption, max_length=settings.CHAT_MESSAGE_MAX_LENGTH)
         upload = request.FILES.get("image")
         if upload is None:

@@ -6,7 +6,9 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from html.parser import HTMLParser
-from urllib.parse import urljoin, urlsplit, urlunsplit
+from urllib.parse import quote, urljoin, urlsplit, urlunsplit
+
+from realtime.text import BAD_TEXT
 
 LINK = re.compile(r"https?://[^\s<>\"'`]+", re.IGNORECASE)
 LINK_TRAILING_PUNCTUATION = ".,;:!?)]}'\""
@@ -64,9 +66,9 @@ def parse_fetch_url(url: str) -> FetchTarget:
         ascii_host = host.encode("idna").decode("ascii")
     except UnicodeError:
         raise Refused("The link's host name is not valid.") from None
-    path = parts.path or "/"
+    path = request_target(parts.path or "/")
     if parts.query:
-        path += "?" + parts.query
+        path += "?" + request_target(parts.query)
     return FetchTarget(
         url=urlunsplit((scheme, parts.netloc, parts.path or "/", parts.query, "")),
         scheme=scheme,
@@ -74,6 +76,17 @@ def parse_fetch_url(url: str) -> FetchTarget:
         port=port or (443 if scheme == "https" else 80),
         path=path,
     )
+
+
+# What may stand as it is in the request line; "%" too, so escapes already there are kept.
+REQUEST_TARGET_SAFE = "".join(map(chr, range(0x21, 0x7F)))
+
+
+def request_target(text: str) -> str:
+    """A link's path or query as a browser sends it: every character but printable ASCII
+    (letters of other scripts, spaces, controls) percent-encoded as UTF-8. The request line is
+    ASCII; http.client fails on anything else."""
+    return quote(text, safe=REQUEST_TARGET_SAFE)
 
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -161,6 +174,18 @@ def content_type(header: str | None) -> tuple[str, str | None]:
         if name.strip().lower() == "charset" and value.strip():
             charset = value.strip().strip("\"'")
     return mime.strip().lower(), charset
+
+
+def page_text(body: bytes, charset: str | None) -> str:
+    """A fetched page as text: in its declared charset, or UTF-8 when that is none Python
+    decodes text with (a made-up name, a codec like base64, one that cannot replace what it
+    fails to decode), with what no field can hold (NUL, unpaired surrogates, which some codecs
+    make) replaced."""
+    try:
+        text = body.decode(charset or "utf-8", errors="replace")
+    except (LookupError, UnicodeError):
+        text = body.decode("utf-8", errors="replace")
+    return BAD_TEXT.sub("\ufffd", text)
 
 
 @dataclass(frozen=True)

@@ -62,7 +62,7 @@ def link_preview_build(preview_id: int) -> None:
     if preview is None or preview.status == LinkPreview.Status.READY:
         return
     page = guarded_fetch(preview.url, accept=logic.HTML_TYPES, truncate=True)
-    html = page.body.decode(page.charset or "utf-8", errors="replace")
+    html = logic.page_text(page.body, page.charset)
     metadata = logic.page_metadata(html, base_url=page.url)
     image = preview_image_store(preview, metadata.image_url) if metadata.image_url else ""
     results.link_preview_store(preview=preview, metadata=metadata, image=image)

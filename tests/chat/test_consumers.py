@@ -111,7 +111,11 @@ async def test_unknown_room_is_refused(ada):
 
 @pytest.mark.parametrize(
     ("body", "error"),
-    [("   ", "Type a message first."), ("x" * 4001, "the limit is 4,000")],
+    [
+        ("   ", "Type a message first."),
+        ("\u200b\u200d", "Type a message first."),
+        ("x" * 4001, "the limit is 4,000"),
+    ],
 )
 async def test_refused_messages_come_back_to_the_composer(ada, grace, room, body, error):
     sender = await connect(ada)

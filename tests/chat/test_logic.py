@@ -15,6 +15,9 @@ from realtime import validation
         ("old\rmac", "old\nmac"),
         ("nul\x00 byte", "nul byte"),
         ("x" * 10, "x" * 10),
+        ("\u200bhi", "\u200bhi"),
+        ("\u05e9\u05dc\u05d5\u05dd", "\u05e9\u05dc\u05d5\u05dd"),
+        ("\U0001f469\u200d\U0001f4bb", "\U0001f469\u200d\U0001f4bb"),
     ],
 )
 def test_clean_body_accepts(raw, expected):
@@ -30,6 +33,12 @@ def test_clean_body_accepts(raw, expected):
         (42, "Type a message first."),
         (["list"], "Type a message first."),
         ("\x00\x00", "Type a message first."),
+        # Nothing to see: zero-width spaces and joiners, a word joiner, a byte order mark,
+        # direction controls, Hangul fillers, the blank braille pattern.
+        ("\u200b", "Type a message first."),
+        ("\u200b\u200c\u200d\u2060\ufeff", "Type a message first."),
+        (" \u202e\u2066\u200f\n", "Type a message first."),
+        ("\u3164\u115f\u2800", "Type a message first."),
         ("x" * 11, "That message is 11 characters long; the limit is 10."),
     ],
 )
@@ -64,6 +73,8 @@ def test_parse_client_id_malformed(raw):
         ("General", "General", "general"),
         ("  Design   reviews ", "Design reviews", "design-reviews"),
         ("Café talk", "Café talk", "cafe-talk"),
+        # Marks (not embeddings) stay: right-to-left writers use them.
+        ("Team \u200fA", "Team \u200fA", "team-a"),
     ],
 )
 def test_clean_room_name(raw, name, slug):
@@ -78,6 +89,9 @@ def test_clean_room_name(raw, name, slug):
         (None, "Give the room a name."),
         ("!!!", "at least one letter or digit"),
         ("x" * 61, "at most 60 characters"),
+        ("\u202elareneG", "change the direction of text"),
+        ("News \u2067x\u2069", "change the direction of text"),
+        ("a\u202ab", "change the direction of text"),
     ],
 )
 def test_clean_room_name_refuses(raw, error):

@@ -103,6 +103,13 @@ def test_room_create_error_rerenders_the_form(signed_in, room):
     assert Room.objects.count() == 1
 
 
+def test_a_room_name_that_turns_text_around_is_refused(signed_in, room):
+    response = signed_in.post("/rooms/new/", {"name": "\u202elareneG"}, HTTP_HX_REQUEST="true")
+    assert response.status_code == 422
+    assert "change the direction of text" in response.content.decode()
+    assert Room.objects.count() == 1
+
+
 def test_room_create_requires_post_and_csrf(ada, room):
     from django.test import Client
 

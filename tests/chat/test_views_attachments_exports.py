@@ -107,6 +107,11 @@ def test_an_upload_sent_again_is_the_message_saved_the_first_time_pushed_again(
     assert client_id not in ids
 
 
+def test_a_caption_that_shows_nothing_is_no_caption(signed_in, room):
+    assert upload(signed_in, image_bytes(), caption="\u200b\u200b").status_code == 200
+    assert Message.objects.get().body == ""
+
+
 def test_a_refused_upload_keeps_its_client_id_for_the_retry(signed_in, room):
     client_id = str(uuid.uuid4())
     response = upload(signed_in, b"GIF89a but not really an image", client_id=client_id)
@@ -169,6 +174,16 @@ def test_an_oversized_upload_is_refused(signed_in, room, settings):
 
 def test_an_upload_without_a_file_is_refused(signed_in, room):
     response = signed_in.post("/rooms/general/attachments/", {"caption": "hi"}, **HTMX)
+    assert response.status_code == 422
+    assert "Choose an image to attach." in response.content.decode()
+
+
+# Servers check the header first; a malformed one is what Django takes as no body at all.
+@pytest.mark.parametrize("length", ["abc", "1.5", "9" * 5000])
+def test_a_malformed_content_length_is_an_upload_without_a_file(signed_in, room, length):
+    response = signed_in.post(
+        "/rooms/general/attachments/", {"caption": "hi"}, CONTENT_LENGTH=length, **HTMX
+    )
     assert response.status_code == 422
     assert "Choose an image to attach." in response.content.decode()
 

@@ -134,3 +134,12 @@ def test_outside_demo_mode_nothing_is_limited_or_recorded(client, ada, settings)
     client.force_login(ada)
     assert client.post("/rooms/new/", {"name": "Free"}).status_code == 302
     assert Use.objects.count() == 0
+
+
+# What the server took from X-Forwarded-For can be anything a client or a proxy wrote; an
+# address column (PostgreSQL's inet) refuses what is not an IP address, so that was a 500.
+@pytest.mark.parametrize("forwarded", ["unknown", "203.0.113.7, 198.51.100.1", "203.0.113.999"])
+def test_an_address_that_is_no_ip_address_counts_as_none(client, demo_mode, forwarded):
+    assert client.post("/demo/guest/", REMOTE_ADDR=forwarded).status_code == 302
+    assert list(Use.objects.values_list("address", flat=True)) == [None]
+    assert Guest.objects.get().address is None

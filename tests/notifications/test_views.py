@@ -91,7 +91,12 @@ def test_staff_announce_from_the_page(client, ada, grace):
 
 
 @pytest.mark.parametrize(
-    ("body", "error"), [("  ", "Write the announcement"), ("x" * 1001, "at most")]
+    ("body", "error"),
+    [
+        ("  ", "Write the announcement"),
+        ("\u200b", "Write the announcement"),
+        ("x" * 1001, "at most"),
+    ],
 )
 def test_announce_validation(client, ada, body, error):
     ada.is_staff = True

@@ -1,6 +1,13 @@
 import pytest
 
-from realtime.text import bytes_refusal, fields_refusal, form_refusal, json_refusal, text_refusal
+from realtime.text import (
+    bytes_refusal,
+    fields_refusal,
+    form_refusal,
+    json_refusal,
+    shows_nothing,
+    text_refusal,
+)
 
 HOLDS_NUL = "contains a NUL character (\\0), which text here cannot hold."
 NOT_UTF8 = "is not valid UTF-8 text (an encoded unpaired surrogate is not)."
@@ -70,3 +77,22 @@ def test_fields_refusal_names_the_field():
 )
 def test_json_refusal(raw, refusal):
     assert json_refusal(raw, where="JSON body") == refusal
+
+
+@pytest.mark.parametrize(
+    ("value", "blank"),
+    [
+        ("", True),
+        (" \n\t", True),
+        ("\u200b\u200c\u200d\u2060\ufeff\u00ad", True),
+        ("\u202e\u2066\u2069\u200e\u200f", True),
+        ("\u3164\u115f\u1160\uffa0\u2800\u034f", True),
+        ("\x01\x7f", True),
+        ("a", False),
+        ("\u200b.", False),
+        ("\u05d0", False),
+        ("\U0001f44d", False),
+    ],
+)
+def test_shows_nothing(value, blank):
+    assert shows_nothing(value) is blank

@@ -55,3 +55,40 @@ def test_parse_ids(raw, ids):
 def test_parse_ids_refuses(raw):
     with pytest.raises(validation.Invalid):
         validation.parse_ids(raw)
+
+
+@pytest.mark.parametrize(("raw", "expected"), [("1", 1), (str(2**63 - 1), 2**63 - 1)])
+def test_id_converter_accepts(raw, expected):
+    assert validation.IdConverter().to_python(raw) == expected
+
+
+# A ValueError is what tells Django's resolver that the path does not match.
+@pytest.mark.parametrize("raw", ["0", str(2**63), "9" * 5000])
+def test_id_converter_refuses_as_no_match(raw):
+    with pytest.raises(ValueError, match="must be a message id"):
+        validation.IdConverter().to_python(raw)
+
+
+# Every URL with an id in its path, with one no id column holds: no view sees it. (Dismissing
+# an announcement compared it with a foreign key, and SQLite raised OverflowError: a 500.)
+@pytest.mark.parametrize("too_large", [2**63, 10**30])
+@pytest.mark.parametrize(
+    ("method", "url"),
+    [
+        ("get", "/attachments/{}/original/"),
+        ("get", "/previews/{}/image/"),
+        ("get", "/exports/{}/download/"),
+        ("get", "/invitations/{}/"),
+        ("post", "/invitations/{}/accept/"),
+        ("post", "/invitations/{}/decline/"),
+        ("get", "/messages/{}/"),
+        ("post", "/messages/{}/edit/"),
+        ("post", "/messages/{}/delete/"),
+        ("post", "/notifications/{}/read/"),
+        ("post", "/notifications/announcements/{}/dismiss/"),
+    ],
+)
+def test_ids_no_column_can_hold_are_not_found(client, ada, method, url, too_large):
+    client.force_login(ada)
+    response = getattr(client, method)(url.format(too_large))
+    assert response.status_code == 404

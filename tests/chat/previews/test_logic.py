@@ -11,6 +11,7 @@ from chat.previews.logic import (
     embedded_ipv4,
     first_link,
     page_metadata,
+    page_text,
     parse_fetch_url,
     parse_networks,
 )
@@ -52,6 +53,22 @@ def test_first_link(body, link):
 )
 def test_parse_fetch_url(url, target):
     assert parse_fetch_url(url) == target
+
+
+# The request line is ASCII: what a person types (or a redirect names) beyond printable ASCII
+# is sent percent-encoded, as a browser sends it; escapes already there stay as they are.
+@pytest.mark.parametrize(
+    ("url", "path"),
+    [
+        ("https://de.example/wiki/Straße", "/wiki/Stra%C3%9Fe"),
+        ("https://example.com/?q=日本", "/?q=%E6%97%A5%E6%9C%AC"),
+        ("https://example.com/a%20b?c=%2F", "/a%20b?c=%2F"),
+        ("https://example.com/a\x01b c", "/a%01b%20c"),
+        ('https://example.com/~a/(b)?x=[1]&y="', '/~a/(b)?x=[1]&y="'),
+    ],
+)
+def test_parse_fetch_url_sends_an_ascii_path(url, path):
+    assert parse_fetch_url(url).path == path
 
 
 @pytest.mark.parametrize(
@@ -189,6 +206,24 @@ def test_allowed_networks_let_private_addresses_through():
 )
 def test_content_type(header, parsed):
     assert content_type(header) == parsed
+
+
+# The charset is the site's to name: one Python has no text codec for is read as UTF-8, and
+# NUL and unpaired surrogates (which some codecs make) become U+FFFD, as no field holds them.
+@pytest.mark.parametrize(
+    ("body", "charset", "text"),
+    [
+        ("Grüße".encode("latin-1"), "ISO-8859-1", "Grüße"),
+        ("Grüße".encode(), None, "Grüße"),
+        ("Grüße".encode(), "no-such-charset", "Grüße"),
+        (b"R3L=", "base64", "R3L="),
+        (b"a.b", "idna", "a.b"),
+        (b"a\x00b", "utf-8", "a\ufffdb"),
+        (b"a\\ud800b\\x00c", "unicode_escape", "a\ufffdb\ufffdc"),
+    ],
+)
+def test_page_text(body, charset, text):
+    assert page_text(body, charset) == text
 
 
 PAGE = """<!doctype html><html><head>

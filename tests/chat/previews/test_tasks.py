@@ -102,6 +102,34 @@ def test_failures_retry_with_backoff_then_show_as_failed(
     assert len(site.requests) == 3
 
 
+# Each of these failed every attempt (UnicodeEncodeError, LookupError, a title no column
+# holds) until the preview gave up with "Something went wrong".
+@pytest.mark.usefixtures("allow_local_site")
+@pytest.mark.parametrize(
+    ("link", "served", "content_type", "page", "title"),
+    [
+        ("/wiki/Straße", "/wiki/Stra%C3%9Fe", "text/html", b"<title>Street</title>", "Street"),
+        ("/odd", "/odd", "text/html; charset=made-up", "<title>Grüße</title>".encode(), "Grüße"),
+        ("/nul", "/nul", "text/html; charset=utf-8", b"<title>a\0b</title>", "a\ufffdb"),
+        (
+            "/escaped",
+            "/escaped",
+            "text/html; charset=unicode_escape",
+            b"<title>a\\ud800b\\x00c</title>",
+            "a\ufffdb\ufffdc",
+        ),
+    ],
+)
+def test_a_page_a_browser_reads_gets_its_card(
+    site, post, work, link, served, content_type, page, title
+):
+    site.reply(served, page, content_type=content_type)
+    post(f"see {site.url(link)}")
+    assert work() == 1
+    preview = LinkPreview.objects.get()
+    assert (preview.status, preview.title) == (LinkPreview.Status.READY, title)
+
+
 @pytest.mark.usefixtures("allow_local_site")
 def test_a_retry_that_succeeds_shows_the_card(site, post, work):
     site.reply("/later", b"down", status=500)
