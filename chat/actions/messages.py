@@ -104,10 +104,12 @@ def messages_post(*, posts: Sequence[Post]) -> list[Message | Exception]:
 
     Each post is checked and pushed as message_post would (one push per message, on commit);
     a post refused by its checks (Invalid) gets its error and the others are saved. A post
-    whose write fails (a client id saved before: a retry; anything else the database
-    refuses) undoes the transaction, and the posts are saved again one by one, as
-    message_post saves them, so that it alone gets its error or its first message. A database
-    that is down raises for all: nothing was saved.
+    resent with a client id saved before (pages resend what was not acknowledged when they
+    reconnect) gets its first message, pushed again, found with one query for the batch. A
+    post whose write fails anyway (another process saving the same client id at that moment;
+    anything else the database refuses) undoes the transaction, and the posts are saved again
+    one by one, as message_post saves them, so that it alone gets its error or its first
+    message. A database that is down raises for all: nothing was saved.
     """
     try:
         return _messages_insert_together(posts)
@@ -125,6 +127,8 @@ def _messages_insert_together(posts: Sequence[Post]) -> list[Message | Exception
     answer_of: list[int] = []  # for each post, the post whose answer it gets
     drafts: dict[int, _Draft] = {}
     answers: dict[int, Message | Exception] = {}
+    saved_before = _saved_before(posts)
+    again: list[Message] = []
     for n, post in enumerate(posts):
         key = (post.author.pk, post.client_id) if post.client_id is not None else None
         if key is not None and key in first_of:
@@ -137,6 +141,12 @@ def _messages_insert_together(posts: Sequence[Post]) -> list[Message | Exception
             drafts[n] = _draft(post)
         except Invalid as error:  # nothing of it is written: the others go on
             answers[n] = error
+            continue
+        if key in saved_before:
+            # A resend: its first message is the answer, pushed again (message_insert).
+            del drafts[n]
+            answers[n] = saved_before[key]
+            again.append(saved_before[key])
     drafts = _direct_once(drafts)
     with transaction.atomic():
         # One INSERT for all: ids follow the order of the posts.
@@ -144,7 +154,25 @@ def _messages_insert_together(posts: Sequence[Post]) -> list[Message | Exception
         for (n, draft), message in zip(drafts.items(), saved, strict=True):
             _saved_then(draft, message)
             answers[n] = message
+        for message in again:
+            transaction.on_commit(partial(events.message_posted_again, message), robust=True)
     return [answers[n] for n in answer_of]
+
+
+def _saved_before(posts: Sequence[Post]) -> dict[tuple[int, uuid.UUID], Message]:
+    """The messages already saved under the batch's client ids, by author and client id."""
+    keys = {(post.author.pk, post.client_id) for post in posts if post.client_id is not None}
+    if not keys:
+        return {}
+    found = Message.objects.filter(
+        author_id__in={author for author, _ in keys},
+        client_id__in={client_id for _, client_id in keys},
+    )
+    return {
+        (message.author_id, message.client_id): message
+        for message in found
+        if (message.author_id, message.client_id) in keys
+    }
 
 
 def _direct_once(drafts: dict[int, _Draft]) -> dict[int, _Draft]:
