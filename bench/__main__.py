@@ -6,10 +6,11 @@ import dataclasses
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 from bench import report, runner
 from bench.scenarios import SCENARIOS
-from bench.sizes import FULL, QUICK
+from bench.sizes import FULL, QUICK, Sizes
 from bench.targets import TARGETS, app_at
 
 
@@ -30,6 +31,23 @@ def env_pair(raw: str) -> tuple[str, str]:
     if not sep or not key:
         raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {raw!r}")
     return key, value
+
+
+def with_sizes(sizes: Sizes, pairs: list[tuple[str, str]]) -> Sizes:
+    """`sizes` with the named fields changed, each read as its field's type (int or float)."""
+    kinds = {field.name: field.type for field in dataclasses.fields(sizes)}
+    changes: dict[str, Any] = {}
+    for key, raw in pairs:
+        kind = kinds.get(key)
+        if not isinstance(kind, type):
+            raise argparse.ArgumentTypeError(f"no size named {key!r}: {', '.join(sorted(kinds))}")
+        try:
+            changes[key] = kind(raw)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"{key} must be {kind.__name__}, got {raw!r}"
+            ) from None
+    return dataclasses.replace(sizes, **changes)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -75,6 +93,14 @@ def parser() -> argparse.ArgumentParser:
         metavar="KEY=VALUE",
         help="extra environment for the servers, e.g. CONN_MAX_AGE=60 (repeatable)",
     )
+    run.add_argument(
+        "--size",
+        type=env_pair,
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="change one of the sizes (bench/sizes.py), e.g. storm_connections=10000 (repeatable)",
+    )
     again = commands.add_parser("report", help="rewrite the docs from stored results")
     again.add_argument("--results-dir", type=Path, default=runner.RESULTS_DIR)
     again.add_argument("--docs", type=Path, default=runner.DOCS)
@@ -89,10 +115,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         targets = names(args.targets, dict(TARGETS), "target")
         scenarios = names(args.scenarios, dict(SCENARIOS), "scenario")
+        sizes = with_sizes(QUICK if args.quick else FULL, args.size)
     except argparse.ArgumentTypeError as error:
         print(error, file=sys.stderr)
         return 2
-    sizes = QUICK if args.quick else FULL
     if args.clients:
         sizes = dataclasses.replace(sizes, clients=args.clients)
     if args.wait_for_quiet is not None:
