@@ -32,7 +32,7 @@ from asgiref.sync import SyncToAsync, async_to_sync
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 
 from realtime import metrics
-from realtime.hub.messages import batch_event, carrier, leave_event, push_event
+from realtime.hub.messages import PUSH, batch_event, carrier, leave_event, push_event
 from realtime.loops import per_loop
 
 logger = logging.getLogger(__name__)
@@ -40,10 +40,12 @@ logger = logging.getLogger(__name__)
 # Pushes waiting in one process's outbox at most. Past that the channel layer is not keeping
 # up: a push is dropped and logged; pages catch up from their cursors when they reconnect.
 OUTBOX_LIMIT = 10_000
-# Pushes for one carrier that queued up behind each other leave in one layer message, up to
-# this many, and this much HTML: one round of Redis calls instead of one per push.
+# Pushes waiting for one carrier leave in one layer message (Outbox.next_batch), up to this
+# many, and this much HTML: one round of Redis calls instead of one per push.
 BATCH_PUSHES = 100
 BATCH_BYTES = 256 * 1024
+# Pushes for other carriers a batch may look past.
+BATCH_SCAN = 400
 # How long a thread may spend sending a push itself once its server is stopping.
 STOPPED_PUSH_SECONDS = 2.0
 # How long a stopping server waits for its outbox to be sent.
@@ -155,14 +157,22 @@ def server_loop() -> asyncio.AbstractEventLoop | None:
 
 
 class Outbox:
-    """Group messages handed over by worker threads, sent by one task in the order given."""
+    """Group messages handed over by worker threads, sent by one task in the order given.
+
+    Pushes waiting for the same carrier leave together (next_batch): a message saved in a
+    busy room makes two pushes (the room's, and its room lists'), so pushes for one carrier
+    rarely queue right behind each other. A push may go ahead of pushes for other carriers
+    handed over before it, never ahead of a leave or session change (a page must not get a
+    room's message after it was removed from the room), and never ahead of its own
+    carrier's: each carrier's numbers stay in order (realtime.sequence).
+    """
 
     def __init__(self) -> None:
-        self.waiting: deque[tuple[str, dict[str, Any]]] = deque()
+        # (number, group, message), oldest first; a push's number is its place in hand-over.
+        self.waiting: deque[tuple[int, str, dict[str, Any]]] = deque()
         self.sending: asyncio.Task[None] | None = None
-        # Pushes handed over so far, and of those, sent or failed: what flush() waits on.
-        self.handed = 0
-        self.done = 0
+        self.handed = 0  # pushes handed over so far
+        self.in_flight: int | None = None  # the oldest number in the send under way
         self.progress = asyncio.Condition()
 
     def put(self, group: str, message: dict[str, Any]) -> None:
@@ -170,13 +180,14 @@ class Outbox:
             logger.warning("Outbox full: a push to %s was dropped", group)
             metrics.PUSHES_DROPPED.inc()
             return
-        self.waiting.append((group, message))
+        self.waiting.append((self.handed, group, message))
         self.handed += 1
         if self.sending is None or self.sending.done():
             self.sending = asyncio.get_running_loop().create_task(self.send_all())
 
     async def send_all(self) -> None:
         while self.waiting:
+            self.in_flight = self.waiting[0][0]
             name, messages = self.next_batch()
             try:
                 await carrier_send(name, messages)
@@ -184,25 +195,40 @@ class Outbox:
                 # As a failing on_commit callback would: logged, and the pushes after it go on.
                 logger.exception("Could not push to %s (%d pushes)", name, len(messages))
                 metrics.PUSHES_DROPPED.inc(len(messages))
-            self.done += len(messages)
+            self.in_flight = None
             async with self.progress:
                 self.progress.notify_all()
 
     def next_batch(self) -> tuple[str, list[dict[str, Any]]]:
-        """The oldest push, with those queued right behind it for the same carrier (up to
-        BATCH_PUSHES and BATCH_BYTES): the order of all pushes stays as it was given."""
-        group, message = self.waiting.popleft()
+        """The oldest push, with the pushes for its carrier queued behind it, as far as the
+        next leave or session change (and BATCH_PUSHES, BATCH_BYTES, BATCH_SCAN)."""
+        _, group, message = self.waiting.popleft()
         name = carrier(group)
         batch = [message]
         size = html_size(message)
-        while self.waiting and len(batch) < BATCH_PUSHES:
-            group, message = self.waiting[0]
-            size += html_size(message)
-            if carrier(group) != name or size > BATCH_BYTES:
+        if message.get("type") != PUSH:
+            return name, batch
+        passed: list[tuple[int, str, dict[str, Any]]] = []  # other carriers', left in order
+        while self.waiting and len(batch) < BATCH_PUSHES and len(passed) < BATCH_SCAN:
+            number, group, message = self.waiting[0]
+            if message.get("type") != PUSH:
                 break
+            if carrier(group) == name:
+                size += html_size(message)
+                if size > BATCH_BYTES:
+                    break
+                batch.append(message)
+            else:
+                passed.append((number, group, message))
             self.waiting.popleft()
-            batch.append(message)
+        self.waiting.extendleft(reversed(passed))
         return name, batch
+
+    def unsent_from(self) -> int:
+        """The number of the oldest push not yet sent (nor failed)."""
+        if self.in_flight is not None:
+            return self.in_flight
+        return self.waiting[0][0] if self.waiting else self.handed
 
     def flush(self) -> Coroutine[Any, Any, None]:
         """Wait until every push handed over before this call is sent (or failed); not those
@@ -211,7 +237,7 @@ class Outbox:
 
     async def sent_up_to(self, handed: int) -> None:
         async with self.progress:
-            await self.progress.wait_for(lambda: self.done >= handed)
+            await self.progress.wait_for(lambda: self.unsent_from() >= handed)
 
 
 def html_size(message: dict[str, Any]) -> int:

@@ -9,6 +9,7 @@ from channels.layers import InMemoryChannelLayer
 
 from realtime import push
 from realtime.hub.messages import BATCH, push_event
+from tests.waiting import until
 
 
 def pushes(message):
@@ -75,25 +76,56 @@ async def test_a_failed_push_is_logged_and_the_next_ones_go_on(layer, caplog):
 
 
 @pytest.mark.asyncio
-async def test_pushes_queued_for_one_carrier_leave_together_in_order(layer, monkeypatch):
+async def test_pushes_waiting_for_one_carrier_leave_together_in_their_order(layer, monkeypatch):
     monkeypatch.setattr(push, "BATCH_PUSHES", 3)
 
-    def commit() -> None:  # a batch of messages saved together, then someone's read cursor
+    def commit() -> None:  # a batch saved together: each message, then its room lists' push
         for number in range(4):
             push.push_html("room.1", f"message {number}")
-        push.push_html("user.2.unread", "badge")
-        push.push_html("room.1", "message 4")
+            push.push_html("room.1.activity", f"activity {number}")
 
     await sync_to_async(commit)()
     layer.open.set()
     await push.flush_pushes()
-    assert layer.sent == [
-        *(("room.1", f"message {number}") for number in range(4)),
-        ("users.2", "badge"),
-        ("room.1", "message 4"),
+    # Each carrier's pushes in their order, up to BATCH_PUSHES a send: 3 + 1 and 3 + 1.
+    assert [html for group, html in layer.sent if group == "room.1"] == [
+        f"message {number}" for number in range(4)
     ]
-    # Three, then the one past BATCH_PUSHES, then one each for the pushes between carriers.
+    assert [html for group, html in layer.sent if group == "room.1.activity"] == [
+        f"activity {number}" for number in range(4)
+    ]
     assert layer.sends == 4
+
+
+@pytest.mark.asyncio
+async def test_no_push_goes_ahead_of_a_leave_handed_over_before_it(layer):
+    def commit() -> None:  # grace is removed from room 1, then someone writes there
+        push.push_html("room.1", "before")
+        push.push_leave("user.2", leave="room.1", html="removed")
+        push.push_html("room.1", "after")
+
+    await sync_to_async(commit)()
+    layer.open.set()
+    await push.flush_pushes()
+    assert layer.sent == [("room.1", "before"), ("users.2", "removed"), ("room.1", "after")]
+
+
+@pytest.mark.asyncio
+async def test_a_flush_waits_for_pushes_passed_over_by_a_batch(monkeypatch):
+    """A batch may take a newer push ahead of an older one for another carrier: the older one
+    is still waited for."""
+    layer = OneAtATimeLayer()
+    monkeypatch.setattr(push, "get_channel_layer", lambda: layer)
+    for group, html in (("room.1", "a"), ("room.2", "b")):
+        push.outbox_put(group, push_event(group, html))
+    flushed = asyncio.ensure_future(push.flush_pushes())  # for "a" and "b"
+    push.outbox_put("room.1", push_event("room.1", "c"))
+    layer.let_through.release()
+    await until(lambda: layer.sent == ["a", "c"])
+    assert not flushed.done()  # "b" is older than "c" and not sent yet
+    layer.let_through.release()
+    await asyncio.wait_for(flushed, timeout=5)
+    assert layer.sent == ["a", "c", "b"]
 
 
 @pytest.mark.asyncio
@@ -117,7 +149,7 @@ class OneAtATimeLayer(InMemoryChannelLayer):
 
     async def group_send(self, group, message):
         await self.let_through.acquire()
-        self.sent.append(message["html"])
+        self.sent.extend(push["html"] for push in pushes(message))
 
 
 @pytest.mark.asyncio

@@ -1,6 +1,7 @@
 """realtime.hub.failures: what the hub does when a message, a member or the layer fails."""
 
 import logging
+from typing import Any
 
 import pytest
 
@@ -50,8 +51,12 @@ async def test_malformed_messages_of_every_shape_do_not_stop_delivery(hub, group
     odd = {"type": PUSH, "group": group, "html": "<p>odd</p>", "src": 1, "seq": "x"}
     await hub.layer.group_send(carrier(group), odd)
     # In a batch, each bad message (a batch inside it too) is one failure, and the rest arrive.
-    inner = [*MALFORMED[:3], "not a dict", batch_event([push_event(group, "<p>nested</p>")])]
-    batch = batch_event([*inner, push_event(group, "<p>batched</p>")])
+    inner: list[Any] = [
+        *MALFORMED[:3],
+        "not a dict",
+        batch_event([push_event(group, "<p>nested</p>")]),
+    ]
+    batch = {"type": BATCH, "messages": [*inner, push_event(group, "<p>batched</p>")]}
     await hub.layer.group_send(carrier(group), batch)
     await hub.layer.group_send(carrier(group), push_event(group, "<p>still live</p>"))
     await until(lambda: len(member.received) == 3)
