@@ -103,16 +103,19 @@ def messages_post(*, posts: Sequence[Post]) -> list[Message | Exception]:
     answer per post, in order, each the saved message or why it was not saved.
 
     Each post is checked and pushed as message_post would (one push per message, on commit);
-    a post refused by its checks (Invalid) gets its error and the others are saved. A post
-    resent with a client id saved before (pages resend what was not acknowledged when they
-    reconnect) gets its first message, pushed again, found with one query for the batch. A
-    post whose write fails anyway (another process saving the same client id at that moment;
-    anything else the database refuses) undoes the transaction, and the posts are saved again
-    one by one, as message_post saves them, so that it alone gets its error or its first
-    message. A database that is down raises for all: nothing was saved.
+    a post refused by its checks (Invalid) gets its error and the others are saved. A client id
+    saved before (pages resend what was not acknowledged when they reconnect) fails the
+    insert: the messages saved under the batch's client ids are then looked up, once, and
+    the batch is written again without them, each resend getting its first message, pushed
+    again. A post whose write fails anyway (anything else the database refuses) undoes the
+    transaction, and the posts are saved one by one, as message_post saves them, so that it
+    alone gets its error. A database that is down raises for all: nothing was saved.
     """
     try:
-        return _messages_insert_together(posts)
+        try:
+            return _messages_insert_together(posts, saved_before={})
+        except IntegrityError:
+            return _messages_insert_together(posts, saved_before=_saved_before(posts))
     except DATABASE_DOWN:
         raise
     except Exception:
@@ -120,14 +123,15 @@ def messages_post(*, posts: Sequence[Post]) -> list[Message | Exception]:
     return [_message_post_alone(post) for post in posts]
 
 
-def _messages_insert_together(posts: Sequence[Post]) -> list[Message | Exception]:
+def _messages_insert_together(
+    posts: Sequence[Post], *, saved_before: dict[tuple[int, uuid.UUID], Message]
+) -> list[Message | Exception]:
     # A client id sent twice in one batch (a page resending before its answer came): the
     # second gets the first's answer.
     first_of: dict[tuple[int, uuid.UUID], int] = {}
     answer_of: list[int] = []  # for each post, the post whose answer it gets
     drafts: dict[int, _Draft] = {}
     answers: dict[int, Message | Exception] = {}
-    saved_before = _saved_before(posts)
     again: list[Message] = []
     for n, post in enumerate(posts):
         key = (post.author.pk, post.client_id) if post.client_id is not None else None
