@@ -175,7 +175,7 @@ def _saved_before(posts: Sequence[Post]) -> dict[tuple[int, uuid.UUID], Message]
     return {
         (message.author_id, message.client_id): message
         for message in found
-        if (message.author_id, message.client_id) in keys
+        if message.client_id is not None and (message.author_id, message.client_id) in keys
     }
 
 
