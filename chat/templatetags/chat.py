@@ -9,6 +9,7 @@ from chat.logic import direct_partner as direct_partner_name
 from chat.logic import link_mentions
 from chat.models import Message, Room
 from chat.queries.unread import UnreadState
+from chat.reactions.models import Reaction
 
 register = template.Library()
 
@@ -38,3 +39,9 @@ def direct_partner(room: Room, viewer_id: int | str) -> str:
     """What a direct conversation is called for the viewer: the other person's name."""
     names = {member.pk: member.get_username() for member in room.members.all()}
     return direct_partner_name(names, int(viewer_id))
+
+
+@register.simple_tag
+def reaction_choices() -> list[tuple[str, str]]:
+    """What the reaction picker offers, in its order: each emoji and what it is called."""
+    return Reaction.Emoji.choices

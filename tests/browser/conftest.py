@@ -13,6 +13,7 @@ import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 from playwright.sync_api import (
@@ -70,7 +71,8 @@ class Person:
         self.page.get_by_label("Username").fill(username)
         self.page.get_by_label("Password").fill(password)
         self.page.get_by_role("button", name="Sign in").click()
-        expect(self.page.get_by_text(f"Signed in as {username}")).to_be_visible()
+        # Attached, not visible: on a phone it is in the closed account menu.
+        expect(self.page.get_by_text(f"Signed in as {username}")).to_be_attached()
 
     def open_room(self, slug: str) -> None:
         self.page.goto(f"/rooms/{slug}/")
@@ -134,11 +136,12 @@ def browser() -> Iterator[Browser]:
 
 @pytest.fixture
 def person(browser: Browser, server: Server) -> Iterator[Callable[..., Person]]:
-    """Makes people, each in a browser context of their own: `person()` or `person("ada")`."""
+    """Makes people, each in a browser context of their own: `person()` or `person("ada")`,
+    with any of Playwright's context options (`person("ada", **TOUCH_PHONE)`)."""
     contexts = []
 
-    def make(username: str | None = None) -> Person:
-        context = browser.new_context(base_url=server.base_url)
+    def make(username: str | None = None, **options: Any) -> Person:
+        context = browser.new_context(base_url=server.base_url, **options)
         context.set_default_timeout(TIMEOUT_MS)
         context.add_init_script(RECORD_CSP_VIOLATIONS)
         contexts.append(context)

@@ -3,6 +3,7 @@ menu and the bell reachable, the composer and the newest message in view. A wide
 its sidebar."""
 
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from playwright.sync_api import Page, ViewportSize, expect
@@ -11,6 +12,8 @@ from tests.browser.conftest import Person
 
 PHONES: list[ViewportSize] = [{"width": 390, "height": 844}, {"width": 360, "height": 740}]
 DESKTOP: ViewportSize = {"width": 1280, "height": 800}
+# A phone as its browser says it is: a touch screen that cannot hover, not only a narrow window.
+TOUCH_PHONE: dict[str, Any] = {"viewport": PHONES[0], "has_touch": True, "is_mobile": True}
 
 
 def sideways_overflow(page: Page) -> int:

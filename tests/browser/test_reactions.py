@@ -1,6 +1,7 @@
 """Reactions on messages, as two people use them: one picks an emoji, the other sees it count
 and, on hover or focus, who picked it; on a phone too, through a block, and after a dropped
-socket."""
+socket. A message nobody reacted to keeps no room for reactions, and its picker is a tap or a
+key press away."""
 
 import uuid
 from collections.abc import Callable
@@ -9,7 +10,13 @@ import pytest
 from playwright.sync_api import Locator, expect
 
 from tests.browser.conftest import Person
-from tests.browser.test_mobile import PHONES, inside_window, sideways_overflow
+from tests.browser.test_mobile import (
+    DESKTOP,
+    PHONES,
+    TOUCH_PHONE,
+    inside_window,
+    sideways_overflow,
+)
 from tests.browser.test_reconnect import GO_OFFLINE, REPORT_DROP, open_room_recording_sockets
 
 
@@ -130,9 +137,7 @@ def hex_to_rgb(color: str) -> str:
 
 @pytest.mark.browser
 def test_reactions_fit_a_phone(person: Callable[..., Person]) -> None:
-    ada, grace = person("ada"), person("grace")
-    for someone in (ada, grace):
-        someone.page.set_viewport_size(PHONES[0])
+    ada, grace = person("ada", **TOUCH_PHONE), person("grace", **TOUCH_PHONE)
     ada.open_room("general")
     grace.open_room("general")
     text = f"On a phone {token()}"
@@ -140,15 +145,16 @@ def test_reactions_fit_a_phone(person: Callable[..., Person]) -> None:
     theirs = live_message(grace, text)
     expect(theirs).to_have_count(1)
 
-    # No hover on a phone: the picker is there to tap, and opens inside the screen.
-    theirs.locator("summary", has_text="Add a reaction").click()
+    # No hover on a phone: a tap on the message shows the picker, which opens inside the screen.
+    theirs.tap()
+    theirs.locator("summary", has_text="Add a reaction").tap()
     choices = theirs.locator(".reaction-choices")
     expect(choices).to_be_visible()
     box = choices.bounding_box()
     assert box is not None
     assert box["x"] >= 0
     assert box["x"] + box["width"] <= PHONES[0]["width"]
-    theirs.get_by_role("button", name="React with heart").click()
+    theirs.get_by_role("button", name="React with heart").tap()
 
     mine = live_message(ada, text)
     chip = mine.locator(".reaction")
@@ -159,6 +165,88 @@ def test_reactions_fit_a_phone(person: Callable[..., Person]) -> None:
     assert sideways_overflow(ada.page) == 0
     assert sideways_overflow(grace.page) == 0
     assert inside_window(ada.page, f"#{mine.get_attribute('id')} .reaction")
+
+
+def room_for_reactions(message: Locator) -> float:
+    """How much taller the message is for its reactions bar: its height as it is, less its
+    height with the bar taken out of the page."""
+    return float(
+        message.evaluate(
+            """(message) => {
+                const bar = message.querySelector(".reactions");
+                const withBar = message.getBoundingClientRect().height;
+                bar.style.display = "none";
+                const without = message.getBoundingClientRect().height;
+                bar.style.display = "";
+                return withBar - without;
+            }"""
+        )
+    )
+
+
+def outer_height(element: Locator) -> float:
+    """The element's height with its top margin, as it adds to its row."""
+    return float(
+        element.evaluate(
+            "(e) => e.getBoundingClientRect().height + parseFloat(getComputedStyle(e).marginTop)"
+        )
+    )
+
+
+@pytest.mark.browser
+def test_a_message_without_reactions_keeps_no_room_for_them_on_a_phone(
+    person: Callable[..., Person],
+) -> None:
+    ada = person("ada", **TOUCH_PHONE, color_scheme="dark")
+    ada.open_room("general")
+    assert ada.page.evaluate("matchMedia('(hover: none)').matches")
+    text = f"Nothing to react to yet {token()}"
+    ada.send(text)
+    message = live_message(ada, text)
+    expect(message).to_have_count(1)
+
+    assert room_for_reactions(message) == 0
+    picker = message.locator("summary", has_text="Add a reaction")
+    expect(message.locator(".reaction-picker")).to_have_css("opacity", "0")
+    # A tap on the message shows the way to react, as it shows its other actions.
+    message.tap()
+    expect(message.locator(".reaction-picker")).to_have_css("opacity", "1")
+    assert inside_window(ada.page, f"#{message.get_attribute('id')} summary")
+    assert room_for_reactions(message) == 0
+    picker.tap()
+    message.get_by_role("button", name="React with heart").tap()
+
+    # Reacted to, the message shows its reactions below it, and the picker beside them.
+    bar = message.locator(".reactions")
+    expect(bar.locator(".reactor")).to_have_text(["ada"])
+    # Within layout's rounding (a 64th of a pixel per edge).
+    assert room_for_reactions(message) == pytest.approx(outer_height(bar), abs=0.1)
+    expect(bar.locator(".reaction-picker")).to_have_css("opacity", "1")
+
+
+@pytest.mark.browser
+def test_the_keyboard_reaches_the_picker_of_a_message_without_reactions(
+    person: Callable[..., Person],
+) -> None:
+    ada = person("ada", viewport=DESKTOP)
+    ada.open_room("general")
+    text = f"React with the keyboard {token()}"
+    ada.send(text)
+    message = live_message(ada, text)
+    expect(message).to_have_count(1)
+    assert room_for_reactions(message) == 0
+
+    ada.page.keyboard.press("Shift+Tab")  # back from the composer: the newest message's picker
+    picker = message.locator("summary", has_text="Add a reaction")
+    expect(picker).to_be_focused()
+    expect(message.locator(".reaction-picker")).to_have_css("opacity", "1")
+    ada.page.keyboard.press("Enter")
+    ada.page.keyboard.press("Tab")
+    expect(message.get_by_role("button", name="React with thumbs up")).to_be_focused()
+    ada.page.keyboard.press("Enter")
+
+    expect(message.locator(".reaction .reactor")).to_have_text(["ada"])
+    assert shown(message.locator(".reaction")) == ["👍 1"]
 
 
 @pytest.mark.browser
