@@ -4,7 +4,8 @@ is still loading, is not lost.
 The browser going offline is announced at once (the `offline` event); a connection that
 silently stops answering is found by the heartbeat within 10 s (frontend connection.js,
 realtime/heartbeat.py). A send made while the connection is down shows as pending and is
-delivered, once, after reconnecting. The composer shows before the page's scripts run, and
+delivered, once, after reconnecting, even when the first socket to open is refused at once. The
+composer shows before the page's scripts run, and
 takes a message only once they can send it (frontend composer.js).
 """
 
@@ -67,6 +68,63 @@ def test_a_message_typed_offline_is_pending_then_delivered_once(
         expect(log.filter(has_text=text)).to_have_count(1)
     assert ada.console_errors == []
     assert ada.csp_violations() == []
+
+
+@pytest.mark.browser
+def test_a_message_held_offline_outlives_a_socket_refused_as_it_opens(
+    person: Callable[..., Person],
+) -> None:
+    """Before: the held message went out over the first socket to open without being kept for
+    an acknowledgement; refused right after its accept, that socket lost it for good, and its
+    "Not sent yet" stayed."""
+    ada = person("ada")
+    grace = person("grace")
+    grace.open_room("general")
+    text = "Held through a refusal"
+    refusing = False
+    refused: list[str] = []  # what reached the refused socket, in order
+
+    # Sockets go through to the server as they are, but for the one opened while `refusing`:
+    # like realtime/sockets/consumer.py `refuse`, the server has accepted it (the page sees it
+    # open), reads nothing from it, and closes it with 1013 once the held message is on it.
+    def relay(page_side: WebSocketRoute) -> None:
+        nonlocal refusing
+        page_side.connect_to_server()
+        if not refusing:
+            return
+        refusing = False
+
+        def refuse(message: str | bytes) -> None:
+            refused.append(str(message))
+            if text in str(message):
+                page_side.close(code=1013, reason="The server is busy.")
+
+        page_side.on_message(refuse)
+
+    ada.page.route_web_socket(SOCKET, relay)
+    ada.open_room("general")
+    badge = ada.page.locator("#connection-status")
+    ada.page.context.set_offline(True)
+    expect(badge).to_have_text("Reconnecting… (offline)")
+    ada.send(text)
+    pending = ada.page.locator("#pending .is-pending")
+    expect(pending).to_contain_text("Not sent yet")
+
+    refusing = True
+    ada.page.context.set_offline(False)
+
+    expect(pending).to_have_count(0)
+    expect(badge).to_have_text("Connected")
+    assert len([frame for frame in refused if text in frame]) == 1
+    # A later message arriving means everything sent before it has arrived too.
+    later = "And after the refusal."
+    ada.send(later)
+    for someone in (ada, grace):
+        log = someone.page.locator(".message .body")
+        expect(log.filter(has_text=later)).to_have_count(1)
+        expect(log.filter(has_text=text)).to_have_count(1)
+    expect(ada.page.get_by_text("Not sent yet")).to_have_count(0)
+    assert ada.console_errors == []
 
 
 @pytest.mark.browser

@@ -14,7 +14,7 @@
 import "./connection.js";
 import { onArrival, resumeConversation } from "./messages.js";
 import "./composer.js";
-import { resendUnacknowledged, sendHeld } from "./outbox.js";
+import { sendUnacknowledged } from "./outbox.js";
 import { stoppedTyping } from "./typing.js";
 import { messageArrived, resumeReading } from "./rooms.js";
 import { refreshTasks } from "./tasks.js";
@@ -26,10 +26,9 @@ import "./conversation.js";
 document.addEventListener("htmx:wsOpen", (event) => {
   const socket = event.detail.socketWrapper;
   resumeConversation(socket);
-  resendUnacknowledged(socket);
+  sendUnacknowledged(socket);
   resumeReading();
   refreshTasks(socket);
-  sendHeld(socket);
 });
 
 onArrival(messageArrived);

@@ -1,10 +1,13 @@
 // Nothing typed is lost: every message sent from the composer (#composer) is kept here until
 // the server acknowledges its client id, by pushing #composer-error with data-answered.
 //
-// - Sent, not yet acknowledged: kept by client id and sent again on every new socket
-//   (resendUnacknowledged, from app.js); the server saves each client id only once.
-// - Sent while the connection is down (connection.js): held here instead of queued behind a
-//   dead socket, shown in #pending as "not sent yet", and sent once a socket opens (sendHeld).
+// Every send takes one path: it is kept in `unacknowledged` by client id until that answer, and
+// every new socket sends all of them again, oldest first (sendUnacknowledged, from app.js); the
+// server saves each client id only once. A socket can open and close at once (the server accepts
+// a socket before refusing it, e.g. 1013 when busy), so what was sent over it counts for nothing
+// until answered.
+// - Sent while the connection is down (connection.js): kept without being sent (not queued
+//   behind a dead socket), and shown in #pending as "not sent yet" until answered.
 // - Sent over a socket that then died: shown as pending if not acknowledged after
 //   PENDING_AFTER_MS.
 //
@@ -17,18 +20,12 @@ import { connected } from "./connection.js";
 
 const PENDING_AFTER_MS = 1000; // a send not acknowledged by then shows as pending
 
-const unacknowledged = new Map(); // client id -> the frame that left
-const held = []; // frames typed while the connection was down, oldest first
+const unacknowledged = new Map(); // client id -> its frame, sent or held, oldest first
 const pending = new Map(); // client id -> its pending element
 const answered = new Set(); // client ids the server acknowledged (the newest few)
 
-export function resendUnacknowledged(socket) {
+export function sendUnacknowledged(socket) {
   unacknowledged.forEach((frame) => socket.send(frame));
-}
-
-export function sendHeld(socket) {
-  if (!navigator.onLine) return;
-  while (held.length) socket.send(held.shift());
 }
 
 function showPending(clientId, body) {
@@ -51,8 +48,8 @@ function showPending(clientId, body) {
   if (scroller) scroller.scrollTop = scroller.scrollHeight;
 }
 
-// While the connection is down, a send from the composer is held instead; the box is cleared
-// as after any send. (composer.js, imported first, may already have refused it.)
+// While the connection is down, a send from the composer is kept for the next socket instead;
+// the box is cleared as after any send. (composer.js, imported first, may already have refused it.)
 document.addEventListener("htmx:wsConfigSend", (event) => {
   const form = event.target;
   if (event.defaultPrevented || form.id !== "composer" || connected()) return;
@@ -61,7 +58,8 @@ document.addEventListener("htmx:wsConfigSend", (event) => {
   event.preventDefault();
   // htmx stops the form's own submission only for sends it makes.
   event.detail.triggeringEvent?.preventDefault();
-  held.push(JSON.stringify({ ...params, HEADERS: event.detail.headers }));
+  const frame = JSON.stringify({ ...params, HEADERS: event.detail.headers });
+  unacknowledged.set(params.client_id, frame);
   showPending(params.client_id, params.body);
   clearComposer(form);
 });
