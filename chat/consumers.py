@@ -14,6 +14,7 @@ from chat.actions import unread as unread_actions
 from chat.actions.batching import message_post_batched
 from chat.attachments import queries as attachment_queries
 from chat.exports import queries as export_queries
+from chat.limits import send_allowed
 from chat.logic import ROOMS_PAGE
 from chat.models import Room
 from chat.previews import queries as preview_queries
@@ -242,19 +243,6 @@ def mark_read(user: User, room_id: int, up_to: int) -> bool:
         return False
     unread_actions.room_mark_read(user=user, room=room, up_to=up_to)
     return True
-
-
-# One bucket per user in this process, shared by all their tabs here.
-send_buckets = BucketMap(capacity=10_000)
-
-
-def send_allowed(user_id: int) -> bool:
-    return send_buckets.take(
-        str(user_id),
-        rate=settings.CHAT_SEND_RATE,
-        burst=settings.CHAT_SEND_BURST,
-        now=time.monotonic(),
-    )
 
 
 class RoomPresencePart(Part):

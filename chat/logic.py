@@ -36,6 +36,8 @@ ROOMS_PAGE = "rooms"
 
 
 SLOW_DOWN = "You are sending messages too fast. Wait a moment, then send again."
+# The same budget (chat.limits), spent by an edit, a delete, a new room or an invitation.
+TOO_FAST = "You are going too fast. Wait a moment, then try again."
 
 
 def clean_body(raw: object, *, max_length: int) -> str:

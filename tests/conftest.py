@@ -11,6 +11,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import connections
 from django.utils import timezone
 
+from chat import limits as chat_limits
 from chat.attachments import views as attachment_views
 from chat.models import Room
 from realtime import budgets, prepared
@@ -76,9 +77,14 @@ def other_room(db: None) -> Room:
 
 @pytest.fixture(autouse=True)
 def fresh_socket_limits() -> Iterator[None]:
-    """Each test starts with no sockets counted and full connection-attempt, action and
-    upload buckets."""
-    limits = (opening.connection_attempts, budgets.action_budgets, attachment_views.upload_buckets)
+    """Each test starts with no sockets counted and full connection-attempt, action, upload
+    and sending buckets."""
+    limits = (
+        opening.connection_attempts,
+        budgets.action_budgets,
+        attachment_views.upload_buckets,
+        chat_limits.send_buckets,
+    )
     opening.open_sockets.clear()
     for buckets in limits:
         buckets.clear()
