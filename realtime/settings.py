@@ -250,6 +250,7 @@ CHAT_MESSAGE_MAX_LENGTH = env_int(env, "CHAT_MESSAGE_MAX_LENGTH", default=4000)
 CHAT_PAGE_SIZE = 50
 # Flood control: each user may send CHAT_SEND_BURST messages at once, then CHAT_SEND_RATE per
 # second (per server process). Beyond that the composer says "slow down" and keeps the text.
+# Edits, deletes, new rooms and invitations spend from the same budget (chat.limits).
 CHAT_SEND_RATE = float(env.get("CHAT_SEND_RATE", "3"))
 CHAT_SEND_BURST = float(env.get("CHAT_SEND_BURST", "10"))
 # A page that missed more messages than this reloads its conversation instead of replaying.

@@ -3,9 +3,11 @@
 from typing import Any
 
 from django.http import Http404, HttpResponse
+from django.template.loader import render_to_string
+from django_htmx.http import reswap
 
 from chat import logic
-from chat.logic import ROOMS_PAGE, Forbidden
+from chat.logic import ROOMS_PAGE, TOO_FAST, Forbidden
 from chat.models import Message, Room
 from chat.queries import messages as message_queries
 from chat.queries import rooms as room_queries
@@ -51,3 +53,12 @@ def optional_id(request: AuthedHttpRequest, field: str) -> int | None:
 
 def forbidden(error: Forbidden) -> HttpResponse:
     return HttpResponse(str(error), status=403, content_type="text/plain; charset=utf-8")
+
+
+def too_fast(request: AuthedHttpRequest) -> HttpResponse:
+    """429 for a request over the person's budget (chat.limits) that has no form to show it
+    in: the page's error line says so, and the element the request targets stays as it was."""
+    if not request.htmx:
+        return HttpResponse(TOO_FAST, status=429, content_type="text/plain; charset=utf-8")
+    notice = render_to_string("frontend/base.html#socket-error", {"socket_error": TOO_FAST})
+    return reswap(HttpResponse(notice, status=429), "none")

@@ -9,6 +9,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts import queries as people
 from chat.actions import rooms as room_actions
+from chat.limits import TooFast, send_spend
 from chat.logic import Forbidden
 from chat.queries import rooms as room_queries
 from chat.views.layout import forbidden, layout_context, readable_room_or_404
@@ -28,14 +29,17 @@ def invite(request: AuthedHttpRequest, slug: str) -> HttpResponse:
             raise Invalid(
                 f"No one is called “{name}”." if name else "Type the name of the person to invite."
             )
+        # Each invitation notifies someone else: the inviter's budget pays for it.
+        send_spend(request.user.pk)
         room_actions.invitation_create(room=current, inviter=request.user, invitee=invitee)
     except Invalid as error:
-        # 422 for every refusal: the form comes back with the reason and the name kept.
+        # The form comes back with the reason and the name kept: 429 when over the budget,
+        # else 422.
         return render(
             request,
             "chat/room.html#invite-form",
             {**context, "invite_error": str(error)},
-            status=422,
+            status=429 if isinstance(error, TooFast) else 422,
         )
     if request.htmx:
         return render(

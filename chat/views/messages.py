@@ -9,9 +9,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts import queries as people
 from chat import logic
 from chat.actions import messages as message_actions
+from chat.limits import TooFast, send_spend
 from chat.logic import Forbidden
 from chat.models import Message
-from chat.views.layout import forbidden, readable_message_or_404
+from chat.views.layout import forbidden, readable_message_or_404, too_fast
 from realtime.http import AuthedHttpRequest
 from realtime.validation import Invalid
 
@@ -44,12 +45,16 @@ def message_edit(request: AuthedHttpRequest, message_id: int) -> HttpResponse:
     raw = request.POST.get("body", "")
     try:
         body = logic.clean_body(raw, max_length=settings.CHAT_MESSAGE_MAX_LENGTH)
+        # Before the lookups and the push to everyone in the room: the sender's budget.
+        send_spend(request.user.pk)
         edited = message_actions.message_edit(message=found, editor=request.user, body=body)
     except Forbidden as error:
         return forbidden(error)
     except Invalid as error:
+        # The editor comes back with the text as it was sent, to save again.
         editor = {**context, "edit_body": raw, "edit_error": str(error)}
-        return render(request, "chat/room.html#message-editor", editor, status=422)
+        status = 429 if isinstance(error, TooFast) else 422
+        return render(request, "chat/room.html#message-editor", editor, status=status)
     return _message_html(request, edited)
 
 
@@ -58,7 +63,10 @@ def message_edit(request: AuthedHttpRequest, message_id: int) -> HttpResponse:
 def message_delete(request: AuthedHttpRequest, message_id: int) -> HttpResponse:
     found = readable_message_or_404(request, message_id)
     try:
+        send_spend(request.user.pk)
         deleted = message_actions.message_delete(message=found, deleter=request.user)
+    except TooFast:
+        return too_fast(request)
     except Forbidden as error:
         return forbidden(error)
     return _message_html(request, deleted)

@@ -15,6 +15,7 @@ from accounts import queries as people
 from chat import logic
 from chat.actions import rooms as room_actions
 from chat.exports import queries as export_queries
+from chat.limits import TooFast, send_spend
 from chat.logic import Forbidden
 from chat.models import Room
 from chat.queries import messages as message_queries
@@ -192,6 +193,8 @@ def room_create(request: AuthedHttpRequest) -> HttpResponse:
     private = request.POST.get("private") == "1"
     try:
         name, slug = logic.clean_room_name(raw_name)
+        # A public room is announced to every chat page: the creator's budget pays for it.
+        send_spend(request.user.pk)
         address = client_address(request)
         demo.use_check(kind=Use.Kind.ROOM, user=request.user, address=address)
         created = room_actions.room_create(
@@ -206,7 +209,8 @@ def room_create(request: AuthedHttpRequest) -> HttpResponse:
             "room_private": private,
         }
         template = "chat/layout.html#room-form" if request.htmx else "chat/index.html"
-        return render(request, template, context, status=422)
+        status = 429 if isinstance(error, TooFast) else 422
+        return render(request, template, context, status=status)
     if request.htmx:
         return HttpResponseClientRedirect(created.get_absolute_url())
     return redirect(created)
