@@ -367,7 +367,9 @@ class PageConsumer(AsyncWebsocketConsumer):
         self.joined.remove(group)
         if html:
             self.deliver(html)
-        leaving = asyncio.get_running_loop().create_task(get_hub().leave(group, self))
+        # Eager: the hub drops this socket from the group's members now, before it hands on
+        # a push of that group that arrived with the leave.
+        leaving = eager_task(get_hub().leave(group, self))
         self.leaving.add(leaving)
         leaving.add_done_callback(self.leaving.discard)
 

@@ -10,8 +10,12 @@ from channels.testing import WebsocketCommunicator
 from accounts import actions as people_actions
 from chat.actions import messages as message_actions
 from chat.actions import rooms as room_actions
+from chat.logic import room_group_name
 from chat.models import Membership, Message, ReadCursor
 from chat.queries import unread as unread_queries
+from realtime.groups import user_group_name
+from realtime.hub.hub import get_hub
+from realtime.hub.messages import leave_event, push_event
 from realtime.routing import websocket_urlpatterns
 from realtime.sockets.closes import CLOSE_NOT_FOUND
 from tests.frames import handled_so_far, pushed_so_far
@@ -113,6 +117,19 @@ async def test_a_removed_member_stops_receiving_at_once(ada, grace, secret):
     assert await handled_so_far(removed) == []
     assert not await database_sync_to_async(Message.objects.filter(body="still here?").exists)()
     await sender.disconnect()
+    await removed.disconnect()
+
+
+async def test_a_push_right_behind_a_removal_does_not_reach_the_removed_member(ada, grace, secret):
+    # The hub hands the leave and the next push of the room over in one go (as when they
+    # arrive together): the socket is out of the room's members before the push is handed.
+    removed = await connect(grace)
+    hub = get_hub()
+    room = room_group_name(secret.id)
+    hub.deliver(leave_event(user_group_name(grace.pk), leave=room, html="<p>removed</p>"))
+    hub.deliver(push_event(room, '<p id="after">after she left</p>'))
+    frames = await pushed_so_far(removed, grace.pk)
+    assert frames == ["<p>removed</p>"]
     await removed.disconnect()
 
 
