@@ -41,7 +41,7 @@ logger = logging.getLogger(__name__)
 # up: a push is dropped and logged; pages catch up from their cursors when they reconnect.
 OUTBOX_LIMIT = 10_000
 # Pushes waiting for one carrier leave in one layer message (Outbox.next_batch), up to this
-# many, and this much HTML: one round of Redis calls instead of one per push.
+# many, and this many characters of HTML: one round of Redis calls instead of one per push.
 BATCH_PUSHES = 100
 BATCH_BYTES = 256 * 1024
 # Pushes for other carriers a batch may look past.
@@ -176,7 +176,9 @@ class Outbox:
         self.progress = asyncio.Condition()
 
     def put(self, group: str, message: dict[str, Any]) -> None:
-        if len(self.waiting) >= OUTBOX_LIMIT:
+        # Past the limit pushes are dropped (pages resume what they missed), but never a leave
+        # or a session change: a page must stop hearing a room it was removed from.
+        if len(self.waiting) >= OUTBOX_LIMIT and message.get("type") == PUSH:
             logger.warning("Outbox full: a push to %s was dropped", group)
             metrics.PUSHES_DROPPED.inc()
             return

@@ -7,8 +7,8 @@ import pytest
 from asgiref.sync import sync_to_async
 from channels.layers import InMemoryChannelLayer
 
-from realtime import push
-from realtime.hub.messages import BATCH, push_event
+from realtime import metrics, push
+from realtime.hub.messages import BATCH, leave_event, push_event
 from tests.waiting import until
 
 
@@ -176,10 +176,31 @@ async def test_past_the_limit_pushes_are_dropped_not_queued(layer, monkeypatch, 
     monkeypatch.setattr(push, "OUTBOX_LIMIT", 3)
     for number in range(5):  # handed over while the loop is busy: nothing is sent meanwhile
         push.outbox_put("room.1", push_event("room.1", str(number)))
+    # Never a leave: the removed member's tabs must stop hearing the room.
+    push.outbox_put("user.2", leave_event("user.2", leave="room.1", html="removed"))
     layer.open.set()
     await push.flush_pushes()
-    assert [html for _, html in layer.sent] == ["0", "1", "2"]
+    assert [html for _, html in layer.sent] == ["0", "1", "2", "removed"]
     assert caplog.text.count("Outbox full") == 2
+
+
+@pytest.mark.asyncio
+async def test_a_failed_send_drops_its_batch_counted_and_the_next_ones_go_on(layer, caplog):
+    layer.failing.add("lost")
+    layer.open.set()
+    dropped = metrics.PUSHES_DROPPED._value.get()
+
+    def commit() -> None:  # three pushes of one carrier travel in one send, which fails
+        for html in ("one", "lost", "three"):
+            push.push_html("room.1", html)
+
+    await sync_to_async(commit)()
+    await push.flush_pushes()
+    await sync_to_async(push.push_html)("room.1", "after")
+    await push.flush_pushes()
+    assert layer.sent == [("room.1", "after")]
+    assert metrics.PUSHES_DROPPED._value.get() - dropped == 3
+    assert "Could not push to room.1 (3 pushes)" in caplog.text
 
 
 def test_outside_a_server_the_push_is_sent_before_returning(layer):
