@@ -7,8 +7,8 @@ in by id.
 Pushes are made on commit, in a worker thread of the server (a view's, or for a socket action
 the one thread `database_sync_to_async` runs every socket write in). Waiting there for the
 channel layer would hold that thread until the event loop got round to Redis and back. So in a
-server the push is handed to the event loop, whose outbox sends the pushes one after another,
-in the order they were made, and the thread goes on. Elsewhere (a management command, the
+server the push is handed to the event loop, whose outbox sends the pushes, each carrier's
+in the order they were made (Outbox), and the thread goes on. Elsewhere (a management command, the
 task worker) it is sent before push_html returns.
 
 A write may commit while its server stops (its transaction waited on a lock, a slow disk, a
@@ -157,7 +157,7 @@ def server_loop() -> asyncio.AbstractEventLoop | None:
 
 
 class Outbox:
-    """Group messages handed over by worker threads, sent by one task in the order given.
+    """Group messages handed over by worker threads, sent by one task.
 
     Pushes waiting for the same carrier leave together (next_batch): a message saved in a
     busy room makes two pushes (the room's, and its room lists'), so pushes for one carrier

@@ -4,7 +4,7 @@ The channel layer is at-most-once: a message is dropped when the receiving chann
 when Redis restarts or fails over, or when a send fails. Each thread that pushes therefore
 numbers its pushes per stream (the layer group that carries them: realtime.hub.messages.carrier):
 `{"src": <this thread of this process>, "seq": 1, 2, 3, ...}`, and sends them in that order
-(realtime.push.group_send sends one at a time per carrier). A receiving hub follows each
+(realtime.push.carrier_send sends one at a time per carrier). A receiving hub follows each
 (stream, src); a number skipped means a push was lost, and the sockets of that stream resume
 from their cursors before anything newer is shown to them.
 
