@@ -19,6 +19,10 @@ def client_address(request: HttpRequest) -> str | None:
     refuse anything else."""
     raw = request.META.get("REMOTE_ADDR")
     try:
-        return str(ipaddress.ip_address(raw)) if raw else None
+        address = ipaddress.ip_address(raw) if raw else None
     except ValueError:
         return None
+    # A scoped IPv6 address (fe80::1%eth0) is no inet value either.
+    if address is None or getattr(address, "scope_id", None):
+        return None
+    return str(address)

@@ -127,10 +127,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # actions, the task and pageview workers). A transaction that reads and then writes fails
     # at once with "database is locked" if another wrote in between; taking the write lock at
     # BEGIN makes it wait its turn instead, up to `timeout` seconds. In WAL mode readers (the
-    # sockets opening, the pages) neither wait for a writer nor hold one up; synchronous stays
-    # FULL, so a committed message survives a power cut too.
+    # sockets opening, the pages) neither wait for a writer nor hold one up; synchronous is
+    # FULL (whatever SQLite was built with), so a committed message survives a power cut too.
     DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {"transaction_mode": "IMMEDIATE", "timeout": 20, "init_command": "PRAGMA journal_mode=WAL"}
+        {
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL",
+        }
     )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -27,8 +27,13 @@ def text_refusal(value: str, *, where: str) -> str | None:
 
 
 # Letters and symbols that draw nothing, the usual stand-ins for a blank name or message: the
-# Hangul fillers, the blank braille pattern and the combining grapheme joiner.
-BLANK_CHARACTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800\u034f")
+# Hangul fillers, the blank braille pattern, the combining grapheme joiner, the variation
+# selectors, the Mongolian free variation selectors and the Khmer inherent vowels.
+BLANK_CHARACTERS = frozenset(
+    "\u115f\u1160\u3164\uffa0\u2800\u034f\u180b\u180c\u180d\u17b4\u17b5"
+    + "".join(map(chr, range(0xFE00, 0xFE10)))
+    + "".join(map(chr, range(0xE0100, 0xE01F0)))
+)
 
 
 def shows_nothing(value: str) -> bool:

@@ -18,6 +18,7 @@ from chat.logic import NOT_A_MEMBER, Forbidden, excerpt, mentioned_names
 from chat.models import Attachment, LinkPreview, Message, MessageChange, Room
 from chat.previews.actions import link_preview_schedule, link_previews_remove
 from chat.previews.logic import first_link
+from chat.queries import messages as message_queries
 from chat.queries import rooms as room_queries
 from chat.stored import files_delete
 from notifications.actions import notify
@@ -164,19 +165,8 @@ def _messages_insert_together(
 
 
 def _saved_before(posts: Sequence[Post]) -> dict[tuple[int, uuid.UUID], Message]:
-    """The messages already saved under the batch's client ids, by author and client id."""
     keys = {(post.author.pk, post.client_id) for post in posts if post.client_id is not None}
-    if not keys:
-        return {}
-    found = Message.objects.filter(
-        author_id__in={author for author, _ in keys},
-        client_id__in={client_id for _, client_id in keys},
-    )
-    return {
-        (message.author_id, message.client_id): message
-        for message in found
-        if message.client_id is not None and (message.author_id, message.client_id) in keys
-    }
+    return message_queries.messages_by_client_ids(keys=keys)
 
 
 def _direct_once(drafts: dict[int, _Draft]) -> dict[int, _Draft]:

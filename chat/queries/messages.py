@@ -1,5 +1,6 @@
 """Reads of messages: a room's history, what a page missed, and what it may show."""
 
+import uuid
 from collections.abc import Collection, Sequence
 
 from django.contrib.auth.models import User
@@ -128,6 +129,23 @@ def messages_by_id(
     )
     by_id = {message.id: message for message in found}
     return [by_id[message_id] for message_id in ids if message_id in by_id]
+
+
+def messages_by_client_ids(
+    *, keys: Collection[tuple[int, uuid.UUID]]
+) -> dict[tuple[int, uuid.UUID], Message]:
+    """The messages saved under these (author id, client id) pairs, by that pair."""
+    if not keys:
+        return {}
+    found = Message.objects.filter(
+        author_id__in={author for author, _ in keys},
+        client_id__in={client_id for _, client_id in keys},
+    )
+    return {
+        (message.author_id, message.client_id): message
+        for message in found
+        if message.client_id is not None and (message.author_id, message.client_id) in keys
+    }
 
 
 def room_message_get(*, room_id: int, message_id: int) -> Message | None:

@@ -15,6 +15,7 @@ from realtime.http import client_address
         ("203.0.113.7, 198.51.100.1", None),
         ("203.0.113.999", None),
         ("unix:/run/daphne.sock", None),
+        ("fe80::1%eth0", None),  # scoped: PostgreSQL's inet refuses it
     ],
 )
 def test_client_address_is_an_ip_address_or_none(remote, address):

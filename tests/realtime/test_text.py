@@ -88,6 +88,8 @@ def test_json_refusal(raw, refusal):
         ("\u202e\u2066\u2069\u200e\u200f", True),
         ("\u3164\u115f\u1160\uffa0\u2800\u034f", True),
         ("\x01\x7f", True),
+        ("\ufe0f" * 5 + "\U000e0100\u180b\u17b4", True),
+        ("\u2764\ufe0f", False),  # a heart with its emoji selector
         ("a", False),
         ("\u200b.", False),
         ("\u05d0", False),
