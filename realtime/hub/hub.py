@@ -29,6 +29,7 @@ from realtime.hub.messages import (
     Malformed,
     Member,
     carrier,
+    runs_of_pushes,
 )
 from realtime.hub.probes import RETRY_FIRST_DELAY, RETRY_MAX_DELAY, Prober
 from realtime.loops import per_loop
@@ -140,7 +141,7 @@ class Hub:
         try:
             kind = message.get("type")
             if kind == PUSH:
-                self.deliver_push(message)
+                self.deliver_pushes([message])
             elif kind == LEAVE:
                 self.deliver_leave(message)
             elif kind == SESSION:
@@ -155,38 +156,49 @@ class Hub:
             self.failures.failed("message", message, error)
 
     def deliver_batch(self, message: dict[str, Any]) -> None:
-        """Each message of a batch in turn, as if it had come alone: a bad one spoils no other."""
+        """A batch's messages in order, as if each had come alone (a bad one spoils no other),
+        but pushes for one group in a row reach each member together, in one write."""
         messages = message["messages"]
         if not isinstance(messages, list):
             raise Malformed("messages must be a list")
-        for each in messages:
-            if isinstance(each, dict) and each.get("type") == BATCH:
-                self.failures.failed("message", each, Malformed("a batch inside a batch"))
-                continue
-            self.deliver(each)
+        for run in runs_of_pushes(messages):
+            if len(run) > 1:
+                self.deliver_pushes(run)
+            elif isinstance(run[0], dict) and run[0].get("type") == BATCH:
+                self.failures.failed("message", run[0], Malformed("a batch inside a batch"))
+            else:
+                self.deliver(run[0])
 
-    def deliver_push(self, message: dict[str, Any]) -> None:
-        group = message["group"]
-        html = message["html"]
-        if not isinstance(group, str) or not isinstance(html, str):
-            raise Malformed("group and html must be strings")
-        if self._skipped(group, message):
-            return
+    def deliver_pushes(self, messages: list[dict[str, Any]]) -> None:
+        """Pushes for one group, in order: each member gets those to show in one call."""
+        shown = [message for message in messages if self._showable(message)]
         # A carrier shared by several groups brings in the messages of groups without local
         # members too: those are dropped here.
-        members = self.members.get(group)
+        members = self.members.get(shown[0]["group"]) if shown else None
         if not members:
             return
-        frame = text_frame(html)
+        htmls = [message["html"] for message in shown]
+        frames = [text_frame(html) for html in htmls]
         for member in tuple(members):
             try:
-                member.deliver(html, frame)
+                member.deliver_many(htmls, frames)
             except Exception as error:
-                self.failures.member_failed(member, message, error)
-        metrics.DELIVERIES.inc(len(members))
-        sent_at = message.get("sent_at")
-        if isinstance(sent_at, float):
-            metrics.PUSH_LATENCY.observe(max(0.0, time.time() - sent_at))
+                self.failures.member_failed(member, shown[0], error)
+        metrics.DELIVERIES.inc(len(members) * len(shown))
+        now = time.time()
+        for message in shown:
+            if isinstance(sent_at := message.get("sent_at"), float):
+                metrics.PUSH_LATENCY.observe(max(0.0, now - sent_at))
+
+    def _showable(self, message: dict[str, Any]) -> bool:
+        """Whether a push is to be shown: well formed (else counted) and not after a gap."""
+        try:
+            if not isinstance(message["group"], str) or not isinstance(message["html"], str):
+                raise Malformed("group and html must be strings")
+        except Exception as error:
+            self.failures.failed("message", message, error)
+            return False
+        return not self._skipped(message["group"], message)
 
     def deliver_leave(self, message: dict[str, Any]) -> None:
         group, leave, html = message["group"], message["leave"], message["html"]

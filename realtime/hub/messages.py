@@ -6,6 +6,7 @@ Every message names the group it is for and is numbered per sender and carrier
 
 import re
 import time
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 from django.conf import settings
@@ -58,6 +59,23 @@ def batch_event(messages: list[dict[str, Any]]) -> dict[str, Any]:
     return {"type": BATCH, "messages": messages}
 
 
+def runs_of_pushes(messages: list[Any]) -> list[list[Any]]:
+    """A batch's messages in order, cut into runs: pushes for one group in a row, or any other
+    message alone."""
+    runs: list[list[Any]] = []
+    for message in messages:
+        last: Any = runs[-1][0] if runs else None
+        if is_push(message) and is_push(last) and last.get("group") == message.get("group"):
+            runs[-1].append(message)
+        else:
+            runs.append([message])
+    return runs
+
+
+def is_push(message: object) -> bool:
+    return isinstance(message, dict) and message.get("type") == PUSH
+
+
 def carrier(group: str) -> str:
     """The channel-layer group that carries `group`'s messages. A person's groups (their
     tabs, their inbox, their read cursors: `user.<id>...`) share one of HUB_PERSON_CARRIERS
@@ -82,6 +100,10 @@ class Member(Protocol):
 
     def deliver(self, html: str, frame: bytes | None = None) -> None:
         """Queue `html` for this socket without waiting; `frame` is it as a ready-made frame."""
+        ...
+
+    def deliver_many(self, htmls: Sequence[str], frames: Sequence[bytes]) -> None:
+        """Queue several, in order, as `deliver` would each; written together where it can."""
         ...
 
     def interrupted(self) -> None:

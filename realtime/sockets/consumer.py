@@ -350,6 +350,10 @@ class PageConsumer(AsyncWebsocketConsumer):
         if not self.closing:
             self.outgoing.put(html, frame)
 
+    def deliver_many(self, htmls: Sequence[str], frames: Sequence[bytes]) -> None:
+        if not self.closing:
+            self.outgoing.put_many(htmls, frames)
+
     def overflowed(self) -> None:
         """The client reads slower than messages arrive: let it go rather than buffer without
         bound. It reconnects later and resumes from its cursor."""

@@ -64,6 +64,16 @@ class Outgoing:
             return
         self.start_send(html)
 
+    def put_many(self, htmls: Sequence[str], frames: Sequence[bytes]) -> None:
+        """Several messages in their turn; on Daphne, with nothing in flight, in one write."""
+        if self.stopped:
+            return
+        write = self.write_frame if self.backlog is None else None
+        if write is not None and write(b"".join(frames)):
+            return
+        for html, frame in zip(htmls, frames, strict=True):
+            self.put(html, frame)
+
     def hold(self) -> None:
         """Nothing may be sent yet (the handshake is not complete): messages wait."""
         self.backlog = deque()

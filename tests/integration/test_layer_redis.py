@@ -1,6 +1,7 @@
 """The channel layer's connection pool against the real Redis, under a burst."""
 
 import asyncio
+from collections.abc import Sequence
 
 import pytest
 from channels_redis.core import RedisChannelLayer as PlainRedisChannelLayer
@@ -58,6 +59,9 @@ class Socket:
 
     def deliver(self, html: str, frame: bytes | None = None) -> None:
         self.seen.append(html)
+
+    def deliver_many(self, htmls: Sequence[str], frames: Sequence[bytes]) -> None:
+        self.seen.extend(htmls)
 
     def interrupted(self) -> None:
         pass

@@ -2,6 +2,7 @@
 what the hub hands it, a numbered push."""
 
 import asyncio
+from collections.abc import Sequence
 
 from channels.layers import InMemoryChannelLayer
 
@@ -45,11 +46,17 @@ class Socket:
         self.removals: list[tuple[str, str]] = []
         self.fails = fails
         self.session_changes: list[dict[str, object]] = []
+        self.writes = 0  # calls that handed it messages
 
     def deliver(self, html: str, frame: bytes | None = None) -> None:
         if self.fails:
             raise RuntimeError("this socket's delivery is broken")
         self.received.append(html)
+
+    def deliver_many(self, htmls: Sequence[str], frames: Sequence[bytes]) -> None:
+        self.writes += 1
+        for html, frame in zip(htmls, frames, strict=True):
+            self.deliver(html, frame)
 
     def interrupted(self) -> None:
         self.interruptions += 1

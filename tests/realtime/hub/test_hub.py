@@ -54,6 +54,20 @@ async def test_a_batch_is_delivered_message_by_message_in_order(hub):
     assert tab.interruptions == other_person.interruptions == 0  # numbered without a gap
 
 
+async def test_pushes_for_one_group_in_a_row_reach_each_member_in_one_write(hub):
+    a, b = Socket(), Socket()
+    await hub.join("room", a)
+    await hub.join("room", b)
+    run = [push_event("room", f"<p>{n}</p>") for n in range(3)]
+    other = push_event("elsewhere", "<p>not theirs</p>")
+    later = push_event("room", "<p>3</p>")
+
+    await hub.layer.group_send("room", batch_event([*run, other, later]))
+    await until(lambda: len(a.received) == len(b.received) == 4)
+    assert a.received == b.received == [f"<p>{n}</p>" for n in range(4)]
+    assert a.writes == b.writes == 2  # the three in a row, then the one after the other group's
+
+
 async def test_a_leave_event_reaches_the_members_of_its_group_only(hub):
     tab, other_person = Socket(), Socket()
     await hub.join("user.1", tab)

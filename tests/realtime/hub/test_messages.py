@@ -2,7 +2,7 @@
 
 import pytest
 
-from realtime.hub.messages import carrier, leave_event, push_event
+from realtime.hub.messages import carrier, leave_event, push_event, runs_of_pushes
 
 pytestmark = pytest.mark.asyncio
 
@@ -37,3 +37,36 @@ async def test_pushes_from_one_process_are_numbered_per_carrier(settings):
     # to a person in between does not move it.
     push_event("user.1", "e")
     assert push_event("room.1", "d")["seq"] == room["seq"] + 1
+
+
+def pushed(group, html):
+    return {"type": "html.push", "group": group, "html": html}
+
+
+@pytest.mark.parametrize(
+    ("batch", "runs"),
+    [
+        ([], []),
+        (["a@r", "b@r", "c@r"], [["a@r", "b@r", "c@r"]]),
+        (["a@r", "b@s", "c@r"], [["a@r"], ["b@s"], ["c@r"]]),
+        (["a@r", "leave", "b@r", "c@r"], [["a@r"], ["leave"], ["b@r", "c@r"]]),
+        (["junk", "junk", "a@r"], [["junk"], ["junk"], ["a@r"]]),
+    ],
+)
+async def test_a_batch_is_cut_into_runs_of_pushes_for_one_group(batch, runs):
+    def message(name):
+        if name == "leave":
+            return leave_event("user.1", leave="r", html="")
+        if name == "junk":
+            return "not a message"
+        html, _, group = name.partition("@")
+        return pushed(group, html)
+
+    def name(message):
+        if not isinstance(message, dict):
+            return "junk"
+        return (
+            "leave" if message["type"] != "html.push" else f"{message['html']}@{message['group']}"
+        )
+
+    assert [[name(m) for m in run] for run in runs_of_pushes([message(n) for n in batch])] == runs
