@@ -9,6 +9,7 @@ Run these in their own pytest process (`pytest -m browser`): sync Playwright and
 pytest-asyncio cannot share one.
 """
 
+import contextlib
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -103,9 +104,10 @@ def _require_chromium() -> None:
     pytest.skip(f"{reason}; set REQUIRE_SERVICES=1 to make this an error")
 
 
-@pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    workdir = tmp_path_factory.mktemp("browser-server")
+@contextlib.contextmanager
+def demo_site(workdir: Path, **settings: str) -> Iterator[Server]:
+    """The app with its demo data, on SQLite in `workdir`, served by Daphne on 127.0.0.1 with
+    these settings besides the embedded defaults."""
     env = {
         "DEBUG": "1",
         "DATABASE_URL": f"sqlite:///{workdir / 'db.sqlite3'}",
@@ -114,15 +116,24 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         "REDIS_URL": "",
         # pytest-django exports tests.settings (an in-memory database) to child processes.
         "DJANGO_SETTINGS_MODULE": "realtime.settings",
-        # Link previews: only the local test site, never the internet.
-        "LINK_PREVIEW_PUBLIC": "0",
-        "LINK_PREVIEW_ALLOWED_NETWORKS": "127.0.0.1/32",
+        **settings,
     }
     manage(env, "migrate", "--noinput")
     manage(env, "load_demo_data")
     log = workdir / "daphne.log"
     with serving(env, log=log) as port:
         yield Server(base_url=f"http://127.0.0.1:{port}", env=env, log=log)
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    # Link previews: only the local test site, never the internet.
+    with demo_site(
+        tmp_path_factory.mktemp("browser-server"),
+        LINK_PREVIEW_PUBLIC="0",
+        LINK_PREVIEW_ALLOWED_NETWORKS="127.0.0.1/32",
+    ) as site:
+        yield site
 
 
 @pytest.fixture(scope="session")

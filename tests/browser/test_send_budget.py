@@ -6,27 +6,15 @@ import pytest
 from playwright.sync_api import Browser, expect
 
 from chat.logic import TOO_FAST
-from tests.browser.conftest import TIMEOUT_MS, Person
-from tests.servers import LOCALHOST, manage, serving
+from tests.browser.conftest import TIMEOUT_MS, Person, demo_site
 
 
 @pytest.fixture(scope="module")
 def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    # One message, edit or delete, then none for the rest of the test.
     workdir = tmp_path_factory.mktemp("send-budget")
-    env = {
-        "DEBUG": "1",
-        "DATABASE_URL": f"sqlite:///{workdir / 'db.sqlite3'}",
-        "MEDIA_ROOT": str(workdir / "media"),
-        "REDIS_URL": "",
-        "DJANGO_SETTINGS_MODULE": "realtime.settings",
-        # One message, edit or delete, then none for the rest of the test.
-        "CHAT_SEND_BURST": "1",
-        "CHAT_SEND_RATE": "0.0001",
-    }
-    manage(env, "migrate", "--noinput")
-    manage(env, "load_demo_data")
-    with serving(env, log=workdir / "daphne.log") as port:
-        yield f"http://{LOCALHOST}:{port}"
+    with demo_site(workdir, CHAT_SEND_BURST="1", CHAT_SEND_RATE="0.0001") as site:
+        yield site.base_url
 
 
 @pytest.mark.browser

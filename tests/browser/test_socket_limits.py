@@ -5,25 +5,13 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, expect
 
-from tests.browser.conftest import TIMEOUT_MS, Person
-from tests.servers import LOCALHOST, manage, serving
+from tests.browser.conftest import TIMEOUT_MS, Person, demo_site
 
 
 @pytest.fixture(scope="module")
 def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    workdir = tmp_path_factory.mktemp("limits")
-    env = {
-        "DEBUG": "1",
-        "DATABASE_URL": f"sqlite:///{workdir / 'db.sqlite3'}",
-        "MEDIA_ROOT": str(workdir / "media"),
-        "REDIS_URL": "",
-        "DJANGO_SETTINGS_MODULE": "realtime.settings",
-        "SOCKETS_PER_USER": "1",
-    }
-    manage(env, "migrate", "--noinput")
-    manage(env, "load_demo_data")
-    with serving(env, log=workdir / "daphne.log") as port:
-        yield f"http://{LOCALHOST}:{port}"
+    with demo_site(tmp_path_factory.mktemp("limits"), SOCKETS_PER_USER="1") as site:
+        yield site.base_url
 
 
 @pytest.mark.browser
