@@ -249,6 +249,8 @@ def _saved_then(draft: _Draft, message: Message) -> None:
 
 def _mention_recipients(room: Room, author: User, mentioned: list[User]) -> list[User]:
     """The people mentioned who may read the room and have not blocked the author."""
+    if not mentioned:  # most messages: no query to build
+        return []
     blockers = people.blockers_among(user_id=author.pk, candidate_ids=[u.pk for u in mentioned])
     return room_queries.readers_among(
         room=room, users=[user for user in mentioned if user.pk not in blockers]
