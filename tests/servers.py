@@ -31,6 +31,20 @@ LOCALHOST = "127.0.0.1"
 # servers must never reach the internet.
 OFFLINE = {"LINK_PREVIEW_PUBLIC": "0"}
 
+# The password of the demo data's people (manage.py load_demo_data).
+DEMO_PASSWORD = "relay-demo-pass"
+# A staff member for announcements, made with `manage.py shell -c MAKE_STAFF` (prints the pk).
+STAFF = "herald"
+MAKE_STAFF = f"""
+from django.contrib.auth import get_user_model
+
+staff, _ = get_user_model().objects.get_or_create(username="{STAFF}")
+staff.is_staff = True
+staff.set_password("{DEMO_PASSWORD}")
+staff.save()
+print(staff.pk)
+"""
+
 # Debian's Chromium, headless. Without the background-networking flags it keeps trying to reach
 # hosts this machine cannot reach.
 CHROMIUM = Path("/usr/bin/chromium")

@@ -27,9 +27,8 @@ from playwright.sync_api import (
     sync_playwright,
 )
 
-from tests.servers import CHROMIUM, CHROMIUM_ARGS, manage, serving
+from tests.servers import CHROMIUM, CHROMIUM_ARGS, DEMO_PASSWORD, manage, serving
 
-DEMO_PASSWORD = "relay-demo-pass"
 TIMEOUT_MS = 5_000
 
 # Collects CSP violations from the page itself; init scripts are not subject to the CSP.

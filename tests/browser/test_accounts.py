@@ -5,7 +5,8 @@ from collections.abc import Callable
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import DEMO_PASSWORD, Person, Server
+from tests.browser.conftest import Person, Server
+from tests.servers import DEMO_PASSWORD
 
 
 @pytest.mark.browser

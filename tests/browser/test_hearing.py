@@ -7,9 +7,10 @@ from collections.abc import Callable
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import DEMO_PASSWORD, Person, Server
+from tests.browser.conftest import Person, Server
 from tests.browser.notifications.pages import open_page, open_tab
 from tests.browser.test_unread import healthy
+from tests.servers import DEMO_PASSWORD
 
 NEW_PERSON = """
 from django.contrib.auth import get_user_model

@@ -25,13 +25,13 @@ import redis
 
 from tests.faults.pages import Page, has_bodies
 from tests.integration.conftest import (
-    DEMO_PASSWORD,
     Server,
     postgres_url,  # noqa: F401 - a fixture this suite uses
     service_unavailable,
 )
 from tests.integration.test_pageviews_topology import process
 from tests.servers import (
+    DEMO_PASSWORD,
     LOCALHOST,
     PRODUCTION_OPTIONS,
     PYTHON,

@@ -10,8 +10,7 @@ import pytest
 
 from tests.faults.conftest import AppServer
 from tests.faults.pages import Page, has_text
-from tests.integration.conftest import DEMO_PASSWORD
-from tests.servers import DAPHNE_LIMITS, SERVERS, sign_in
+from tests.servers import DAPHNE_LIMITS, DEMO_PASSWORD, SERVERS, sign_in
 
 pytestmark = [pytest.mark.faults, pytest.mark.asyncio]
 

@@ -21,8 +21,7 @@ from websockets.exceptions import ConnectionClosed
 
 from tests.faults.conftest import AppServer
 from tests.faults.pages import Page, has_acknowledgement, has_text
-from tests.integration.conftest import DEMO_PASSWORD
-from tests.servers import manage, sign_in
+from tests.servers import DEMO_PASSWORD, manage, sign_in
 from tests.waiting import eventually
 
 pytestmark = [pytest.mark.faults, pytest.mark.asyncio]

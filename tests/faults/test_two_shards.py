@@ -29,9 +29,9 @@ from realtime.sockets.closes import CLOSE_SERVICE_RESTART
 from tests.faults.conftest import AppServer, RedisServer, Worker
 from tests.faults.nginx import nginx_binary, nginx_in_front
 from tests.faults.pages import Page, has_acknowledgement, has_bodies
-from tests.integration.conftest import DEMO_PASSWORD, Server, service_unavailable
+from tests.integration.conftest import Server, service_unavailable
 from tests.integration.test_pageviews_topology import VIEWS, view
-from tests.servers import sign_in
+from tests.servers import DEMO_PASSWORD, sign_in
 
 pytestmark = [pytest.mark.faults, pytest.mark.asyncio]
 

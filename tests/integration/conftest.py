@@ -23,6 +23,7 @@ from redis.retry import Retry
 
 from bench.postgres import scratch_database
 from tests.servers import (
+    DEMO_PASSWORD,
     LOCALHOST,
     PRODUCTION_OPTIONS,
     SERVERS,
@@ -42,7 +43,6 @@ REDIS_DB = int(os.environ.get("INTEGRATION_REDIS_DB", "9"))
 # its database.
 KNOWN_KEY_PREFIXES = (b"asgi", b"relay:presence:")
 
-DEMO_PASSWORD = "relay-demo-pass"
 DEMO_USERS = ("ada", "grace", "linus")
 
 

@@ -9,8 +9,8 @@ from http.cookies import SimpleCookie
 
 import pytest
 
-from tests.integration.conftest import DEMO_PASSWORD, Server, Topology
-from tests.servers import LOCALHOST
+from tests.integration.conftest import Server, Topology
+from tests.servers import DEMO_PASSWORD, LOCALHOST
 
 pytestmark = [pytest.mark.integration]
 

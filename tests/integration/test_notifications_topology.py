@@ -18,28 +18,18 @@ from http.cookies import SimpleCookie
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
-from tests.integration.conftest import DEMO_PASSWORD, Server, Topology
+from tests.integration.conftest import Server, Topology
 from tests.integration.test_chat_topology import (
     chat_send,
     containing,
     receive_for,
     receive_until,
 )
-from tests.servers import LOCALHOST, manage, sign_in
+from tests.servers import DEMO_PASSWORD, LOCALHOST, MAKE_STAFF, STAFF, manage, sign_in
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio]
 
 TIMEOUT = 10.0
-STAFF = "herald"
-MAKE_STAFF = f"""
-from django.contrib.auth import get_user_model
-
-staff, _ = get_user_model().objects.get_or_create(username="{STAFF}")
-staff.is_staff = True
-staff.set_password("{DEMO_PASSWORD}")
-staff.save()
-print(staff.pk)
-"""
 ANNOUNCE_PATH = "/notifications/announce/"
 
 UNREAD = re.compile(r'<a id="bell"[^>]*data-count="(\d+)"')

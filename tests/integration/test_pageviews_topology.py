@@ -21,8 +21,8 @@ from pathlib import Path
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
-from tests.integration.conftest import DEMO_PASSWORD, Server
-from tests.servers import LOCALHOST, PYTHON, ROOT, free_port, sign_in, wait_for_port
+from tests.integration.conftest import Server
+from tests.servers import DEMO_PASSWORD, LOCALHOST, PYTHON, ROOT, free_port, sign_in, wait_for_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio]
 

@@ -8,7 +8,7 @@ import pytest
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
-from tests.integration.conftest import DEMO_PASSWORD, Topology
+from tests.integration.conftest import Topology
 from tests.integration.test_chat_topology import (
     TIMEOUT,
     chat_send,
@@ -17,7 +17,7 @@ from tests.integration.test_chat_topology import (
     receive_until,
 )
 from tests.integration.test_notifications_topology import Visitor
-from tests.servers import sign_in
+from tests.servers import DEMO_PASSWORD, sign_in
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio]
 

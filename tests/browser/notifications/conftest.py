@@ -6,11 +6,8 @@ from collections.abc import Iterator
 import pytest
 
 from tests.browser.conftest import Server
-from tests.browser.notifications.pages import (
-    MAKE_STAFF,
-    MARK_EVERYTHING_READ,
-    STAFF,
-)
+from tests.browser.notifications.pages import MARK_EVERYTHING_READ
+from tests.servers import MAKE_STAFF, STAFF
 
 
 # A known bug (see test_a_response_that_arrives_after_the_push_swaps_cleanly): when "Mark read"

@@ -6,7 +6,7 @@ import uuid
 
 from playwright.sync_api import ConsoleMessage, Dialog, Locator, expect
 
-from tests.browser.conftest import DEMO_PASSWORD, Person
+from tests.browser.conftest import Person
 
 MARK_DOCUMENT = "window.__sameDocument = true"
 SAME_DOCUMENT = "window.__sameDocument === true"
@@ -23,15 +23,6 @@ FRAMES_RECEIVED = """
 ([text, count]) => window.__frames.filter((frame) => frame.includes(text)).length >= count
 """
 
-STAFF = "herald"
-MAKE_STAFF = f"""
-from django.contrib.auth import get_user_model
-
-staff, _ = get_user_model().objects.get_or_create(username="{STAFF}")
-staff.is_staff = True
-staff.set_password("{DEMO_PASSWORD}")
-staff.save()
-"""
 MARK_EVERYTHING_READ = """
 from django.utils import timezone
 from notifications.models import Notification
