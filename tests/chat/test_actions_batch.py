@@ -113,6 +113,20 @@ def test_a_resend_in_a_batch_costs_one_lookup_not_a_save_one_by_one(ada, grace, 
     assert statements.count("SELECT") == 1
 
 
+def test_a_resend_the_lookup_misses_is_saved_one_by_one_and_answered(ada, grace, room, monkeypatch):
+    """Another process saving the same client id between the failed insert and the lookup:
+    the second insert fails too, and the posts are saved one by one, each answered."""
+    client_id = uuid.uuid4()
+    first = message_actions.message_post(room=room, author=ada, body="first", client_id=client_id)
+    monkeypatch.setattr(message_actions, "_saved_before", lambda posts: {})
+    posts = posts_of((room, grace, "new", uuid.uuid4()), (room, ada, "first, resent", client_id))
+    new, again = messages_post(posts=posts)
+    assert again == first
+    assert isinstance(new, Message)
+    assert new.body == "new"
+    assert Message.objects.count() == 2
+
+
 def test_a_client_id_twice_in_one_batch_is_saved_and_pushed_once(
     ada, room, pushes, django_capture_on_commit_callbacks
 ):

@@ -60,3 +60,14 @@ async def test_while_held_they_wait_behind_the_catch_up():
     assert socket.written == []
     out.release(first=["<p>caught up</p>"])
     assert socket.written == [text_frame("<p>caught up</p>"), text_frame("<p>1</p>")]
+
+
+async def test_where_the_server_refuses_ready_made_frames_each_is_sent_on_its_own():
+    # Daphne's writer says no for a socket that compresses its messages (permessage-deflate).
+    socket = Socket()
+    out = Outgoing(socket.send, limit=10, overflowed=lambda: None)
+    out.write_frame = lambda frame: False
+    socket.open.set()
+    out.put_many(["<p>1</p>", "<p>2</p>"], [text_frame("<p>1</p>"), text_frame("<p>2</p>")])
+    await until(lambda: len(socket.sent) == 2)
+    assert socket.sent == ["<p>1</p>", "<p>2</p>"]
