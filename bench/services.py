@@ -15,8 +15,9 @@ from bench.targets import LOCALHOST
 
 POSTGRES_URL = f"postgres://postgres@{LOCALHOST}:5432"
 REDIS_PORT = 6379
-# channels-redis' default key prefix: the only keys the benchmark expects in its database.
-CHANNEL_LAYER_KEY_PREFIX = b"asgi"
+# channels-redis' default key prefix and the project's presence entries (realtime.logic): the
+# only keys the benchmark expects in its database.
+BENCHMARK_KEY_PREFIXES = (b"asgi", b"relay:presence:")
 
 
 def redis_client(db: int) -> redis.Redis:
@@ -36,7 +37,7 @@ def redis_flush(db: int) -> None:
     """Empty the benchmark's Redis database, refusing if it holds anybody else's keys."""
     with redis_client(db) as client:
         foreign = next(
-            (k for k in client.scan_iter(count=1000) if not k.startswith(CHANNEL_LAYER_KEY_PREFIX)),
+            (k for k in client.scan_iter(count=1000) if not k.startswith(BENCHMARK_KEY_PREFIXES)),
             None,
         )
         if foreign is not None:

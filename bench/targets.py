@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Literal
 
 from bench.client import Dialect
+from realtime.sockets.urls import on_page, socket_url
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
@@ -37,7 +38,9 @@ class Target:
     def socket_path(self, room: str) -> str:
         if self.name == "tutorial":
             return f"/ws/chat/{room}/"
-        return f"/ws/?room={room}"
+        # As the room page's socket (frontend's base.html): its room, and the page it is on,
+        # which enters the person in the room's and the page's presence.
+        return on_page(socket_url(room=room), f"/rooms/{room}/")
 
     def command(self, port: int) -> list[str]:
         if self.name == "websockets":

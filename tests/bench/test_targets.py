@@ -1,7 +1,11 @@
 """The benchmark starts the project as it is deployed."""
 
 import json
+import re
 import shlex
+from html import unescape
+
+import pytest
 
 from bench.targets import APP_DAPHNE_OPTIONS, APP_UVICORN_OPTIONS, ROOT, TARGETS
 
@@ -49,3 +53,12 @@ def test_the_uvicorn_target_runs_with_the_documented_uvicorn_options():
 
 def test_every_project_target_serves_the_same_application():
     assert TARGETS["app"].command(8123)[-1] == TARGETS["app-uvicorn"].command(8123)[-1]
+
+
+@pytest.mark.django_db
+def test_the_project_s_sockets_open_as_a_room_page_opens_its_socket(client, ada, room):
+    client.force_login(ada)
+    html = client.get(f"/rooms/{room.slug}/").content.decode()
+    page_socket = re.search(r'ws-connect="([^"]+)"', html)
+    assert page_socket is not None
+    assert TARGETS["app"].socket_path(room.slug) == unescape(page_socket[1])
