@@ -88,9 +88,12 @@ def access_ended(room: Room, user_id: int) -> None:
 
 
 def room_presence_html(room_id: int, user_ids: list[int]) -> str:
-    people = room_queries.users_by_id(ids=user_ids)
+    """Who is here: how many, and the names of the first PRESENCE_NAMED to have signed up."""
+    named = sorted(user_ids)[: logic.PRESENCE_NAMED]
+    people = room_queries.users_by_id(ids=named)
     return render_to_string(
-        "chat/room.html#presence", {"people": people, "room_id": room_id, "oob": True}
+        "chat/room.html#presence",
+        {"people": people, "here": len(user_ids), "more": len(user_ids) - len(people), "oob": True},
     )
 
 

@@ -156,6 +156,10 @@ def reader_group_name(user_id: int) -> str:
 
 UNREAD_LABEL_LIMIT = 99
 
+# People named in a room's "Here now"; its count covers everyone. Every change is pushed to
+# everyone in the room, so the list must not grow with the room.
+PRESENCE_NAMED = 30
+
 
 def unread_label(count: int) -> str:
     return f"{UNREAD_LABEL_LIMIT}+" if count > UNREAD_LABEL_LIMIT else str(count)

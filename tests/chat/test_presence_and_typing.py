@@ -6,6 +6,7 @@ import re
 import uuid
 
 import pytest
+from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
@@ -114,6 +115,23 @@ async def test_people_in_the_room_see_each_other_arrive_and_leave(ada, grace, ro
     await grace_tab.disconnect()
     await frames_until(ada_tab, showing("ada"))
     await ada_tab.disconnect()
+
+
+async def test_a_crowded_room_names_a_few_and_counts_everyone(
+    ada, grace, make_user, room, monkeypatch
+):
+    # Every change is pushed to everyone here: the list must not grow with the room.
+    monkeypatch.setattr(logic, "PRESENCE_NAMED", 2)
+    hedy = await database_sync_to_async(make_user)("hedy")
+    tabs = [await open_room(ada), await open_room(grace), await open_room(hedy)]
+    # Named: the first two to have signed up, whoever arrived first.
+    frames = await frames_until(tabs[0], lambda fs: "and 1 more" in "".join(fs[-1:]))
+    presence = [m.group(0) for m in PRESENCE.finditer(frames[-1])][-1]
+    assert people_shown(frames) == ["ada", "grace"]
+    assert '<span class="count">3</span>' in presence
+    assert '<li class="presence-more">and 1 more</li>' in presence
+    for tab in tabs:
+        await tab.disconnect()
 
 
 async def test_two_tabs_are_one_person_in_the_list(ada, grace, room, presence_clock):
