@@ -275,7 +275,7 @@ class RoomPresencePart(Part):
             space, self.member, announce=partial(announce_room_presence, self.room.id)
         )
         self.connection.on_close(self.leave)
-        self.people_here = await presence.people(space)
+        self.people_here = await presence.people_entering(space, self.connection.user.pk)
 
     def catch_up(self) -> CatchUp:
         if self.room is None or self.people_here is None:

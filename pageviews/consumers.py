@@ -65,7 +65,7 @@ class PagePart(Part):
         await presence.enter(space, self.member, announce=partial(announce_here_now, self.path))
         await presence.enter(realtime_logic.SITE_SPACE, self.member)
         self.connection.on_close(self.leave)
-        self.people_here = await presence.people(space)
+        self.people_here = await presence.people_entering(space, self.connection.user.pk)
 
     def catch_up(self) -> CatchUp:
         if self.path is None or self.people_here is None:

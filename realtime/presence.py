@@ -16,6 +16,7 @@ a dictionary in this process in the embedded default.
 """
 
 import asyncio
+import bisect
 import logging
 import time
 import weakref
@@ -144,6 +145,8 @@ class Presence:
         self.pending: dict[str, asyncio.Task[None]] = {}
         # Spaces that changed while their announcement was already reading.
         self.dirty: set[str] = set()
+        # The people of each space this process holds sockets in, as last read, and when.
+        self.seen: dict[str, tuple[float, list[int]]] = {}
         self.beating: asyncio.Task[None] | None = None
 
     async def enter(self, space: str, member: str, *, announce: Announcer | None = None) -> None:
@@ -161,6 +164,7 @@ class Presence:
             members.discard(member)
             if not members:
                 del self.local[space]
+                self.seen.pop(space, None)
         try:
             await self.store.remove(space, member)
         except Exception:
@@ -169,10 +173,34 @@ class Presence:
         self.changed(space)
 
     async def members(self, space: str) -> list[str]:
-        return (await self.store.members([space], now=self.clock()))[space]
+        return (await self.read([space]))[space]
+
+    async def read(self, spaces: Sequence[str]) -> dict[str, list[str]]:
+        """The live members of each space, read now; remembered for `people_entering`."""
+        now = self.clock()
+        current = await self.store.members(spaces, now=now)
+        for space, members in current.items():
+            if space in self.local:
+                self.seen[space] = (now, logic.people(members))
+        return current
 
     async def people(self, space: str) -> list[int]:
         return logic.people(await self.members(space))
+
+    async def people_entering(self, space: str, person: int) -> list[int]:
+        """The people in `space`, for a socket of `person` that just entered it: as this
+        process read them at most `announce_every` ago, with `person` among them. Reading a
+        big room's every entry for each socket that opens would cost the room's size per
+        socket; what the reuse misses (others' comings and goings in that time) changed the
+        space, and is announced to everyone in it within `announce_every`."""
+        seen = self.seen.get(space)
+        if seen is None or self.clock() - seen[0] >= self.announce_every:
+            return await self.people(space)
+        people = seen[1]
+        at = bisect.bisect_left(people, person)
+        if at < len(people) and people[at] == person:
+            return people
+        return [*people[:at], person, *people[at:]]
 
     def expiry(self) -> float:
         return logic.expires_at(self.clock(), ttl=self.ttl)
@@ -226,7 +254,7 @@ class Presence:
             # space in one round trip, and announce only where the people changed.
             watched = [space for space in entries if space in self.announcers]
             try:
-                current = await self.store.members(watched, now=self.clock())
+                current = await self.read(watched)
             except Exception:
                 logger.warning("Reading presence failed; retrying next beat", exc_info=True)
                 continue

@@ -137,3 +137,34 @@ async def test_leaving_survives_a_store_that_cannot_remove(caplog):
 
     assert SPACE not in presence.local
     assert "Could not remove a presence entry" in caplog.text
+
+
+class CountingStore(MemoryPresenceStore):
+    def __init__(self) -> None:
+        super().__init__()
+        self.reads = 0
+
+    async def members(self, spaces, *, now):
+        self.reads += 1
+        return await super().members(spaces, now=now)
+
+
+async def test_sockets_entering_a_space_reuse_its_last_read_and_see_themselves():
+    clock = ManualClock()
+    store = CountingStore()
+    presence = tracker(store, clock=clock)
+    await presence.enter(SPACE, "1:tab")
+    assert await presence.people_entering(SPACE, 1) == [1]
+    assert store.reads == 1
+
+    # More sockets entering within `announce_every` of that read: no read each (a big room's
+    # every entry per socket), and each sees its own person at once.
+    for person in (5, 3):
+        await presence.enter(SPACE, f"{person}:tab")
+    assert await presence.people_entering(SPACE, 3) == [1, 3]
+    assert await presence.people_entering(SPACE, 1) == [1]
+    assert store.reads == 1
+
+    clock.now += 0.2
+    assert await presence.people_entering(SPACE, 3) == [1, 3, 5]
+    assert store.reads == 2
