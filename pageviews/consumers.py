@@ -68,10 +68,12 @@ class PagePart(Part):
         self.people_here = await presence.people_entering(space, self.connection.user.pk)
 
     def catch_up(self) -> CatchUp:
-        if self.path is None or self.people_here is None:
+        if self.path is None:
             return NOTHING_MISSED
-        views = queries.page_views(path=self.path)
-        return CatchUp(html=events.views_html(views) + events.here_html(len(self.people_here)))
+        html = events.views_html(queries.page_views(path=self.path))
+        if self.people_here is not None:  # else the announcement of this arrival tells
+            html += events.here_html(len(self.people_here))
+        return CatchUp(html=html)
 
     async def leave(self) -> None:
         assert self.path is not None

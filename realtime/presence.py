@@ -187,19 +187,26 @@ class Presence:
     async def people(self, space: str) -> list[int]:
         return logic.people(await self.members(space))
 
-    async def people_entering(self, space: str, person: int) -> list[int]:
-        """The people in `space`, for a socket of `person` that just entered it: as this
-        process read them at most `announce_every` ago, with `person` among them. Reading a
-        big room's every entry for each socket that opens would cost the room's size per
-        socket; what the reuse misses (others' comings and goings in that time) changed the
-        space, and is announced to everyone in it within `announce_every`."""
+    async def people_entering(self, space: str, person: int) -> list[int] | None:
+        """The people in `space`, for a socket of `person` that just entered it; None when an
+        announcement to everyone there, this socket included, will tell: `person` is new to
+        the space as this process last announced it, so the announcement their arrival made
+        due is bound to differ from the last one (the socket's page shows nobody until it
+        comes, within `announce_every`).
+
+        Otherwise as this process read the space at most `announce_every` ago, with `person`
+        added: reading a big room's every entry for each socket that opens would cost the
+        room's size per socket, and what the reuse misses changed the space and is announced.
+        """
+        if space in self.pending and not _among(self.announced.get(space, []), person):
+            return None
         seen = self.seen.get(space)
         if seen is None or self.clock() - seen[0] >= self.announce_every:
             return await self.people(space)
         people = seen[1]
-        at = bisect.bisect_left(people, person)
-        if at < len(people) and people[at] == person:
+        if _among(people, person):
             return people
+        at = bisect.bisect_left(people, person)
         return [*people[:at], person, *people[at:]]
 
     def expiry(self) -> float:
@@ -261,6 +268,12 @@ class Presence:
             for space, members in current.items():
                 if logic.people(members) != self.announced.get(space):
                     self.changed(space)
+
+
+def _among(people: list[int], person: int) -> bool:
+    """Whether `person` is in `people` (ascending)."""
+    at = bisect.bisect_left(people, person)
+    return at < len(people) and people[at] == person
 
 
 memory_store = MemoryPresenceStore()

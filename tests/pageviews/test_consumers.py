@@ -64,10 +64,9 @@ async def test_a_page_opens_with_its_views_and_who_is_here(ada):
     page = await open_page(ada)
 
     views = '<span id="page-views" class="counter" hx-swap-oob="true">1,234 views</span>'
-    frames = await frames_until(page, lambda fs: any(views in f for f in fs))
-
-    catch_up = next(f for f in frames if views in f)
-    assert here_now([catch_up]) == 1
+    # Who is here comes with the announcement of this arrival, to everyone on the page.
+    frames = await frames_until(page, lambda fs: any(views in f for f in fs) and here_now(fs) == 1)
+    assert sum(views in f for f in frames) == 1
     await page.disconnect()
 
 

@@ -168,3 +168,20 @@ async def test_sockets_entering_a_space_reuse_its_last_read_and_see_themselves()
     clock.now += 0.2
     assert await presence.people_entering(SPACE, 3) == [1, 3, 5]
     assert store.reads == 2
+
+
+async def test_a_newcomer_is_told_who_is_here_by_the_announcement_of_their_arrival():
+    clock = ManualClock()
+    presence = tracker(MemoryPresenceStore(), clock=clock)
+    announcements = Announcements()
+    await presence.enter(SPACE, "1:tab-a", announce=announcements)
+    # New to the space: the announcement their arrival made due tells everyone, them too.
+    assert await presence.people_entering(SPACE, 1) is None
+    await clock.settle()
+    assert announcements.made == [["1:tab-a"]]
+
+    # A second tab of someone announced already: no announcement will come, so it is told.
+    await presence.enter(SPACE, "1:tab-b", announce=announcements)
+    assert await presence.people_entering(SPACE, 1) == [1]
+    await clock.settle()
+    assert announcements.made == [["1:tab-a"]]
