@@ -38,11 +38,16 @@ class SessionAuthMiddleware:
         self.inner = inner
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
-        cookies = parse_cookie(header(scope, b"cookie"))
-        session_key = cookies.get(settings.SESSION_COOKIE_NAME)
-        if session_key is not None and SESSION_KEY.fullmatch(session_key) is None:
-            session_key = None
-        await self.inner(dict(scope, session_key=session_key), receive, send)
+        # This frame lives as long as the socket: it keeps no locals but its arguments.
+        await self.inner(dict(scope, session_key=cookie_session_key(scope)), receive, send)
+
+
+def cookie_session_key(scope: Scope) -> str | None:
+    """The session key in the handshake's cookie, if it looks like one."""
+    session_key = parse_cookie(header(scope, b"cookie")).get(settings.SESSION_COOKIE_NAME)
+    if session_key is not None and SESSION_KEY.fullmatch(session_key) is None:
+        return None
+    return session_key
 
 
 @dataclass(frozen=True)
