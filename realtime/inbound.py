@@ -110,31 +110,44 @@ class Failures:
 class Inbox:
     """What the client sent, read as soon as it arrives and waiting to be handled in order:
     at most `frames` frames and `size` characters of them. The server's own queue in front of
-    the application has no bound; this one keeps that queue empty."""
+    the application has no bound; this one keeps that queue empty.
+
+    One reader gets from it (the socket's loop). Most sockets are idle most of the time, so
+    it holds nothing while empty: its queue is made when a message arrives, and the only
+    thing a waiting reader holds is one future."""
 
     def __init__(self, *, frames: int, size: int) -> None:
         self.frames = frames
         self.size = size
-        self.waiting: deque[ASGIMessage] = deque()
+        self.waiting: deque[ASGIMessage] | None = None
         self.held = 0  # characters of the frames waiting
-        self.ready = asyncio.Event()
+        self.wakeup: asyncio.Future[None] | None = None  # the reader's, while it waits
 
     def put(self, message: ASGIMessage) -> bool:
         """Queue `message`; False (and nothing queued) if it is a frame beyond the bounds."""
         length = len(message.get("text") or message.get("bytes") or "")
         if message["type"] == "websocket.receive":
-            if len(self.waiting) >= self.frames or self.held + length > self.size:
+            queued = len(self.waiting) if self.waiting is not None else 0
+            if queued >= self.frames or self.held + length > self.size:
                 return False
             self.held += length
+        if self.waiting is None:
+            self.waiting = deque()
         self.waiting.append(message)
-        self.ready.set()
+        if self.wakeup is not None and not self.wakeup.done():
+            self.wakeup.set_result(None)
         return True
 
     async def get(self) -> ASGIMessage:
         while not self.waiting:
-            self.ready.clear()
-            await self.ready.wait()
+            self.wakeup = asyncio.get_running_loop().create_future()
+            try:
+                await self.wakeup
+            finally:
+                self.wakeup = None
         message = self.waiting.popleft()
+        if not self.waiting:
+            self.waiting = None
         if message["type"] == "websocket.receive":
             self.held -= len(message.get("text") or message.get("bytes") or "")
         return message

@@ -1,3 +1,4 @@
+import asyncio
 import json
 import time
 
@@ -119,6 +120,19 @@ async def test_the_inbox_holds_frames_up_to_its_bounds_and_never_refuses_a_disco
         "websocket.receive",
         "websocket.disconnect",
     ]
+    assert inbox.held == 0
+
+
+@pytest.mark.asyncio
+async def test_an_empty_inbox_holds_no_queue_and_wakes_its_waiting_reader():
+    inbox = Inbox(frames=2, size=10)
+    reading = asyncio.create_task(inbox.get())
+    await asyncio.sleep(0)
+    assert inbox.waiting is None
+    assert inbox.put({"type": "websocket.receive", "text": "12345"})
+    assert (await reading)["text"] == "12345"
+    assert inbox.waiting is None
+    assert inbox.wakeup is None
     assert inbox.held == 0
 
 
