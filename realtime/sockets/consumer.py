@@ -66,7 +66,7 @@ class PageConsumer(AsyncWebsocketConsumer):
         self.cleanups: list[Cleanup] = []
         # The user this socket is counted against in open_sockets, while it is.
         self.counted_as: int | None = None
-        self.gone = asyncio.Event()  # set once the client has disconnected
+        self.gone: asyncio.Future[None] | None = None  # see wait_gone; made for a waiter
         # The session that opened this socket, once open (realtime.revocation).
         self.login: SocketLogin | None = None
         # Session changes heard while the socket was joining its groups, before `login` was
@@ -294,7 +294,8 @@ class PageConsumer(AsyncWebsocketConsumer):
         self.outgoing.stop()
         self.release()
         open_pages.discard(self)
-        self.gone.set()
+        if self.gone is not None and not self.gone.done():
+            self.gone.set_result(None)
         cleanups, self.cleanups = self.cleanups, []
         try:
             await self.leave_groups()
@@ -304,6 +305,11 @@ class PageConsumer(AsyncWebsocketConsumer):
                 if isinstance(outcome, BaseException):
                     logger.warning("A part's cleanup failed", exc_info=outcome)
             self.incoming.summarise(self.login.user_id if self.login else None)
+
+    async def wait_gone(self) -> None:  # realtime.sockets.pages.Page
+        if not self.cleaned_up:
+            self.gone = self.gone or asyncio.get_running_loop().create_future()
+            await asyncio.shield(self.gone)  # a waiter that gives up leaves it to the others
 
     async def leave_groups(self) -> None:
         hub = get_hub()

@@ -14,10 +14,12 @@ SHUTDOWN_SECONDS = 2.0
 
 class Page(Protocol):
     scope: dict[str, Any]
-    gone: asyncio.Event  # set once the client has disconnected
 
     def interrupted(self) -> None:
         """Close with 1012: the page reconnects and resumes."""
+
+    async def wait_gone(self) -> None:
+        """Until the client has disconnected."""
 
 
 open_pages: "weakref.WeakSet[Page]" = weakref.WeakSet()
@@ -31,4 +33,4 @@ async def close_all() -> None:
         page.interrupted()
     with contextlib.suppress(TimeoutError):
         async with asyncio.timeout(SHUTDOWN_SECONDS):
-            await asyncio.gather(*(page.gone.wait() for page in pages))
+            await asyncio.gather(*(page.wait_gone() for page in pages))
