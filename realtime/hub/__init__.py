@@ -37,6 +37,7 @@ not hold.
 - hub: the Hub, one per event loop (`get_hub`): the process's members of each group, joining,
   leaving and handing each message to them; its reader, supervised, and recovery after a
   layer failure.
+- members: the local members of each group (a group of one holds its member without a set).
 - probes: the probe that finds subscriptions the layer lost without an error.
 - failures: counting and logging what could not be handled, without flooding the log.
 """

@@ -20,6 +20,7 @@ from django.conf import settings
 from realtime import metrics
 from realtime.frames import text_frame
 from realtime.hub.failures import FailureLog
+from realtime.hub.members import Members, add_member, members_of, remove_member
 from realtime.hub.messages import (
     BATCH,
     LEAVE,
@@ -64,7 +65,7 @@ class Hub:
         # together must queue here, not exhaust the Redis connection pool.
         self.layer_calls = asyncio.Semaphore(concurrency)
         self.channel = ""
-        self.members: dict[str, set[Member]] = {}  # group: its local members
+        self.members: Members = {}  # group: its local members (realtime.hub.members)
         self.carriers: dict[str, CarrierState] = {}
         self.tracker = Tracker()
         self.failures = FailureLog()
@@ -94,7 +95,7 @@ class Hub:
                         await self.layer.group_add(name, channel)
                     state.subscribed = True
                     metrics.GROUPS.inc()
-                self.members.setdefault(group, set()).add(member)
+                add_member(self.members, group, member)
                 state.groups.add(group)
         finally:
             state.busy -= 1
@@ -103,15 +104,12 @@ class Hub:
         self._start()
 
     async def leave(self, group: str, member: Member) -> None:
-        members = self.members.get(group)
-        if members is None or member not in members:
+        if not remove_member(self.members, group, member):
             return
-        members.discard(member)
         metrics.MEMBERSHIPS.dec()
         name = carrier(group)
         state = self.carriers[name]
-        if not members:
-            del self.members[group]
+        if group not in self.members:
             state.groups.discard(group)
         state.busy += 1
         try:
@@ -174,12 +172,12 @@ class Hub:
         shown = [message for message in messages if self._showable(message)]
         # A carrier shared by several groups brings in the messages of groups without local
         # members too: those are dropped here.
-        members = self.members.get(shown[0]["group"]) if shown else None
+        members = members_of(self.members, shown[0]["group"]) if shown else ()
         if not members:
             return
         htmls = [message["html"] for message in shown]
         frames = [text_frame(html) for html in htmls]
-        for member in tuple(members):
+        for member in members:
             try:
                 member.deliver_many(htmls, frames)
             except Exception as error:
@@ -206,7 +204,7 @@ class Hub:
             raise Malformed("group, leave and html must be strings")
         if self._skipped(group, message):
             return
-        for member in tuple(self.members.get(group, ())):
+        for member in members_of(self.members, group):
             try:
                 member.removed(leave, html)
             except Exception as error:
@@ -218,14 +216,14 @@ class Hub:
             raise Malformed("group must be a string and change a mapping")
         if self._skipped(group, message):
             return
-        for member in tuple(self.members.get(group, ())):
+        for member in members_of(self.members, group):
             try:
                 member.session_changed(change)
             except Exception as error:
                 self.failures.member_failed(member, message, error)
 
     def group_size(self, group: str) -> int:
-        return len(self.members.get(group, ()))
+        return len(members_of(self.members, group))
 
     def _skipped(self, group: str, message: dict[str, Any]) -> bool:
         """Whether pushes before this one were lost; if so the carrier's members were asked
@@ -248,7 +246,7 @@ class Hub:
         metrics.HUB_GAPS.inc()
         state = self.carriers.get(gap.stream)
         groups = tuple(state.groups) if state is not None else ()
-        members = {member for group in groups for member in self.members.get(group, ())}
+        members = {member for group in groups for member in members_of(self.members, group)}
         self.failures.log(
             "gap",
             gap.stream,
@@ -262,7 +260,7 @@ class Hub:
         self.failures.interrupt(members)
 
     def _all_members(self) -> set[Member]:
-        return {member for group in self.members.values() for member in group}
+        return {member for group in self.members for member in members_of(self.members, group)}
 
     async def _channel(self) -> str:
         if not self.channel:
