@@ -8,7 +8,8 @@ entries when they close, but only to be prompt: correctness never depends on tha
 process that dies takes no disconnect handlers with it.
 
 When the people in a space change, the tracker calls that space's announcer (e.g. render
-"who is here" and push it to the room), at most once per `announce_every` seconds per process.
+"who is here" and push it to the room), at most once per `announce_every` seconds per process,
+and less often in a space of more than `announce_reach` people.
 Changes nobody announces (a tab on a process that died) are noticed on a later heartbeat.
 
 Stores: Redis sorted sets (member -> expiry time) on the first REDIS_URL host in production;
@@ -18,6 +19,7 @@ a dictionary in this process in the embedded default.
 import asyncio
 import bisect
 import logging
+import math
 import time
 import weakref
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
@@ -129,6 +131,7 @@ class Presence:
         ttl: float,
         heartbeat: float,
         announce_every: float,
+        announce_reach: float = math.inf,
         clock: Clock = time.time,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
@@ -136,6 +139,9 @@ class Presence:
         self.ttl = ttl
         self.heartbeat = heartbeat
         self.announce_every = announce_every
+        # People told per second per space, at most: a space of more people than that is
+        # announced less often (`interval`).
+        self.announce_reach = announce_reach
         self.clock = clock
         self.sleep = sleep
         self.local: dict[str, set[str]] = {}
@@ -192,7 +198,7 @@ class Presence:
         announcement to everyone there, this socket included, will tell: `person` is new to
         the space as this process last announced it, so the announcement their arrival made
         due is bound to differ from the last one (the socket's page shows nobody until it
-        comes, within `announce_every`).
+        comes, within the space's `interval`).
 
         Otherwise as this process read the space at most `announce_every` ago, with `person`
         added: reading a big room's every entry for each socket that opens would cost the
@@ -220,9 +226,15 @@ class Presence:
             self.dirty.add(space)
             return
         when = logic.next_announcement(
-            now=self.clock(), last=self.last_announced.get(space), interval=self.announce_every
+            now=self.clock(), last=self.last_announced.get(space), interval=self.interval(space)
         )
         self.pending[space] = asyncio.create_task(self.announce(space, delay=when - self.clock()))
+
+    def interval(self, space: str) -> float:
+        """The least time between two announcements of `space`: each is pushed to everyone
+        there, so a big space's cost per second stays bounded by `announce_reach`."""
+        told = len(self.announced.get(space, ()))
+        return max(self.announce_every, told / self.announce_reach)
 
     async def announce(self, space: str, *, delay: float) -> None:
         try:
@@ -299,5 +311,6 @@ def get_presence() -> Presence:
             ttl=settings.PRESENCE_TTL_SECONDS,
             heartbeat=settings.PRESENCE_HEARTBEAT_SECONDS,
             announce_every=settings.PRESENCE_ANNOUNCE_SECONDS,
+            announce_reach=settings.PRESENCE_ANNOUNCE_REACH,
         )
     return tracker

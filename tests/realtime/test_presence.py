@@ -185,3 +185,30 @@ async def test_a_newcomer_is_told_who_is_here_by_the_announcement_of_their_arriv
     assert await presence.people_entering(SPACE, 1) == [1]
     await clock.settle()
     assert announcements.made == [["1:tab-a"]]
+
+
+async def test_a_big_space_is_announced_less_often_to_bound_who_is_told_per_second():
+    clock = ManualClock()
+    announcements = Announcements()
+    presence = Presence(
+        MemoryPresenceStore(),
+        ttl=60.0,
+        heartbeat=30.0,
+        announce_every=1.0,
+        announce_reach=2,
+        clock=clock,
+        sleep=clock.sleep,
+    )
+    clock.trackers.append(presence)
+    for member in ("1:tab", "2:tab", "3:tab", "4:tab"):
+        await presence.enter(SPACE, member, announce=announcements)
+    await clock.advance(0.0)
+    assert announcements.made == [["1:tab", "2:tab", "3:tab", "4:tab"]]
+    told = len(announcements.made)
+
+    # Four people, at most two told per second: the next change waits two seconds, not one.
+    await presence.leave(SPACE, "4:tab")
+    await clock.advance(1.5)
+    assert len(announcements.made) == told
+    await clock.advance(0.5)
+    assert announcements.made[-1] == ["1:tab", "2:tab", "3:tab"]
