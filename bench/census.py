@@ -6,7 +6,7 @@ The project is deployed as the benchmark deploys it (PostgreSQL, Redis, signed-i
 per socket) and served by Daphne twice on 127.0.0.1. The first server runs as the benchmark
 runs it, and gives the RSS per socket. The second traces every allocation (tracemalloc):
 `--warm` sockets open first, so that what the first sockets load is not counted; then the
-traced memory is snapshotted, `--connections` more sockets open at `/ws/?room=<slug>`, and a
+traced memory is snapshotted, `--connections` more sockets open as a room page opens them, and a
 second snapshot is compared with the first. Each allocation still held is attributed to
 where it was made (the innermost frame, and the project's innermost frames that led to it)
 and the table gives bytes per socket by site, largest first.
@@ -92,7 +92,7 @@ def server(
 
 async def open_sockets(port: int, cookies: Sequence[str], *, concurrency: int = 50) -> list[object]:
     limit = asyncio.Semaphore(concurrency)
-    path = f"/ws/?room={room_slug(0)}"
+    path = TARGETS["app"].socket_path(room_slug(0))
 
     async def one(cookie: str) -> object:
         async with limit:
