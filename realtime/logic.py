@@ -43,6 +43,13 @@ def key_ttl(ttl: float) -> int:
     return max(1, int(ttl * 3 + 0.999))
 
 
+def announce_interval(*, people: int, every: float, reach: float) -> float:
+    """The least time between two announcements of a space of `people`: at least `every`,
+    and long enough that at most `reach` people a second are told (each announcement goes to
+    everyone there)."""
+    return max(every, people / reach)
+
+
 def next_announcement(*, now: float, last: float | None, interval: float) -> float:
     """When a change may next be announced: at once if the last announcement is older than
     `interval`, else `interval` after it. Bounds announcements to one per interval."""

@@ -17,7 +17,6 @@ a dictionary in this process in the embedded default.
 """
 
 import asyncio
-import bisect
 import logging
 import math
 import time
@@ -151,8 +150,6 @@ class Presence:
         self.pending: dict[str, asyncio.Task[None]] = {}
         # Spaces that changed while their announcement was already reading.
         self.dirty: set[str] = set()
-        # The people of each space this process holds sockets in, as last read, and when.
-        self.seen: dict[str, tuple[float, list[int]]] = {}
         self.beating: asyncio.Task[None] | None = None
 
     async def enter(self, space: str, member: str, *, announce: Announcer | None = None) -> None:
@@ -170,7 +167,6 @@ class Presence:
             members.discard(member)
             if not members:
                 del self.local[space]
-                self.seen.pop(space, None)
         try:
             await self.store.remove(space, member)
         except Exception:
@@ -179,41 +175,22 @@ class Presence:
         self.changed(space)
 
     async def members(self, space: str) -> list[str]:
-        return (await self.read([space]))[space]
-
-    async def read(self, spaces: Sequence[str]) -> dict[str, list[str]]:
-        """The live members of each space, read now; remembered for `people_entering`."""
-        now = self.clock()
-        current = await self.store.members(spaces, now=now)
-        for space, members in current.items():
-            if space in self.local:
-                self.seen[space] = (now, logic.people(members))
-        return current
+        return (await self.store.members([space], now=self.clock()))[space]
 
     async def people(self, space: str) -> list[int]:
         return logic.people(await self.members(space))
 
     async def people_entering(self, space: str, person: int) -> list[int] | None:
-        """The people in `space`, for a socket of `person` that just entered it; None when an
-        announcement to everyone there, this socket included, will tell: `person` is new to
-        the space as this process last announced it, so the announcement their arrival made
-        due is bound to differ from the last one (the socket's page shows nobody until it
-        comes, within the space's `interval`).
-
-        Otherwise as this process read the space at most `announce_every` ago, with `person`
-        added: reading a big room's every entry for each socket that opens would cost the
-        room's size per socket, and what the reuse misses changed the space and is announced.
-        """
-        if space in self.pending and not _among(self.announced.get(space, []), person):
-            return None
-        seen = self.seen.get(space)
-        if seen is None or self.clock() - seen[0] >= self.announce_every:
+        """Who a socket of `person` that just entered `space` is shown is there: what this
+        process last announced there, without reading the space (a big room's every entry
+        per socket opening). The announcement the entry made due reads the space, and pushes
+        it to everyone there, this socket included, unless it is exactly that: so the socket
+        ends up shown what is true, whatever changed meanwhile. None when `person` is not
+        among them: that announcement is bound to differ, and tells."""
+        if space not in self.announcers:  # nothing will tell: read it
             return await self.people(space)
-        people = seen[1]
-        if _among(people, person):
-            return people
-        at = bisect.bisect_left(people, person)
-        return [*people[:at], person, *people[at:]]
+        told = self.announced.get(space, [])
+        return told if person in told else None
 
     def expiry(self) -> float:
         return logic.expires_at(self.clock(), ttl=self.ttl)
@@ -231,10 +208,11 @@ class Presence:
         self.pending[space] = asyncio.create_task(self.announce(space, delay=when - self.clock()))
 
     def interval(self, space: str) -> float:
-        """The least time between two announcements of `space`: each is pushed to everyone
-        there, so a big space's cost per second stays bounded by `announce_reach`."""
-        told = len(self.announced.get(space, ()))
-        return max(self.announce_every, told / self.announce_reach)
+        return logic.announce_interval(
+            people=len(self.announced.get(space, ())),
+            every=self.announce_every,
+            reach=self.announce_reach,
+        )
 
     async def announce(self, space: str, *, delay: float) -> None:
         try:
@@ -245,10 +223,14 @@ class Presence:
             who = logic.people(members)
             if self.announced.get(space) == who:
                 return
+            # Set before the push: a socket shown this (people_entering) while it is on its
+            # way gets it, or the next announcement that differs.
             self.announced[space] = who
             await self.announcers[space](space, members)
         except Exception:
             logger.warning("Announcing presence in %s failed", space, exc_info=True)
+            # Not told after all: the next heartbeat finds it differs, and announces again.
+            self.announced.pop(space, None)
         finally:
             del self.pending[space]
             if space in self.dirty:
@@ -273,19 +255,13 @@ class Presence:
             # space in one round trip, and announce only where the people changed.
             watched = [space for space in entries if space in self.announcers]
             try:
-                current = await self.read(watched)
+                current = await self.store.members(watched, now=self.clock())
             except Exception:
                 logger.warning("Reading presence failed; retrying next beat", exc_info=True)
                 continue
             for space, members in current.items():
                 if logic.people(members) != self.announced.get(space):
                     self.changed(space)
-
-
-def _among(people: list[int], person: int) -> bool:
-    """Whether `person` is in `people` (ascending)."""
-    at = bisect.bisect_left(people, person)
-    return at < len(people) and people[at] == person
 
 
 memory_store = MemoryPresenceStore()

@@ -1,6 +1,7 @@
 """Time that moves only when a test says, for presence trackers (their clock and their sleep)."""
 
 import asyncio
+import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -26,13 +27,20 @@ class ManualClock:
         return self.now
 
     def tracker(
-        self, store: PresenceStore, *, ttl: float, heartbeat: float, announce_every: float
+        self,
+        store: PresenceStore,
+        *,
+        ttl: float,
+        heartbeat: float,
+        announce_every: float,
+        announce_reach: float = math.inf,
     ) -> Presence:
         presence = Presence(
             store,
             ttl=ttl,
             heartbeat=heartbeat,
             announce_every=announce_every,
+            announce_reach=announce_reach,
             clock=self,
             sleep=self.sleep,
         )

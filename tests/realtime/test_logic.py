@@ -66,3 +66,12 @@ def test_a_space_nobody_refreshes_expires_after_a_few_lifetimes(ttl, key_ttl):
 )
 def test_next_announcement_is_at_most_one_per_interval(now, last, interval, when):
     assert logic.next_announcement(now=now, last=last, interval=interval) == pytest.approx(when)
+
+
+@pytest.mark.parametrize(
+    ("people", "interval"), [(0, 1.0), (2000, 1.0), (4000, 2.0), (10_000, 5.0)]
+)
+def test_a_big_space_is_announced_less_often_to_tell_at_most_reach_people_a_second(
+    people, interval
+):
+    assert logic.announce_interval(people=people, every=1.0, reach=2000) == interval

@@ -1,3 +1,5 @@
+import math
+
 import pytest
 
 from realtime.presence import MemoryPresenceStore, Presence
@@ -16,10 +18,13 @@ class Announcements:
         self.made.append(members)
 
 
-def tracker(store, *, ttl=5.0, heartbeat=1.0, announce_every=0.2, clock=None):
+def tracker(
+    store, *, ttl=5.0, heartbeat=1.0, announce_every=0.2, announce_reach=math.inf, clock=None
+):
+    timing = {"ttl": ttl, "heartbeat": heartbeat, "announce_every": announce_every}
     if clock is None:
-        return Presence(store, ttl=ttl, heartbeat=heartbeat, announce_every=announce_every)
-    return clock.tracker(store, ttl=ttl, heartbeat=heartbeat, announce_every=announce_every)
+        return Presence(store, **timing, announce_reach=announce_reach)
+    return clock.tracker(store, **timing, announce_reach=announce_reach)
 
 
 async def test_two_tabs_of_one_person_count_once():
@@ -149,25 +154,51 @@ class CountingStore(MemoryPresenceStore):
         return await super().members(spaces, now=now)
 
 
-async def test_sockets_entering_a_space_reuse_its_last_read_and_see_themselves():
+async def test_a_socket_entering_is_shown_the_last_announcement_without_reading_the_space():
     clock = ManualClock()
     store = CountingStore()
-    presence = tracker(store, clock=clock)
-    await presence.enter(SPACE, "1:tab")
-    assert await presence.people_entering(SPACE, 1) == [1]
-    assert store.reads == 1
+    presence = tracker(store, clock=clock, announce_every=3.0)
+    told = Announcements()
+    for member in ("1:a", "2:a"):
+        await presence.enter(SPACE, member, announce=told)
+    await clock.advance(0.0)
+    assert told.made == [["1:a", "2:a"]]
+    reads = store.reads
 
-    # More sockets entering within `announce_every` of that read: no read each (a big room's
-    # every entry per socket), and each sees its own person at once.
-    for person in (5, 3):
-        await presence.enter(SPACE, f"{person}:tab")
-    assert await presence.people_entering(SPACE, 3) == [1, 3]
-    assert await presence.people_entering(SPACE, 1) == [1]
-    assert store.reads == 1
+    # Another process's socket leaves: this one learns of it only by reading the space.
+    await store.remove(SPACE, "2:a")
+    presence.local[SPACE].discard("2:a")
+    await presence.enter(SPACE, "1:b", announce=told)
+    assert await presence.people_entering(SPACE, 1) == [1, 2]
+    assert store.reads == reads
 
-    clock.now += 0.2
-    assert await presence.people_entering(SPACE, 3) == [1, 3, 5]
-    assert store.reads == 2
+    # What the socket was shown is exactly what the announcement compares with: it differs
+    # from what is true, so everyone, the socket included, is told.
+    await clock.advance(3.0)
+    assert told.made[-1] == ["1:a", "1:b"]
+
+
+async def test_an_announcement_that_fails_is_made_again_by_the_heartbeat():
+    clock = ManualClock()
+    presence = tracker(MemoryPresenceStore(), clock=clock, heartbeat=10.0)
+    told = Announcements()
+    failures = [RuntimeError("the channel layer is down")]
+
+    async def announce(space, members):
+        if failures:
+            raise failures.pop()
+        await told(space, members)
+
+    await presence.enter(SPACE, "1:a", announce=announce)
+    assert await presence.people_entering(SPACE, 1) is None
+    await clock.advance(0.0)
+    assert told.made == []
+    # Not told: the newcomer is still waiting for the announcement.
+    assert await presence.people_entering(SPACE, 1) is None
+
+    await clock.advance(10.0)
+    assert told.made == [["1:a"]]
+    assert await presence.people_entering(SPACE, 1) == [1]
 
 
 async def test_a_newcomer_is_told_who_is_here_by_the_announcement_of_their_arrival():
@@ -190,16 +221,14 @@ async def test_a_newcomer_is_told_who_is_here_by_the_announcement_of_their_arriv
 async def test_a_big_space_is_announced_less_often_to_bound_who_is_told_per_second():
     clock = ManualClock()
     announcements = Announcements()
-    presence = Presence(
+    presence = tracker(
         MemoryPresenceStore(),
         ttl=60.0,
         heartbeat=30.0,
         announce_every=1.0,
         announce_reach=2,
         clock=clock,
-        sleep=clock.sleep,
     )
-    clock.trackers.append(presence)
     for member in ("1:tab", "2:tab", "3:tab", "4:tab"):
         await presence.enter(SPACE, member, announce=announcements)
     await clock.advance(0.0)
