@@ -37,14 +37,17 @@ def env_list(env: Mapping[str, str], name: str, *, default: list[str]) -> list[s
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
-def env_int(env: Mapping[str, str], name: str, *, default: int) -> int:
+def env_int(env: Mapping[str, str], name: str, *, default: int, minimum: int | None = None) -> int:
     raw = env.get(name)
     if raw is None or not raw.strip():
         return default
     try:
-        return int(raw)
+        value = int(raw)
     except ValueError:
         raise ImproperlyConfigured(f"{name} must be an integer; got {raw!r}") from None
+    if minimum is not None and value < minimum:
+        raise ImproperlyConfigured(f"{name} must be at least {minimum}; got {raw!r}")
+    return value
 
 
 def env_seconds(env: Mapping[str, str], name: str, *, default: float) -> float:

@@ -323,15 +323,15 @@ DEFAULT_FROM_EMAIL = env.get("DEFAULT_FROM_EMAIL", "Relay <relay@localhost>")
 # Presence ("here now", who is in a room): entries live PRESENCE_TTL_SECONDS unless the
 # server holding the socket refreshes them every PRESENCE_HEARTBEAT_SECONDS; changes are
 # announced at most every PRESENCE_ANNOUNCE_SECONDS per space and process, and a space of more
-# than PRESENCE_ANNOUNCE_REACH people less often: at most that many people told per second
-# (10,000 people in one room: every 5 s). Stored on the first REDIS_URL host, or in this
-# process in the embedded default.
+# than PRESENCE_ANNOUNCE_REACH people less often: each process tells at most that many people
+# (all their tabs) per second (10,000 people in one room: every 5 s). Stored on the first
+# REDIS_URL host, or in this process in the embedded default.
 PRESENCE_REDIS_URL = first_redis_url(env)
 PRESENCE_REDIS_MAX_CONNECTIONS = env_int(env, "PRESENCE_REDIS_MAX_CONNECTIONS", default=20)
 PRESENCE_TTL_SECONDS = env_seconds(env, "PRESENCE_TTL_SECONDS", default=30.0)
 PRESENCE_HEARTBEAT_SECONDS = env_seconds(env, "PRESENCE_HEARTBEAT_SECONDS", default=10.0)
 PRESENCE_ANNOUNCE_SECONDS = env_seconds(env, "PRESENCE_ANNOUNCE_SECONDS", default=1.0)
-PRESENCE_ANNOUNCE_REACH = env_int(env, "PRESENCE_ANNOUNCE_REACH", default=2000)
+PRESENCE_ANNOUNCE_REACH = env_int(env, "PRESENCE_ANNOUNCE_REACH", default=2000, minimum=1)
 # Typing: each person's typing signal reaches the room at most every CHAT_TYPING_THROTTLE
 # seconds; the page shows it for CHAT_TYPING_SHOW seconds unless it is renewed.
 CHAT_TYPING_THROTTLE = env_seconds(env, "CHAT_TYPING_THROTTLE", default=2.0)

@@ -32,6 +32,13 @@ def test_env_list():
     assert config.env_list({}, "H", default=["x"]) == ["x"]
 
 
+def test_env_int_below_its_minimum_is_refused():
+    assert config.env_int({"N": "1"}, "N", default=5, minimum=1) == 1
+    for raw in ("0", "-3"):
+        with pytest.raises(ImproperlyConfigured, match="N must be at least 1"):
+            config.env_int({"N": raw}, "N", default=5, minimum=1)
+
+
 def test_env_int():
     assert config.env_int({"N": "12"}, "N", default=1) == 12
     assert config.env_int({"N": " "}, "N", default=1) == 1
