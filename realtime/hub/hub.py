@@ -223,7 +223,8 @@ class Hub:
                 self.failures.member_failed(member, message, error)
 
     def group_size(self, group: str) -> int:
-        return len(members_of(self.members, group))
+        found = self.members.get(group)
+        return len(found) if isinstance(found, set) else int(found is not None)
 
     def _skipped(self, group: str, message: dict[str, Any]) -> bool:
         """Whether pushes before this one were lost; if so the carrier's members were asked

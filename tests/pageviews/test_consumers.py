@@ -12,7 +12,7 @@ from channels.testing import WebsocketCommunicator
 from pageviews import logic
 from pageviews.models import PageCounter
 from realtime.hub.messages import push_event
-from realtime.presence import get_presence, memory_store
+from realtime.presence import Presence, get_presence, memory_store
 from realtime.sockets.closes import CLOSE_BAD_REQUEST
 from tests.clocks import HEARTBEAT, TTL
 
@@ -67,6 +67,20 @@ async def test_a_page_opens_with_its_views_and_who_is_here(ada):
     # Who is here comes with the announcement of this arrival, to everyone on the page.
     frames = await frames_until(page, lambda fs: any(views in f for f in fs) and here_now(fs) == 1)
     assert sum(views in f for f in frames) == 1
+    await page.disconnect()
+
+
+async def test_a_page_whose_presence_could_not_be_entered_still_gets_its_views(ada, monkeypatch):
+    await database_sync_to_async(PageCounter.objects.create)(path=PAGE, views=7)
+
+    async def unavailable(*args, **kwargs):
+        raise ConnectionError("presence is unavailable")
+
+    monkeypatch.setattr(Presence, "enter", unavailable)
+    page = await open_page(ada)
+    views = '<span id="page-views" class="counter" hx-swap-oob="true">7 views</span>'
+    frames = await frames_until(page, lambda fs: any(views in f for f in fs))
+    assert here_now(frames) is None
     await page.disconnect()
 
 
