@@ -1,5 +1,7 @@
 """The whole WebSocket stack as deployed: origin check, session auth, routing."""
 
+import asyncio
+
 import pytest
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
@@ -108,3 +110,21 @@ async def test_every_middleware_runs_on_the_event_loop_under_asgi():
         if not getattr(import_string(path), "async_capable", False)
     ]
     assert sync_only == []
+
+
+async def test_waiting_for_a_socket_to_go_ends_when_it_goes_even_if_another_waiter_gave_up(
+    session_cookie, room
+):
+    socket = communicator(cookie=session_cookie)
+    assert (await socket.connect())[0]
+    [page] = [p for p in open_pages if p.scope.get("session_key") == session_cookie]
+    impatient = asyncio.create_task(page.wait_gone())
+    patient = asyncio.create_task(page.wait_gone())
+    await asyncio.sleep(0)
+    impatient.cancel()
+    await socket.disconnect()
+    async with asyncio.timeout(3):
+        await patient
+    # Once gone, waiting ends at once.
+    async with asyncio.timeout(0.1):
+        await page.wait_gone()

@@ -136,6 +136,19 @@ async def test_an_empty_inbox_holds_no_queue_and_wakes_its_waiting_reader():
     assert inbox.held == 0
 
 
+@pytest.mark.asyncio
+async def test_a_reader_that_stops_waiting_loses_nothing_put_after():
+    inbox = Inbox(frames=2, size=10)
+    reading = asyncio.create_task(inbox.get())
+    await asyncio.sleep(0)
+    reading.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await reading
+    assert inbox.wakeup is None
+    assert inbox.put({"type": "websocket.receive", "text": "12345"})
+    assert (await inbox.get())["text"] == "12345"
+
+
 def test_the_inbox_is_bounded_by_size():
     inbox = Inbox(frames=100, size=10)
     assert inbox.put({"type": "websocket.receive", "text": "12345"})
