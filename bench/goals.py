@@ -60,8 +60,8 @@ def checks(documents: Sequence[Result]) -> list[list[str]]:
         f"{number(back)} of {number(dropped)} answered within {number(seconds)} s, "
         f"{number(kept)} open at the end",
         None
-        if dropped is None
-        else dropped >= 10_000 and back == kept == dropped and (seconds or 0) <= 15,
+        if dropped is None or seconds is None
+        else dropped >= 10_000 and back == kept == dropped and seconds <= 15,
     )
     chatty_ratio = get("app", "chatty-max", "ratio")
     text, value = ratio_text(

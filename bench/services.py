@@ -12,12 +12,13 @@ import redis
 from bench.postgres import scratch_database
 from bench.procstat import parent_pid
 from bench.targets import LOCALHOST
+from realtime.logic import PRESENCE_KEY_PREFIX
 
 POSTGRES_URL = f"postgres://postgres@{LOCALHOST}:5432"
 REDIS_PORT = 6379
 # channels-redis' default key prefix and the project's presence entries (realtime.logic): the
 # only keys the benchmark expects in its database.
-BENCHMARK_KEY_PREFIXES = (b"asgi", b"relay:presence:")
+BENCHMARK_KEY_PREFIXES = (b"asgi", PRESENCE_KEY_PREFIX.encode())
 
 
 def redis_client(db: int) -> redis.Redis:
