@@ -20,7 +20,7 @@ from django.conf import settings
 from realtime import metrics
 from realtime.frames import text_frame
 from realtime.hub.failures import FailureLog
-from realtime.hub.members import Members, add_member, members_of, remove_member
+from realtime.hub.members import Members, add_member, member_count, members_of, remove_member
 from realtime.hub.messages import (
     BATCH,
     LEAVE,
@@ -223,8 +223,7 @@ class Hub:
                 self.failures.member_failed(member, message, error)
 
     def group_size(self, group: str) -> int:
-        found = self.members.get(group)
-        return len(found) if isinstance(found, set) else int(found is not None)
+        return member_count(self.members, group)
 
     def _skipped(self, group: str, message: dict[str, Any]) -> bool:
         """Whether pushes before this one were lost; if so the carrier's members were asked

@@ -17,6 +17,11 @@ def members_of(members: Members, group: str) -> tuple[Member, ...]:
     return tuple(found) if isinstance(found, set) else (found,)
 
 
+def member_count(members: Members, group: str) -> int:
+    found = members.get(group)
+    return len(found) if isinstance(found, set) else int(found is not None)
+
+
 def add_member(members: Members, group: str, member: Member) -> None:
     found = members.get(group)
     if found is None:

@@ -241,3 +241,11 @@ async def test_a_big_space_is_announced_less_often_to_bound_who_is_told_per_seco
     assert len(announcements.made) == told
     await clock.advance(0.5)
     assert announcements.made[-1] == ["1:tab", "2:tab", "3:tab"]
+
+
+async def test_a_socket_entering_a_space_nobody_announces_is_shown_it_as_read():
+    presence = tracker(MemoryPresenceStore())
+    await presence.enter(SPACE, "2:a")
+    await presence.enter(SPACE, "1:a")
+    # No announcement will follow: what it is shown must be read now.
+    assert await presence.people_entering(SPACE, 1) == [1, 2]
