@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import gc
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -31,7 +32,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from daphne.cli import CommandLineInterface
-from websockets.asyncio.client import connect
+from websockets.asyncio.client import ClientConnection, connect
 
 from bench.deployment import Deployment, deploy, room_slug
 from bench.processes import free_port, stop_process, wait_for_port
@@ -39,6 +40,8 @@ from bench.procstat import memory_kb
 from bench.targets import APP_DAPHNE_OPTIONS, LISTEN_BACKLOG, LOCALHOST, PYTHON, ROOT, TARGETS
 
 SETTLE_SECONDS = 2.0
+# Where a library's or the standard library's modules start in a file's path.
+LIBRARY_PATH = re.compile(r".*/(site-packages|lib/python3\.\d+)/")
 
 
 def serve(path: str, frames: int, daphne_args: list[str]) -> None:
@@ -90,11 +93,13 @@ def server(
             stop_process(process)
 
 
-async def open_sockets(port: int, cookies: Sequence[str], *, concurrency: int = 50) -> list[object]:
+async def open_sockets(
+    port: int, cookies: Sequence[str], *, concurrency: int = 50
+) -> list[ClientConnection]:
     limit = asyncio.Semaphore(concurrency)
     path = TARGETS["app"].socket_path(room_slug(0))
 
-    async def one(cookie: str) -> object:
+    async def one(cookie: str) -> ClientConnection:
         async with limit:
             socket = await connect(
                 f"ws://{LOCALHOST}:{port}{path}",
@@ -117,8 +122,8 @@ async def open_sockets(port: int, cookies: Sequence[str], *, concurrency: int = 
     return list(await asyncio.gather(*(one(cookie) for cookie in cookies)))
 
 
-async def close_sockets(sockets: Sequence[object]) -> None:
-    await asyncio.gather(*(s.close() for s in sockets), return_exceptions=True)  # type: ignore[attr-defined]
+async def close_sockets(sockets: Sequence[ClientConnection]) -> None:
+    await asyncio.gather(*(s.close() for s in sockets), return_exceptions=True)
 
 
 def rss_kb(pid: int) -> int:
@@ -168,19 +173,19 @@ async def measure_sites(
 
 
 def own(filename: str) -> bool:
-    return (
-        filename.startswith(str(ROOT)) and "/.venv/" not in filename and "/bench/" not in filename
+    """The project's own code: under its root, outside its virtualenv and this benchmark."""
+    path = Path(filename)
+    return path.is_relative_to(ROOT) and not any(
+        path.is_relative_to(ROOT / outside) for outside in (".venv", "bench")
     )
 
 
 def short(frame: tracemalloc.Frame) -> str:
+    """A frame as `path:line`: from the package down, for a library or the standard library's
+    modules, or from the project's root."""
     name = frame.filename
-    for marker in ("/site-packages/", "/lib/python3"):
-        if marker in name:
-            name = name.split(marker, 1)[1]
-            break
-    else:
-        name = name.removeprefix(str(ROOT) + "/")
+    library = LIBRARY_PATH.search(name)
+    name = name[library.end() :] if library else name.removeprefix(str(ROOT) + "/")
     return f"{name}:{frame.lineno}"
 
 
