@@ -1,6 +1,8 @@
+import functools
 from collections.abc import Mapping
 
 from django import template
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.html import urlize
 from django.utils.safestring import SafeString, mark_safe
@@ -42,6 +44,8 @@ def direct_partner(room: Room, viewer_id: int | str) -> str:
 
 
 @register.simple_tag
-def reaction_choices() -> list[tuple[str, str]]:
-    """What the reaction picker offers, in its order: each emoji and what it is called."""
-    return Reaction.Emoji.choices
+@functools.cache
+def reaction_picker() -> SafeString:
+    """The reaction picker: the fixed set (Reaction.Emoji's choices, in their order), the same
+    for every message (the bar around it names the message), so rendered once."""
+    return render_to_string("chat/reactions.html#picker", {"choices": Reaction.Emoji.choices})

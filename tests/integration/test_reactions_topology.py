@@ -37,7 +37,7 @@ async def test_a_reaction_saved_through_one_process_reaches_a_socket_on_the_othe
         await author.send(chat_send(body, uuid.uuid4()))
         pushed = await receive_until(reactor, containing(escaped), what="the message on B")
         (message_id,) = message_ids(pushed, escaped)
-        bar = f'<div id="reactions-{message_id}" class="reactions" hx-swap-oob="true">'
+        bar = f'<div id="reactions-{message_id}" class="reactions" hx-swap-oob="true"'
 
         await reactor.send(toggle(message_id, "🎉"))
         frames = await receive_until(author, containing(bar), what="the reaction on A")

@@ -48,7 +48,7 @@ def test_a_toggle_saves_then_pushes_once_on_commit(
     assert pushes.groups() == [f"chat.room.{message.room_id}"]
     [html] = pushes.sent
     html = html[1]
-    assert f'<div id="reactions-{message.id}" class="reactions" hx-swap-oob="true">' in html
+    assert f'<div id="reactions-{message.id}" class="reactions" hx-swap-oob="true"' in html
     assert f'<span class="reactor" data-user="{grace.id}" dir="auto">grace</span>' in html
     assert f'<span id="change-cursor" data-after="{change.id}" hidden hx-swap-oob="true">' in html
 

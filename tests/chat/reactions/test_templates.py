@@ -29,8 +29,13 @@ def test_the_bar_names_each_person_once_per_emoji_in_their_own_element(ada, grac
     assert len(chips) == 2
     thumbs = next(chip for chip in chips if "👍" in chip)
     assert re.findall(r'data-user="(\d+)"', thumbs) == [str(grace.id), str(linus.id)]
-    assert '"action": "reactions.toggle"' in thumbs
-    assert f'"message": {message.id}' in thumbs
+    # The bar names the action and the message for every button in it (htmx merges hx-vals
+    # with the ancestors'); a button adds its emoji.
+    assert (
+        f"""hx-vals='{{"action": "reactions.toggle", "message": {message.id}}}'>"""
+        in html
+    )
+    assert """hx-vals='{"emoji": "👍"}'""" in thumbs
     # The count is the page's (a CSS counter of the people it shows), never a number here.
     assert re.search(r"<span\s+class=\"reaction-count\" aria-hidden=\"true\"></span>", thumbs)
 
@@ -54,6 +59,16 @@ def test_the_picker_offers_exactly_the_fixed_set(message):
     assert offered == [(emoji, name, name, emoji) for emoji, name in Reaction.Emoji.choices]
 
 
+def test_the_picker_is_the_same_for_every_message(ada, room, message):
+    other = Message.objects.create(room=room, author=ada, body="hello again")
+
+    def picker(message: Message) -> str:
+        html = render_to_string("chat/reactions.html#bar", {"message": message})
+        return html[html.index('<details class="reaction-picker">') :]
+
+    assert picker(message) == picker(other)
+
+
 def test_the_fixed_set_is_listed_only_in_the_model():
     source = Engine.get_default().get_template("chat/reactions.html").source
     markup = re.sub(r"{% comment %}.*?{% endcomment %}", "", source, flags=re.DOTALL)
@@ -62,7 +77,7 @@ def test_the_fixed_set_is_listed_only_in_the_model():
 
 def test_a_message_shows_its_bar_but_a_deleted_one_does_not(message):
     html = render_to_string("chat/room.html#message", {"message": message})
-    assert f'<div id="reactions-{message.id}" class="reactions">' in html
+    assert f'<div id="reactions-{message.id}" class="reactions"\n' in html
     message.deleted_at = message.created_at
     html = render_to_string("chat/room.html#message", {"message": message})
     assert "reactions-" not in html
