@@ -6,15 +6,16 @@ through the ORM and 0.6 ms as the same SQL; a room lookup 2.4 ms against 0.35 ms
 opening makes several such reads in a database thread, so under a burst of
 connections that overhead, not the database, sets how many sockets open per second.
 
-A `PreparedQuery` builds its queryset once per database, with placeholder values, keeps the
-SQL, and from then on runs that SQL with the real values (psycopg also prepares a statement
-it sees repeatedly on the server). The queryset stays the one definition of the read.
+A `PreparedQuery` builds its queryset once per database, twice, with two sets of placeholder
+values: a parameter of the SQL that takes each set's value is that placeholder's, one that
+stays is a constant. It keeps the SQL, and from then on runs it with the real values (psycopg
+also prepares a statement it sees repeatedly on the server). The queryset stays the one
+definition of the read.
 
 Only values that fill a parameter can be placeholders: ids and strings compared for equality.
 A value that changes the SQL itself (None becoming IS NULL, a list becoming IN (...)) cannot.
 """
 
-import itertools
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,7 +26,16 @@ from django.db import connections
 from django.db.models import Model, QuerySet
 from django.db.models.query import FlatValuesListIterable, ModelIterable, ValuesListIterable
 
-_sentinel_ints = itertools.count(-(2**62), -1)
+
+def placeholders(kinds: dict[str, type], which: int) -> dict[str, object]:
+    """Set `which` (0 or 1) of the values a query is built with, by placeholder. The integers
+    are small and positive, within the range of every integer field: Django compiles a lookup
+    whose value is out of its column's range (an id of PostgreSQL's 32-bit auth_user, say) to
+    "matches nothing", whatever the value it later runs with."""
+    return {
+        name: 30_000 + 1_000 * which + n if kind is int else f"placeholder {which}: {name}"
+        for n, (name, kind) in enumerate(kinds.items())
+    }
 
 
 @dataclass(frozen=True)
@@ -43,10 +53,6 @@ class PreparedQuery[Row]:
 
     def __init__(self, build: Callable[..., QuerySet[Any, Row]], **kinds: type) -> None:
         self.build = build
-        self.sentinels: dict[str, object] = {
-            name: next(_sentinel_ints) if kind is int else f"\x00placeholder:{name}"
-            for name, kind in kinds.items()
-        }
         self.kinds = kinds
         self.compiled: dict[str, Compiled] = {}
         self.template: QuerySet[Any, Row] | None = None
@@ -70,7 +76,7 @@ class PreparedQuery[Row]:
 
     def template_queryset(self) -> QuerySet[Any, Row]:
         if self.template is None:
-            self.template = self.build(**self.sentinels)
+            self.template = self.build(**placeholders(self.kinds, 0))
             iterable = self.template._iterable_class
             if iterable not in (ModelIterable, ValuesListIterable, FlatValuesListIterable):
                 raise TypeError("a prepared query returns model instances or values_list() rows")
@@ -89,20 +95,31 @@ class PreparedQuery[Row]:
         alias = template.db
         compiled = self.compiled.get(alias)
         if compiled is None:
-            try:
-                sql, params = template.query.get_compiler(using=alias).as_sql()
-            except EmptyResultSet:
-                compiled = self.compiled[alias] = Compiled(None, (), ())
-                return compiled
-            by_value = {
-                (type(sentinel), sentinel): name for name, sentinel in self.sentinels.items()
-            }
-            slots = tuple(by_value.get((type(param), param)) for param in params)
-            missing = set(self.sentinels) - set(slots)
-            if missing:
-                raise ValueError(f"{sorted(missing)} did not become parameters of the query")
-            compiled = self.compiled[alias] = Compiled(sql, tuple(params), slots)
+            compiled = self.compiled[alias] = self.compile_twice(template, alias)
         return compiled
+
+    def compile_twice(self, template: QuerySet[Any, Row], alias: str) -> Compiled:
+        """The template's SQL, each parameter a placeholder's (it has that placeholder's value
+        in each of the two builds) or a constant (the same in both)."""
+        zero, one = placeholders(self.kinds, 0), placeholders(self.kinds, 1)
+        first, second = as_sql(template, alias), as_sql(self.build(**one), alias)
+        if first is None and second is None:
+            return Compiled(None, (), ())
+        if first is None or second is None or first[0] != second[0]:
+            raise ValueError("the query's SQL depends on the placeholders' values")
+        placeholder_of = {(zero[name], one[name]): name for name in self.kinds}
+        slots: list[str | None] = []
+        for pair in zip(first[1], second[1], strict=True):
+            if pair[0] == pair[1]:
+                slots.append(None)  # a constant
+            elif pair in placeholder_of:
+                slots.append(placeholder_of[pair])
+            else:
+                raise ValueError(f"the query changes a placeholder's value ({pair[0]!r})")
+        missing = set(self.kinds) - set(slots)
+        if missing:
+            raise ValueError(f"{sorted(missing)} did not become parameters of the query")
+        return Compiled(first[0], first[1], tuple(slots))
 
     def run(self, template: QuerySet[Any, Row], sql: str, params: list[Any]) -> list[Row]:
         alias = template.db
@@ -121,6 +138,15 @@ class PreparedQuery[Row]:
         """Build and compile again on the next call (after a test replaced what it builds on)."""
         self.template = None
         self.compiled.clear()
+
+
+def as_sql(queryset: QuerySet[Any, Any], alias: str) -> tuple[str, tuple[Any, ...]] | None:
+    """The queryset's SQL and parameters; None if it can match nothing."""
+    try:
+        sql, params = queryset.query.get_compiler(using=alias).as_sql()
+    except EmptyResultSet:
+        return None
+    return sql, tuple(params)
 
 
 _every_query: "weakref.WeakSet[PreparedQuery[Any]]" = weakref.WeakSet()

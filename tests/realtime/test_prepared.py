@@ -1,6 +1,8 @@
 import pytest
+from django.contrib.auth.models import User
 from django.db.models import Count
 
+from chat.exports.models import TranscriptExport
 from chat.models import Membership, Room
 from realtime.prepared import PreparedQuery
 
@@ -89,6 +91,49 @@ def test_shapes_whose_rows_would_come_back_wrong_are_refused(build, rooms):
 def test_a_query_that_can_match_nothing_answers_nothing(rooms):
     nothing = PreparedQuery(lambda slug: Room.objects.none().filter(slug=slug), slug=str)
     assert nothing(slug="general") == []
+
+
+def test_an_integer_of_a_narrow_field_is_a_placeholder_like_any_other(ada, rooms):
+    """Django compiles a value out of a column's range to "matches nothing": placeholders
+    fit every integer field (here a positive one; on PostgreSQL, auth_user's 32-bit ids)."""
+    general, _ = rooms
+    export = TranscriptExport.objects.create(
+        room=general, requested_by=ada, format="json", progress=42, message_count=7
+    )
+    at = PreparedQuery(
+        lambda progress, count: TranscriptExport.objects.filter(
+            progress=progress, message_count=count
+        ),
+        progress=int,
+        count=int,
+    )
+    assert at(progress=42, count=7) == [export]
+    assert at(progress=43, count=7) == []
+    by_pk = PreparedQuery(
+        lambda pk: User.objects.filter(pk=pk).values_list("username", flat=True), pk=int
+    )
+    assert by_pk(pk=ada.pk) == ["ada"]
+
+
+def test_a_constant_equal_to_a_placeholder_stays_a_constant(rooms):
+    general, _ = rooms
+    slug_or_pk = PreparedQuery(
+        lambda slug: Room.objects.filter(slug=slug) | Room.objects.filter(pk=30_000), slug=str
+    )
+    assert slug_or_pk(slug="general") == [general]
+    assert slug_or_pk.compiled["default"].slots.count(None) == 1
+
+
+def test_a_value_the_lookup_changes_cannot_be_a_placeholder(rooms):
+    starting = PreparedQuery(lambda slug: Room.objects.filter(slug__startswith=slug), slug=str)
+    with pytest.raises(ValueError, match="changes a placeholder's value"):
+        starting(slug="gen")
+
+
+def test_a_value_written_into_the_sql_cannot_be_a_placeholder(rooms):
+    first = PreparedQuery(lambda count: Room.objects.order_by("pk")[:count], count=int)
+    with pytest.raises(ValueError, match="SQL depends on the placeholders' values"):
+        first(count=1)
 
 
 def test_a_forgotten_query_is_built_again_from_what_it_builds_on(rooms):
