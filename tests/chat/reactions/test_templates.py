@@ -31,10 +31,7 @@ def test_the_bar_names_each_person_once_per_emoji_in_their_own_element(ada, grac
     assert re.findall(r'data-user="(\d+)"', thumbs) == [str(grace.id), str(linus.id)]
     # The bar names the action and the message for every button in it (htmx merges hx-vals
     # with the ancestors'); a button adds its emoji.
-    assert (
-        f"""hx-vals='{{"action": "reactions.toggle", "message": {message.id}}}'>"""
-        in html
-    )
+    assert f"""hx-vals='{{"action": "reactions.toggle", "message": {message.id}}}'>""" in html
     assert """hx-vals='{"emoji": "👍"}'""" in thumbs
     # The count is the page's (a CSS counter of the people it shows), never a number here.
     assert re.search(r"<span\s+class=\"reaction-count\" aria-hidden=\"true\"></span>", thumbs)
@@ -98,3 +95,16 @@ def test_the_room_page_marks_the_viewers_own_reactions(client, grace, room):
     client.force_login(grace)
     page = client.get(room.get_absolute_url()).content.decode()
     assert f'.reaction:has(.reactor[data-user="{grace.id}"]){{' in page
+
+
+def test_the_bars_ids_are_written_as_they_are_whatever_the_number_format(ada, room, settings):
+    settings.USE_THOUSAND_SEPARATOR = True
+    message = Message.objects.create(id=12345, room=room, author=ada, body="hello")
+    react(message, (ada, "👍"))
+
+    html = render_to_string(
+        "chat/reactions.html#bar-push", {"message": message, "change_cursor": 1}
+    )
+
+    assert """hx-vals='{"action": "reactions.toggle", "message": 12345}'""" in html
+    assert "12,345" not in html
