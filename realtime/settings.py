@@ -184,9 +184,7 @@ LOGOUT_REDIRECT_URL = "login"
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
-# Relay speaks English only. Without Django's translation machinery, every value a template
-# formats skips a lookup of the active language (about a tenth of a message's render).
-USE_I18N = False
+USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"

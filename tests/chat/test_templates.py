@@ -4,7 +4,7 @@ import re
 
 from django.template.loader import render_to_string
 
-from chat.models import LinkPreview, Message
+from chat.models import Message
 
 
 def article(html, message_id):
@@ -54,17 +54,3 @@ def test_a_messages_ids_are_written_as_they_are_whatever_the_number_format(ada, 
     assert f'data-author="{ada.id}"' in html
     assert '"message": 12345' in html
     assert "12,345" not in html
-
-
-def test_a_message_shows_its_attachment_and_preview_when_it_has_them(ada, room):
-    message = Message.objects.create(room=room, author=ada, body="see https://example.com/")
-    assert (message.attachment_or_none, message.link_preview_or_none) == (None, None)
-    html = render_to_string("chat/room.html#message", {"message": message})
-    assert 'class="attachment' not in html
-    assert 'class="link-preview"' not in html
-
-    preview = LinkPreview.objects.create(message=message, url="https://example.com/")
-    message = Message.objects.get(id=message.id)
-    assert message.link_preview_or_none == preview
-    html = render_to_string("chat/room.html#message", {"message": message})
-    assert f'<div id="preview-{message.id}" class="link-preview"' in html
