@@ -15,23 +15,14 @@ from realtime.batching import Batcher
 from realtime.loops import per_loop
 from realtime.push import flush_pushes
 
-# How long a batch's senders wait for its pushes at most: while the channel layer is down each
-# push may take until its own timeout to fail, and the senders of a saved message are answered
+# How long a sender waits for its batch's pushes at most: while the channel layer is down each
+# push may take until its own timeout to fail, and the sender of a saved message is answered
 # anyway (the pushes left waiting still go, in order, and pages resume what they lost).
 PUSHES_WAIT_SECONDS = 1.0
 
 
 async def _messages_post(posts: list[Post]) -> list[Message | Exception]:
     answers: list[Message | Exception] = await database_sync_to_async(_messages_post_sync)(posts)
-    # The batch's pushes, handed to this loop's outbox on commit, leave before its senders are
-    # answered and the next batch is written: a process that saves faster than the channel
-    # layer takes its pushes slows its senders down instead of filling its outbox
-    # (realtime.push). Pushes handed over later (other rooms, other actions) are not waited for.
-    try:
-        async with asyncio.timeout(PUSHES_WAIT_SECONDS):
-            await flush_pushes()
-    except TimeoutError:
-        pass
     return answers
 
 
@@ -45,7 +36,23 @@ message_batches = per_loop(lambda: Batcher[Post, Message](_messages_post))
 async def message_post_batched(
     *, room: Room, author: User, body: str, client_id: uuid.UUID | None
 ) -> Message:
-    """message_post from a socket: saved in the next batch; raises what message_post would."""
-    return await message_batches().submit(
+    """message_post from a socket: saved in the next batch; raises what message_post would.
+    The sender is answered once the batch's pushes have left."""
+    message = await message_batches().submit(
         Post(room=room, author=author, body=body, client_id=client_id)
     )
+    await _pushes_sent()
+    return message
+
+
+async def _pushes_sent() -> None:
+    """Wait for the pushes handed to this loop's outbox so far, the batch's among them (they
+    are handed over on commit). The next batch is written meanwhile, but its senders too are
+    answered only once their pushes have left: a process that saves faster than the channel
+    layer takes its pushes slows its senders down (each socket has one send in flight) instead
+    of filling its outbox (realtime.push)."""
+    try:
+        async with asyncio.timeout(PUSHES_WAIT_SECONDS):
+            await flush_pushes()
+    except TimeoutError:
+        pass

@@ -14,6 +14,7 @@ from chat.actions import messages as message_actions
 from chat.models import Message
 from tests.chat.test_consumers import connect, send_frame
 from tests.frames import handled_so_far
+from tests.waiting import until
 
 pytestmark = [
     pytest.mark.asyncio,
@@ -90,3 +91,41 @@ async def test_a_saved_message_is_answered_while_its_push_cannot_leave(ada, room
     pushed = await socket.receive_from(timeout=10)
     assert "saved while the layer hangs" in pushed
     await socket.disconnect()
+
+
+async def test_the_next_batch_is_saved_while_the_previous_ones_pushes_leave(
+    ada, grace, room, monkeypatch
+):
+    """A batch's senders are answered once its pushes have left; the next batch is not held
+    back meanwhile. Its senders too wait for their pushes: each hears its message first."""
+    monkeypatch.setattr("chat.actions.batching.PUSHES_WAIT_SECONDS", 30)
+    layer_back = asyncio.Event()
+    real_send = get_channel_layer().group_send
+
+    async def hanging_send(group, message):
+        await layer_back.wait()
+        await real_send(group, message)
+
+    def bodies():
+        return list(Message.objects.order_by("id").values_list("body", flat=True))
+
+    async def saved(expected):
+        return await database_sync_to_async(bodies)() == expected
+
+    first, second = await connect(ada), await connect(grace)
+    monkeypatch.setattr(get_channel_layer(), "group_send", hanging_send)
+    first_id, second_id = uuid.uuid4(), uuid.uuid4()
+    await first.send_to(text_data=send_frame("first", first_id))
+    await until(lambda: saved(["first"]), what="the first message saved")
+    await second.send_to(text_data=send_frame("second", second_id))
+    # Saved while the first message's push still waits for the layer.
+    await until(lambda: saved(["first", "second"]), what="the second message saved")
+    assert await first.receive_nothing(timeout=0.2)
+
+    layer_back.set()
+    for socket, client_id, body in ((first, first_id, "first"), (second, second_id, "second")):
+        frames = [await socket.receive_from(timeout=10) for _ in range(3)]
+        answered = frames.index(events.composer_answered_html(client_id))
+        heard = next(n for n, frame in enumerate(frames) if f">{body}</div>" in frame)
+        assert heard < answered
+        await socket.disconnect()
