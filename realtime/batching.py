@@ -21,13 +21,24 @@ class Batcher[T, R]:
     `write` returns one answer per item, in order: a result, or the exception that item's
     caller raises. An exception raised by `write` itself is raised to every caller of the
     batch. A caller that stops waiting (its socket closed) does not stop its item's write.
+
+    `then`, if given, is waited for after each write before its callers are answered (chat's
+    pushes leaving, say); the next write does not wait for it.
     """
 
-    def __init__(self, write: Write[T, R], *, limit: int = BATCH_LIMIT) -> None:
+    def __init__(
+        self,
+        write: Write[T, R],
+        *,
+        then: Callable[[], Awaitable[None]] | None = None,
+        limit: int = BATCH_LIMIT,
+    ) -> None:
         self.write = write
+        self.then = then
         self.limit = limit
         self.waiting: list[tuple[T, asyncio.Future[R]]] = []
         self.writing: asyncio.Task[None] | None = None
+        self.answering: set[asyncio.Task[None]] = set()  # batches waiting for `then`
 
     async def submit(self, item: T) -> R:
         loop = asyncio.get_running_loop()
@@ -43,16 +54,39 @@ class Batcher[T, R]:
             try:
                 answers = await self.write([item for item, _ in batch])
             except Exception as error:
-                for _, future in batch:
-                    settle(future, error)
-                continue
+                answers = [error] * len(batch)
             except BaseException:
                 for _, future in batch + self.waiting:
                     future.cancel()
                 self.waiting = []
                 raise
-            for (_, future), answer in zip(batch, answers, strict=True):
-                settle(future, answer)
+            self.answer(batch, answers)
+
+    def answer(
+        self, batch: list[tuple[T, asyncio.Future[R]]], answers: Sequence[R | Exception]
+    ) -> None:
+        if self.then is None:
+            settle_all(batch, answers)
+            return
+        answering = asyncio.get_running_loop().create_task(self.answer_then(batch, answers))
+        self.answering.add(answering)
+        answering.add_done_callback(self.answering.discard)
+
+    async def answer_then(
+        self, batch: list[tuple[T, asyncio.Future[R]]], answers: Sequence[R | Exception]
+    ) -> None:
+        assert self.then is not None
+        try:
+            await self.then()
+        finally:
+            settle_all(batch, answers)
+
+
+def settle_all[T, R](
+    batch: list[tuple[T, asyncio.Future[R]]], answers: Sequence[R | Exception]
+) -> None:
+    for (_, future), answer in zip(batch, answers, strict=True):
+        settle(future, answer)
 
 
 def settle[R](future: asyncio.Future[R], answer: R | Exception) -> None:

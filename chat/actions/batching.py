@@ -30,24 +30,9 @@ def _messages_post_sync(posts: list[Post]) -> list[Message | Exception]:
     return messages_post(posts=posts)
 
 
-message_batches = per_loop(lambda: Batcher[Post, Message](_messages_post))
-
-
-async def message_post_batched(
-    *, room: Room, author: User, body: str, client_id: uuid.UUID | None
-) -> Message:
-    """message_post from a socket: saved in the next batch; raises what message_post would.
-    The sender is answered once the batch's pushes have left."""
-    message = await message_batches().submit(
-        Post(room=room, author=author, body=body, client_id=client_id)
-    )
-    await _pushes_sent()
-    return message
-
-
 async def _pushes_sent() -> None:
     """Wait for the pushes handed to this loop's outbox so far, the batch's among them (they
-    are handed over on commit). The next batch is written meanwhile, but its senders too are
+    are handed over on commit). The next batch is written meanwhile, and its senders too are
     answered only once their pushes have left: a process that saves faster than the channel
     layer takes its pushes slows its senders down (each socket has one send in flight) instead
     of filling its outbox (realtime.push)."""
@@ -56,3 +41,16 @@ async def _pushes_sent() -> None:
             await flush_pushes()
     except TimeoutError:
         pass
+
+
+message_batches = per_loop(lambda: Batcher[Post, Message](_messages_post, then=_pushes_sent))
+
+
+async def message_post_batched(
+    *, room: Room, author: User, body: str, client_id: uuid.UUID | None
+) -> Message:
+    """message_post from a socket: saved in the next batch, answered once the batch's pushes
+    have left; raises what message_post would."""
+    return await message_batches().submit(
+        Post(room=room, author=author, body=body, client_id=client_id)
+    )

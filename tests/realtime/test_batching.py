@@ -3,6 +3,7 @@ import asyncio
 import pytest
 
 from realtime.batching import Batcher, settle
+from tests.waiting import until
 
 pytestmark = pytest.mark.asyncio
 
@@ -109,3 +110,38 @@ async def test_settle_leaves_a_cancelled_future_alone() -> None:
     future.cancel()
     settle(future, "x")
     assert future.cancelled()
+
+
+async def test_callers_wait_for_then_but_the_next_write_does_not() -> None:
+    store = Store()
+    store.go.set()
+    released = asyncio.Event()
+    thens = 0
+
+    async def then() -> None:
+        nonlocal thens
+        thens += 1
+        await released.wait()
+
+    batcher = Batcher(store.write, then=then)
+    first = asyncio.create_task(batcher.submit("a"))
+    await until(lambda: thens == 1, what="the first write done")
+    second = asyncio.create_task(batcher.submit("b"))
+    await until(lambda: store.calls == [["a"], ["b"]], what="the second write")
+    # Both wait for `then`.
+    assert not first.done()
+    assert not second.done()
+
+    released.set()
+    assert [await first, await second] == ["A", "B"]
+    assert thens == 2  # once per write, not per caller
+
+
+async def test_a_failing_then_still_answers_its_callers() -> None:
+    store = Store()
+    store.go.set()
+
+    async def then() -> None:
+        raise RuntimeError("then failed")
+
+    assert await Batcher(store.write, then=then).submit("a") == "A"
