@@ -7,12 +7,17 @@ the database thread anyway (realtime.push explains why there is one) share the n
 """
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable, Sequence
+
+logger = logging.getLogger(__name__)
 
 # Writes in one call at most: a transaction stays short however many sockets send at once.
 BATCH_LIMIT = 200
 
 type Write[T, R] = Callable[[list[T]], Awaitable[Sequence[R | Exception]]]
+# A caller's future and what it is to be answered.
+type Answer[R] = tuple[asyncio.Future[R], R | Exception]
 
 
 class Batcher[T, R]:
@@ -22,8 +27,10 @@ class Batcher[T, R]:
     caller raises. An exception raised by `write` itself is raised to every caller of the
     batch. A caller that stops waiting (its socket closed) does not stop its item's write.
 
-    `then`, if given, is waited for after each write before its callers are answered (chat's
-    pushes leaving, say); the next write does not wait for it.
+    `then`, if given, is waited for after each write before its callers are answered with
+    their results (chat's pushes leaving, say); callers answered with an exception are
+    answered at once. The next write does not wait for it, but the one after does: writes run
+    at most one batch ahead of the answers.
     """
 
     def __init__(
@@ -50,8 +57,11 @@ class Batcher[T, R]:
 
     async def write_all(self) -> None:
         while self.waiting:
-            batch, self.waiting = self.waiting[: self.limit], self.waiting[self.limit :]
+            batch: list[tuple[T, asyncio.Future[R]]] = []
             try:
+                while len(self.answering) > 1:  # at most one batch ahead of the answers
+                    await asyncio.wait(self.answering, return_when=asyncio.FIRST_COMPLETED)
+                batch, self.waiting = self.waiting[: self.limit], self.waiting[self.limit :]
                 answers = await self.write([item for item, _ in batch])
             except Exception as error:
                 answers = [error] * len(batch)
@@ -60,32 +70,31 @@ class Batcher[T, R]:
                     future.cancel()
                 self.waiting = []
                 raise
-            self.answer(batch, answers)
+            self.answer([(future, a) for (_, future), a in zip(batch, answers, strict=True)])
 
-    def answer(
-        self, batch: list[tuple[T, asyncio.Future[R]]], answers: Sequence[R | Exception]
-    ) -> None:
-        if self.then is None:
-            settle_all(batch, answers)
+    def answer(self, answers: Sequence[Answer[R]]) -> None:
+        """Errors at once; results once `then` is done, if there is one."""
+        results: list[Answer[R]] = [a for a in answers if not isinstance(a[1], Exception)]
+        if self.then is None or not results:
+            settle_all(answers)
             return
-        answering = asyncio.get_running_loop().create_task(self.answer_then(batch, answers))
+        settle_all([a for a in answers if isinstance(a[1], Exception)])
+        answering = asyncio.get_running_loop().create_task(self.run_then())
         self.answering.add(answering)
         answering.add_done_callback(self.answering.discard)
+        # A callback, not the task's own code: it runs even if the task is cancelled unstarted.
+        answering.add_done_callback(lambda _: settle_all(results))
 
-    async def answer_then(
-        self, batch: list[tuple[T, asyncio.Future[R]]], answers: Sequence[R | Exception]
-    ) -> None:
+    async def run_then(self) -> None:
         assert self.then is not None
         try:
             await self.then()
-        finally:
-            settle_all(batch, answers)
+        except Exception:
+            logger.exception("A batch's next step failed; its callers are answered anyway")
 
 
-def settle_all[T, R](
-    batch: list[tuple[T, asyncio.Future[R]]], answers: Sequence[R | Exception]
-) -> None:
-    for (_, future), answer in zip(batch, answers, strict=True):
+def settle_all[R](answers: Sequence[Answer[R]]) -> None:
+    for future, answer in answers:
         settle(future, answer)
 
 

@@ -32,10 +32,10 @@ def _messages_post_sync(posts: list[Post]) -> list[Message | Exception]:
 
 async def _pushes_sent() -> None:
     """Wait for the pushes handed to this loop's outbox so far, the batch's among them (they
-    are handed over on commit). The next batch is written meanwhile, and its senders too are
-    answered only once their pushes have left: a process that saves faster than the channel
-    layer takes its pushes slows its senders down (each socket has one send in flight) instead
-    of filling its outbox (realtime.push)."""
+    are handed over on commit). Meanwhile the next batch is written, one batch ahead at most
+    (realtime.batching), and its senders too are answered only once their pushes have left:
+    a process that saves faster than the channel layer takes its pushes slows its senders
+    down instead of filling its outbox (realtime.push)."""
     try:
         async with asyncio.timeout(PUSHES_WAIT_SECONDS):
             await flush_pushes()

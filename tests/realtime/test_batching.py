@@ -137,7 +137,7 @@ async def test_callers_wait_for_then_but_the_next_write_does_not() -> None:
     assert thens == 2  # once per write, not per caller
 
 
-async def test_a_failing_then_still_answers_its_callers() -> None:
+async def test_a_failing_then_still_answers_its_callers(caplog: pytest.LogCaptureFixture) -> None:
     store = Store()
     store.go.set()
 
@@ -145,3 +145,51 @@ async def test_a_failing_then_still_answers_its_callers() -> None:
         raise RuntimeError("then failed")
 
     assert await Batcher(store.write, then=then).submit("a") == "A"
+    assert "A batch's next step failed; its callers are answered anyway" in caplog.text
+
+
+async def never() -> None:
+    await asyncio.Event().wait()
+
+
+async def test_callers_are_answered_if_then_is_cancelled() -> None:
+    store = Store()
+    store.go.set()
+    batcher = Batcher(store.write, then=never)
+    first = asyncio.create_task(batcher.submit("a"))
+    await until(lambda: batcher.answering, what="the write done")
+    for answering in batcher.answering:
+        answering.cancel()  # as a loop shutting down cancels every task
+    async with asyncio.timeout(5):
+        assert await first == "A"
+
+
+async def test_an_error_is_answered_without_waiting_for_then() -> None:
+    store = Store()
+    store.go.set()
+    batcher = Batcher(store.write, then=never)
+    with pytest.raises(ValueError, match="bad"):
+        async with asyncio.timeout(5):
+            await batcher.submit("bad")
+
+
+async def test_writes_run_at_most_one_batch_ahead_of_the_answers() -> None:
+    store = Store()
+    store.go.set()
+    released = asyncio.Event()
+
+    async def then() -> None:
+        await released.wait()
+
+    batcher = Batcher(store.write, then=then)
+    first = asyncio.create_task(batcher.submit("a"))
+    await until(lambda: store.calls == [["a"]], what="the first write")
+    second = asyncio.create_task(batcher.submit("b"))
+    await until(lambda: store.calls == [["a"], ["b"]], what="the second write")
+    third = asyncio.create_task(batcher.submit("c"))
+    await asyncio.sleep(0.05)
+    assert store.calls == [["a"], ["b"]]  # two batches wait for `then`: the third waits too
+
+    released.set()
+    assert [await first, await second, await third] == ["A", "B", "C"]
+    assert store.calls == [["a"], ["b"], ["c"]]
