@@ -31,9 +31,12 @@ def placeholders(kinds: dict[str, type], which: int) -> dict[str, object]:
     """Set `which` (0 or 1) of the values a query is built with, by placeholder. The integers
     are small and positive, within the range of every integer field: Django compiles a lookup
     whose value is out of its column's range (an id of PostgreSQL's 32-bit auth_user, say) to
-    "matches nothing", whatever the value it later runs with."""
+    "matches nothing", whatever the value it later runs with. The strings have capitals and
+    spaces around them, so that a build that changes its value (lowercase, strip) is caught.
+    """
+    step = (7, 11)[which]  # no placeholder's pair of values is another's shifted
     return {
-        name: 30_000 + 1_000 * which + n if kind is int else f"placeholder {which}: {name}"
+        name: 30_000 + 1_000 * which + step * n if kind is int else f" Placeholder {which}: {name} "
         for n, (name, kind) in enumerate(kinds.items())
     }
 
@@ -115,7 +118,10 @@ class PreparedQuery[Row]:
             elif pair in placeholder_of:
                 slots.append(placeholder_of[pair])
             else:
-                raise ValueError(f"the query changes a placeholder's value ({pair[0]!r})")
+                raise ValueError(
+                    f"a parameter differs between the two builds, and is no placeholder's "
+                    f"value ({pair[0]!r}): a value the query changes, or one of its own"
+                )
         missing = set(self.kinds) - set(slots)
         if missing:
             raise ValueError(f"{sorted(missing)} did not become parameters of the query")

@@ -4,6 +4,7 @@ from django.db.models import Count
 
 from chat.exports.models import TranscriptExport
 from chat.models import Membership, Room
+from realtime import prepared
 from realtime.prepared import PreparedQuery
 
 pytestmark = pytest.mark.django_db
@@ -117,16 +118,31 @@ def test_an_integer_of_a_narrow_field_is_a_placeholder_like_any_other(ada, rooms
 
 def test_a_constant_equal_to_a_placeholder_stays_a_constant(rooms):
     general, _ = rooms
-    slug_or_pk = PreparedQuery(
-        lambda slug: Room.objects.filter(slug=slug) | Room.objects.filter(pk=30_000), slug=str
+    first_value = 30_000  # the first build's value of a lone int placeholder
+    assert prepared.placeholders({"pk": int}, 0) == {"pk": first_value}
+    pk_or_constant = PreparedQuery(
+        lambda pk: Room.objects.filter(pk=pk) | Room.objects.filter(pk=first_value), pk=int
     )
-    assert slug_or_pk(slug="general") == [general]
-    assert slug_or_pk.compiled["default"].slots.count(None) == 1
+    assert pk_or_constant(pk=general.pk) == [general]
+    assert pk_or_constant.compiled["default"].slots == ("pk", None)
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda slug: Room.objects.filter(slug=slug.lower()),
+        lambda slug: Room.objects.filter(slug=slug.strip()),
+    ],
+    ids=["lowercased", "stripped"],
+)
+def test_a_value_the_build_changes_cannot_be_a_placeholder(build, rooms):
+    with pytest.raises(ValueError, match="differs between the two builds"):
+        PreparedQuery(build, slug=str)(slug="general")
 
 
 def test_a_value_the_lookup_changes_cannot_be_a_placeholder(rooms):
     starting = PreparedQuery(lambda slug: Room.objects.filter(slug__startswith=slug), slug=str)
-    with pytest.raises(ValueError, match="changes a placeholder's value"):
+    with pytest.raises(ValueError, match="differs between the two builds"):
         starting(slug="gen")
 
 
