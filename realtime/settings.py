@@ -185,6 +185,9 @@ LOGOUT_REDIRECT_URL = "login"
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
+# Templates write ids as plain numbers into HTML ids and htmx values ("message-1234",
+# {"message": 1234}): a thousands separator would break every one of them.
+USE_THOUSAND_SEPARATOR = False
 USE_TZ = True
 
 STATIC_URL = "static/"

@@ -2,7 +2,7 @@ import functools
 from collections.abc import Mapping
 
 from django import template
-from django.template.loader import render_to_string
+from django.template import Context, Engine, Template
 from django.urls import reverse
 from django.utils.html import urlize
 from django.utils.safestring import SafeString, mark_safe
@@ -44,8 +44,13 @@ def direct_partner(room: Room, viewer_id: int | str) -> str:
 
 
 @register.simple_tag
-@functools.cache
 def reaction_picker() -> SafeString:
     """The reaction picker: the fixed set (Reaction.Emoji's choices, in their order), the same
-    for every message (the bar around it names the message), so rendered once."""
-    return render_to_string("chat/reactions.html#picker", {"choices": Reaction.Emoji.choices})
+    for every message (the bar around it names the message), so rendered once per template
+    loaded: again when the template changes (the development server reloads templates)."""
+    return _picker_html(Engine.get_default().get_template("chat/reactions.html#picker"))
+
+
+@functools.lru_cache(maxsize=1)
+def _picker_html(template: Template) -> SafeString:
+    return template.render(Context({"choices": Reaction.Emoji.choices}))

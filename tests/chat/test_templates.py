@@ -42,15 +42,3 @@ def test_composer_partials_render_alone(room):
     assert 'hx-swap-oob="true"' in body
     # Only the page's box comes disabled, until its scripts run; one given back stays usable.
     assert "disabled" not in body
-
-
-def test_a_messages_ids_are_written_as_they_are_whatever_the_number_format(ada, room, settings):
-    settings.USE_THOUSAND_SEPARATOR = True
-    message = Message.objects.create(id=12345, room=room, author=ada, body="hello")
-
-    html = render_to_string("chat/room.html#message", {"message": message})
-
-    assert '<article id="message-12345"' in html
-    assert f'data-author="{ada.id}"' in html
-    assert '"message": 12345' in html
-    assert "12,345" not in html
