@@ -41,7 +41,7 @@ from bench.targets import APP_DAPHNE_OPTIONS, LISTEN_BACKLOG, LOCALHOST, PYTHON,
 
 SETTLE_SECONDS = 2.0
 # Where a library's or the standard library's modules start in a file's path.
-LIBRARY_PATH = re.compile(r".*/(site-packages|lib/python3\.\d+)/")
+LIBRARY_PATH = re.compile(r".*/(site-packages|lib/python3\.\d+t?)/")
 
 
 def serve(path: str, frames: int, daphne_args: list[str]) -> None:

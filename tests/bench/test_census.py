@@ -17,6 +17,8 @@ def allocate(count: int, size: int) -> None:
 
 @pytest.fixture
 def snapshots() -> tuple[tracemalloc.Snapshot, tracemalloc.Snapshot]:
+    if tracemalloc.is_tracing():
+        pytest.skip("tracemalloc is already tracing (python -X tracemalloc)")
     tracemalloc.start(10)
     try:
         before = tracemalloc.take_snapshot()
