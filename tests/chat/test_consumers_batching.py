@@ -65,11 +65,9 @@ async def test_twenty_sockets_sending_at_once_are_all_answered_and_hear_every_me
         await socket.disconnect()
 
 
-async def test_a_saved_message_is_answered_while_its_push_cannot_leave(ada, room, monkeypatch):
-    """A batch's senders wait for its pushes to leave, but no longer than PUSHES_WAIT_SECONDS:
-    with the channel layer hanging (an outage without a refused connection), the message is
-    saved and its sender answered, and the push still goes once the layer answers again."""
-    monkeypatch.setattr("chat.actions.batching.PUSHES_WAIT_SECONDS", 0.2)
+def hang_the_layer(monkeypatch) -> asyncio.Event:
+    """From now on the channel layer's sends wait (an outage without a refused connection)
+    until the event returned is set."""
     layer_back = asyncio.Event()
     real_send = get_channel_layer().group_send
 
@@ -77,8 +75,17 @@ async def test_a_saved_message_is_answered_while_its_push_cannot_leave(ada, room
         await layer_back.wait()
         await real_send(group, message)
 
-    socket = await connect(ada)
     monkeypatch.setattr(get_channel_layer(), "group_send", hanging_send)
+    return layer_back
+
+
+async def test_a_saved_message_is_answered_while_its_push_cannot_leave(ada, room, monkeypatch):
+    """A batch's senders wait for its pushes to leave, but no longer than PUSHES_WAIT_SECONDS:
+    with the channel layer hanging (an outage without a refused connection), the message is
+    saved and its sender answered, and the push still goes once the layer answers again."""
+    monkeypatch.setattr("chat.actions.batching.PUSHES_WAIT_SECONDS", 0.2)
+    socket = await connect(ada)
+    layer_back = hang_the_layer(monkeypatch)
     client_id = uuid.uuid4()
     await socket.send_to(text_data=send_frame("saved while the layer hangs", client_id))
 
@@ -99,12 +106,6 @@ async def test_the_next_batch_is_saved_while_the_previous_ones_pushes_leave(
     """A batch's senders are answered once its pushes have left; the next batch is not held
     back meanwhile. Its senders too wait for their pushes."""
     monkeypatch.setattr("chat.actions.batching.PUSHES_WAIT_SECONDS", 30)
-    layer_back = asyncio.Event()
-    real_send = get_channel_layer().group_send
-
-    async def hanging_send(group, message):
-        await layer_back.wait()
-        await real_send(group, message)
 
     def bodies():
         return list(Message.objects.order_by("id").values_list("body", flat=True))
@@ -113,7 +114,7 @@ async def test_the_next_batch_is_saved_while_the_previous_ones_pushes_leave(
         return await database_sync_to_async(bodies)() == expected
 
     first, second = await connect(ada), await connect(grace)
-    monkeypatch.setattr(get_channel_layer(), "group_send", hanging_send)
+    layer_back = hang_the_layer(monkeypatch)
     first_id, second_id = uuid.uuid4(), uuid.uuid4()
     await first.send_to(text_data=send_frame("first", first_id))
     await until(lambda: saved(["first"]), what="the first message saved")
