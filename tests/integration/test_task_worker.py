@@ -65,6 +65,17 @@ def request_exports(env: dict[str, str], count: int) -> list[int]:
     return [int(pk) for pk in line.split()[1:]]
 
 
+def export_tasks(env: dict[str, str], ids: list[int]) -> list[tuple[object, ...]]:
+    """The status of each task that built one of these exports, and the workers that ran it."""
+    return query(
+        env["DATABASE_URL"],
+        "SELECT status, worker_ids FROM django_tasks_database_dbtaskresult"
+        " WHERE task_path = 'chat.exports.tasks.build_transcript_export'"
+        " AND (args_kwargs->'kwargs'->>'export_id')::int = ANY(%s)",
+        ids,
+    )
+
+
 def export_statuses(env: dict[str, str], ids: list[int]) -> dict[int, str]:
     rows = query(
         env["DATABASE_URL"], "SELECT id, status FROM chat_transcriptexport WHERE id = ANY(%s)", ids
@@ -103,13 +114,7 @@ def test_tasks_queued_while_the_worker_is_stopped_run_when_it_returns(worker_env
         [f"/exports/{pk}/download/" for pk in queued],
     )
     assert notified == [(3,)]
-    ran = query(
-        url,
-        "SELECT status, worker_ids FROM django_tasks_database_dbtaskresult"
-        " WHERE task_path = 'chat.exports.tasks.build_transcript_export'"
-        " AND (args_kwargs->'kwargs'->>'export_id')::int = ANY(%s)",
-        queued,
-    )
+    ran = export_tasks(worker_env, queued)
     assert sorted(ran) == [("SUCCESSFUL", ["second"])] * 3
 
 
@@ -218,6 +223,13 @@ def test_the_worker_waits_out_database_outages_at_start_and_between_tasks(worker
             timeout=TIMEOUT,
         )
 
+        # The export is ready before its task is done (its notification, its result): the
+        # next outage must find the worker waiting for work, not finishing the task.
+        eventually(
+            lambda: export_tasks(worker_env, first) == [("SUCCESSFUL", ["patient"])],
+            what="the first export's task is done",
+            timeout=TIMEOUT,
+        )
         proxy.cut()  # and again, while it waits for work
         eventually(
             lambda: "lost the database" in log.read_text(),
@@ -234,13 +246,7 @@ def test_the_worker_waits_out_database_outages_at_start_and_between_tasks(worker
         )
         assert worker.poll() is None, log.read_text()[-3000:]
     assert "Task worker patient reaches the database again" in log.read_text()
-    ran = query(
-        worker_env["DATABASE_URL"],
-        "SELECT status, worker_ids FROM django_tasks_database_dbtaskresult"
-        " WHERE task_path = 'chat.exports.tasks.build_transcript_export'"
-        " AND (args_kwargs->'kwargs'->>'export_id')::int = ANY(%s)",
-        first + queued,
-    )
+    ran = export_tasks(worker_env, first + queued)
     assert sorted(ran) == [("SUCCESSFUL", ["patient"])] * 3
 
 
