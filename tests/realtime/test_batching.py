@@ -1,8 +1,9 @@
 import asyncio
+from collections.abc import Sequence
 
 import pytest
 
-from realtime.batching import Batcher, settle
+from realtime.batching import Answer, Batcher, settle
 from tests.waiting import until
 
 pytestmark = pytest.mark.asyncio
@@ -152,14 +153,29 @@ async def never() -> None:
     await asyncio.Event().wait()
 
 
-async def test_callers_are_answered_if_then_is_cancelled() -> None:
+@pytest.mark.parametrize("started", [True, False], ids=["while waiting", "before it starts"])
+async def test_callers_are_answered_if_then_is_cancelled(
+    started: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As a loop shutting down cancels every task, whether it has run yet or not."""
     store = Store()
     store.go.set()
     batcher = Batcher(store.write, then=never)
+    if not started:
+        answer = batcher.answer
+
+        def answer_then_cancel(answers: Sequence[Answer[str]]) -> None:
+            answer(answers)
+            for answering in batcher.answering:
+                answering.cancel()  # in the same turn of the loop: it never runs
+
+        monkeypatch.setattr(batcher, "answer", answer_then_cancel)
     first = asyncio.create_task(batcher.submit("a"))
-    await until(lambda: batcher.answering, what="the write done")
-    for answering in batcher.answering:
-        answering.cancel()  # as a loop shutting down cancels every task
+    if started:
+        await until(lambda: batcher.answering, what="the write done")
+        await asyncio.sleep(0)  # `then` is running
+        for answering in batcher.answering:
+            answering.cancel()
     async with asyncio.timeout(5):
         assert await first == "A"
 

@@ -146,6 +146,14 @@ def test_a_value_the_lookup_changes_cannot_be_a_placeholder(rooms):
         starting(slug="gen")
 
 
+def test_a_value_out_of_its_columns_range_in_one_build_only_is_refused(rooms):
+    """Shifted below zero, the first build's value is out of a positive column's range: Django
+    compiles it to "matches nothing", the second build to SQL."""
+    shifted = PreparedQuery(lambda n: TranscriptExport.objects.filter(progress=n - 30_500), n=int)
+    with pytest.raises(ValueError, match="SQL depends on the placeholders' values"):
+        shifted(n=30_600)
+
+
 def test_a_value_written_into_the_sql_cannot_be_a_placeholder(rooms):
     first = PreparedQuery(lambda count: Room.objects.order_by("pk")[:count], count=int)
     with pytest.raises(ValueError, match="SQL depends on the placeholders' values"):
