@@ -93,6 +93,13 @@ def test_names_lead_to_profiles_and_messages_have_avatars(person: Callable[..., 
     expect(message(ada, second)).to_have_class("message is-continued")
     expect(message(ada, second).locator(".author")).to_be_hidden()
     expect(message(ada, second).locator(".avatar")).to_be_hidden()
+    # Its time shows on hover in the avatars' column, clear of the text.
+    message(ada, second).hover()
+    time_box = message(ada, second).locator("header time").bounding_box()
+    body_box = message(ada, second).locator(".body").bounding_box()
+    assert time_box is not None
+    assert body_box is not None
+    assert time_box["x"] + time_box["width"] <= body_box["x"]
     grace = person("grace")
     grace.open_room("random")
     expect(message(grace, first).locator(".author")).to_have_attribute("href", "/people/ada/")
